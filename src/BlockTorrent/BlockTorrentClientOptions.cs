@@ -1,0 +1,98 @@
+using System.Net;
+
+namespace BlockTorrent;
+
+/// <summary>Settings for a <c>BlockTorrentClient</c>: how it listens, how many peers it keeps and how it requests and uploads.</summary>
+/// <remarks>The defaults suit a LAN or a machine room: everyone is unchoked and the request pipeline is deep.</remarks>
+public sealed class BlockTorrentClientOptions
+{
+    /// <summary>Gets or sets where the client accepts peer connections. Port 0 picks a free port.</summary>
+    /// <value>The default is 0.0.0.0:6881.</value>
+    public IPEndPoint ListenEndPoint { get; set; } = new(IPAddress.Any, 6881);
+
+    /// <summary>Gets or sets the start of the 20-byte peer id (Azureus style); the rest is random.</summary>
+    /// <value>The default is <c>-BT0100-</c>.</value>
+    public string PeerIdPrefix { get; set; } = "-BT0100-";
+
+    /// <summary>Gets or sets the most peer connections per torrent.</summary>
+    /// <value>The default is 200.</value>
+    public int MaxConnectionsPerTorrent { get; set; } = 200;
+
+    /// <summary>Gets or sets the most peers unchoked (uploaded to) at once per torrent; 0 means no limit.</summary>
+    /// <value>The default is 0 (no limit).</value>
+    public int MaxUploads { get; set; }
+
+    /// <summary>Gets or sets how the client decides which interested peers it uploads to.</summary>
+    /// <value>The default is <see cref="ChokingMode.UnchokeAll"/>.</value>
+    public ChokingMode ChokingMode { get; set; } = ChokingMode.UnchokeAll;
+
+    /// <summary>Gets or sets how much transfer time the request pipeline to each peer should cover (rate × this ÷ 16 KiB requests).</summary>
+    /// <value>The default is 3 seconds.</value>
+    public TimeSpan RequestQueueTime { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Gets or sets the most requests outstanding to one peer (further limited by the peer's own <c>reqq</c>).</summary>
+    /// <value>The default is 500.</value>
+    public int MaxRequestQueueDepth { get; set; } = 500;
+
+    /// <summary>Gets or sets how long a peer may leave our requests unanswered before they are given to other peers.</summary>
+    /// <value>The default is 15 seconds.</value>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Gets or sets how many failed pieces a peer may send (as their only source) before it is banned.</summary>
+    /// <value>The default is 3.</value>
+    public int MaxHashFailuresPerPeer { get; set; } = 3;
+
+    /// <summary>Gets or sets the size of the image extents a peer's consecutive pieces are taken from, so writes stay large.</summary>
+    /// <value>The default is 4 MiB.</value>
+    public int ExtentSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Gets or sets the most memory, in bytes, used to cache device reads when serving peers.</summary>
+    /// <value>The default is 64 MiB.</value>
+    public long ReadCacheSize { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Gets or sets the most memory, in bytes, held by pieces being downloaded (the writer's in-flight budget).</summary>
+    /// <value>The default is 64 MiB.</value>
+    public long DownloadMemory { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Gets or sets a value indicating whether peers are found and announced by Local Service Discovery (BEP 14).</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool EnableLocalPeerDiscovery { get; set; } = true;
+
+    /// <summary>Gets or sets a value indicating whether peers are exchanged with other peers (BEP 11, never for private torrents).</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool EnablePeerExchange { get; set; } = true;
+
+    /// <summary>Checks the settings.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        if (ListenEndPoint is null)
+        {
+            throw new ArgumentException($"{nameof(ListenEndPoint)} must be set.", nameof(ListenEndPoint));
+        }
+
+        if (PeerIdPrefix is null || PeerIdPrefix.Length > 12 || PeerIdPrefix.Any(c => c > 0x7F))
+        {
+            throw new ArgumentException($"{nameof(PeerIdPrefix)} must be at most 12 ASCII characters.", nameof(PeerIdPrefix));
+        }
+
+        Check(MaxConnectionsPerTorrent >= 1, nameof(MaxConnectionsPerTorrent), "at least 1");
+        Check(MaxUploads >= 0, nameof(MaxUploads), "0 (no limit) or more");
+        Check(Enum.IsDefined(ChokingMode), nameof(ChokingMode), "a defined ChokingMode");
+        Check(RequestQueueTime > TimeSpan.Zero, nameof(RequestQueueTime), "positive");
+        Check(MaxRequestQueueDepth is >= 1 and <= 10_000, nameof(MaxRequestQueueDepth), "between 1 and 10000");
+        Check(RequestTimeout > TimeSpan.Zero, nameof(RequestTimeout), "positive");
+        Check(MaxHashFailuresPerPeer >= 1, nameof(MaxHashFailuresPerPeer), "at least 1");
+        Check(ExtentSize >= 16 * 1024, nameof(ExtentSize), "at least 16 KiB");
+        Check(ReadCacheSize >= 0, nameof(ReadCacheSize), "0 or more");
+        Check(DownloadMemory >= 1024 * 1024, nameof(DownloadMemory), "at least 1 MiB");
+    }
+
+    private static void Check(bool ok, string name, string rule)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"{name} must be {rule}.", name);
+        }
+    }
+}

@@ -1,0 +1,542 @@
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// Decides which blocks to request from which peer: rarest piece first (random among equals), preferring the extent
+/// a peer is already working in so writes stay large and sequential, finishing started pieces before starting new
+/// ones, and folding the endgame in (a block may be requested from at most <see cref="MaxRequestsPerBlock"/> peers,
+/// and only once nothing unrequested is left for that peer).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Only pieces in <see cref="Wanted"/> are ever picked. For an image that is every canonical, non-zero piece not yet
+/// on the device: all-zero pieces and later copies of a duplicate are satisfied locally by the writer and never
+/// travel. A piece is picked only from a peer that has it and either unchokes us or allows it fast.
+/// </para>
+/// <para>
+/// Starting a piece is two-step because its buffer comes from the writer's bounded pool: <see cref="StartPiece"/>
+/// reserves a piece (no other peer starts it), the caller rents the buffer, then <see cref="MarkReady"/> opens its
+/// blocks for requests (or <see cref="AbandonPiece"/> gives it back). Not thread-safe: the swarm serialises calls.
+/// </para>
+/// </remarks>
+internal sealed class PiecePicker
+{
+    /// <summary>The request size every client uses (BEP 3).</summary>
+    public const int BlockSize = 16 * 1024;
+
+    /// <summary>The most peers one block is requested from at once (endgame duplicates included).</summary>
+    public const int MaxRequestsPerBlock = 2;
+
+    private readonly Func<int, int> _pieceSize;
+    private readonly int[] _availability;
+    private readonly Bitfield _wanted;
+    private readonly Bitfield _have;
+    private readonly Bitfield _active;
+    private readonly Bitfield _candidates;
+    private readonly Dictionary<int, PieceProgress> _progress = [];
+    private readonly List<PieceProgress> _ordered = [];
+    private readonly HashSet<int> _pendingExclusive = [];
+    private readonly int _extentPieces;
+    private readonly Random _random;
+
+    /// <summary>Initializes a new instance.</summary>
+    /// <param name="pieceCount">The number of pieces.</param>
+    /// <param name="pieceSize">The size of piece <c>i</c>.</param>
+    /// <param name="wanted">The pieces to fetch (copied).</param>
+    /// <param name="pieceLength">The nominal piece length, for the extent size.</param>
+    /// <param name="extentBytes">The extent a peer's consecutive pieces are taken from.</param>
+    /// <param name="random">The tie-breaker, or <see langword="null"/> for a shared one.</param>
+    public PiecePicker(int pieceCount, Func<int, int> pieceSize, Bitfield wanted, int pieceLength, int extentBytes = 4 * 1024 * 1024, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(pieceSize);
+        ArgumentNullException.ThrowIfNull(wanted);
+        if (wanted.Length != pieceCount)
+        {
+            throw new ArgumentException($"The wanted set covers {wanted.Length} pieces, not {pieceCount}.", nameof(wanted));
+        }
+
+        PieceCount = pieceCount;
+        _pieceSize = pieceSize;
+        _availability = new int[pieceCount];
+        _wanted = new Bitfield(wanted);
+        _have = new Bitfield(pieceCount);
+        _active = new Bitfield(pieceCount);
+        _candidates = new Bitfield(pieceCount);
+        _extentPieces = Math.Max(1, extentBytes / Math.Max(1, pieceLength));
+        _random = random ?? Random.Shared;
+    }
+
+    /// <summary>Gets the number of pieces.</summary>
+    public int PieceCount { get; }
+
+    /// <summary>Gets the pieces still to fetch from peers.</summary>
+    public Bitfield Wanted => _wanted;
+
+    /// <summary>Gets the pieces we have (announced to peers).</summary>
+    public Bitfield Have => _have;
+
+    /// <summary>Gets the number of pieces started and not yet finished.</summary>
+    public int ActiveCount => _progress.Count;
+
+    /// <summary>Gets a value indicating whether nothing is left to fetch.</summary>
+    public bool IsComplete => _wanted.IsEmpty;
+
+    /// <summary>Creates a picker that wants every canonical, non-zero piece of an image not in <paramref name="have"/>.</summary>
+    /// <param name="manifest">The image.</param>
+    /// <param name="have">Pieces already on the device, or <see langword="null"/>.</param>
+    /// <param name="extentBytes">The extent size for affinity.</param>
+    /// <param name="random">The tie-breaker.</param>
+    /// <returns>The picker.</returns>
+    public static PiecePicker ForManifest(IImageManifest manifest, Bitfield? have = null, int extentBytes = 4 * 1024 * 1024, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var wanted = new Bitfield(manifest.PieceCount);
+        for (int i = 0; i < manifest.PieceCount; i++)
+        {
+            if (!manifest.IsZeroPiece(i) && manifest.GetCanonicalPiece(i) == i)
+            {
+                wanted.Set(i);
+            }
+        }
+
+        var picker = new PiecePicker(manifest.PieceCount, manifest.GetPieceSize, wanted, manifest.PieceLength, extentBytes, random);
+        if (have is not null)
+        {
+            foreach (int piece in have.SetIndices())
+            {
+                picker.MarkHave(piece);
+            }
+        }
+
+        return picker;
+    }
+
+    /// <summary>Gets how many connected peers have a piece.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns>The peer count.</returns>
+    public int Availability(int piece) => _availability[piece];
+
+    /// <summary>Counts a peer's pieces into the availability (after its bitfield or have-all).</summary>
+    /// <param name="peer">The peer, whose <see cref="PickerPeer.Has"/> is filled in.</param>
+    public void AddPeer(PickerPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        for (int i = peer.Has.NextSet(0); i >= 0; i = peer.Has.NextSet(i + 1))
+        {
+            _availability[i]++;
+        }
+    }
+
+    /// <summary>Records a have message: the peer gained a piece.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="piece">The piece index (validated by the caller).</param>
+    public void PeerHave(PickerPeer peer, int piece)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (peer.Has.Set(piece))
+        {
+            _availability[piece]++;
+        }
+    }
+
+    /// <summary>Forgets a peer that left: its pieces leave the availability and its requests are released.</summary>
+    /// <param name="peer">The peer.</param>
+    public void RemovePeer(PickerPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        for (int i = peer.Has.NextSet(0); i >= 0; i = peer.Has.NextSet(i + 1))
+        {
+            _availability[i]--;
+        }
+
+        ReleaseRequests(peer);
+        foreach (PieceProgress p in _ordered)
+        {
+            if (ReferenceEquals(p.ExclusivePeer, peer))
+            {
+                p.ExclusivePeer = null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forgets every outstanding request of a peer (it choked us, stalled or left) so other peers can be asked.
+    /// Blocks already arriving from it are not affected.
+    /// </summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns>The number of requests released.</returns>
+    public int ReleaseRequests(PickerPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        int released = 0;
+        if (peer.Outstanding == 0)
+        {
+            return 0;
+        }
+
+        foreach (PieceProgress p in _ordered)
+        {
+            for (int b = 0; b < p.BlockCount && peer.Outstanding > 0; b++)
+            {
+                if (p.RemoveRequest(b, peer))
+                {
+                    released++;
+                }
+            }
+        }
+
+        return released;
+    }
+
+    /// <summary>Forgets one request (the peer rejected it, or we cancelled it).</summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="block">The block.</param>
+    /// <returns><see langword="true"/> when the peer had that request.</returns>
+    public bool ReleaseRequest(PickerPeer peer, PieceBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!_progress.TryGetValue(block.Piece, out PieceProgress? p))
+        {
+            return false;
+        }
+
+        int b = p.BlockIndexOf(block.Offset, block.Length);
+        return b >= 0 && p.RemoveRequest(b, peer);
+    }
+
+    /// <summary>
+    /// Records that a piece is on the device (downloaded, or satisfied locally as a zero piece or duplicate, or
+    /// proven by resume): it is no longer wanted and any progress on it is dropped.
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns><see langword="true"/> when we did not have it before.</returns>
+    public bool MarkHave(int piece)
+    {
+        _wanted.Clear(piece);
+        if (_progress.Remove(piece, out PieceProgress? p))
+        {
+            p.ReleaseAll();
+            _ordered.Remove(p);
+            _active.Clear(piece);
+        }
+
+        return _have.Set(piece);
+    }
+
+    /// <summary>Gets a value indicating whether a peer has something we want (we are interested in it).</summary>
+    /// <param name="peer">The peer.</param>
+    /// <returns><see langword="true"/> when the peer has a wanted piece.</returns>
+    public bool IsInteresting(PickerPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        return _wanted.Intersects(peer.Has);
+    }
+
+    /// <summary>
+    /// Picks blocks of started, ready pieces for a peer: unrequested blocks first (the peer's own piece, then the
+    /// oldest started), then — only when the peer has no unstarted wanted piece either — endgame duplicates.
+    /// </summary>
+    /// <param name="peer">The peer to request from.</param>
+    /// <param name="destination">Receives the blocks; its length is how many to pick at most.</param>
+    /// <returns>The number of blocks picked (and recorded as requested from the peer).</returns>
+    public int PickBlocks(PickerPeer peer, Span<PieceBlock> destination)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        int count = 0;
+        if (destination.IsEmpty || _ordered.Count == 0)
+        {
+            return 0;
+        }
+
+        if (peer.LastPiece >= 0 && _progress.TryGetValue(peer.LastPiece, out PieceProgress? own))
+        {
+            count = PickUnrequested(own, peer, destination);
+        }
+
+        for (int i = 0; i < _ordered.Count && count < destination.Length; i++)
+        {
+            count += PickUnrequested(_ordered[i], peer, destination[count..]);
+        }
+
+        if (count < destination.Length && !HasStartable(peer))
+        {
+            for (int i = 0; i < _ordered.Count && count < destination.Length; i++)
+            {
+                count += PickDuplicates(_ordered[i], peer, destination[count..]);
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Reserves the next piece to start for a peer (rarest first, extent affinity), or -1 when there is none.</summary>
+    /// <param name="peer">The peer that will serve it.</param>
+    /// <returns>The piece index, reserved but not ready until <see cref="MarkReady"/>.</returns>
+    public int StartPiece(PickerPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!FillCandidates(peer))
+        {
+            return -1;
+        }
+
+        int piece = ChooseRarest(peer);
+        var progress = new PieceProgress(piece, _pieceSize(piece), BlockSize);
+        progress.Initialize();
+        if (_pendingExclusive.Remove(piece))
+        {
+            progress.ExclusivePeer = peer;
+        }
+
+        _progress.Add(piece, progress);
+        _ordered.Add(progress);
+        _active.Set(piece);
+        peer.LastPiece = piece;
+        return piece;
+    }
+
+    /// <summary>Opens a reserved piece's blocks for requests (its buffer is ready).</summary>
+    /// <param name="piece">The piece from <see cref="StartPiece"/>.</param>
+    /// <returns><see langword="false"/> when the piece is no longer wanted (it was satisfied meanwhile).</returns>
+    public bool MarkReady(int piece)
+    {
+        if (!_progress.TryGetValue(piece, out PieceProgress? p))
+        {
+            return false;
+        }
+
+        p.Ready = true;
+        return true;
+    }
+
+    /// <summary>Gives a started piece back (no buffer for it, or its buffer is gone): it may be started again.</summary>
+    /// <param name="piece">The piece index.</param>
+    public void AbandonPiece(int piece)
+    {
+        if (_progress.Remove(piece, out PieceProgress? p))
+        {
+            p.ReleaseAll();
+            _ordered.Remove(p);
+            _active.Clear(piece);
+        }
+    }
+
+    /// <summary>
+    /// Claims a block that is arriving so its bytes may be copied into the piece buffer. Refused for a piece that is
+    /// not started and ready, an offset/length that is not one of its blocks, or a block already received or arriving.
+    /// </summary>
+    /// <param name="peer">The sender.</param>
+    /// <param name="block">The block as the piece message names it.</param>
+    /// <returns><see langword="true"/> when the caller may copy the block into the buffer and must then call <see cref="EndReceive"/>.</returns>
+    public bool TryBeginReceive(PickerPeer peer, PieceBlock block)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!_progress.TryGetValue(block.Piece, out PieceProgress? p) || !p.Ready)
+        {
+            return false;
+        }
+
+        if (p.ExclusivePeer is not null && !ReferenceEquals(p.ExclusivePeer, peer))
+        {
+            return false;
+        }
+
+        int b = p.BlockIndexOf(block.Offset, block.Length);
+        return b >= 0 && p.TryBeginReceive(b);
+    }
+
+    /// <summary>Finishes a claimed block: received (other requesters get a cancel) or failed (it may be requested again).</summary>
+    /// <param name="peer">The sender.</param>
+    /// <param name="block">The block passed to <see cref="TryBeginReceive"/>.</param>
+    /// <param name="success">Whether all its bytes are in the buffer.</param>
+    /// <param name="cancels">Receives the cancels to send to other peers that requested the same block.</param>
+    /// <returns><see langword="true"/> when the piece is now complete and may be committed.</returns>
+    public bool EndReceive(PickerPeer peer, PieceBlock block, bool success, List<PieceCancel>? cancels)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!_progress.TryGetValue(block.Piece, out PieceProgress? p))
+        {
+            return false;
+        }
+
+        int b = p.BlockIndexOf(block.Offset, block.Length);
+        if (b < 0 || !p.IsReceiving(b))
+        {
+            return false;
+        }
+
+        p.EndReceive(b, peer, success);
+        if (success)
+        {
+            p.RemoveAllRequests(b, peer, cancels);
+        }
+
+        return p.IsComplete;
+    }
+
+    /// <summary>Gets the peers whose blocks make up a completed piece (call before <see cref="PieceFinished"/>).</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns>The contributors, empty when the piece is not active.</returns>
+    public IReadOnlyList<PickerPeer> Contributors(int piece) =>
+        _progress.TryGetValue(piece, out PieceProgress? p) ? p.Contributors : [];
+
+    /// <summary>
+    /// Ends a completed piece: when it verified, it is had; when it failed, it is wanted again, and when exactly
+    /// one peer had sent it, the next attempt may still go to anyone, but when several had, the next attempt goes
+    /// to a single peer so the culprit can be named.
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="verified">Whether the piece matched its hash.</param>
+    public void PieceFinished(int piece, bool verified)
+    {
+        if (verified)
+        {
+            MarkHave(piece);
+            return;
+        }
+
+        bool mixed = _progress.TryGetValue(piece, out PieceProgress? old) && old.Contributors.Count > 1;
+        AbandonPiece(piece);
+        if (mixed)
+        {
+            _pendingExclusive.Add(piece);
+        }
+    }
+
+    private int PickUnrequested(PieceProgress p, PickerPeer peer, Span<PieceBlock> destination)
+    {
+        if (!p.Ready || p.UnrequestedCount == 0 || !peer.CanRequest(p.Piece) || !IsAllowedFor(p, peer))
+        {
+            return 0;
+        }
+
+        int count = 0;
+        for (int b = 0; b < p.BlockCount && count < destination.Length; b++)
+        {
+            if (p.RequestCount(b) == 0 && !p.IsReceived(b) && !p.IsReceiving(b))
+            {
+                p.AddRequest(b, peer);
+                destination[count++] = p.GetBlock(b);
+            }
+        }
+
+        return count;
+    }
+
+    private int PickDuplicates(PieceProgress p, PickerPeer peer, Span<PieceBlock> destination)
+    {
+        if (!p.Ready || p.ExclusivePeer is not null || !peer.CanRequest(p.Piece))
+        {
+            return 0;
+        }
+
+        int count = 0;
+        for (int b = 0; b < p.BlockCount && count < destination.Length; b++)
+        {
+            if (p.RequestCount(b) < MaxRequestsPerBlock && !p.IsReceived(b) && !p.IsReceiving(b) && !p.IsRequestedBy(b, peer))
+            {
+                p.AddRequest(b, peer);
+                destination[count++] = p.GetBlock(b);
+            }
+        }
+
+        return count;
+    }
+
+    private static bool IsAllowedFor(PieceProgress p, PickerPeer peer) =>
+        p.ExclusivePeer is null || ReferenceEquals(p.ExclusivePeer, peer);
+
+    private bool HasStartable(PickerPeer peer)
+    {
+        if (!peer.IsChokingUs)
+        {
+            // wanted AND peer.Has AND NOT active, without building the set.
+            for (int i = _wanted.NextSetAnd(peer.Has, 0); i >= 0; i = _wanted.NextSetAnd(peer.Has, i + 1))
+            {
+                if (!_active[i])
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        foreach (int piece in peer.AllowedFast)
+        {
+            if ((uint)piece < (uint)PieceCount && _wanted[piece] && !_active[piece] && peer.Has[piece])
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool FillCandidates(PickerPeer peer)
+    {
+        _candidates.CopyFrom(_wanted);
+        _candidates.AndNot(_active);
+        _candidates.And(peer.Has);
+        if (peer.IsChokingUs)
+        {
+            _candidates.ClearAll();
+            foreach (int piece in peer.AllowedFast)
+            {
+                if ((uint)piece < (uint)PieceCount && _wanted[piece] && !_active[piece] && peer.Has[piece])
+                {
+                    _candidates.Set(piece);
+                }
+            }
+        }
+
+        return !_candidates.IsEmpty;
+    }
+
+    private int ChooseRarest(PickerPeer peer)
+    {
+        // Rarest first; among equally rare pieces, stay in the extent the peer is working in, else pick at random
+        // (reservoir sampling), so peers spread over the image and every write run stays long.
+        int min = int.MaxValue;
+        int chosen = -1;
+        int ties = 0;
+        for (int i = _candidates.NextSet(0); i >= 0; i = _candidates.NextSet(i + 1))
+        {
+            int a = _availability[i];
+            if (a < min)
+            {
+                min = a;
+                chosen = i;
+                ties = 1;
+            }
+            else if (a == min && _random.Next(++ties) == 0)
+            {
+                chosen = i;
+            }
+        }
+
+        int affine = AffinePiece(peer, min);
+        return affine >= 0 ? affine : chosen;
+    }
+
+    private int AffinePiece(PickerPeer peer, int availability)
+    {
+        if (peer.LastPiece < 0)
+        {
+            return -1;
+        }
+
+        int start = peer.LastPiece / _extentPieces * _extentPieces;
+        int end = Math.Min(PieceCount, start + _extentPieces);
+        for (int i = _candidates.NextSet(start); i >= 0 && i < end; i = _candidates.NextSet(i + 1))
+        {
+            if (_availability[i] == availability)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}

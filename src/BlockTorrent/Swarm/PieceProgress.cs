@@ -1,0 +1,232 @@
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// The block-level state of one piece being downloaded: which blocks are requested (from at most two peers each),
+/// which are arriving into the piece buffer right now, which have arrived, and who sent them.
+/// </summary>
+/// <remarks>
+/// A block is <em>receiving</em> while a connection copies its bytes into the piece buffer. Only one connection may
+/// do so at a time, and the piece is complete only when every block has been received and none is receiving, so the
+/// buffer is never written after it has been handed to the writer.
+/// </remarks>
+internal sealed class PieceProgress
+{
+    private const byte Received = 0x80;
+    private const byte Receiving = 0x40;
+    private const byte RequestCountMask = 0x0F;
+
+    private readonly byte[] _state;
+    private readonly PickerPeer?[] _requesters;
+    private readonly List<PickerPeer> _contributors = [];
+
+    public PieceProgress(int piece, int size, int blockSize)
+    {
+        Piece = piece;
+        Size = size;
+        BlockSize = blockSize;
+        BlockCount = (size + blockSize - 1) / blockSize;
+        _state = new byte[BlockCount];
+        _requesters = new PickerPeer?[BlockCount * PiecePicker.MaxRequestsPerBlock];
+    }
+
+    public int Piece { get; }
+
+    public int Size { get; }
+
+    public int BlockSize { get; }
+
+    public int BlockCount { get; }
+
+    /// <summary>Gets or sets a value indicating whether the piece's buffer is ready, so its blocks may be requested.</summary>
+    public bool Ready { get; set; }
+
+    /// <summary>Gets or sets the only peer that may serve this piece (set after a failure with several contributors).</summary>
+    public PickerPeer? ExclusivePeer { get; set; }
+
+    /// <summary>Gets the number of blocks received.</summary>
+    public int ReceivedCount { get; private set; }
+
+    /// <summary>Gets the number of blocks nobody has requested and nobody has sent.</summary>
+    public int UnrequestedCount { get; private set; }
+
+    /// <summary>Gets the number of blocks being copied into the buffer now.</summary>
+    public int ReceivingCount { get; private set; }
+
+    /// <summary>Gets a value indicating whether every block is in the buffer and none is still arriving.</summary>
+    public bool IsComplete => ReceivedCount == BlockCount && ReceivingCount == 0;
+
+    /// <summary>Gets the peers whose blocks are in the buffer (for blame when the piece fails its hash check).</summary>
+    public IReadOnlyList<PickerPeer> Contributors => _contributors;
+
+    public void Initialize()
+    {
+        UnrequestedCount = BlockCount;
+    }
+
+    public PieceBlock GetBlock(int block)
+    {
+        int offset = block * BlockSize;
+        return new PieceBlock(Piece, offset, Math.Min(BlockSize, Size - offset));
+    }
+
+    /// <summary>Maps a block offset and length to a block index, or -1 when they are not a block of this piece.</summary>
+    public int BlockIndexOf(int offset, int length)
+    {
+        if (offset < 0 || offset >= Size || offset % BlockSize != 0)
+        {
+            return -1;
+        }
+
+        int block = offset / BlockSize;
+        return length == Math.Min(BlockSize, Size - offset) ? block : -1;
+    }
+
+    public int RequestCount(int block) => _state[block] & RequestCountMask;
+
+    public bool IsReceived(int block) => (_state[block] & Received) != 0;
+
+    public bool IsReceiving(int block) => (_state[block] & Receiving) != 0;
+
+    public bool IsRequestedBy(int block, PickerPeer peer)
+    {
+        int b = block * PiecePicker.MaxRequestsPerBlock;
+        for (int i = 0; i < PiecePicker.MaxRequestsPerBlock; i++)
+        {
+            if (ReferenceEquals(_requesters[b + i], peer))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public void AddRequest(int block, PickerPeer peer)
+    {
+        int b = block * PiecePicker.MaxRequestsPerBlock;
+        for (int i = 0; i < PiecePicker.MaxRequestsPerBlock; i++)
+        {
+            if (_requesters[b + i] is null)
+            {
+                _requesters[b + i] = peer;
+                if ((_state[block] & RequestCountMask) == 0)
+                {
+                    UnrequestedCount--;
+                }
+
+                _state[block]++;
+                peer.Outstanding++;
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"Block {block} of piece {Piece} already has {PiecePicker.MaxRequestsPerBlock} requests.");
+    }
+
+    /// <summary>Forgets <paramref name="peer"/>'s request for a block; returns whether it had one.</summary>
+    public bool RemoveRequest(int block, PickerPeer peer)
+    {
+        int b = block * PiecePicker.MaxRequestsPerBlock;
+        for (int i = 0; i < PiecePicker.MaxRequestsPerBlock; i++)
+        {
+            if (ReferenceEquals(_requesters[b + i], peer))
+            {
+                _requesters[b + i] = null;
+                _state[block]--;
+                peer.Outstanding--;
+                if ((_state[block] & (RequestCountMask | Received | Receiving)) == 0)
+                {
+                    UnrequestedCount++;
+                }
+
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Forgets every request for a block, collecting the other peers that asked for it (they get a cancel).</summary>
+    public void RemoveAllRequests(int block, PickerPeer? except, List<PieceCancel>? cancels)
+    {
+        int b = block * PiecePicker.MaxRequestsPerBlock;
+        for (int i = 0; i < PiecePicker.MaxRequestsPerBlock; i++)
+        {
+            PickerPeer? peer = _requesters[b + i];
+            if (peer is null)
+            {
+                continue;
+            }
+
+            _requesters[b + i] = null;
+            _state[block]--;
+            peer.Outstanding--;
+            if (!ReferenceEquals(peer, except))
+            {
+                cancels?.Add(new PieceCancel(peer, GetBlock(block)));
+            }
+        }
+    }
+
+    public bool TryBeginReceive(int block)
+    {
+        if ((_state[block] & (Received | Receiving)) != 0)
+        {
+            return false;
+        }
+
+        if ((_state[block] & RequestCountMask) == 0)
+        {
+            UnrequestedCount--;
+        }
+
+        _state[block] |= Receiving;
+        ReceivingCount++;
+        return true;
+    }
+
+    public void EndReceive(int block, PickerPeer peer, bool success)
+    {
+        _state[block] &= unchecked((byte)~Receiving);
+        ReceivingCount--;
+        if (success)
+        {
+            _state[block] |= Received;
+            ReceivedCount++;
+            if (!_contributors.Contains(peer))
+            {
+                _contributors.Add(peer);
+            }
+        }
+        else if ((_state[block] & RequestCountMask) == 0)
+        {
+            UnrequestedCount++;
+        }
+    }
+
+    /// <summary>Drops every request (releasing each requester's count); used when the piece leaves the picker.</summary>
+    public void ReleaseAll()
+    {
+        for (int block = 0; block < BlockCount; block++)
+        {
+            RemoveAllRequests(block, except: null, cancels: null);
+        }
+    }
+
+    /// <summary>Enumerates the peers holding requests in this piece, with the blocks they hold.</summary>
+    public IEnumerable<(int Block, PickerPeer Peer)> Requests()
+    {
+        for (int i = 0; i < _requesters.Length; i++)
+        {
+            if (_requesters[i] is { } peer)
+            {
+                yield return (i / PiecePicker.MaxRequestsPerBlock, peer);
+            }
+        }
+    }
+}
+
+/// <summary>A request to cancel because the block arrived from someone else.</summary>
+/// <param name="Peer">The peer that still has the request.</param>
+/// <param name="Block">The block.</param>
+internal readonly record struct PieceCancel(PickerPeer Peer, PieceBlock Block);

@@ -1,0 +1,260 @@
+using BlockTorrent.Swarm;
+using FsCheck.Xunit;
+
+namespace BlockTorrent.Tests.Swarm;
+
+public sealed class PiecePickerTests
+{
+    [Property(MaxTest = 200)]
+    public void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUs(int seed)
+    {
+        var s = new PickerScenario(seed);
+        for (int round = 0; round < 20; round++)
+        {
+            foreach (PickerPeer peer in s.Peers)
+            {
+                foreach (PieceBlock block in s.Fill(peer, s.Random.Next(1, 40)))
+                {
+                    Assert.True(s.Wanted[block.Piece], $"piece {block.Piece} is not wanted");
+                    Assert.True(peer.Has[block.Piece], $"the peer lacks piece {block.Piece}");
+                    Assert.True(!peer.IsChokingUs || peer.AllowedFast.Contains(block.Piece), $"piece {block.Piece} is neither unchoked nor allowed fast");
+                    Assert.True(block.Offset % PiecePicker.BlockSize == 0 && block.Length > 0 && block.Offset + block.Length <= s.PieceSize(block.Piece));
+                }
+            }
+
+            DeliverSome(s);
+        }
+    }
+
+    [Property(MaxTest = 200)]
+    public void EveryWantedPieceSomePeerHasIsEventuallyCompleted(int seed)
+    {
+        var s = new PickerScenario(seed, allUnchoked: true);
+        var available = new Bitfield(s.PieceCount);
+        s.Peers.ForEach(p => available.Or(p.Has));
+        var expected = new Bitfield(s.Wanted);
+        expected.And(available);
+        var completed = new Bitfield(s.PieceCount);
+        for (int round = 0; round < 10_000 && completed.Count < expected.Count; round++)
+        {
+            foreach (PickerPeer peer in s.Peers)
+            {
+                foreach (PieceBlock block in s.Fill(peer, 8))
+                {
+                    if (s.Picker.TryBeginReceive(peer, block) && s.Picker.EndReceive(peer, block, true, null))
+                    {
+                        Assert.True(completed.Set(block.Piece), $"piece {block.Piece} completed twice");
+                        s.Picker.PieceFinished(block.Piece, verified: true);
+                    }
+                }
+            }
+        }
+
+        Assert.Equal(expected.SetIndices(), completed.SetIndices());
+    }
+
+    [Property(MaxTest = 200)]
+    public void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOne(int seed)
+    {
+        var s = new PickerScenario(seed, allUnchoked: true);
+        var requesters = new Dictionary<PieceBlock, List<PickerPeer>>();
+        for (int round = 0; round < 5; round++)
+        {
+            foreach (PickerPeer peer in s.Peers)
+            {
+                foreach (PieceBlock block in s.Fill(peer, 1000))
+                {
+                    if (!requesters.TryGetValue(block, out var list))
+                    {
+                        requesters[block] = list = [];
+                    }
+
+                    Assert.DoesNotContain(peer, list);
+                    list.Add(peer);
+                    Assert.True(list.Count <= PiecePicker.MaxRequestsPerBlock);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void EndgameDuplicatesOnlyStartWhenNothingUnrequestedIsLeft()
+    {
+        var picker = AllWanted(2, PiecePicker.BlockSize * 4, PiecePicker.BlockSize * 4);
+        var a = Seed(picker, 2);
+        var b = Seed(picker, 2);
+        var buffer = new PieceBlock[100];
+        int first = picker.StartPiece(a);
+        picker.MarkReady(first);
+        Assert.Equal(4, picker.PickBlocks(a, buffer));
+
+        // b still has an unstarted piece: it gets no duplicates yet.
+        Assert.Equal(0, picker.PickBlocks(b, buffer));
+        int second = picker.StartPiece(b);
+        picker.MarkReady(second);
+
+        // Once its own piece is requested nothing unrequested is left: b duplicates a's blocks, once each.
+        Assert.Equal(8, picker.PickBlocks(b, buffer));
+        Assert.All(buffer[..4], block => Assert.Equal(second, block.Piece));
+        Assert.All(buffer[4..8], block => Assert.Equal(first, block.Piece));
+        Assert.Equal(0, picker.PickBlocks(b, buffer));
+    }
+
+    [Fact]
+    public void ABlockThatArrivedIsCancelledAtTheOtherPeer()
+    {
+        var picker = AllWanted(1, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var a = Seed(picker, 1);
+        var b = Seed(picker, 1);
+        picker.MarkReady(picker.StartPiece(a));
+        var buffer = new PieceBlock[4];
+        Assert.Equal(1, picker.PickBlocks(a, buffer));
+        Assert.Equal(1, picker.PickBlocks(b, buffer));
+        var cancels = new List<PieceCancel>();
+        Assert.True(picker.TryBeginReceive(a, buffer[0]));
+        Assert.True(picker.EndReceive(a, buffer[0], true, cancels));
+        Assert.Equal([new PieceCancel(b, buffer[0])], cancels);
+        Assert.Equal(0, a.Outstanding);
+        Assert.Equal(0, b.Outstanding);
+    }
+
+    [Fact]
+    public void ABlockArrivingFromTwoPeersAtOnceIsCopiedOnlyOnce()
+    {
+        var picker = AllWanted(1, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var a = Seed(picker, 1);
+        var b = Seed(picker, 1);
+        picker.MarkReady(picker.StartPiece(a));
+        var block = new PieceBlock(0, 0, PiecePicker.BlockSize);
+        Assert.True(picker.TryBeginReceive(a, block));
+        Assert.False(picker.TryBeginReceive(b, block));
+    }
+
+    [Fact]
+    public void ABlockWithTheWrongLengthOrOffsetIsRefused()
+    {
+        var picker = AllWanted(1, 40_000, 65536);
+        var a = Seed(picker, 1);
+        picker.MarkReady(picker.StartPiece(a));
+        Assert.False(picker.TryBeginReceive(a, new PieceBlock(0, 0, 100)));
+        Assert.False(picker.TryBeginReceive(a, new PieceBlock(0, 100, PiecePicker.BlockSize)));
+        Assert.False(picker.TryBeginReceive(a, new PieceBlock(0, 32768, PiecePicker.BlockSize)));
+        Assert.False(picker.TryBeginReceive(a, new PieceBlock(1, 0, PiecePicker.BlockSize)));
+        Assert.True(picker.TryBeginReceive(a, new PieceBlock(0, 32768, 40_000 - 32768)));
+    }
+
+    [Fact]
+    public void TheRequestsOfAStalledPeerGoToAnotherPeerOnceReleased()
+    {
+        var picker = AllWanted(1, PiecePicker.BlockSize * 8, PiecePicker.BlockSize * 8);
+        var stalled = Seed(picker, 1);
+        var other = Seed(picker, 1);
+        var buffer = new PieceBlock[8];
+        picker.MarkReady(picker.StartPiece(stalled));
+        Assert.Equal(8, picker.PickBlocks(stalled, buffer));
+        Assert.Equal(8, picker.ReleaseRequests(stalled));
+        Assert.Equal(8, picker.PickBlocks(other, buffer));
+        Assert.Equal(8, other.Outstanding);
+    }
+
+    [Fact]
+    public void AChokingPeerIsAskedOnlyForAllowedFastPieces()
+    {
+        var picker = AllWanted(10, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var peer = Seed(picker, 10);
+        peer.IsChokingUs = true;
+        Assert.Equal(-1, picker.StartPiece(peer));
+        peer.AllowedFast.Add(7);
+        Assert.Equal(7, picker.StartPiece(peer));
+        Assert.Equal(-1, picker.StartPiece(peer));
+    }
+
+    [Fact]
+    public void APeerKeepsTakingPiecesFromTheExtentItWorksIn()
+    {
+        const int pieces = 64;
+        var picker = AllWanted(pieces, PiecePicker.BlockSize, PiecePicker.BlockSize, extentBytes: PiecePicker.BlockSize * 8);
+        var peer = Seed(picker, pieces);
+        int first = picker.StartPiece(peer);
+        int extent = first / 8;
+        for (int i = 1; i < 8; i++)
+        {
+            Assert.Equal(extent, picker.StartPiece(peer) / 8);
+        }
+    }
+
+    [Fact]
+    public void TheRarestPieceIsStartedFirst()
+    {
+        var picker = AllWanted(10, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var everything = Seed(picker, 10);
+        var some = new PickerPeer(10);
+        for (int i = 0; i < 10; i++)
+        {
+            some.Has[i] = i != 6;
+        }
+
+        picker.AddPeer(some);
+        Assert.Equal(6, picker.StartPiece(everything));
+    }
+
+    [Fact]
+    public void AFailedPieceSentByTwoPeersIsRetriedFromOnePeerOnly()
+    {
+        var picker = AllWanted(1, PiecePicker.BlockSize * 2, PiecePicker.BlockSize * 2);
+        var a = Seed(picker, 1);
+        var b = Seed(picker, 1);
+        picker.MarkReady(picker.StartPiece(a));
+        var one = new PieceBlock(0, 0, PiecePicker.BlockSize);
+        var two = new PieceBlock(0, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        Assert.True(picker.TryBeginReceive(a, one));
+        Assert.False(picker.EndReceive(a, one, true, null));
+        Assert.True(picker.TryBeginReceive(b, two));
+        Assert.True(picker.EndReceive(b, two, true, null));
+        Assert.Equal(2, picker.Contributors(0).Count);
+        picker.PieceFinished(0, verified: false);
+
+        Assert.True(picker.Wanted[0]);
+        Assert.Equal(0, picker.StartPiece(b));
+        picker.MarkReady(0);
+        var buffer = new PieceBlock[4];
+        Assert.Equal(0, picker.PickBlocks(a, buffer));
+        Assert.Equal(2, picker.PickBlocks(b, buffer));
+    }
+
+    [Fact]
+    public void APieceSatisfiedLocallyIsNoLongerPicked()
+    {
+        var picker = AllWanted(2, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var peer = Seed(picker, 2);
+        Assert.True(picker.MarkHave(0));
+        Assert.Equal(1, picker.StartPiece(peer));
+        Assert.Equal(-1, picker.StartPiece(peer));
+    }
+
+    private static PiecePicker AllWanted(int pieces, int pieceSize, int pieceLength, int extentBytes = 4 * 1024 * 1024)
+    {
+        var wanted = new Bitfield(pieces);
+        wanted.SetAll();
+        return new PiecePicker(pieces, _ => pieceSize, wanted, pieceLength, extentBytes);
+    }
+
+    private static PickerPeer Seed(PiecePicker picker, int pieces)
+    {
+        var peer = new PickerPeer(pieces) { IsChokingUs = false };
+        peer.Has.SetAll();
+        picker.AddPeer(peer);
+        return peer;
+    }
+
+    private static void DeliverSome(PickerScenario s)
+    {
+        foreach (PickerPeer peer in s.Peers)
+        {
+            if (s.Random.Next(3) == 0)
+            {
+                s.Picker.ReleaseRequests(peer);
+            }
+        }
+    }
+}
