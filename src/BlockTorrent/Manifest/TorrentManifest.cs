@@ -1,0 +1,673 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using BlockTorrent.Bencode;
+
+namespace BlockTorrent.Manifest;
+
+/// <summary>
+/// An immutable, validated .torrent that describes one image file: BEP 3 v1, BEP 52 v2, or hybrid (both).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Everything is checked on the way in: strict bencode, a power-of-two piece length of at least 16 KiB, piece hash
+/// counts that match the length, v2 piece layers whose merkle root is the file's <c>pieces root</c>, and, for a
+/// hybrid torrent, the same length and piece length in both halves. The info dictionary is kept byte for byte, so
+/// the info-hashes are those of the bytes as they appeared.
+/// </para>
+/// <para>
+/// All members are thread-safe. <see cref="VerifyPiece"/> allocates nothing and runs concurrently on any number of
+/// threads. In a hybrid torrent a piece must match both its SHA-256 merkle root and its SHA-1 hash (BEP 52 "upgrade
+/// path"), so v1 peers that fetch it from us never receive data they would reject.
+/// </para>
+/// </remarks>
+public sealed class TorrentManifest : IImageManifest
+{
+    private readonly byte[] _info;
+    private readonly byte[]? _v1Pieces;
+    private readonly byte[]? _piecesRoot;
+    private readonly byte[]? _pieceLayer;
+    private readonly int _leavesPerPiece;
+    private readonly bool[] _isZero;
+    private readonly int[] _canonical;
+    private readonly TorrentMetadata _metadata;
+
+    private TorrentManifest(byte[] info, ReadOnlySpan<byte> pieceLayer, bool pieceLayerPresent, TorrentMetadata metadata)
+    {
+        TorrentInfo parsed = TorrentInfo.Parse(info);
+        _info = info;
+        _metadata = metadata;
+        Name = parsed.Name;
+        Length = parsed.Length;
+        PieceLength = parsed.PieceLength;
+        PieceCount = parsed.PieceCount;
+        IsPrivate = parsed.IsPrivate;
+        Versions = parsed.Versions;
+        _v1Pieces = parsed.V1Pieces;
+        _piecesRoot = parsed.PiecesRoot;
+        if (_v1Pieces is not null)
+        {
+            InfoHashV1 = new InfoHash(SHA1.HashData(info));
+        }
+
+        if (_piecesRoot is not null)
+        {
+            InfoHashV2 = new InfoHash(SHA256.HashData(info));
+            if (PieceCount == 1)
+            {
+                // A file no larger than one piece has no piece layer: its tree is only as wide as its blocks need,
+                // and the piece's hash is the pieces root itself.
+                if (pieceLayerPresent)
+                {
+                    throw TorrentInfo.Invalid("'piece layers' has an entry for a file no larger than one piece.");
+                }
+
+                _leavesPerPiece = (int)MerkleTree.RoundUpToPowerOfTwo(MerkleTree.BlockCount(Length));
+                _pieceLayer = _piecesRoot;
+            }
+            else
+            {
+                _leavesPerPiece = PieceLength / MerkleTree.BlockSize;
+                if (pieceLayerPresent)
+                {
+                    _pieceLayer = ValidatePieceLayer(pieceLayer);
+                }
+                else if (_v1Pieces is null)
+                {
+                    throw TorrentInfo.Invalid("'piece layers' has no entry for the file's pieces root; a v2 torrent needs it to verify pieces.");
+                }
+            }
+        }
+
+        (_isZero, _canonical, ZeroPieceCount, DuplicatePieceCount) = FindZeroAndDuplicatePieces();
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public long Length { get; }
+
+    /// <inheritdoc />
+    public int PieceLength { get; }
+
+    /// <inheritdoc />
+    public int PieceCount { get; }
+
+    /// <inheritdoc />
+    public TorrentVersions Versions { get; }
+
+    /// <inheritdoc />
+    public InfoHash? InfoHashV1 { get; }
+
+    /// <inheritdoc />
+    public InfoHash? InfoHashV2 { get; }
+
+    /// <inheritdoc />
+    public int ZeroPieceCount { get; }
+
+    /// <inheritdoc />
+    public int DuplicatePieceCount { get; }
+
+    /// <summary>Gets a value indicating whether the torrent is private (BEP 27: trackers only, no DHT, PEX or LSD).</summary>
+    public bool IsPrivate { get; }
+
+    /// <summary>Gets the exact bencoded info dictionary (what the info-hashes hash; served over BEP 9 ut_metadata).</summary>
+    public ReadOnlyMemory<byte> InfoDictionary => _info;
+
+    /// <summary>Gets every tracker URL, tiers flattened in order, without duplicates.</summary>
+    public IReadOnlyList<string> Trackers => [.. _metadata.TrackerTiers.SelectMany(t => t).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Gets the tracker tiers (BEP 12 <c>announce-list</c>, or the single <c>announce</c>).</summary>
+    public IReadOnlyList<IReadOnlyList<string>> TrackerTiers => _metadata.TrackerTiers;
+
+    /// <summary>Gets the web seed URLs (BEP 19 <c>url-list</c>).</summary>
+    public IReadOnlyList<string> WebSeeds => _metadata.WebSeeds;
+
+    /// <summary>Gets the free-text comment, if any.</summary>
+    public string? Comment => _metadata.Comment;
+
+    /// <summary>Gets the name of the program that made the torrent, if recorded.</summary>
+    public string? CreatedBy => _metadata.CreatedBy;
+
+    /// <summary>Gets when the torrent was made, if recorded.</summary>
+    public DateTimeOffset? CreationDate => _metadata.CreationDate;
+
+    /// <summary>Gets the v2 merkle root of the image file (32 bytes), or an empty span for a v1-only torrent.</summary>
+    public ReadOnlySpan<byte> PiecesRoot => _piecesRoot;
+
+    /// <summary>
+    /// Gets a value indicating whether the v2 piece hashes are known. Only a torrent built from a bare info
+    /// dictionary (magnet link) of a hybrid torrent can lack them; it then verifies pieces with SHA-1 alone.
+    /// </summary>
+    public bool HasPieceLayer => _pieceLayer is not null;
+
+    /// <summary>Gets the v2 piece layer: 32 bytes per piece (for a one-piece file, the pieces root).</summary>
+    internal ReadOnlySpan<byte> PieceLayer => _pieceLayer;
+
+    /// <summary>Gets the number of merkle leaves (16 KiB blocks, padded) under one piece's v2 hash.</summary>
+    internal int LeavesPerPiece => _leavesPerPiece;
+
+    /// <summary>Reads and validates a .torrent.</summary>
+    /// <param name="torrentFile">The .torrent bytes.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="InvalidTorrentException">The bytes are not a valid single-file torrent; the message says why.</exception>
+    public static TorrentManifest Parse(ReadOnlySpan<byte> torrentFile)
+    {
+        try
+        {
+            return ParseCore(torrentFile);
+        }
+        catch (BencodeException e)
+        {
+            throw new InvalidTorrentException($"Invalid torrent: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads and validates a .torrent file.</summary>
+    /// <param name="path">The file path.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="InvalidTorrentException">The file is not a valid single-file torrent.</exception>
+    public static TorrentManifest Load(string path) => Parse(ReadFileChecked(path));
+
+    /// <summary>Reads and validates a .torrent file asynchronously.</summary>
+    /// <param name="path">The file path.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="InvalidTorrentException">The file is not a valid single-file torrent.</exception>
+    public static async ValueTask<TorrentManifest> LoadAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        long size = new FileInfo(path).Length;
+        if (size > BencodeReaderOptions.DefaultMaxSize)
+        {
+            throw new InvalidTorrentException($"Invalid torrent: '{path}' is {size} bytes, more than the limit of {BencodeReaderOptions.DefaultMaxSize}.");
+        }
+
+        byte[] bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        return Parse(bytes);
+    }
+
+    /// <summary>
+    /// Builds a manifest from an info dictionary received without its .torrent (BEP 9 metadata exchange after a
+    /// magnet link), after checking that it hashes to <paramref name="expectedInfoHash"/>.
+    /// </summary>
+    /// <param name="info">The bencoded info dictionary.</param>
+    /// <param name="expectedInfoHash">The info-hash from the magnet link: v1 (SHA-1) or v2 (SHA-256).</param>
+    /// <param name="pieceLayer">
+    /// For a v2 torrent of more than one piece, the piece layer (32 bytes per piece, received through BEP 52 hash
+    /// requests); it is checked against the pieces root. Empty when not (yet) known, which only a hybrid torrent allows.
+    /// </param>
+    /// <param name="trackers">Trackers to record (for example the magnet link's <c>tr</c>), each in its own tier.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="InvalidTorrentException">The bytes do not hash to the expected info-hash, or are invalid.</exception>
+    public static TorrentManifest FromInfoDictionary(ReadOnlySpan<byte> info, InfoHash expectedInfoHash, ReadOnlySpan<byte> pieceLayer = default, IEnumerable<string>? trackers = null)
+    {
+        Span<byte> actual = stackalloc byte[SHA256.HashSizeInBytes];
+        int hashLength = expectedInfoHash.Version switch
+        {
+            TorrentVersions.V1 => SHA1.HashData(info, actual),
+            TorrentVersions.V2 => SHA256.HashData(info, actual),
+            _ => throw new ArgumentException("The expected info-hash is empty.", nameof(expectedInfoHash)),
+        };
+        if (!actual[..hashLength].SequenceEqual(expectedInfoHash.Span))
+        {
+            throw new InvalidTorrentException($"Invalid torrent: the info dictionary hashes to {Convert.ToHexStringLower(actual[..hashLength])}, not the expected {expectedInfoHash}.");
+        }
+
+        var metadata = new TorrentMetadata { TrackerTiers = trackers is null ? [] : [.. trackers.Select(t => (IReadOnlyList<string>)[t])] };
+        try
+        {
+            return new TorrentManifest(info.ToArray(), pieceLayer, !pieceLayer.IsEmpty, metadata);
+        }
+        catch (BencodeException e)
+        {
+            throw new InvalidTorrentException($"Invalid torrent: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Creates a manifest from an info dictionary this library encoded, plus its piece layer.</summary>
+    internal static TorrentManifest Create(byte[] info, ReadOnlySpan<byte> pieceLayer, TorrentMetadata metadata)
+        => new(info, pieceLayer, !pieceLayer.IsEmpty, metadata);
+
+    /// <summary>Encodes the manifest as a standard .torrent.</summary>
+    /// <returns>The .torrent bytes.</returns>
+    public byte[] ToTorrentBytes()
+    {
+        var buffer = new ArrayBufferWriter<byte>(_info.Length + (_pieceLayer?.Length ?? 0) + 1024);
+        var writer = new BencodeWriter(buffer);
+
+        // Keys in ascending byte order, as BEP 3 requires.
+        writer.WriteStartDictionary();
+        IReadOnlyList<IReadOnlyList<string>> tiers = _metadata.TrackerTiers;
+        if (tiers.Count > 0)
+        {
+            writer.WriteString("announce");
+            writer.WriteString(tiers[0][0]);
+            if (tiers.Count > 1 || tiers[0].Count > 1)
+            {
+                writer.WriteString("announce-list");
+                writer.WriteStartList();
+                foreach (IReadOnlyList<string> tier in tiers)
+                {
+                    writer.WriteStartList();
+                    foreach (string url in tier)
+                    {
+                        writer.WriteString(url);
+                    }
+
+                    writer.WriteEnd();
+                }
+
+                writer.WriteEnd();
+            }
+        }
+
+        if (_metadata.Comment is { } comment)
+        {
+            writer.WriteString("comment");
+            writer.WriteString(comment);
+        }
+
+        if (_metadata.CreatedBy is { } createdBy)
+        {
+            writer.WriteString("created by");
+            writer.WriteString(createdBy);
+        }
+
+        if (_metadata.CreationDate is { } date)
+        {
+            writer.WriteString("creation date");
+            writer.WriteInteger(date.ToUnixTimeSeconds());
+        }
+
+        writer.WriteString("info");
+        writer.WriteRaw(_info);
+        if (_piecesRoot is not null && _pieceLayer is not null && PieceCount > 1)
+        {
+            writer.WriteString("piece layers");
+            writer.WriteStartDictionary();
+            writer.WriteString(_piecesRoot);
+            writer.WriteString(_pieceLayer);
+            writer.WriteEnd();
+        }
+
+        if (_metadata.WebSeeds.Count > 0)
+        {
+            writer.WriteString("url-list");
+            writer.WriteStartList();
+            foreach (string url in _metadata.WebSeeds)
+            {
+                writer.WriteString(url);
+            }
+
+            writer.WriteEnd();
+        }
+
+        writer.WriteEnd();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the manifest as a .torrent file (created or replaced).</summary>
+    /// <param name="path">The file path.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task that completes when the file is written.</returns>
+    public Task SaveAsync(string path, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return File.WriteAllBytesAsync(path, ToTorrentBytes(), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public long GetPieceOffset(int piece)
+    {
+        CheckPiece(piece);
+        return (long)piece * PieceLength;
+    }
+
+    /// <inheritdoc />
+    public int GetPieceSize(int piece)
+    {
+        CheckPiece(piece);
+        return piece < PieceCount - 1 ? PieceLength : (int)(Length - ((long)piece * PieceLength));
+    }
+
+    /// <inheritdoc />
+    public bool IsZeroPiece(int piece)
+    {
+        CheckPiece(piece);
+        return _isZero[piece];
+    }
+
+    /// <inheritdoc />
+    public int GetCanonicalPiece(int piece)
+    {
+        CheckPiece(piece);
+        return _canonical[piece];
+    }
+
+    /// <summary>Gets the v2 hash of a piece: the root of its subtree in the file's merkle tree.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns>32 bytes, or an empty span when the torrent has no v2 piece layer.</returns>
+    public ReadOnlySpan<byte> GetPieceHashV2(int piece)
+    {
+        CheckPiece(piece);
+        return _pieceLayer is null ? default : _pieceLayer.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize);
+    }
+
+    /// <summary>Gets the v1 SHA-1 hash of a piece.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns>20 bytes, or an empty span for a v2-only torrent.</returns>
+    public ReadOnlySpan<byte> GetPieceHashV1(int piece)
+    {
+        CheckPiece(piece);
+        return _v1Pieces is null ? default : _v1Pieces.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes);
+    }
+
+    /// <inheritdoc />
+    public bool VerifyPiece(int piece, ReadOnlySpan<byte> data)
+    {
+        CheckPiece(piece);
+        if (data.Length != GetPieceSize(piece))
+        {
+            return false;
+        }
+
+        if (_pieceLayer is not null)
+        {
+            Span<byte> root = stackalloc byte[MerkleTree.HashSize];
+            MerkleTree.ComputeRoot(data, _leavesPerPiece, root);
+            if (!root.SequenceEqual(_pieceLayer.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize)))
+            {
+                return false;
+            }
+        }
+
+        if (_v1Pieces is not null)
+        {
+            Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
+            SHA1.HashData(data, hash);
+            if (!hash.SequenceEqual(_v1Pieces.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({Length} bytes, {PieceCount} pieces of {PieceLength}, {Versions})";
+
+    private static TorrentManifest ParseCore(ReadOnlySpan<byte> torrent)
+    {
+        var tiers = new List<IReadOnlyList<string>>();
+        string? announce = null;
+        var webSeeds = new List<string>();
+        string? comment = null;
+        string? createdBy = null;
+        DateTimeOffset? creationDate = null;
+        int infoStart = -1, infoEnd = -1;
+        int layerStart = -1, layerLength = 0, layerKeyStart = -1;
+        int layerEntries = 0;
+
+        var reader = new BencodeReader(torrent);
+        reader.ReadExpect(BencodeTokenType.StartDictionary, "the torrent");
+        while (reader.Read() && reader.TokenType == BencodeTokenType.String)
+        {
+            switch (Encoding.ASCII.GetString(reader.ValueSpan))
+            {
+                case "announce":
+                    announce = TorrentInfo.ReadText(ref reader, "announce");
+                    break;
+                case "announce-list":
+                    reader.ReadExpect(BencodeTokenType.StartList, "announce-list");
+                    while (reader.Read() && reader.TokenType != BencodeTokenType.EndList)
+                    {
+                        if (reader.TokenType != BencodeTokenType.StartList)
+                        {
+                            reader.ThrowHere("a tier of announce-list must be a list");
+                        }
+
+                        var tier = new List<string>();
+                        while (reader.Read() && reader.TokenType != BencodeTokenType.EndList)
+                        {
+                            tier.Add(TorrentInfo.TextOf(ref reader, "a tracker URL in announce-list"));
+                        }
+
+                        if (tier.Count > 0)
+                        {
+                            tiers.Add(tier);
+                        }
+                    }
+
+                    break;
+                case "comment":
+                    comment = TorrentInfo.ReadText(ref reader, "comment");
+                    break;
+                case "created by":
+                    createdBy = TorrentInfo.ReadText(ref reader, "created by");
+                    break;
+                case "creation date":
+                    reader.ReadExpect(BencodeTokenType.Integer, "creation date");
+                    creationDate = reader.IntegerValue is >= 0 and <= 253402300799 ? DateTimeOffset.FromUnixTimeSeconds(reader.IntegerValue) : null;
+                    break;
+                case "info":
+                    reader.ReadExpect(BencodeTokenType.StartDictionary, "info");
+                    infoStart = reader.TokenStart;
+                    reader.Skip();
+                    infoEnd = reader.BytesConsumed;
+                    break;
+                case "piece layers":
+                    reader.ReadExpect(BencodeTokenType.StartDictionary, "piece layers");
+                    while (reader.Read() && reader.TokenType == BencodeTokenType.String)
+                    {
+                        layerEntries++;
+                        layerKeyStart = reader.BytesConsumed - reader.ValueSpan.Length;
+                        if (reader.ValueSpan.Length != SHA256.HashSizeInBytes)
+                        {
+                            reader.ThrowHere($"a key of 'piece layers' is {reader.ValueSpan.Length} bytes, not a 32-byte pieces root");
+                        }
+
+                        reader.ReadExpect(BencodeTokenType.String, "a piece layer");
+                        layerStart = reader.BytesConsumed - reader.ValueSpan.Length;
+                        layerLength = reader.ValueSpan.Length;
+                    }
+
+                    break;
+                case "url-list":
+                    reader.Read();
+                    if (reader.TokenType == BencodeTokenType.String)
+                    {
+                        if (!reader.ValueSpan.IsEmpty)
+                        {
+                            webSeeds.Add(TorrentInfo.TextOf(ref reader, "url-list"));
+                        }
+                    }
+                    else if (reader.TokenType == BencodeTokenType.StartList)
+                    {
+                        while (reader.Read() && reader.TokenType != BencodeTokenType.EndList)
+                        {
+                            webSeeds.Add(TorrentInfo.TextOf(ref reader, "a URL in url-list"));
+                        }
+                    }
+                    else
+                    {
+                        reader.ThrowHere("url-list must be a string or a list of strings");
+                    }
+
+                    break;
+                default:
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        reader.Read();
+        if (infoStart < 0)
+        {
+            throw TorrentInfo.Invalid("the torrent has no 'info' dictionary.");
+        }
+
+        if (tiers.Count == 0 && announce is not null)
+        {
+            tiers.Add([announce]);
+        }
+
+        byte[] info = torrent[infoStart..infoEnd].ToArray();
+        var metadata = new TorrentMetadata
+        {
+            TrackerTiers = tiers,
+            WebSeeds = webSeeds,
+            Comment = comment,
+            CreatedBy = createdBy,
+            CreationDate = creationDate,
+        };
+
+        if (layerEntries > 1)
+        {
+            throw TorrentInfo.Invalid($"'piece layers' has {layerEntries} entries; a single-file torrent has at most one.");
+        }
+
+        ReadOnlySpan<byte> layer = layerStart >= 0 ? torrent.Slice(layerStart, layerLength) : default;
+        var manifest = new TorrentManifest(info, layer, layerStart >= 0, metadata);
+        if (layerStart >= 0 && !torrent.Slice(layerKeyStart, SHA256.HashSizeInBytes).SequenceEqual(manifest.PiecesRoot))
+        {
+            throw TorrentInfo.Invalid("the key of 'piece layers' is not the file's pieces root.");
+        }
+
+        if (layerStart >= 0 && manifest._piecesRoot is null)
+        {
+            throw TorrentInfo.Invalid("a v1-only torrent has 'piece layers'.");
+        }
+
+        return manifest;
+    }
+
+    private static byte[] ReadFileChecked(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        long size = new FileInfo(path).Length;
+        if (size > BencodeReaderOptions.DefaultMaxSize)
+        {
+            throw new InvalidTorrentException($"Invalid torrent: '{path}' is {size} bytes, more than the limit of {BencodeReaderOptions.DefaultMaxSize}.");
+        }
+
+        return File.ReadAllBytes(path);
+    }
+
+    private byte[] ValidatePieceLayer(ReadOnlySpan<byte> layer)
+    {
+        long expected = (long)PieceCount * MerkleTree.HashSize;
+        if (layer.Length != expected)
+        {
+            throw TorrentInfo.Invalid($"the piece layer is {layer.Length} bytes; {PieceCount} pieces need {expected}.");
+        }
+
+        byte[] copy = layer.ToArray();
+        byte[] work = (byte[])copy.Clone();
+        Span<byte> root = stackalloc byte[MerkleTree.HashSize];
+        int pieceHeight = System.Numerics.BitOperations.Log2((uint)_leavesPerPiece);
+        MerkleTree.ReduceLayer(work, PieceCount, MerkleTree.RoundUpToPowerOfTwo(PieceCount), pieceHeight, root);
+        if (!root.SequenceEqual(_piecesRoot))
+        {
+            throw TorrentInfo.Invalid("the piece layer's merkle root is not the file's pieces root.");
+        }
+
+        return copy;
+    }
+
+    private (bool[] IsZero, int[] Canonical, int Zeros, int Duplicates) FindZeroAndDuplicatePieces()
+    {
+        var isZero = new bool[PieceCount];
+        var canonical = new int[PieceCount];
+        int zeros = 0, duplicates = 0;
+
+        // Hashes of all-zero pieces: the full size, and the last piece's size.
+        int lastSize = GetPieceSize(PieceCount - 1);
+        byte[] zeroBuffer = ArrayPool<byte>.Shared.Rent(PieceLength);
+        Array.Clear(zeroBuffer, 0, PieceLength);
+        (byte[]? v1Last, byte[]? v2Last) = HashOf(zeroBuffer.AsSpan(0, lastSize));
+
+        // A one-piece file has no full-size piece (and its tree is only as wide as its last piece needs).
+        (byte[]? v1Full, byte[]? v2Full) = PieceCount == 1 ? (v1Last, v2Last) : HashOf(zeroBuffer.AsSpan(0, PieceLength));
+        ArrayPool<byte>.Shared.Return(zeroBuffer);
+
+        var firstByHash = new Dictionary<HashKey, int>();
+        for (int i = 0; i < PieceCount; i++)
+        {
+            canonical[i] = i;
+            bool last = i == PieceCount - 1;
+            ReadOnlySpan<byte> v1 = _v1Pieces is null ? default : _v1Pieces.AsSpan(i * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes);
+            ReadOnlySpan<byte> v2 = _pieceLayer is null ? default : _pieceLayer.AsSpan(i * MerkleTree.HashSize, MerkleTree.HashSize);
+            if ((_v1Pieces is null || v1.SequenceEqual(last ? v1Last : v1Full))
+                && (_pieceLayer is null || v2.SequenceEqual(last ? v2Last : v2Full)))
+            {
+                isZero[i] = true;
+                zeros++;
+                continue;
+            }
+
+            // Duplicates must have the same size and every hash equal (both halves of a hybrid torrent), so a
+            // torrent whose halves disagree can never make us copy bytes to a piece they do not verify against.
+            var key = new HashKey(_pieceLayer is null ? v1 : v2, GetPieceSize(i));
+            if (firstByHash.TryGetValue(key, out int first))
+            {
+                if (HaveSameHashes(i, first))
+                {
+                    canonical[i] = first;
+                    duplicates++;
+                }
+            }
+            else
+            {
+                firstByHash.Add(key, i);
+            }
+        }
+
+        return (isZero, canonical, zeros, duplicates);
+    }
+
+    // The key only narrows the search: every hash the torrent carries must be equal, byte for byte.
+    private bool HaveSameHashes(int a, int b)
+        => GetPieceSize(a) == GetPieceSize(b)
+            && (_v1Pieces is null || GetPieceHashV1(a).SequenceEqual(GetPieceHashV1(b)))
+            && (_pieceLayer is null || GetPieceHashV2(a).SequenceEqual(GetPieceHashV2(b)));
+
+    private (byte[]? V1, byte[]? V2) HashOf(ReadOnlySpan<byte> data)
+    {
+        byte[]? v1 = _v1Pieces is null ? null : SHA1.HashData(data);
+        byte[]? v2 = null;
+        if (_pieceLayer is not null)
+        {
+            v2 = new byte[MerkleTree.HashSize];
+            MerkleTree.ComputeRoot(data, _leavesPerPiece, v2);
+        }
+
+        return (v1, v2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckPiece(int piece)
+    {
+        if ((uint)piece >= (uint)PieceCount)
+        {
+            ThrowPieceOutOfRange(piece);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowPieceOutOfRange(int piece)
+        => throw new ArgumentOutOfRangeException(nameof(piece), piece, $"The image has pieces 0 to {PieceCount - 1}.");
+
+    /// <summary>A lookup key for duplicate detection: the first 16 bytes of a piece's hash, and its size.</summary>
+    private readonly record struct HashKey(ulong A, ulong B, int Size)
+    {
+        public HashKey(ReadOnlySpan<byte> hash, int size)
+            : this(BinaryPrimitives.ReadUInt64LittleEndian(hash), BinaryPrimitives.ReadUInt64LittleEndian(hash[8..]), size)
+        {
+        }
+    }
+}

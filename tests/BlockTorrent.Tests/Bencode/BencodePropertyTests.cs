@@ -1,0 +1,102 @@
+using BlockTorrent.Bencode;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace BlockTorrent.Tests.Bencode;
+
+public sealed class BencodePropertyTests
+{
+    private static Gen<BencodeValue> ValueGen(int size)
+    {
+        var integer = ArbMap.Default.GeneratorFor<long>().Select(BencodeValue.FromInteger);
+        var bytes = ArbMap.Default.GeneratorFor<byte[]>().Select(b => BencodeValue.FromBytes(b ?? []));
+        if (size <= 0)
+        {
+            return Gen.OneOf(integer, bytes);
+        }
+
+        var child = ValueGen(size / 3);
+        var list = Gen.ListOf(child).Select(items => BencodeValue.FromList(items));
+        var dictionary = Gen.ListOf(Gen.Zip(ArbMap.Default.GeneratorFor<byte[]>(), child))
+            .Select(entries => BencodeValue.FromDictionary(entries.Select(e => KeyValuePair.Create(e.Item1 ?? [], e.Item2))));
+        return Gen.OneOf(integer, bytes, list, dictionary);
+    }
+
+    private static Arbitrary<BencodeValue> Values => Gen.Sized(ValueGen).ToArbitrary();
+
+    [Property(MaxTest = 300)]
+    public Property AnyValueRoundTrips() => Prop.ForAll(Values, value =>
+    {
+        byte[] encoded = value.Encode();
+        BencodeValue decoded = BencodeValue.Parse(encoded);
+        return decoded.Equals(value) && decoded.Encode().AsSpan().SequenceEqual(encoded);
+    });
+
+    [Property(MaxTest = 500)]
+    public Property AnyMutationIsRejectedOrDecodesToItsOwnCanonicalEncoding() => Prop.ForAll(
+        Values,
+        ArbMap.Default.ArbFor<Tuple<int, byte, int>>(),
+        (value, mutation) =>
+        {
+            (int position, byte replacement, int kind) = mutation;
+            byte[] encoded = value.Encode();
+            byte[] mutated = Mutate(encoded, position, replacement, kind);
+            return RejectedOrCanonical(mutated);
+        });
+
+    [Property(MaxTest = 300)]
+    public Property AnyTruncationIsRejected() => Prop.ForAll(Values, ArbMap.Default.ArbFor<int>(), (value, cut) =>
+    {
+        byte[] encoded = value.Encode();
+        int length = Math.Abs(cut % encoded.Length);
+        try
+        {
+            BencodeValue.Parse(encoded.AsSpan(0, length));
+            return false;
+        }
+        catch (BencodeException)
+        {
+            return true;
+        }
+    });
+
+    [Property(MaxTest = 1000)]
+    public Property ArbitraryBytesAreRejectedOrCanonical() => Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), bytes => RejectedOrCanonical(bytes ?? []));
+
+    private static bool RejectedOrCanonical(byte[] input)
+    {
+        try
+        {
+            return BencodeValue.Parse(input).Encode().AsSpan().SequenceEqual(input);
+        }
+        catch (BencodeException)
+        {
+            return true;
+        }
+    }
+
+    private static byte[] Mutate(byte[] encoded, int position, byte replacement, int kind)
+    {
+        var list = new List<byte>(encoded);
+        int at = Math.Abs(position % (encoded.Length + 1));
+        switch (Math.Abs(kind % 3))
+        {
+            case 0 when at < list.Count:
+                list[at] = replacement;
+                break;
+            case 1:
+                list.Insert(at, replacement);
+                break;
+            default:
+                if (at < list.Count)
+                {
+                    list.RemoveAt(at);
+                }
+
+                break;
+        }
+
+        return [.. list];
+    }
+}
