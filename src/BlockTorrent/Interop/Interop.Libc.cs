@@ -1,0 +1,24 @@
+namespace BlockTorrent;
+
+/// <summary>Native calls the core makes itself. Every caller guards them with <see cref="OperatingSystem.IsLinux"/>.</summary>
+internal static partial class Interop
+{
+    /// <summary>The C library (glibc or musl) of a Linux process.</summary>
+    internal static partial class Libc
+    {
+        /// <summary>The library name the imports bind to.</summary>
+        internal const string LibraryName = "libc";
+
+        /// <summary>Operation not supported (Linux errno 95).</summary>
+        internal const int EOPNOTSUPP = 95;
+
+        /// <summary>Function not implemented (Linux errno 38).</summary>
+        internal const int ENOSYS = 38;
+
+        /// <summary>Invalid argument (Linux errno 22); some file systems answer an unsupported fallocate mode with it.</summary>
+        internal const int EINVAL = 22;
+
+        /// <summary>Interrupted system call (Linux errno 4): the call is retried.</summary>
+        internal const int EINTR = 4;
+    }
+}

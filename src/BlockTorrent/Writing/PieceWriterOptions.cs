@@ -1,0 +1,60 @@
+namespace BlockTorrent.Writing;
+
+/// <summary>How a <see cref="PieceWriter"/> buffers, verifies and writes pieces.</summary>
+public sealed class PieceWriterOptions
+{
+    /// <summary>Gets the default options.</summary>
+    public static PieceWriterOptions Default { get; } = new();
+
+    /// <summary>
+    /// Gets or sets the most memory, in bytes, held by pieces between <see cref="PieceWriter.RentAsync"/> and the end of
+    /// their write. <see cref="PieceWriter.RentAsync"/> waits while the budget is spent. A budget smaller than one
+    /// piece still admits one piece at a time.
+    /// </summary>
+    /// <value>The default is 64 MiB. It must be at least 64 KiB.</value>
+    public long MaxInFlightBytes { get; set; } = 64L << 20;
+
+    /// <summary>Gets or sets how many pieces are hashed at once.</summary>
+    /// <value>The default is 0, meaning <see cref="Environment.ProcessorCount"/>. It must not be negative.</value>
+    public int VerificationWorkers { get; set; }
+
+    /// <summary>Gets or sets the largest single write, in bytes, that adjacent verified pieces are coalesced into.</summary>
+    /// <value>The default is 32 MiB. It must be at least 64 KiB; a single piece larger than it is still written whole.</value>
+    public int MaxWriteBytes { get; set; } = 32 << 20;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether <see cref="PieceWriter.CompleteAsync"/> reads every piece back after
+    /// the final flush and checks it against the manifest (catches devices that lose or corrupt writes).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool VerifyAfterWrite { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the caller guarantees that the target reads as zeros wherever the writer
+    /// has not written (a freshly created file, a disk just discarded with zeroing). All-zero pieces are then satisfied
+    /// without touching the device. A <see cref="Devices.FileBlockDevice"/> whose
+    /// <see cref="Devices.FileBlockDevice.IsKnownZeroed"/> is true is treated so without this option.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool DeviceIsZeroed { get; set; }
+
+    internal int EffectiveVerificationWorkers => VerificationWorkers == 0 ? Environment.ProcessorCount : VerificationWorkers;
+
+    internal void Validate()
+    {
+        if (MaxInFlightBytes < 64 << 10)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxInFlightBytes), MaxInFlightBytes, "The in-flight budget must be at least 64 KiB.");
+        }
+
+        if (VerificationWorkers < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(VerificationWorkers), VerificationWorkers, "The number of verification workers must not be negative (0 means one per processor).");
+        }
+
+        if (MaxWriteBytes < 64 << 10)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxWriteBytes), MaxWriteBytes, "The largest coalesced write must be at least 64 KiB.");
+        }
+    }
+}
