@@ -1,0 +1,39 @@
+using System.Net;
+using BlockTorrent.Manifest;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Discovery;
+
+/// <summary>Log messages of peer discovery (trackers, the embedded tracker, LSD). Event ids 4000–4099.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Debug, Message = "Announced {Event} to {Tracker}: {PeerCount} peers, next in {Interval}")]
+    public static partial void TrackerAnnounced(ILogger logger, Uri tracker, AnnounceEvent @event, int peerCount, TimeSpan interval);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Debug, Message = "No answer from {Tracker} to {Action}; try {Attempt} waited {Timeout}")]
+    public static partial void UdpTrackerRetransmitting(ILogger logger, Uri tracker, UdpTrackerAction action, int attempt, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Tracker {Tracker} warns: {Warning}")]
+    public static partial void TrackerWarning(ILogger logger, Uri tracker, string warning);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Announce to {Tracker} failed; retrying in {Delay}")]
+    public static partial void TrackerAnnounceFailed(ILogger logger, Uri tracker, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Local peer discovery listens on {Group} port {Port} on {Interfaces}")]
+    public static partial void LsdListening(ILogger logger, IPAddress group, int port, string interfaces);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "Local peer discovery found no interface that is up and supports multicast; it stays idle")]
+    public static partial void LsdNoInterface(ILogger logger);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Warning, Message = "Could not join {Group} on {Interface}: {Error}")]
+    public static partial void LsdJoinFailed(ILogger logger, string @interface, IPAddress group, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Debug, Message = "Could not send a local peer announce on {Interface} to {Group}: {Error}")]
+    public static partial void LsdSendFailed(ILogger logger, string @interface, IPEndPoint group, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Debug, Message = "Receiving on {Group} failed: {Error}")]
+    public static partial void LsdReceiveFailed(ILogger logger, IPEndPoint group, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Debug, Message = "Local peer {Peer} announced {InfoHash}")]
+    public static partial void LsdPeerFound(ILogger logger, IPEndPoint peer, InfoHash infoHash);
+}

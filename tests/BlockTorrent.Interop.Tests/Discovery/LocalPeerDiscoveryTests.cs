@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using BlockTorrent.Discovery;
+using BlockTorrent.Manifest;
+using BlockTorrent.Testing;
+using static BlockTorrent.Interop.Tests.Discovery.DiscoveryTestData;
+
+namespace BlockTorrent.Interop.Tests.Discovery;
+
+/// <summary>
+/// Local Service Discovery (BEP 14) between two network namespaces joined by a veth pair: our instances with each
+/// other, and with libtorrent. Each namespace is created for the test and deleted by name afterwards.
+/// </summary>
+public sealed class LocalPeerDiscoveryTests
+{
+    private static readonly IPAddress AddressA = IPAddress.Parse("10.231.0.1");
+    private static readonly IPAddress AddressB = IPAddress.Parse("10.231.0.2");
+
+    [Theory]
+    [InlineData(AddressFamily.InterNetwork)]
+    [InlineData(AddressFamily.InterNetworkV6)]
+    public async Task TwoInstancesOnALinkFindEachOther(AddressFamily family)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var link = await LinkedNamespaces.CreateAsync(ct);
+        InfoHash infoHash = RandomInfoHash();
+        var foundByA = new ConcurrentQueue<IPEndPoint>();
+        var foundByB = new ConcurrentQueue<IPEndPoint>();
+        bool ipv4 = family == AddressFamily.InterNetwork;
+
+        await using LocalPeerDiscovery a = Start(link.A, Options("lsd0", ipv4));
+        await using LocalPeerDiscovery b = Start(link.B, Options("lsd1", ipv4));
+        using IDisposable ra = a.Register(infoHash, 6881, foundByA.Enqueue);
+        using IDisposable rb = b.Register(infoHash, 6882, foundByB.Enqueue);
+
+        // Over IPv6 the sender's address is its link-local one, which the test does not know in advance.
+        await Eventually.TrueAsync(
+            () => foundByA.Any(p => p.Port == 6882 && p.AddressFamily == family && (!ipv4 || p.Address.Equals(AddressB)))
+                && foundByB.Any(p => p.Port == 6881 && p.AddressFamily == family && (!ipv4 || p.Address.Equals(AddressA))),
+            TimeSpan.FromSeconds(20),
+            "both instances to report the other",
+            ct);
+    }
+
+    [Fact]
+    public async Task InstancesSharingAnInterfaceIgnoreTheirOwnAnnounces()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var link = await LinkedNamespaces.CreateAsync(ct);
+        InfoHash infoHash = RandomInfoHash();
+        var foundByFirst = new ConcurrentQueue<IPEndPoint>();
+        var foundBySecond = new ConcurrentQueue<IPEndPoint>();
+
+        // Both share namespace A: each receives its own announces by multicast loopback, and the other's.
+        await using LocalPeerDiscovery first = Start(link.A, Options("lsd0", ipv4: true));
+        await using LocalPeerDiscovery second = Start(link.A, Options("lsd0", ipv4: true));
+        using IDisposable r1 = first.Register(infoHash, 6881, foundByFirst.Enqueue);
+        using IDisposable r2 = second.Register(infoHash, 6882, foundBySecond.Enqueue);
+        await Eventually.TrueAsync(
+            () => foundByFirst.Any(p => p.Port == 6882) && foundBySecond.Any(p => p.Port == 6881) && first.AnnounceRounds >= 2 && second.AnnounceRounds >= 2,
+            TimeSpan.FromSeconds(20),
+            "each instance to hear the other, twice",
+            ct);
+
+        Assert.DoesNotContain(foundByFirst, p => p.Port == 6881);
+        Assert.DoesNotContain(foundBySecond, p => p.Port == 6882);
+    }
+
+    [Fact]
+    public async Task OurListenerFindsLibtorrent()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Requires.PythonLibtorrent();
+        await using var link = await LinkedNamespaces.CreateAsync(ct);
+        using var dir = new TempDirectory();
+        (InfoHash infoHash, string torrent) = await LibtorrentPeer.MakeTorrentAsync(dir.Path, 64 * 1024, tracker: null, ct);
+        var found = new ConcurrentQueue<IPEndPoint>();
+        await using LocalPeerDiscovery ours = Start(link.A, Options("lsd0", ipv4: true));
+        using IDisposable registration = ours.Register(infoHash, 6881, found.Enqueue);
+
+        await using LibtorrentPeer libtorrent = await LibtorrentPeer.StartAsync("seed", dir.Path, torrent, $"{AddressB}:6890", lsd: true, link.B, ct);
+
+        await Eventually.TrueAsync(() => found.Contains(new IPEndPoint(AddressB, 6890)), TimeSpan.FromSeconds(30), $"our LSD to hear libtorrent's announce; libtorrent said:\n{libtorrent.Output}", ct);
+    }
+
+    [Fact]
+    public async Task LibtorrentFindsOurAnnounce()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Requires.PythonLibtorrent();
+        await using var link = await LinkedNamespaces.CreateAsync(ct);
+        using var dir = new TempDirectory();
+        (InfoHash infoHash, string torrent) = await LibtorrentPeer.MakeTorrentAsync(dir.Path, 64 * 1024, tracker: null, ct);
+
+        // libtorrent (a downloader without the data) connects to the port we announce: accepting its handshake proves it found us.
+        using Socket listener = link.A.Enter(() =>
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(AddressA, 0));
+            socket.Listen();
+            return socket;
+        });
+        int port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        string downloadDir = Path.Combine(dir.Path, "download");
+        Directory.CreateDirectory(downloadDir);
+        await using LibtorrentPeer libtorrent = await LibtorrentPeer.StartAsync("download", downloadDir, torrent, $"{AddressB}:6890", lsd: true, link.B, ct);
+        await using LocalPeerDiscovery ours = Start(link.A, Options("lsd0", ipv4: true));
+        using IDisposable registration = ours.Register(infoHash, port, _ => { });
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        using Socket connection = await listener.AcceptAsync(timeout.Token);
+        byte[] handshake = new byte[68];
+        int read = 0;
+        while (read < handshake.Length)
+        {
+            int n = await connection.ReceiveAsync(handshake.AsMemory(read), SocketFlags.None, timeout.Token);
+            Assert.True(n > 0, $"libtorrent closed the connection after {read} bytes:\n{libtorrent.Output}");
+            read += n;
+        }
+
+        Assert.Equal(infoHash.Truncated20.ToArray(), handshake.AsSpan(28, 20).ToArray());
+        Assert.Equal(AddressB, ((IPEndPoint)connection.RemoteEndPoint!).Address);
+    }
+
+    private static LocalPeerDiscoveryOptions Options(string networkInterface, bool ipv4) => new()
+    {
+        Interfaces = { networkInterface },
+        UseIPv4 = ipv4,
+        UseIPv6 = !ipv4,
+        AnnounceInterval = TimeSpan.FromSeconds(1),
+        MinAnnounceInterval = TimeSpan.FromMilliseconds(500),
+    };
+
+    private static LocalPeerDiscovery Start(NetworkNamespace ns, LocalPeerDiscoveryOptions options) => ns.Enter(() =>
+    {
+        var discovery = new LocalPeerDiscovery(options);
+        discovery.Start();
+        Assert.NotEmpty(discovery.ActiveInterfaces);
+        return discovery;
+    });
+
+    private sealed class LinkedNamespaces : IAsyncDisposable
+    {
+        private LinkedNamespaces(NetworkNamespace a, NetworkNamespace b)
+        {
+            A = a;
+            B = b;
+        }
+
+        public NetworkNamespace A { get; }
+
+        public NetworkNamespace B { get; }
+
+        public static async Task<LinkedNamespaces> CreateAsync(CancellationToken cancellationToken)
+        {
+            Requires.Root();
+            Requires.Program("ip", "iproute2");
+            NetworkNamespace a = await NetworkNamespace.CreateAsync("bt-lsd", cancellationToken);
+            NetworkNamespace? b = null;
+            try
+            {
+                b = await NetworkNamespace.CreateAsync("bt-lsd", cancellationToken);
+                await NetworkNamespace.LinkAsync(a, "lsd0", $"{AddressA}/24", b, "lsd1", $"{AddressB}/24", cancellationToken);
+                return new LinkedNamespaces(a, b);
+            }
+            catch
+            {
+                await a.DisposeAsync();
+                if (b is not null)
+                {
+                    await b.DisposeAsync();
+                }
+
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await A.DisposeAsync();
+            }
+            finally
+            {
+                await B.DisposeAsync();
+            }
+        }
+    }
+}
