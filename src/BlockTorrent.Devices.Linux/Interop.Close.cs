@@ -1,0 +1,13 @@
+using System.Runtime.InteropServices;
+
+namespace BlockTorrent.Devices.Linux;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        /// <summary>close(2).</summary>
+        [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+        internal static partial int Close(int fd);
+    }
+}
