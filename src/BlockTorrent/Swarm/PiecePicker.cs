@@ -1,3 +1,4 @@
+using BlockTorrent.Wire;
 using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Swarm;
@@ -193,7 +194,7 @@ internal sealed class PiecePicker
     /// <param name="peer">The peer.</param>
     /// <param name="block">The block.</param>
     /// <returns><see langword="true"/> when the peer had that request.</returns>
-    public bool ReleaseRequest(PickerPeer peer, PieceBlock block)
+    public bool ReleaseRequest(PickerPeer peer, BlockRequest block)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (!_progress.TryGetValue(block.Piece, out PieceProgress? p))
@@ -240,7 +241,7 @@ internal sealed class PiecePicker
     /// <param name="peer">The peer to request from.</param>
     /// <param name="destination">Receives the blocks; its length is how many to pick at most.</param>
     /// <returns>The number of blocks picked (and recorded as requested from the peer).</returns>
-    public int PickBlocks(PickerPeer peer, Span<PieceBlock> destination)
+    public int PickBlocks(PickerPeer peer, Span<BlockRequest> destination)
     {
         ArgumentNullException.ThrowIfNull(peer);
         int count = 0;
@@ -329,7 +330,7 @@ internal sealed class PiecePicker
     /// <param name="peer">The sender.</param>
     /// <param name="block">The block as the piece message names it.</param>
     /// <returns><see langword="true"/> when the caller may copy the block into the buffer and must then call <see cref="EndReceive"/>.</returns>
-    public bool TryBeginReceive(PickerPeer peer, PieceBlock block)
+    public bool TryBeginReceive(PickerPeer peer, BlockRequest block)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (!_progress.TryGetValue(block.Piece, out PieceProgress? p) || !p.Ready)
@@ -352,7 +353,7 @@ internal sealed class PiecePicker
     /// <param name="success">Whether all its bytes are in the buffer.</param>
     /// <param name="cancels">Receives the cancels to send to other peers that requested the same block.</param>
     /// <returns><see langword="true"/> when the piece is now complete and may be committed.</returns>
-    public bool EndReceive(PickerPeer peer, PieceBlock block, bool success, List<PieceCancel>? cancels)
+    public bool EndReceive(PickerPeer peer, BlockRequest block, bool success, List<PieceCancel>? cancels)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (!_progress.TryGetValue(block.Piece, out PieceProgress? p))
@@ -404,7 +405,7 @@ internal sealed class PiecePicker
         }
     }
 
-    private int PickUnrequested(PieceProgress p, PickerPeer peer, Span<PieceBlock> destination)
+    private int PickUnrequested(PieceProgress p, PickerPeer peer, Span<BlockRequest> destination)
     {
         if (!p.Ready || p.UnrequestedCount == 0 || !peer.CanRequest(p.Piece) || !IsAllowedFor(p, peer))
         {
@@ -424,7 +425,7 @@ internal sealed class PiecePicker
         return count;
     }
 
-    private int PickDuplicates(PieceProgress p, PickerPeer peer, Span<PieceBlock> destination)
+    private int PickDuplicates(PieceProgress p, PickerPeer peer, Span<BlockRequest> destination)
     {
         if (!p.Ready || p.ExclusivePeer is not null || !peer.CanRequest(p.Piece))
         {

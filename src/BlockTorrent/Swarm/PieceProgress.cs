@@ -1,3 +1,4 @@
+using BlockTorrent.Wire;
 namespace BlockTorrent.Swarm;
 
 /// <summary>
@@ -63,10 +64,10 @@ internal sealed class PieceProgress
         UnrequestedCount = BlockCount;
     }
 
-    public PieceBlock GetBlock(int block)
+    public BlockRequest GetBlock(int block)
     {
         int offset = block * BlockSize;
-        return new PieceBlock(Piece, offset, Math.Min(BlockSize, Size - offset));
+        return new BlockRequest(Piece, offset, Math.Min(BlockSize, Size - offset));
     }
 
     /// <summary>Maps a block offset and length to a block index, or -1 when they are not a block of this piece.</summary>
@@ -229,4 +230,4 @@ internal sealed class PieceProgress
 /// <summary>A request to cancel because the block arrived from someone else.</summary>
 /// <param name="Peer">The peer that still has the request.</param>
 /// <param name="Block">The block.</param>
-internal readonly record struct PieceCancel(PickerPeer Peer, PieceBlock Block);
+internal readonly record struct PieceCancel(PickerPeer Peer, BlockRequest Block);

@@ -1,3 +1,4 @@
+using BlockTorrent.Wire;
 using BlockTorrent.Swarm;
 
 namespace BlockTorrent.Tests.Swarm;
@@ -53,10 +54,10 @@ internal sealed class PickerScenario
     public int PieceSize(int piece) => piece == PieceCount - 1 ? LastPieceSize : PieceLength;
 
     /// <summary>Fills a peer's pipeline as the swarm does: blocks of ready pieces, then a new piece, repeated.</summary>
-    public List<PieceBlock> Fill(PickerPeer peer, int room, Action<int>? onStart = null)
+    public List<BlockRequest> Fill(PickerPeer peer, int room, Action<int>? onStart = null)
     {
-        var picked = new List<PieceBlock>();
-        var buffer = new PieceBlock[room];
+        var picked = new List<BlockRequest>();
+        var buffer = new BlockRequest[room];
         while (picked.Count < room)
         {
             int n = Picker.PickBlocks(peer, buffer.AsSpan(0, room - picked.Count));

@@ -1,3 +1,4 @@
+using BlockTorrent.Wire;
 using BlockTorrent.Swarm;
 using FsCheck.Xunit;
 
@@ -13,7 +14,7 @@ public sealed class PiecePickerTests
         {
             foreach (PickerPeer peer in s.Peers)
             {
-                foreach (PieceBlock block in s.Fill(peer, s.Random.Next(1, 40)))
+                foreach (BlockRequest block in s.Fill(peer, s.Random.Next(1, 40)))
                 {
                     Assert.True(s.Wanted[block.Piece], $"piece {block.Piece} is not wanted");
                     Assert.True(peer.Has[block.Piece], $"the peer lacks piece {block.Piece}");
@@ -39,7 +40,7 @@ public sealed class PiecePickerTests
         {
             foreach (PickerPeer peer in s.Peers)
             {
-                foreach (PieceBlock block in s.Fill(peer, 8))
+                foreach (BlockRequest block in s.Fill(peer, 8))
                 {
                     if (s.Picker.TryBeginReceive(peer, block) && s.Picker.EndReceive(peer, block, true, null))
                     {
@@ -57,12 +58,12 @@ public sealed class PiecePickerTests
     public void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOne(int seed)
     {
         var s = new PickerScenario(seed, allUnchoked: true);
-        var requesters = new Dictionary<PieceBlock, List<PickerPeer>>();
+        var requesters = new Dictionary<BlockRequest, List<PickerPeer>>();
         for (int round = 0; round < 5; round++)
         {
             foreach (PickerPeer peer in s.Peers)
             {
-                foreach (PieceBlock block in s.Fill(peer, 1000))
+                foreach (BlockRequest block in s.Fill(peer, 1000))
                 {
                     if (!requesters.TryGetValue(block, out var list))
                     {
@@ -83,7 +84,7 @@ public sealed class PiecePickerTests
         var picker = AllWanted(2, PiecePicker.BlockSize * 4, PiecePicker.BlockSize * 4);
         var a = Seed(picker, 2);
         var b = Seed(picker, 2);
-        var buffer = new PieceBlock[100];
+        var buffer = new BlockRequest[100];
         int first = picker.StartPiece(a);
         picker.MarkReady(first);
         Assert.Equal(4, picker.PickBlocks(a, buffer));
@@ -107,7 +108,7 @@ public sealed class PiecePickerTests
         var a = Seed(picker, 1);
         var b = Seed(picker, 1);
         picker.MarkReady(picker.StartPiece(a));
-        var buffer = new PieceBlock[4];
+        var buffer = new BlockRequest[4];
         Assert.Equal(1, picker.PickBlocks(a, buffer));
         Assert.Equal(1, picker.PickBlocks(b, buffer));
         var cancels = new List<PieceCancel>();
@@ -125,7 +126,7 @@ public sealed class PiecePickerTests
         var a = Seed(picker, 1);
         var b = Seed(picker, 1);
         picker.MarkReady(picker.StartPiece(a));
-        var block = new PieceBlock(0, 0, PiecePicker.BlockSize);
+        var block = new BlockRequest(0, 0, PiecePicker.BlockSize);
         Assert.True(picker.TryBeginReceive(a, block));
         Assert.False(picker.TryBeginReceive(b, block));
     }
@@ -136,11 +137,11 @@ public sealed class PiecePickerTests
         var picker = AllWanted(1, 40_000, 65536);
         var a = Seed(picker, 1);
         picker.MarkReady(picker.StartPiece(a));
-        Assert.False(picker.TryBeginReceive(a, new PieceBlock(0, 0, 100)));
-        Assert.False(picker.TryBeginReceive(a, new PieceBlock(0, 100, PiecePicker.BlockSize)));
-        Assert.False(picker.TryBeginReceive(a, new PieceBlock(0, 32768, PiecePicker.BlockSize)));
-        Assert.False(picker.TryBeginReceive(a, new PieceBlock(1, 0, PiecePicker.BlockSize)));
-        Assert.True(picker.TryBeginReceive(a, new PieceBlock(0, 32768, 40_000 - 32768)));
+        Assert.False(picker.TryBeginReceive(a, new BlockRequest(0, 0, 100)));
+        Assert.False(picker.TryBeginReceive(a, new BlockRequest(0, 100, PiecePicker.BlockSize)));
+        Assert.False(picker.TryBeginReceive(a, new BlockRequest(0, 32768, PiecePicker.BlockSize)));
+        Assert.False(picker.TryBeginReceive(a, new BlockRequest(1, 0, PiecePicker.BlockSize)));
+        Assert.True(picker.TryBeginReceive(a, new BlockRequest(0, 32768, 40_000 - 32768)));
     }
 
     [Fact]
@@ -149,7 +150,7 @@ public sealed class PiecePickerTests
         var picker = AllWanted(1, PiecePicker.BlockSize * 8, PiecePicker.BlockSize * 8);
         var stalled = Seed(picker, 1);
         var other = Seed(picker, 1);
-        var buffer = new PieceBlock[8];
+        var buffer = new BlockRequest[8];
         picker.MarkReady(picker.StartPiece(stalled));
         Assert.Equal(8, picker.PickBlocks(stalled, buffer));
         Assert.Equal(8, picker.ReleaseRequests(stalled));
@@ -205,8 +206,8 @@ public sealed class PiecePickerTests
         var a = Seed(picker, 1);
         var b = Seed(picker, 1);
         picker.MarkReady(picker.StartPiece(a));
-        var one = new PieceBlock(0, 0, PiecePicker.BlockSize);
-        var two = new PieceBlock(0, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var one = new BlockRequest(0, 0, PiecePicker.BlockSize);
+        var two = new BlockRequest(0, PiecePicker.BlockSize, PiecePicker.BlockSize);
         Assert.True(picker.TryBeginReceive(a, one));
         Assert.False(picker.EndReceive(a, one, true, null));
         Assert.True(picker.TryBeginReceive(b, two));
@@ -217,7 +218,7 @@ public sealed class PiecePickerTests
         Assert.True(picker.Wanted[0]);
         Assert.Equal(0, picker.StartPiece(b));
         picker.MarkReady(0);
-        var buffer = new PieceBlock[4];
+        var buffer = new BlockRequest[4];
         Assert.Equal(0, picker.PickBlocks(a, buffer));
         Assert.Equal(2, picker.PickBlocks(b, buffer));
     }

@@ -1,0 +1,481 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+using BlockTorrent.Swarm;
+using BlockTorrent.Writing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Log = BlockTorrent.Swarm.Log;
+
+namespace BlockTorrent;
+
+/// <summary>
+/// A BitTorrent client that deploys raw disk images onto block devices and seeds them from block devices. One
+/// client listens on one port and runs any number of deployments and seeds at once.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <see cref="DeployAsync(TorrentManifest, IBlockDevice, DeployOptions?, IProgress{DeploymentProgress}?, CancellationToken)"/>
+/// fetches every piece the target lacks from peers, verifies it and writes it straight to its offset; all-zero
+/// pieces and duplicate pieces never travel. While it runs, the target seeds what it already has to other peers.
+/// <see cref="SeedAsync"/> serves an image from a device until cancelled.
+/// </para>
+/// <para>The listen socket is bound by the constructor, so <see cref="LocalEndPoint"/> is known at once.</para>
+/// </remarks>
+public sealed class BlockTorrentClient : IAsyncDisposable
+{
+    private readonly Host _host;
+    private readonly ConnectionListener _listener;
+    private readonly Dictionary<string, TorrentSwarm> _swarms = new(StringComparer.Ordinal);
+    private readonly List<Channel<SwarmEvent>> _watchers = [];
+    private int _disposed;
+
+    /// <summary>Initializes a new instance and starts listening for peers.</summary>
+    /// <param name="options">The settings; <see langword="null"/> for the defaults.</param>
+    /// <param name="loggerFactory">Where to log; <see langword="null"/> for nowhere.</param>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <exception cref="System.Net.Sockets.SocketException">The listen endpoint cannot be bound.</exception>
+    public BlockTorrentClient(BlockTorrentClientOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        options ??= new BlockTorrentClientOptions();
+        options.Validate();
+        ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BlockTorrent.Swarm");
+        _host = new Host(this, options, logger, CreatePeerId(options.PeerIdPrefix));
+        _listener = new ConnectionListener(options.ListenEndPoint, Route, logger);
+        _host.ListenPort = _listener.LocalEndPoint.Port;
+    }
+
+    /// <summary>Gets the address and port the client accepts peer connections on.</summary>
+    public IPEndPoint LocalEndPoint => _listener.LocalEndPoint;
+
+    /// <summary>Gets the settings the client runs with.</summary>
+    public BlockTorrentClientOptions Options => _host.Options;
+
+    /// <summary>Gets the client's 20-byte peer id.</summary>
+    public ReadOnlyMemory<byte> PeerId => _host.PeerId;
+
+    /// <summary>
+    /// Writes an image onto a device: pieces already on it (resume file, existing data) are kept, all-zero pieces and
+    /// duplicates are satisfied locally, and the rest is fetched from peers, verified and written at its offset.
+    /// </summary>
+    /// <param name="manifest">The image's manifest.</param>
+    /// <param name="target">The device to write; at least as long as the image.</param>
+    /// <param name="options">Peers, trackers, resume file and more; <see langword="null"/> for the defaults.</param>
+    /// <param name="progress">Receives progress about four times a second; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops the deployment (the resume file, if any, is still written).</param>
+    /// <returns>What the deployment did.</returns>
+    /// <exception cref="ArgumentException">The device is read-only or too short, or the options are invalid.</exception>
+    /// <exception cref="InvalidOperationException">The client is already deploying or seeding this torrent.</exception>
+    /// <exception cref="IOException">The device failed.</exception>
+    public async Task<DeploymentResult> DeployAsync(TorrentManifest manifest, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(target);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        options ??= new DeployOptions();
+        options.Validate();
+        long started = _host.Time.GetTimestamp();
+        var writerOptions = new PieceWriterOptions
+        {
+            MaxInFlightBytes = Math.Max(_host.Options.DownloadMemory, manifest.PieceLength),
+            VerifyAfterWrite = options.VerifyAfterWrite,
+            DeviceIsZeroed = options.DeviceIsZeroed,
+        };
+        var writer = new PieceWriter(manifest, target, writerOptions, _host.Logger);
+        await using var writerScope = writer.ConfigureAwait(false);
+        int present = await PrepareTargetAsync(manifest, target, writer, options, cancellationToken).ConfigureAwait(false);
+        var have = new Bitfield(manifest.PieceCount);
+        for (int i = 0; i < manifest.PieceCount; i++)
+        {
+            if (writer.HasPiece(i))
+            {
+                have.Set(i);
+            }
+        }
+
+        var swarm = new TorrentSwarm(_host, manifest, target, writer, have, verifyOnFirstRead: false, superSeed: false);
+        Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
+        Register(swarm);
+        TimeSpan duration;
+        PieceWriterStatistics statistics;
+        try
+        {
+            swarm.Start();
+            swarm.AddCandidates(options.Peers);
+            {
+                using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                Task reporter = progress is null ? Task.CompletedTask : ReportAsync(swarm, started, progress, reporting.Token);
+                try
+                {
+                    await swarm.Completed.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await reporting.CancelAsync().ConfigureAwait(false);
+                    await reporter.ConfigureAwait(false);
+                    if (options.ResumeFilePath is not null && !swarm.Completed.IsCompletedSuccessfully)
+                    {
+                        await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);
+                    }
+                }
+
+                duration = _host.Time.GetElapsedTime(started);
+                statistics = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                if (options.ResumeFilePath is not null)
+                {
+                    await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);
+                }
+
+                progress?.Report(Snapshot(swarm, started));
+                Log.DeployCompleted(_host.Logger, manifest.Name, target.Name, duration, swarm.BytesDownloaded, swarm.HashFailures);
+                if (options.SeedAfter > TimeSpan.Zero)
+                {
+                    await Task.Delay(options.SeedAfter, _host.Time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            Unregister(swarm);
+            await swarm.DisposeAsync().ConfigureAwait(false);
+        }
+
+        long duplicateBytes = 0;
+        int duplicates = 0;
+        for (int i = 0; i < manifest.PieceCount; i++)
+        {
+            if (!manifest.IsZeroPiece(i) && manifest.GetCanonicalPiece(i) != i)
+            {
+                duplicates++;
+                duplicateBytes += manifest.GetPieceSize(i);
+            }
+        }
+
+        return new DeploymentResult
+        {
+            PieceCount = manifest.PieceCount,
+            PiecesDownloaded = swarm.PiecesDownloaded,
+            PiecesAlreadyPresent = present,
+            ZeroPieces = manifest.ZeroPieceCount,
+            DuplicatePieces = duplicates,
+            BytesDownloaded = swarm.BytesDownloaded,
+            BytesSatisfiedLocally = duplicateBytes + ZeroBytes(manifest),
+            BytesUploaded = swarm.BytesUploaded,
+            HashFailures = swarm.HashFailures,
+            PeersSeen = swarm.PeersSeen,
+            Duration = duration,
+        };
+    }
+
+    /// <summary>Seeds an image from a device until cancelled.</summary>
+    /// <param name="manifest">The image's manifest.</param>
+    /// <param name="source">The device that holds the image.</param>
+    /// <param name="options">Peers, trackers, verification and super-seeding; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Stops seeding.</param>
+    /// <returns>A task that completes (cancelled) when seeding stops.</returns>
+    /// <exception cref="ArgumentException">The device is shorter than the image.</exception>
+    /// <exception cref="InvalidOperationException">The client is already deploying or seeding this torrent.</exception>
+    /// <exception cref="OperationCanceledException">Seeding was stopped by <paramref name="cancellationToken"/>.</exception>
+    public async Task SeedAsync(TorrentManifest manifest, IBlockDevice source, SeedOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        ArgumentNullException.ThrowIfNull(source);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        options ??= new SeedOptions();
+        if (source.Length < manifest.Length)
+        {
+            throw new ArgumentException($"'{source.Name}' is {source.Length} bytes long, shorter than the image '{manifest.Name}' ({manifest.Length} bytes).", nameof(source));
+        }
+
+        var have = new Bitfield(manifest.PieceCount);
+        have.SetAll();
+        var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding);
+        Register(swarm);
+        try
+        {
+            Log.SeedStarted(_host.Logger, manifest.Name, source.Name);
+            swarm.Start();
+            swarm.AddCandidates(options.Peers);
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, _host.Time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Unregister(swarm);
+            await swarm.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Streams the events of every swarm of this client from now on, until cancelled or the client is disposed.</summary>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    /// <returns>The events, in the order they happened. A slow reader loses the oldest events beyond 10,000.</returns>
+    public async IAsyncEnumerable<SwarmEvent> WatchEventsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateBounded<SwarmEvent>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        lock (_watchers)
+        {
+            _watchers.Add(channel);
+        }
+
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out SwarmEvent? e))
+                {
+                    yield return e;
+                }
+            }
+        }
+        finally
+        {
+            lock (_watchers)
+            {
+                _watchers.Remove(channel);
+            }
+        }
+    }
+
+    /// <summary>Stops listening; running deployments and seeds should be cancelled first.</summary>
+    /// <returns>A task that completes when the listener has stopped.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        lock (_watchers)
+        {
+            foreach (Channel<SwarmEvent> channel in _watchers)
+            {
+                channel.Writer.TryComplete();
+            }
+        }
+    }
+
+    private static byte[] CreatePeerId(string prefix)
+    {
+        byte[] id = new byte[20];
+        int n = Encoding.ASCII.GetBytes(prefix, id);
+        const string Alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        for (int i = n; i < id.Length; i++)
+        {
+            id[i] = (byte)Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+        }
+
+        return id;
+    }
+
+    private static long ZeroBytes(TorrentManifest manifest)
+    {
+        long bytes = 0;
+        for (int i = 0; i < manifest.PieceCount; i++)
+        {
+            if (manifest.IsZeroPiece(i))
+            {
+                bytes += manifest.GetPieceSize(i);
+            }
+        }
+
+        return bytes;
+    }
+
+    private static DeploymentProgress Snapshot(TorrentSwarm swarm, long started) => new()
+    {
+        PieceCount = swarm.PieceCount,
+        PiecesOnDevice = swarm.PiecesHave,
+        BytesDownloaded = swarm.BytesDownloaded,
+        BytesUploaded = swarm.BytesUploaded,
+        ConnectedPeers = swarm.ConnectedPeers,
+        Elapsed = swarm.Time.GetElapsedTime(started),
+    };
+
+    private async Task ReportAsync(TorrentSwarm swarm, long started, IProgress<DeploymentProgress> progress, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), _host.Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                progress.Report(Snapshot(swarm, started));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The deployment ended.
+        }
+    }
+
+    /// <summary>Applies the resume file, checks existing data, satisfies zero pieces and copies duplicates locally.</summary>
+    /// <returns>The number of pieces found already on the device.</returns>
+    private async Task<int> PrepareTargetAsync(TorrentManifest manifest, IBlockDevice target, PieceWriter writer, DeployOptions options, CancellationToken cancellationToken)
+    {
+        int present = 0;
+        bool recheck = options.CheckExistingData;
+        InfoHash? infoHash = manifest.InfoHashV1 ?? manifest.InfoHashV2;
+        if (options.ResumeFilePath is { } path && File.Exists(path) && infoHash is { } hash)
+        {
+            if (ResumeState.TryLoad(path, hash, target.Name, target.Length, manifest.PieceCount, out ResumeState? state, out string? reason))
+            {
+                present += writer.ApplyResumeState(state);
+                recheck = true;
+            }
+            else
+            {
+                Log.ResumeIgnored(_host.Logger, path, reason);
+            }
+        }
+
+        if (recheck)
+        {
+            int found = await writer.RecheckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            present += found;
+            Log.FoundOnDevice(_host.Logger, present, target.Name);
+        }
+
+        await writer.SatisfyZeroPiecesAsync(cancellationToken).ConfigureAwait(false);
+        await CopyDuplicatesLocallyAsync(manifest, writer, target, cancellationToken).ConfigureAwait(false);
+        return present;
+    }
+
+    /// <summary>
+    /// Where some copies of a duplicate group are already on the device and others are not, reads one good copy and
+    /// commits it, so the writer fills in the missing copies without fetching anything.
+    /// </summary>
+    private static async Task CopyDuplicatesLocallyAsync(TorrentManifest manifest, PieceWriter writer, IBlockDevice target, CancellationToken cancellationToken)
+    {
+        var groups = new Dictionary<int, (int Present, bool Missing)>();
+        for (int i = 0; i < manifest.PieceCount; i++)
+        {
+            if (manifest.IsZeroPiece(i))
+            {
+                continue;
+            }
+
+            int canonical = manifest.GetCanonicalPiece(i);
+            if (!groups.TryGetValue(canonical, out var g))
+            {
+                g = (-1, false);
+            }
+
+            if (writer.HasPiece(i))
+            {
+                g.Present = g.Present < 0 ? i : g.Present;
+            }
+            else
+            {
+                g.Missing = true;
+            }
+
+            groups[canonical] = g;
+        }
+
+        byte[]? buffer = null;
+        foreach ((int canonical, (int presentPiece, bool missing)) in groups)
+        {
+            if (presentPiece < 0 || !missing)
+            {
+                continue;
+            }
+
+            int size = manifest.GetPieceSize(presentPiece);
+            buffer ??= new byte[manifest.PieceLength];
+            int done = 0;
+            while (done < size)
+            {
+                int n = await target.ReadAsync(manifest.GetPieceOffset(presentPiece) + done, buffer.AsMemory(done, size - done), cancellationToken).ConfigureAwait(false);
+                if (n <= 0)
+                {
+                    throw new EndOfStreamException($"'{target.Name}' ended inside piece {presentPiece}.");
+                }
+
+                done += n;
+            }
+
+            await writer.WriteAsync(canonical, buffer.AsMemory(0, size), source: null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task SaveResumeAsync(PieceWriter writer, string path)
+    {
+        try
+        {
+            await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            writer.CreateResumeState().Save(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or ObjectDisposedException)
+        {
+            Log.ResumeSaveFailed(_host.Logger, e, path);
+        }
+    }
+
+    private void Register(TorrentSwarm swarm)
+    {
+        lock (_swarms)
+        {
+            if (_swarms.ContainsKey(swarm.InfoHashText))
+            {
+                throw new InvalidOperationException($"This client is already deploying or seeding '{swarm.Name}' ({swarm.InfoHashText}).");
+            }
+
+            _swarms.Add(swarm.InfoHashText, swarm);
+        }
+    }
+
+    private void Unregister(TorrentSwarm swarm)
+    {
+        lock (_swarms)
+        {
+            _swarms.Remove(swarm.InfoHashText);
+        }
+    }
+
+    private TorrentSwarm? Route(ReadOnlyMemory<byte> hash20)
+    {
+        lock (_swarms)
+        {
+            foreach (TorrentSwarm swarm in _swarms.Values)
+            {
+                if (swarm.Matches(hash20.Span))
+                {
+                    return swarm;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void Publish(SwarmEvent swarmEvent)
+    {
+        lock (_watchers)
+        {
+            foreach (Channel<SwarmEvent> channel in _watchers)
+            {
+                channel.Writer.TryWrite(swarmEvent);
+            }
+        }
+    }
+
+    private sealed class Host(BlockTorrentClient client, BlockTorrentClientOptions options, ILogger logger, byte[] peerId) : ISwarmHost
+    {
+        public ReadOnlyMemory<byte> PeerId { get; } = peerId;
+
+        public int ListenPort { get; set; }
+
+        public BlockTorrentClientOptions Options { get; } = options;
+
+        public TimeProvider Time => TimeProvider.System;
+
+        public ILogger Logger { get; } = logger;
+
+        public void Publish(SwarmEvent swarmEvent) => client.Publish(swarmEvent);
+    }
+}

@@ -1,0 +1,23 @@
+namespace BlockTorrent;
+
+/// <summary>How far a deployment has come, reported through <see cref="IProgress{T}"/> about four times a second.</summary>
+public sealed record DeploymentProgress
+{
+    /// <summary>Gets the number of pieces in the image.</summary>
+    public int PieceCount { get; init; }
+
+    /// <summary>Gets the number of pieces verified on the device (downloaded, copied, all-zero or found already there).</summary>
+    public int PiecesOnDevice { get; init; }
+
+    /// <summary>Gets the piece payload received from peers so far, in bytes.</summary>
+    public long BytesDownloaded { get; init; }
+
+    /// <summary>Gets the piece payload sent to peers so far, in bytes.</summary>
+    public long BytesUploaded { get; init; }
+
+    /// <summary>Gets the number of connected peers.</summary>
+    public int ConnectedPeers { get; init; }
+
+    /// <summary>Gets the time since the deployment started.</summary>
+    public TimeSpan Elapsed { get; init; }
+}

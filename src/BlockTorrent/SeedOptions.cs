@@ -1,0 +1,35 @@
+using System.Net;
+
+namespace BlockTorrent;
+
+/// <summary>Settings for one <see cref="BlockTorrentClient.SeedAsync"/> call.</summary>
+public sealed class SeedOptions
+{
+    /// <summary>Gets peers to connect to directly.</summary>
+    public IList<IPEndPoint> Peers { get; } = [];
+
+    /// <summary>Gets trackers to announce to, in addition to the manifest's own.</summary>
+    public IList<Uri> Trackers { get; } = [];
+
+    /// <summary>Gets or sets a value indicating whether the manifest's trackers are used.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool UseManifestTrackers { get; set; } = true;
+
+    /// <summary>Gets or sets whether Local Service Discovery is used; <see langword="null"/> follows the client's setting.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public bool? UseLocalPeerDiscovery { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether each piece is checked against the manifest the first time it is read
+    /// (a piece that does not match is never served). Without it the source is trusted, as a depot seed usually is.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool VerifyOnFirstRead { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether to super-seed (BEP 16): offer each peer one rare piece at a time, so an
+    /// initial seed uploads each piece about once and the peers spread it among themselves.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool SuperSeeding { get; set; }
+}

@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Sockets;
+using BlockTorrent.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// Accepts peer connections on the client's listen socket, reads each handshake and hands the connection to the
+/// swarm whose info-hash it names; connections for unknown torrents, or that do not handshake within ten seconds,
+/// are closed.
+/// </summary>
+internal sealed class ConnectionListener : IAsyncDisposable
+{
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Socket _socket;
+    private readonly Func<ReadOnlyMemory<byte>, TorrentSwarm?> _route;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accept;
+
+    public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger)
+    {
+        _route = route;
+        _logger = logger;
+        _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+        {
+            _socket.DualMode = true;
+        }
+
+        try
+        {
+            _socket.Bind(endPoint);
+            _socket.Listen(512);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+        Log.Listening(logger, LocalEndPoint);
+        _accept = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>Gets the bound address and port.</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Reads a 68-byte handshake from a socket.</summary>
+    /// <returns>The handshake, or <see langword="null"/> when the bytes are not one or the peer hung up.</returns>
+    public static async Task<PeerHandshake?> ReceiveHandshakeAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        byte[] buffer = new byte[PeerHandshake.Size];
+        int received = 0;
+        while (received < buffer.Length)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return null;
+            }
+
+            received += n;
+            if (received >= PeerHandshake.SizeBeforePeerId && !PeerHandshake.TryReadHeader(buffer, out _, out _))
+            {
+                return null;
+            }
+        }
+
+        return PeerHandshake.TryParse(buffer);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        await _accept.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                continue;
+            }
+
+            client.NoDelay = true;
+            _ = HandshakeAsync(client);
+        }
+    }
+
+    private async Task HandshakeAsync(Socket client)
+    {
+        EndPoint? remote = client.RemoteEndPoint;
+        string? refusal;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(HandshakeTimeout);
+            PeerHandshake? handshake = await ReceiveHandshakeAsync(client, timeout.Token).ConfigureAwait(false);
+            TorrentSwarm? swarm = handshake is null ? null : _route(handshake.InfoHash.ToArray());
+            if (swarm is null)
+            {
+                refusal = handshake is null ? "not a BitTorrent handshake" : "unknown info-hash";
+            }
+            else
+            {
+                await swarm.AcceptAsync(client, handshake!).ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            refusal = "no handshake in time";
+        }
+        catch (SocketException e)
+        {
+            refusal = e.SocketErrorCode.ToString();
+        }
+        catch (ObjectDisposedException)
+        {
+            refusal = "closed";
+        }
+
+        Log.IncomingRefused(_logger, remote, refusal);
+        client.Dispose();
+    }
+}

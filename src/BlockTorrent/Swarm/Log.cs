@@ -1,0 +1,62 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>The swarm's log messages (event ids 300-399).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(300, LogLevel.Debug, "Connected to {Peer} ({Direction}) for {Torrent}")]
+    public static partial void PeerConnected(ILogger logger, IPEndPoint peer, string direction, string torrent);
+
+    [LoggerMessage(301, LogLevel.Debug, "Disconnected from {Peer}: {Reason}")]
+    public static partial void PeerDisconnected(ILogger logger, IPEndPoint peer, string reason);
+
+    [LoggerMessage(302, LogLevel.Warning, "Banned {Peer} after {Failures} pieces that failed their hash check")]
+    public static partial void PeerBanned(ILogger logger, IPEndPoint peer, int failures);
+
+    [LoggerMessage(303, LogLevel.Warning, "Piece {Piece} failed its hash check (sent by {Contributors} peer(s))")]
+    public static partial void PieceFailed(ILogger logger, int piece, int contributors);
+
+    [LoggerMessage(304, LogLevel.Debug, "Could not connect to {Peer}: {Reason}")]
+    public static partial void ConnectFailed(ILogger logger, IPEndPoint peer, string reason);
+
+    [LoggerMessage(305, LogLevel.Information, "Listening for peers on {EndPoint}")]
+    public static partial void Listening(ILogger logger, EndPoint endPoint);
+
+    [LoggerMessage(306, LogLevel.Debug, "Refused an incoming connection from {Peer}: {Reason}")]
+    public static partial void IncomingRefused(ILogger logger, EndPoint? peer, string reason);
+
+    [LoggerMessage(307, LogLevel.Information, "Deploying {Torrent} onto {Device}: {Have} of {Pieces} pieces already there, {Wanted} to fetch")]
+    public static partial void DeployStarted(ILogger logger, string torrent, string device, int have, int pieces, int wanted);
+
+    [LoggerMessage(308, LogLevel.Information, "Deployed {Torrent} onto {Device} in {Elapsed}: {Downloaded} bytes from peers, {HashFailures} hash failures")]
+    public static partial void DeployCompleted(ILogger logger, string torrent, string device, TimeSpan elapsed, long downloaded, int hashFailures);
+
+    [LoggerMessage(309, LogLevel.Information, "Seeding {Torrent} from {Device}")]
+    public static partial void SeedStarted(ILogger logger, string torrent, string device);
+
+    [LoggerMessage(310, LogLevel.Debug, "Peer {Peer} stalled with {Outstanding} requests outstanding; they go to other peers")]
+    public static partial void PeerStalled(ILogger logger, IPEndPoint peer, int outstanding);
+
+    [LoggerMessage(311, LogLevel.Error, "Piece {Piece} read from {Device} does not match the manifest; it is not served")]
+    public static partial void SourcePieceInvalid(ILogger logger, int piece, string device);
+
+    [LoggerMessage(312, LogLevel.Warning, "Could not save the resume state to {Path}")]
+    public static partial void ResumeSaveFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(313, LogLevel.Information, "Resume state {Path} not used: {Reason}")]
+    public static partial void ResumeIgnored(ILogger logger, string path, string reason);
+
+    [LoggerMessage(314, LogLevel.Information, "Found {Count} pieces already correct on {Device}")]
+    public static partial void FoundOnDevice(ILogger logger, int count, string device);
+
+    [LoggerMessage(315, LogLevel.Warning, "Peer discovery failed: {Reason}")]
+    public static partial void DiscoveryFailed(ILogger logger, string reason);
+
+    [LoggerMessage(316, LogLevel.Information, "Received the metadata of {Torrent} from {Peer}")]
+    public static partial void MetadataReceived(ILogger logger, string torrent, IPEndPoint peer);
+
+    [LoggerMessage(317, LogLevel.Error, "The swarm for {Torrent} failed")]
+    public static partial void SwarmFailed(ILogger logger, Exception exception, string torrent);
+}

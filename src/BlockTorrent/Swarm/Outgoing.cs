@@ -1,0 +1,15 @@
+using BlockTorrent.Wire;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// A message waiting in a session's send queue. Piece messages carry only the block: the send loop reads the bytes
+/// from the read cache when it gets to them, so queued uploads hold no memory.
+/// </summary>
+/// <param name="Id">The message id (ignored for a keep-alive).</param>
+/// <param name="Block">The block or piece index the message names.</param>
+/// <param name="Payload">The variable part of a bitfield or extended message.</param>
+/// <param name="ExtensionId">The extended message id.</param>
+/// <param name="KeepAlive">Whether this is a keep-alive.</param>
+/// <param name="Hash">The hash request a hash reject answers.</param>
+internal readonly record struct Outgoing(MessageId Id, BlockRequest Block = default, byte[]? Payload = null, byte ExtensionId = 0, bool KeepAlive = false, HashRequest Hash = default);

@@ -1,0 +1,749 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using BlockTorrent.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// One peer connection after the handshake: a receive loop that parses messages and updates the swarm, a send loop
+/// that is the only writer of the socket (control messages, requests and uploaded blocks, in order), and a request
+/// pump that keeps the peer's request pipeline full.
+/// </summary>
+/// <remarks>
+/// Shared swarm state (picker, piece buffers, peer list) is only touched under <see cref="TorrentSwarm.Sync"/>;
+/// block bytes are copied into the piece buffer outside the lock, under the picker's receive claim.
+/// </remarks>
+internal sealed class PeerSession : IChokeable
+{
+    private const int MaxUnsolicitedBlocks = 512;
+    private const int MaxInvalidRequests = 256;
+    private const int FlushThreshold = 256 * 1024;
+
+    private static readonly byte[] ZeroBlock = new byte[PiecePicker.BlockSize];
+
+    private readonly TorrentSwarm _swarm;
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly MessageReader _reader = new();
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<bool> _pump = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<BlockRequest, byte> _pendingUploads = new();
+    private readonly CancellationTokenSource _cts;
+    private readonly List<PieceCancel> _cancels = [];
+    private readonly BlockRequest[] _picked;
+    private int _closed;
+    private int _unsolicited;
+    private int _invalidRequests;
+    private bool _gotPieces;
+    private long _downloaded;
+    private long _uploaded;
+    private long _rateDownloaded;
+    private long _rateUploaded;
+
+    public PeerSession(TorrentSwarm swarm, Socket socket, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
+    {
+        _swarm = swarm;
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Remote = (IPEndPoint)socket.RemoteEndPoint!;
+        PeerId = remote.PeerId.ToArray();
+        IsOutgoing = outgoing;
+        Fast = (remote.Features & HandshakeFeatures.Fast) != 0;
+        Extensions = (remote.Features & HandshakeFeatures.ExtensionProtocol) != 0;
+        _reader.FastExtension = Fast;
+        _reader.ExtensionProtocol = Extensions;
+        _reader.PieceCount = swarm.PieceCount;
+        Pick = new PickerPeer(swarm.PieceCount);
+        Queue = new RequestQueue(4, swarm.Options.MaxRequestQueueDepth, swarm.Options.RequestQueueTime, swarm.Time.GetTimestamp(), swarm.Time.TimestampFrequency);
+        _picked = new BlockRequest[swarm.Options.MaxRequestQueueDepth];
+        LastReceived = LastSent = LastProgress = swarm.Time.GetTimestamp();
+    }
+
+    public IPEndPoint Remote { get; }
+
+    public byte[] PeerId { get; }
+
+    public bool IsOutgoing { get; }
+
+    public bool Fast { get; }
+
+    public bool Extensions { get; }
+
+    public PickerPeer Pick { get; }
+
+    public RequestQueue Queue { get; }
+
+    public ExtensionHandshake? RemoteExtensions { get; private set; }
+
+    public bool AmChoking { get; private set; } = true;
+
+    public bool AmInterested { get; private set; }
+
+    public bool IsInterested { get; private set; }
+
+    public bool Unchoked { get; set; }
+
+    public double DownloadRate { get; private set; }
+
+    public double UploadRate { get; private set; }
+
+    public long Downloaded => Interlocked.Read(ref _downloaded);
+
+    public long Uploaded => Interlocked.Read(ref _uploaded);
+
+    /// <summary>Gets or sets the time of the last byte received.</summary>
+    public long LastReceived { get; private set; }
+
+    public long LastSent { get; private set; }
+
+    /// <summary>Gets or sets when the request pipeline last moved (a block arrived, or requests went out from empty).</summary>
+    public long LastProgress { get; set; }
+
+    public int Stalls { get; set; }
+
+    public int HashFailures { get; set; }
+
+    /// <summary>Gets the pieces offered to this peer in super-seeding mode and not yet announced by it.</summary>
+    public HashSet<int> Offers { get; } = [];
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Starts the loops; <see cref="Completion"/> completes when the connection is gone.</summary>
+    public void Start()
+    {
+        Completion = Task.WhenAll(
+            Task.Run(ReceiveLoopAsync),
+            Task.Run(SendLoopAsync),
+            Task.Run(RequestLoopAsync));
+    }
+
+    /// <summary>Queues a message.</summary>
+    public void Send(Outgoing message) => _outgoing.Writer.TryWrite(message);
+
+    /// <summary>Wakes the request pump (something may be requestable now).</summary>
+    public void Signal() => _pump.Writer.TryWrite(true);
+
+    /// <summary>Sends choke or unchoke when the choker's decision differs from the current state.</summary>
+    public void ApplyChokeDecision()
+    {
+        if (Unchoked == !AmChoking)
+        {
+            return;
+        }
+
+        AmChoking = !Unchoked;
+        Send(new Outgoing(AmChoking ? MessageId.Choke : MessageId.Unchoke));
+        if (AmChoking)
+        {
+            // BEP 3: choking discards the peer's queued requests; with the fast extension each is rejected.
+            foreach (BlockRequest block in _pendingUploads.Keys)
+            {
+                if (_pendingUploads.TryRemove(block, out _) && Fast)
+                {
+                    Send(new Outgoing(MessageId.RejectRequest, block));
+                }
+            }
+        }
+    }
+
+    /// <summary>Updates whether we are interested in the peer and says so when it changed.</summary>
+    public void UpdateInterest(bool interested)
+    {
+        if (interested == AmInterested)
+        {
+            return;
+        }
+
+        AmInterested = interested;
+        Send(new Outgoing(interested ? MessageId.Interested : MessageId.NotInterested));
+    }
+
+    /// <summary>Rolls the transfer counters into the rates (called once a second or so).</summary>
+    public void UpdateRates(double seconds)
+    {
+        long down = Downloaded;
+        long up = Uploaded;
+        DownloadRate = (DownloadRate * 0.5) + ((down - _rateDownloaded) / seconds * 0.5);
+        UploadRate = (UploadRate * 0.5) + ((up - _rateUploaded) / seconds * 0.5);
+        _rateDownloaded = down;
+        _rateUploaded = up;
+        Queue.Tick(_swarm.Time.GetTimestamp());
+    }
+
+    /// <summary>Closes the connection (once) and tells the swarm.</summary>
+    public void Close(string reason)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        Log.PeerDisconnected(_swarm.Logger, Remote, reason);
+        _cts.Cancel();
+        _outgoing.Writer.TryComplete();
+        _pump.Writer.TryComplete();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the peer: nothing left to shut down.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already closed.
+        }
+
+        _swarm.OnSessionClosed(this, reason);
+        _stream.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        string reason = "the peer closed the connection";
+        try
+        {
+            CancellationToken ct = _cts.Token;
+            while (true)
+            {
+                ReadResult result = await _input.ReadAsync(ct).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    LastReceived = _swarm.Time.GetTimestamp();
+                }
+
+                string? error = null;
+                while (error is null)
+                {
+                    WireReadStatus status = _reader.TryRead(ref buffer);
+                    if (status == WireReadStatus.NeedMoreData)
+                    {
+                        break;
+                    }
+
+                    if (status == WireReadStatus.ProtocolError)
+                    {
+                        error = $"protocol error: {_reader.Error}";
+                        break;
+                    }
+
+                    if (status == WireReadStatus.Message)
+                    {
+                        error = Handle(_reader.Current);
+                    }
+                }
+
+                _input.AdvanceTo(buffer.Start, buffer.End);
+                if (error is not null)
+                {
+                    reason = error;
+                    break;
+                }
+
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception e) when (CloseReason(e) is { } why)
+        {
+            reason = why;
+        }
+        finally
+        {
+            await _input.CompleteAsync().ConfigureAwait(false);
+            Close(reason);
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        string reason = "send loop ended";
+        try
+        {
+            CancellationToken ct = _cts.Token;
+            ChannelReader<Outgoing> queue = _outgoing.Reader;
+            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                long unflushed = 0;
+                while (queue.TryRead(out Outgoing m))
+                {
+                    unflushed += await WriteAsync(m, ct).ConfigureAwait(false);
+                    if (unflushed >= FlushThreshold)
+                    {
+                        if ((await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
+                        {
+                            return;
+                        }
+
+                        unflushed = 0;
+                    }
+                }
+
+                if ((await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
+                {
+                    return;
+                }
+
+                LastSent = _swarm.Time.GetTimestamp();
+            }
+        }
+        catch (Exception e) when (CloseReason(e) is { } why)
+        {
+            reason = why;
+        }
+        finally
+        {
+            await _output.CompleteAsync().ConfigureAwait(false);
+            Close(reason);
+        }
+    }
+
+    /// <summary>Names why a connection loop ended, for the exceptions that just mean the connection is gone.</summary>
+    private static string? CloseReason(Exception e) => e switch
+    {
+        OperationCanceledException or ObjectDisposedException => "closed",
+        IOException or SocketException => e.Message,
+        _ => null,
+    };
+
+    private async ValueTask<int> WriteAsync(Outgoing m, CancellationToken ct)
+    {
+        if (m.KeepAlive)
+        {
+            MessageWriter.WriteKeepAlive(_output);
+            return 4;
+        }
+
+        switch (m.Id)
+        {
+            case MessageId.Piece:
+                return await WriteBlockAsync(m.Block, ct).ConfigureAwait(false);
+            case MessageId.Have:
+            case MessageId.AllowedFast:
+            case MessageId.SuggestPiece:
+                MessageWriter.WritePieceIndex(_output, m.Id, m.Block.Piece);
+                return 9;
+            case MessageId.Request:
+            case MessageId.Cancel:
+            case MessageId.RejectRequest:
+                MessageWriter.WriteBlock(_output, m.Id, m.Block);
+                return 17;
+            case MessageId.HashReject:
+                MessageWriter.WriteHashRequest(_output, MessageId.HashReject, m.Hash);
+                return 5 + HashRequest.EncodedSize;
+            case MessageId.Bitfield:
+                MessageWriter.WriteBitfield(_output, m.Payload);
+                return 5 + m.Payload!.Length;
+            case MessageId.Extended:
+                MessageWriter.WriteExtended(_output, m.ExtensionId, m.Payload);
+                return 6 + m.Payload!.Length;
+            default:
+                MessageWriter.WriteSimple(_output, m.Id);
+                return 5;
+        }
+    }
+
+    private async ValueTask<int> WriteBlockAsync(BlockRequest block, CancellationToken ct)
+    {
+        if (!_pendingUploads.TryRemove(block, out _))
+        {
+            return 0; // cancelled, or discarded by a choke
+        }
+
+        if (_swarm.Manifest.IsZeroPiece(block.Piece))
+        {
+            MessageWriter.WritePiece(_output, block.Piece, block.Offset, ZeroBlock.AsSpan(0, block.Length));
+        }
+        else
+        {
+            using PieceReadCache.Lease? lease = await _swarm.ReadCache!.GetAsync(block.Piece, ct).ConfigureAwait(false);
+            if (lease is null)
+            {
+                if (Fast)
+                {
+                    MessageWriter.WriteBlock(_output, MessageId.RejectRequest, block);
+                }
+
+                return 17;
+            }
+
+            MessageWriter.WritePiece(_output, block.Piece, block.Offset, lease.Span.Slice(block.Offset, block.Length));
+        }
+
+        Interlocked.Add(ref _uploaded, block.Length);
+        _swarm.CountUpload(block.Length);
+        return 13 + block.Length;
+    }
+
+    private async Task RequestLoopAsync()
+    {
+        try
+        {
+            CancellationToken ct = _cts.Token;
+            while (await _pump.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                _pump.Reader.TryRead(out _);
+                await FillRequestsAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Closed.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The writer was disposed: the deployment ended.
+        }
+        catch (InvalidOperationException) when (_swarm.IsStopping)
+        {
+            // The writer stopped accepting pieces: the deployment ended.
+        }
+    }
+
+    private async Task FillRequestsAsync(CancellationToken ct)
+    {
+        while (!IsClosed)
+        {
+            int piece;
+            CancellationToken interrupt;
+            lock (_swarm.Sync)
+            {
+                PiecePicker? picker = _swarm.Picker;
+                if (picker is null || _swarm.Writer is null || !_gotPieces)
+                {
+                    return;
+                }
+
+                UpdateInterest(picker.IsInteresting(Pick) || Pick.Outstanding > 0);
+                if (!AmInterested || (Pick.IsChokingUs && Pick.AllowedFast.Count == 0) || _swarm.IsStopping)
+                {
+                    return;
+                }
+
+                int room = Math.Min(Queue.Depth, _picked.Length) - Pick.Outstanding;
+                if (room <= 0)
+                {
+                    return;
+                }
+
+                bool wasIdle = Pick.Outstanding == 0;
+                int n = picker.PickBlocks(Pick, _picked.AsSpan(0, room));
+                for (int i = 0; i < n; i++)
+                {
+                    Send(new Outgoing(MessageId.Request, _picked[i]));
+                }
+
+                if (n > 0 && wasIdle)
+                {
+                    LastProgress = _swarm.Time.GetTimestamp();
+                }
+
+                if (n == room)
+                {
+                    return;
+                }
+
+                piece = picker.StartPiece(Pick);
+                if (piece < 0)
+                {
+                    return;
+                }
+
+                interrupt = _swarm.RentInterrupt;
+            }
+
+            Writing.PieceBuffer buffer;
+            try
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interrupt);
+                buffer = await _swarm.Writer.RentAsync(piece, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // Blocks were released elsewhere while we waited for memory: give the piece back and pick again.
+                lock (_swarm.Sync)
+                {
+                    _swarm.Picker?.AbandonPiece(piece);
+                }
+
+                continue;
+            }
+            catch
+            {
+                lock (_swarm.Sync)
+                {
+                    _swarm.Picker?.AbandonPiece(piece);
+                }
+
+                throw;
+            }
+
+            lock (_swarm.Sync)
+            {
+                if (_swarm.Picker is { } picker && picker.MarkReady(piece))
+                {
+                    _swarm.Buffers[piece] = buffer;
+                }
+                else
+                {
+                    buffer.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>Handles one message; returns a reason to close, or null.</summary>
+    private string? Handle(PeerMessage m)
+    {
+        switch (m.Id)
+        {
+            case MessageId.Choke:
+                lock (_swarm.Sync)
+                {
+                    Pick.IsChokingUs = true;
+                    _swarm.Picker?.ReleaseRequests(Pick);
+                    _swarm.InterruptRentsLocked();
+                }
+
+                return null;
+
+            case MessageId.Unchoke:
+                lock (_swarm.Sync)
+                {
+                    Pick.IsChokingUs = false;
+                    Queue.Reset();
+                    LastProgress = _swarm.Time.GetTimestamp();
+                }
+
+                Signal();
+                return null;
+
+            case MessageId.Interested:
+            case MessageId.NotInterested:
+                IsInterested = m.Id == MessageId.Interested;
+                _swarm.RunChoker();
+                return null;
+
+            case MessageId.Have:
+                lock (_swarm.Sync)
+                {
+                    if (!_gotPieces)
+                    {
+                        _gotPieces = true;
+                        _swarm.Picker?.AddPeer(Pick);
+                    }
+
+                    _swarm.Picker?.PeerHave(Pick, m.Piece);
+                    _swarm.OnPeerHaveLocked(this, m.Piece);
+                }
+
+                Signal();
+                return null;
+
+            case MessageId.Bitfield:
+            case MessageId.HaveAll:
+            case MessageId.HaveNone:
+                return OnPieces(m);
+
+            case MessageId.Request:
+                return OnRequest(m.Block);
+
+            case MessageId.Cancel:
+                if (_pendingUploads.TryRemove(m.Block, out _) && Fast)
+                {
+                    Send(new Outgoing(MessageId.RejectRequest, m.Block));
+                }
+
+                return null;
+
+            case MessageId.Piece:
+                return OnBlock(m);
+
+            case MessageId.RejectRequest:
+                lock (_swarm.Sync)
+                {
+                    _swarm.Picker?.ReleaseRequest(Pick, m.Block);
+                    _swarm.InterruptRentsLocked();
+                }
+
+                Signal();
+                return null;
+
+            case MessageId.AllowedFast:
+                lock (_swarm.Sync)
+                {
+                    if (Pick.AllowedFast.Count < 64)
+                    {
+                        Pick.AllowedFast.Add(m.Piece);
+                    }
+                }
+
+                Signal();
+                return null;
+
+            case MessageId.Extended:
+                return OnExtended(m);
+
+            case MessageId.HashRequest:
+                _swarm.OnHashRequest(this, m.Hashes);
+                return null;
+
+            default:
+                // Port, suggest piece, hashes and hash reject: nothing to do.
+                return null;
+        }
+    }
+
+    private string? OnPieces(PeerMessage m)
+    {
+        lock (_swarm.Sync)
+        {
+            if (_gotPieces)
+            {
+                return "a second bitfield";
+            }
+
+            _gotPieces = true;
+            if (m.Id == MessageId.HaveAll)
+            {
+                Pick.Has.SetAll();
+            }
+            else if (m.Id == MessageId.Bitfield)
+            {
+                byte[] bits = m.Payload.ToArray();
+                if (!Pick.Has.TryLoadWire(bits))
+                {
+                    return "an invalid bitfield";
+                }
+            }
+
+            _swarm.Picker?.AddPeer(Pick);
+            _swarm.OnPeerPiecesLocked(this);
+        }
+
+        Signal();
+        return null;
+    }
+
+    private string? OnRequest(BlockRequest block)
+    {
+        bool valid;
+        lock (_swarm.Sync)
+        {
+            valid = !AmChoking
+                && _swarm.CanServe(block.Piece)
+                && (long)block.Offset + block.Length <= _swarm.Manifest.GetPieceSize(block.Piece);
+        }
+
+        if (!valid || _pendingUploads.Count >= _swarm.AdvertisedRequestQueue)
+        {
+            if (Fast)
+            {
+                Send(new Outgoing(MessageId.RejectRequest, block));
+            }
+
+            return ++_invalidRequests > MaxInvalidRequests && !AmChoking ? "too many invalid requests" : null;
+        }
+
+        if (_pendingUploads.TryAdd(block, 0))
+        {
+            Send(new Outgoing(MessageId.Piece, block));
+        }
+
+        return null;
+    }
+
+    private string? OnBlock(PeerMessage m)
+    {
+        var block = new BlockRequest(m.Piece, m.Offset, m.Length);
+        Memory<byte> destination = default;
+        lock (_swarm.Sync)
+        {
+            if (_swarm.Picker is { } picker && picker.TryBeginReceive(Pick, block))
+            {
+                if (_swarm.Buffers.TryGetValue(block.Piece, out Writing.PieceBuffer? buffer))
+                {
+                    destination = buffer.Memory.Slice(block.Offset, block.Length);
+                }
+                else
+                {
+                    picker.EndReceive(Pick, block, success: false, cancels: null);
+                }
+            }
+        }
+
+        if (destination.IsEmpty)
+        {
+            _swarm.CountWasted(block.Length);
+            return ++_unsolicited > MaxUnsolicitedBlocks ? "too many blocks we did not ask for" : null;
+        }
+
+        m.Payload.CopyTo(destination.Span);
+        Interlocked.Add(ref _downloaded, block.Length);
+        bool complete;
+        lock (_swarm.Sync)
+        {
+            _cancels.Clear();
+            complete = _swarm.Picker!.EndReceive(Pick, block, success: true, _cancels);
+            foreach (PieceCancel cancel in _cancels)
+            {
+                _swarm.SendCancelLocked(cancel);
+            }
+
+            long now = _swarm.Time.GetTimestamp();
+            LastProgress = now;
+            Stalls = 0;
+            Queue.OnBlockReceived(block.Length, now);
+            if (complete)
+            {
+                _swarm.CommitLocked(block.Piece);
+            }
+        }
+
+        _swarm.CountDownload(block.Length);
+        Signal();
+        return null;
+    }
+
+    private string? OnExtended(PeerMessage m)
+    {
+        byte[] payload = m.Payload.ToArray();
+        if (m.ExtensionId == 0)
+        {
+            if (!ExtensionHandshake.TryParse(payload, out ExtensionHandshake handshake))
+            {
+                return "an invalid extended handshake";
+            }
+
+            RemoteExtensions = handshake;
+            if (handshake.RequestQueue > 0)
+            {
+                lock (_swarm.Sync)
+                {
+                    Queue.PeerLimit = handshake.RequestQueue;
+                }
+            }
+
+            _swarm.OnExtendedHandshake(this, handshake);
+            return null;
+        }
+
+        return _swarm.OnExtensionMessage(this, m.ExtensionId, payload);
+    }
+}

@@ -1,0 +1,20 @@
+using System.Diagnostics.Metrics;
+using BlockTorrent.Diagnostics;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>The swarm's instruments on the library's one meter.</summary>
+internal static class SwarmMetrics
+{
+    /// <summary>Piece payload received from peers.</summary>
+    public static Counter<long> BytesDownloaded { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.bytes.downloaded", "By", "Piece payload received from peers and accepted.");
+
+    /// <summary>Piece payload sent to peers.</summary>
+    public static Counter<long> BytesUploaded { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.bytes.uploaded", "By", "Piece payload sent to peers.");
+
+    /// <summary>Connected peers, across all swarms.</summary>
+    public static UpDownCounter<long> PeersConnected { get; } = BlockTorrentMetrics.Meter.CreateUpDownCounter<long>("blocktorrent.peers.connected", "{peer}", "Peer connections that completed their handshake and are open.");
+
+    /// <summary>Peers banned for sending corrupt pieces.</summary>
+    public static Counter<long> PeersBanned { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.banned", "{peer}", "Peers banned after sending pieces that failed their hash check.");
+}

@@ -1,0 +1,850 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using BlockTorrent.Bencode;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+using BlockTorrent.Wire;
+using BlockTorrent.Writing;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// One torrent's swarm: its peer sessions, the picker, the piece buffers in flight, uploads from the device, and the
+/// periodic work (rates, choking, stall detection, keep-alives, connecting to known peers).
+/// </summary>
+/// <remarks>
+/// A deploying swarm has a <see cref="Writer"/>: blocks land in pieces rented from it, and completed pieces are
+/// committed to it; once verified and written (with their duplicates) they are announced to every peer. A seeding
+/// swarm has no writer and wants nothing. Both serve every piece they have from the device.
+/// </remarks>
+internal sealed class TorrentSwarm : IAsyncDisposable
+{
+    /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
+    public const int RequestQueueLimit = 2048;
+
+    private const int MaxPexPeers = 50;
+
+    private readonly ISwarmHost _host;
+    private readonly List<PeerSession> _sessions = [];
+    private readonly Dictionary<IPEndPoint, Candidate> _candidates = [];
+    private readonly HashSet<IPAddress> _banned = [];
+    private readonly HashSet<IPEndPoint> _connecting = [];
+    private readonly HashSet<IPEndPoint> _self = [];
+    private readonly int[] _nextInGroup;
+    private readonly Choker _choker;
+    private readonly SuperSeeder? _superSeeder;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly byte[] _handshakeHash;
+    private readonly byte[]? _alternateHash;
+    private readonly byte[] _extensionHandshake;
+    private CancellationTokenSource _rentInterrupt = new();
+    private Task _tick = Task.CompletedTask;
+    private int _pendingCommits;
+    private long _bytesDownloaded;
+    private long _bytesUploaded;
+    private long _bytesWasted;
+    private int _hashFailures;
+    private int _piecesDownloaded;
+    private int _peersSeen;
+    private long _lastChoke;
+    private bool _stopping;
+
+    public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, bool superSeed)
+    {
+        _host = host;
+        Manifest = manifest;
+        Device = device;
+        Writer = writer;
+        PieceCount = manifest.PieceCount;
+        Picker = PiecePicker.ForManifest(manifest, have, host.Options.ExtentSize);
+        ReadCache = new PieceReadCache(manifest, device, host.Options.ReadCacheSize, verifyOnFirstRead);
+        ReadCache.PieceInvalid += piece => Log.SourcePieceInvalid(Logger, piece, device.Name);
+        _choker = new Choker(host.Options.ChokingMode, host.Options.MaxUploads, host.Time.TimestampFrequency * 30);
+        _superSeeder = superSeed ? new SuperSeeder(PieceCount) : null;
+        _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
+        _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
+        _extensionHandshake = ExtensionHandshake.Encode(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit, pex: PexEnabled);
+        Name = manifest.Name;
+        InfoHashText = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
+
+        // Duplicate groups as a linked list over piece indices, so a written canonical piece announces its copies.
+        _nextInGroup = new int[PieceCount];
+        Array.Fill(_nextInGroup, -1);
+        var last = new Dictionary<int, int>();
+        for (int i = 0; i < PieceCount; i++)
+        {
+            int canonical = manifest.GetCanonicalPiece(i);
+            if (canonical != i)
+            {
+                _nextInGroup[last.TryGetValue(canonical, out int tail) ? tail : canonical] = i;
+                last[canonical] = i;
+            }
+        }
+    }
+
+    public object Sync { get; } = new();
+
+    public TorrentManifest Manifest { get; }
+
+    public IBlockDevice Device { get; }
+
+    public PieceWriter? Writer { get; }
+
+    public PiecePicker? Picker { get; }
+
+    public PieceReadCache? ReadCache { get; }
+
+    public int PieceCount { get; }
+
+    public string Name { get; }
+
+    public string InfoHashText { get; }
+
+    public Dictionary<int, PieceBuffer> Buffers { get; } = [];
+
+    public BlockTorrentClientOptions Options => _host.Options;
+
+    public TimeProvider Time => _host.Time;
+
+    public ILogger Logger => _host.Logger;
+
+    public int AdvertisedRequestQueue => RequestQueueLimit;
+
+    public bool IsStopping => Volatile.Read(ref _stopping);
+
+    public CancellationToken RentInterrupt => _rentInterrupt.Token;
+
+    /// <summary>Gets a task that completes when every wanted piece is on the device (or faults when the device fails).</summary>
+    public Task Completed => _completed.Task;
+
+    public long BytesDownloaded => Interlocked.Read(ref _bytesDownloaded);
+
+    public long BytesUploaded => Interlocked.Read(ref _bytesUploaded);
+
+    public int HashFailures => Volatile.Read(ref _hashFailures);
+
+    public int PiecesDownloaded => Volatile.Read(ref _piecesDownloaded);
+
+    public int PeersSeen => Volatile.Read(ref _peersSeen);
+
+    public int ConnectedPeers
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _sessions.Count;
+            }
+        }
+    }
+
+    public int PiecesHave
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return Picker!.Have.Count;
+            }
+        }
+    }
+
+    private bool PexEnabled => Options.EnablePeerExchange && !Manifest.IsPrivate;
+
+    /// <summary>Gets a value indicating whether a handshake's info-hash names this torrent.</summary>
+    public bool Matches(ReadOnlySpan<byte> hash20) =>
+        hash20.SequenceEqual(_handshakeHash) || (_alternateHash is not null && hash20.SequenceEqual(_alternateHash));
+
+    /// <summary>Starts the periodic work and completes at once if nothing is wanted.</summary>
+    public void Start()
+    {
+        lock (Sync)
+        {
+            CheckCompleteLocked();
+        }
+
+        _tick = Task.Run(TickLoopAsync);
+    }
+
+    /// <summary>Adds peers to connect to.</summary>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers)
+    {
+        lock (Sync)
+        {
+            foreach (IPEndPoint peer in peers)
+            {
+                if (peer.Port != 0 && !_candidates.ContainsKey(peer) && !_self.Contains(peer))
+                {
+                    _candidates[peer] = new Candidate();
+                }
+            }
+        }
+
+        ConnectToCandidates();
+    }
+
+    /// <summary>Takes over an incoming connection whose handshake named this torrent; replies with our handshake.</summary>
+    public async Task AcceptAsync(Socket socket, PeerHandshake remote)
+    {
+        var reply = new PeerHandshake(PeerHandshake.DefaultFeatures, remote.InfoHash, _host.PeerId.Span);
+        byte[] bytes = new byte[PeerHandshake.Size];
+        reply.WriteTo(bytes);
+        await socket.SendAsync(bytes, SocketFlags.None, _stop.Token).ConfigureAwait(false);
+        if (!Register(socket, remote, outgoing: false))
+        {
+            socket.Dispose();
+        }
+    }
+
+    public void OnSessionClosed(PeerSession session, string reason)
+    {
+        lock (Sync)
+        {
+            if (!_sessions.Remove(session))
+            {
+                return;
+            }
+
+            Picker?.RemovePeer(session.Pick);
+            if (_superSeeder is not null)
+            {
+                _superSeeder.RemovePeer(session.Pick.Has, session.Offers);
+            }
+
+            InterruptRentsLocked();
+            foreach (PeerSession other in _sessions)
+            {
+                other.Signal();
+            }
+        }
+
+        SwarmMetrics.PeersConnected.Add(-1);
+        _host.Publish(new SwarmEvent(SwarmEventKind.PeerDisconnected, InfoHashText) { Peer = session.Remote, Detail = reason });
+        RunChoker();
+    }
+
+    /// <summary>Cancels every wait for piece memory, so the waiting pumps pick released blocks first.</summary>
+    public void InterruptRentsLocked()
+    {
+        CancellationTokenSource old = _rentInterrupt;
+        _rentInterrupt = new CancellationTokenSource();
+        old.Cancel();
+        old.Dispose();
+    }
+
+    public bool CanServe(int piece) => Picker!.Have[piece];
+
+    public void CountUpload(int bytes)
+    {
+        Interlocked.Add(ref _bytesUploaded, bytes);
+        SwarmMetrics.BytesUploaded.Add(bytes);
+    }
+
+    public void CountDownload(int bytes)
+    {
+        Interlocked.Add(ref _bytesDownloaded, bytes);
+        SwarmMetrics.BytesDownloaded.Add(bytes);
+    }
+
+    public void CountWasted(int bytes) => Interlocked.Add(ref _bytesWasted, bytes);
+
+    public void SendCancelLocked(PieceCancel cancel)
+    {
+        foreach (PeerSession s in _sessions)
+        {
+            if (ReferenceEquals(s.Pick, cancel.Peer))
+            {
+                s.Send(new Outgoing(MessageId.Cancel, cancel.Block));
+                return;
+            }
+        }
+    }
+
+    /// <summary>Hands a completed piece's buffer to the writer; the outcome is handled when the writer is done.</summary>
+    public void CommitLocked(int piece)
+    {
+        if (!Buffers.Remove(piece, out PieceBuffer? buffer))
+        {
+            return;
+        }
+
+        _pendingCommits++;
+        _ = CommitAsync(piece, buffer);
+    }
+
+    public void OnPeerPiecesLocked(PeerSession session)
+    {
+        _superSeeder?.AddPeer(session.Pick.Has);
+        OfferLocked(session);
+    }
+
+    public void OnPeerHaveLocked(PeerSession session, int piece)
+    {
+        if (_superSeeder is null)
+        {
+            return;
+        }
+
+        _superSeeder.PeerHave(piece, session.Offers.Remove(piece));
+        OfferLocked(session);
+    }
+
+    public void OnExtendedHandshake(PeerSession session, ExtensionHandshake handshake)
+    {
+        if (handshake.ListenPort > 0 && !session.IsOutgoing)
+        {
+            lock (Sync)
+            {
+                var listen = new IPEndPoint(session.Remote.Address, handshake.ListenPort);
+                _candidates.TryAdd(listen, new Candidate { Connected = true });
+            }
+        }
+    }
+
+    /// <summary>Handles ut_metadata and ut_pex messages; returns a reason to close, or null.</summary>
+    public string? OnExtensionMessage(PeerSession session, byte id, byte[] payload)
+    {
+        if (id == ExtensionHandshake.UtMetadataId)
+        {
+            return OnMetadataMessage(session, payload);
+        }
+
+        if (id == ExtensionHandshake.UtPexId && PexEnabled)
+        {
+            OnPex(payload);
+        }
+
+        return null;
+    }
+
+    public void OnHashRequest(PeerSession session, HashRequest request)
+    {
+        // Our manifests carry their piece layers, so peers rarely ask; when they do and we cannot prove the
+        // range they named, we say so instead of leaving them waiting.
+        if (session.Fast || session.Extensions)
+        {
+            session.Send(new Outgoing(MessageId.HashReject, Hash: request));
+        }
+    }
+
+    public void RunChoker()
+    {
+        lock (Sync)
+        {
+            _choker.Decide(_sessions, seeding: Picker!.IsComplete, Time.GetTimestamp());
+            foreach (PeerSession s in _sessions)
+            {
+                s.ApplyChokeDecision();
+            }
+        }
+    }
+
+    /// <summary>Stops the swarm: no new pieces are started, connections close.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Volatile.Write(ref _stopping, true);
+        await _stop.CancelAsync().ConfigureAwait(false);
+        PeerSession[] sessions;
+        lock (Sync)
+        {
+            sessions = [.. _sessions];
+            InterruptRentsLocked();
+        }
+
+        foreach (PeerSession s in sessions)
+        {
+            s.Close("the swarm stopped");
+        }
+
+        await Task.WhenAll(sessions.Select(s => s.Completion)).ConfigureAwait(false);
+        await _tick.ConfigureAwait(false);
+        lock (Sync)
+        {
+            foreach (PieceBuffer buffer in Buffers.Values)
+            {
+                buffer.Dispose();
+            }
+
+            Buffers.Clear();
+        }
+
+        ReadCache?.Dispose();
+        _completed.TrySetCanceled();
+        _stop.Dispose();
+    }
+
+    private async Task CommitAsync(int piece, PieceBuffer buffer)
+    {
+        PieceWriteResult result;
+        try
+        {
+            result = await Writer!.CommitAsync(buffer, source: null, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || IsStopping)
+        {
+            lock (Sync)
+            {
+                _pendingCommits--;
+                Picker?.AbandonPiece(piece);
+            }
+
+            return;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // The device failed: the deployment cannot complete.
+            _completed.TrySetException(e);
+            return;
+        }
+
+        var written = new List<int>();
+        lock (Sync)
+        {
+            _pendingCommits--;
+            PiecePicker picker = Picker!;
+            if (result.Status == PieceWriteStatus.HashMismatch)
+            {
+                OnHashFailureLocked(piece);
+            }
+            else
+            {
+                _piecesDownloaded++;
+                picker.PieceFinished(piece, verified: true);
+                written.Add(piece);
+                for (int member = _nextInGroup[piece]; member >= 0; member = _nextInGroup[member])
+                {
+                    if (Writer!.HasPiece(member) && picker.MarkHave(member))
+                    {
+                        written.Add(member);
+                    }
+                }
+
+                foreach (PeerSession s in _sessions)
+                {
+                    foreach (int p in written)
+                    {
+                        if (_superSeeder is null)
+                        {
+                            s.Send(new Outgoing(MessageId.Have, new BlockRequest(p, 0, 0)));
+                        }
+                    }
+
+                    if (!picker.IsInteresting(s.Pick) && s.Pick.Outstanding == 0)
+                    {
+                        s.UpdateInterest(false);
+                    }
+                }
+            }
+
+            CheckCompleteLocked();
+        }
+
+        foreach (int p in written)
+        {
+            _host.Publish(new SwarmEvent(SwarmEventKind.PieceVerified, InfoHashText) { Piece = p });
+        }
+    }
+
+    private void OnHashFailureLocked(int piece)
+    {
+        PiecePicker picker = Picker!;
+        _hashFailures++;
+        var contributors = picker.Contributors(piece).ToArray();
+        picker.PieceFinished(piece, verified: false);
+        Log.PieceFailed(Logger, piece, contributors.Length);
+        _host.Publish(new SwarmEvent(SwarmEventKind.PieceFailed, InfoHashText) { Piece = piece });
+        if (contributors.Length == 1)
+        {
+            PeerSession? culprit = _sessions.Find(s => ReferenceEquals(s.Pick, contributors[0]));
+            if (culprit is not null && ++culprit.HashFailures >= Options.MaxHashFailuresPerPeer)
+            {
+                _banned.Add(culprit.Remote.Address);
+                Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures);
+                SwarmMetrics.PeersBanned.Add(1);
+                _host.Publish(new SwarmEvent(SwarmEventKind.PeerBanned, InfoHashText) { Peer = culprit.Remote });
+                ThreadPool.UnsafeQueueUserWorkItem(s => s.Close("banned for sending corrupt pieces"), culprit, preferLocal: false);
+            }
+        }
+
+        InterruptRentsLocked();
+        foreach (PeerSession s in _sessions)
+        {
+            s.Signal();
+        }
+    }
+
+    private void CheckCompleteLocked()
+    {
+        if (Picker!.IsComplete && _pendingCommits == 0 && Buffers.Count == 0 && _completed.TrySetResult())
+        {
+            _host.Publish(new SwarmEvent(SwarmEventKind.Completed, InfoHashText));
+            foreach (PeerSession s in _sessions)
+            {
+                s.UpdateInterest(false);
+            }
+        }
+    }
+
+    private void OfferLocked(PeerSession session)
+    {
+        if (_superSeeder is null)
+        {
+            return;
+        }
+
+        while (session.Offers.Count < 2)
+        {
+            int piece = _superSeeder.NextOffer(session.Pick.Has, session.Offers);
+            if (piece < 0)
+            {
+                return;
+            }
+
+            session.Offers.Add(piece);
+            session.Send(new Outgoing(MessageId.Have, new BlockRequest(piece, 0, 0)));
+        }
+    }
+
+    private bool Register(Socket socket, PeerHandshake remote, bool outgoing)
+    {
+        var remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
+        lock (Sync)
+        {
+            if (IsStopping || _banned.Contains(remoteEndPoint.Address))
+            {
+                return false;
+            }
+
+            if (remote.PeerId.SequenceEqual(_host.PeerId.Span))
+            {
+                if (outgoing)
+                {
+                    _self.Add(remoteEndPoint);
+                    _candidates.Remove(remoteEndPoint);
+                }
+
+                return false;
+            }
+
+            if (_sessions.Count >= Options.MaxConnectionsPerTorrent || _sessions.Exists(s => s.PeerId.AsSpan().SequenceEqual(remote.PeerId)))
+            {
+                return false;
+            }
+
+            var session = new PeerSession(this, socket, remote, outgoing, _stop.Token);
+            _sessions.Add(session);
+            _peersSeen++;
+            if (session.Extensions)
+            {
+                session.Send(new Outgoing(MessageId.Extended, Payload: _extensionHandshake, ExtensionId: 0));
+            }
+
+            SendPiecesLocked(session);
+            session.Start();
+            SwarmMetrics.PeersConnected.Add(1);
+            Log.PeerConnected(Logger, session.Remote, outgoing ? "outgoing" : "incoming", Name);
+            _host.Publish(new SwarmEvent(SwarmEventKind.PeerConnected, InfoHashText) { Peer = session.Remote });
+        }
+
+        RunChoker();
+        return true;
+    }
+
+    private void SendPiecesLocked(PeerSession session)
+    {
+        Bitfield have = Picker!.Have;
+        if (_superSeeder is not null || have.IsEmpty)
+        {
+            if (session.Fast)
+            {
+                session.Send(new Outgoing(MessageId.HaveNone));
+            }
+        }
+        else if (have.IsFull && session.Fast)
+        {
+            session.Send(new Outgoing(MessageId.HaveAll));
+        }
+        else
+        {
+            session.Send(new Outgoing(MessageId.Bitfield, Payload: have.ToWire()));
+        }
+    }
+
+    private void ConnectToCandidates()
+    {
+        var targets = new List<IPEndPoint>();
+        lock (Sync)
+        {
+            if (IsStopping)
+            {
+                return;
+            }
+
+            long now = Time.GetTimestamp();
+            int room = Options.MaxConnectionsPerTorrent - _sessions.Count - _connecting.Count;
+            foreach ((IPEndPoint endPoint, Candidate candidate) in _candidates)
+            {
+                if (room <= 0)
+                {
+                    break;
+                }
+
+                if (candidate.Connected || now < candidate.NextAttempt || _connecting.Contains(endPoint) || _banned.Contains(endPoint.Address) || IsConnectedLocked(endPoint))
+                {
+                    continue;
+                }
+
+                _connecting.Add(endPoint);
+                targets.Add(endPoint);
+                room--;
+            }
+        }
+
+        foreach (IPEndPoint target in targets)
+        {
+            _ = ConnectAsync(target);
+        }
+    }
+
+    private bool IsConnectedLocked(IPEndPoint endPoint) => _sessions.Exists(s => s.Remote.Equals(endPoint));
+
+    private async Task ConnectAsync(IPEndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        bool registered = false;
+        string? failure = null;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            var ours = new PeerHandshake(PeerHandshake.DefaultFeatures, _handshakeHash, _host.PeerId.Span);
+            byte[] bytes = new byte[PeerHandshake.Size];
+            ours.WriteTo(bytes);
+            await socket.SendAsync(bytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+            PeerHandshake? remote = await ConnectionListener.ReceiveHandshakeAsync(socket, timeout.Token).ConfigureAwait(false);
+            if (remote is null || !Matches(remote.InfoHash))
+            {
+                failure = "the peer did not answer with this torrent's handshake";
+            }
+            else
+            {
+                registered = Register(socket, remote, outgoing: true);
+                failure = registered ? null : "not registered (ourselves, banned, duplicate or full)";
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            failure = "timed out";
+        }
+        catch (SocketException e)
+        {
+            failure = e.SocketErrorCode.ToString();
+        }
+        catch (IOException e)
+        {
+            failure = e.Message;
+        }
+        finally
+        {
+            if (!registered)
+            {
+                socket.Dispose();
+            }
+
+            lock (Sync)
+            {
+                _connecting.Remove(endPoint);
+                if (_candidates.TryGetValue(endPoint, out Candidate? candidate))
+                {
+                    candidate.Failures = registered ? 0 : candidate.Failures + 1;
+                    candidate.NextAttempt = Time.GetTimestamp() + (Time.TimestampFrequency * Math.Min(60, 2 << Math.Min(candidate.Failures, 5)));
+                }
+            }
+        }
+
+        if (failure is not null)
+        {
+            Log.ConnectFailed(Logger, endPoint, failure);
+        }
+    }
+
+    private async Task TickLoopAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
+        long last = Time.GetTimestamp();
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                long now = Time.GetTimestamp();
+                double seconds = Math.Max(0.001, (now - last) / (double)Time.TimestampFrequency);
+                last = now;
+                Tick(now, seconds);
+                ConnectToCandidates();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    private void Tick(long now, double seconds)
+    {
+        long frequency = Time.TimestampFrequency;
+        long timeout = (long)(Options.RequestTimeout.TotalSeconds * frequency);
+        var close = new List<(PeerSession, string)>();
+        bool choke;
+        lock (Sync)
+        {
+            foreach (PeerSession s in _sessions)
+            {
+                s.UpdateRates(seconds);
+                if (s.Pick.Outstanding > 0 && now - s.LastProgress > timeout)
+                {
+                    Log.PeerStalled(Logger, s.Remote, s.Pick.Outstanding);
+                    Picker?.ReleaseRequests(s.Pick);
+                    s.Queue.Reset();
+                    s.LastProgress = now;
+                    InterruptRentsLocked();
+                    if (++s.Stalls >= 2)
+                    {
+                        close.Add((s, "stalled"));
+                    }
+                }
+
+                if (now - s.LastSent > 60 * frequency)
+                {
+                    s.Send(new Outgoing(MessageId.Choke, KeepAlive: true));
+                }
+
+                if (now - s.LastReceived > 180 * frequency)
+                {
+                    close.Add((s, "silent for three minutes"));
+                }
+
+                s.Signal();
+            }
+
+            choke = now - _lastChoke > 10 * frequency;
+            if (choke)
+            {
+                _lastChoke = now;
+            }
+        }
+
+        foreach ((PeerSession s, string reason) in close)
+        {
+            s.Close(reason);
+        }
+
+        if (choke)
+        {
+            RunChoker();
+        }
+    }
+
+    private string? OnMetadataMessage(PeerSession session, byte[] payload)
+    {
+        BencodeValue message;
+        try
+        {
+            var reader = new BencodeReader(payload, new BencodeReaderOptions { MaxDepth = 4, MaxSize = payload.Length });
+            message = BencodeValue.ReadValue(ref reader);
+        }
+        catch (BencodeException)
+        {
+            return "an invalid ut_metadata message";
+        }
+
+        long type = ExtensionHandshake.Get(message, "msg_type")?.Integer ?? -1;
+        long index = ExtensionHandshake.Get(message, "piece")?.Integer ?? -1;
+        byte remoteId = session.RemoteExtensions?.UtMetadata ?? 0;
+        if (type != 0 || remoteId == 0)
+        {
+            return null; // data and rejects only matter to a client fetching metadata
+        }
+
+        ReadOnlyMemory<byte> info = Manifest.InfoDictionary;
+        const int MetadataPiece = 16 * 1024;
+        if (index < 0 || index * MetadataPiece >= info.Length)
+        {
+            session.Send(new Outgoing(MessageId.Extended, Payload: MetadataHeader(2, index, 0), ExtensionId: remoteId));
+            return null;
+        }
+
+        int start = (int)index * MetadataPiece;
+        ReadOnlySpan<byte> slice = info.Span.Slice(start, Math.Min(MetadataPiece, info.Length - start));
+        byte[] header = MetadataHeader(1, index, info.Length);
+        byte[] reply = new byte[header.Length + slice.Length];
+        header.CopyTo(reply, 0);
+        slice.CopyTo(reply.AsSpan(header.Length));
+        session.Send(new Outgoing(MessageId.Extended, Payload: reply, ExtensionId: remoteId));
+        return null;
+    }
+
+    private static byte[] MetadataHeader(int type, long piece, int totalSize)
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>(64);
+        var w = new BencodeWriter(output);
+        w.WriteStartDictionary();
+        w.WriteString("msg_type");
+        w.WriteInteger(type);
+        w.WriteString("piece");
+        w.WriteInteger(piece);
+        if (type == 1)
+        {
+            w.WriteString("total_size");
+            w.WriteInteger(totalSize);
+        }
+
+        w.WriteEnd();
+        return output.WrittenSpan.ToArray();
+    }
+
+    private void OnPex(byte[] payload)
+    {
+        BencodeValue message;
+        try
+        {
+            message = BencodeValue.Parse(payload, new BencodeReaderOptions { MaxDepth = 4, MaxSize = payload.Length });
+        }
+        catch (BencodeException)
+        {
+            return;
+        }
+
+        var peers = new List<IPEndPoint>();
+        if (ExtensionHandshake.Get(message, "added")?.Bytes is { } added)
+        {
+            for (int i = 0; i + 6 <= added.Length && peers.Count < MaxPexPeers; i += 6)
+            {
+                peers.Add(new IPEndPoint(new IPAddress(added.AsSpan(i, 4)), BinaryPrimitives.ReadUInt16BigEndian(added.AsSpan(i + 4))));
+            }
+        }
+
+        if (ExtensionHandshake.Get(message, "added6")?.Bytes is { } added6)
+        {
+            for (int i = 0; i + 18 <= added6.Length && peers.Count < MaxPexPeers; i += 18)
+            {
+                peers.Add(new IPEndPoint(new IPAddress(added6.AsSpan(i, 16)), BinaryPrimitives.ReadUInt16BigEndian(added6.AsSpan(i + 16))));
+            }
+        }
+
+        AddCandidates(peers);
+    }
+
+    private sealed class Candidate
+    {
+        public long NextAttempt { get; set; }
+
+        public int Failures { get; set; }
+
+        /// <summary>Gets or sets a value indicating whether the peer is already connected to us (it reached us first).</summary>
+        public bool Connected { get; set; }
+    }
+}
