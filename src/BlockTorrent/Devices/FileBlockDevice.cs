@@ -254,7 +254,13 @@ public sealed class FileBlockDevice : IBlockDevice
             int errno = Marshal.GetLastPInvokeError();
             if (errno is not (Interop.Libc.EOPNOTSUPP or Interop.Libc.ENOSYS or Interop.Libc.EINVAL))
             {
-                throw Failed(_sparse ? "fallocate(FALLOC_FL_PUNCH_HOLE)" : "fallocate(FALLOC_FL_ZERO_RANGE)", offset, new IOException(Marshal.GetPInvokeErrorMessage(errno), errno));
+                throw new BlockDeviceIOException(
+                    Name,
+                    _sparse ? "fallocate(FALLOC_FL_PUNCH_HOLE)" : "fallocate(FALLOC_FL_ZERO_RANGE)",
+                    offset,
+                    errno,
+                    Interop.Libc.Classify(errno),
+                    Marshal.GetPInvokeErrorMessage(errno));
             }
 
             // The file system cannot do it (tmpfs without holes, some network file systems): write zeros from now on.

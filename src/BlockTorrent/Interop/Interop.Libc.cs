@@ -1,3 +1,5 @@
+using BlockTorrent.Devices;
+
 namespace BlockTorrent;
 
 /// <summary>Native calls the core makes itself. Every caller guards them with <see cref="OperatingSystem.IsLinux"/>.</summary>
@@ -20,5 +22,18 @@ internal static partial class Interop
 
         /// <summary>Interrupted system call (Linux errno 4): the call is retried.</summary>
         internal const int EINTR = 4;
+
+        /// <summary>Classifies a Linux errno portably.</summary>
+        /// <param name="errno">The error number.</param>
+        /// <returns>The kind of failure.</returns>
+        internal static BlockDeviceErrorKind Classify(int errno) => errno switch
+        {
+            5 => BlockDeviceErrorKind.MediaError, // EIO
+            28 => BlockDeviceErrorKind.NoSpace, // ENOSPC
+            30 => BlockDeviceErrorKind.ReadOnly, // EROFS
+            1 or 13 => BlockDeviceErrorKind.AccessDenied, // EPERM, EACCES
+            16 => BlockDeviceErrorKind.Busy, // EBUSY
+            _ => BlockDeviceErrorKind.Other,
+        };
     }
 }

@@ -584,13 +584,8 @@ public sealed class PieceWriter : IAsyncDisposable
             return;
         }
 
+        // Hashed even when the piece is already on the device: a peer that sends wrong bytes is reported as such.
         int piece = buffer.Piece;
-        if (GroupOnDevice(piece))
-        {
-            Finish(buffer, PieceWriteStatus.AlreadyWritten);
-            return;
-        }
-
         bool ok;
         try
         {
@@ -615,6 +610,12 @@ public sealed class PieceWriter : IAsyncDisposable
 
         Interlocked.Increment(ref _piecesVerified);
         BlockTorrentMetrics.PiecesVerified.Add(1);
+        if (GroupOnDevice(piece))
+        {
+            Finish(buffer, PieceWriteStatus.AlreadyWritten);
+            return;
+        }
+
         if (!_writeQueue.Writer.TryWrite(buffer))
         {
             Cancel(buffer, _shutdown.Token);

@@ -125,6 +125,21 @@ public sealed class PieceWriterTests
     }
 
     [Fact]
+    public async Task WrongBytesForAPieceAlreadyWrittenAreStillReportedAsAMismatch()
+    {
+        byte[] image = TestImages.Build("r");
+        var manifest = new HashListManifest(image, PieceLength);
+        var device = new MemoryBlockDevice(image.Length);
+        await using var writer = new PieceWriter(manifest, device);
+        await writer.WriteAsync(0, TestImages.Piece(image, PieceLength, 0), cancellationToken: Token);
+
+        var result = await writer.WriteAsync(0, new byte[PieceLength], "liar", Token);
+
+        Assert.Equal(PieceWriteStatus.HashMismatch, result.Status);
+        Assert.Equal(image, device.Contents.ToArray());
+    }
+
+    [Fact]
     public async Task TheSamePieceCommittedTwiceAtOnceIsWrittenOnce()
     {
         byte[] image = TestImages.Build("rr");
