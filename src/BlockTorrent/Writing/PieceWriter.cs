@@ -439,7 +439,7 @@ public sealed class PieceWriter : IAsyncDisposable
     }
 
     /// <summary>Marks the pieces a validated resume state proves as on the device (and durable).</summary>
-    /// <param name="state">A state loaded with <see cref="ResumeState.TryLoad"/>.</param>
+    /// <param name="state">A state loaded with <see cref="O:BlockTorrent.Writing.ResumeState.TryLoad"/>.</param>
     /// <returns>The number of pieces newly marked.</returns>
     /// <exception cref="ArgumentException">The state is for another image, another device, or another piece count.</exception>
     public int ApplyResumeState(ResumeState state)
@@ -891,8 +891,7 @@ public sealed class PieceWriter : IAsyncDisposable
         throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{bad.Count} piece(s) read back from '{_device.Name}' do not match the manifest after writing (first: {string.Join(", ", names)}). The device lost or corrupted writes."));
     }
 
-    private InfoHash GetInfoHash() =>
-        _manifest.InfoHashV2 ?? _manifest.InfoHashV1 ?? throw new InvalidOperationException($"The manifest '{_manifest.Name}' has no info-hash.");
+    private InfoHash GetInfoHash() => ResumeState.GetIdentity(_manifest);
 
     private void Finish(PieceBuffer buffer, PieceWriteStatus status)
     {

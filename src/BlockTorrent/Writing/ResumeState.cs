@@ -15,7 +15,7 @@ namespace BlockTorrent.Writing;
 /// <remarks>
 /// The file names the image (info-hash), the device (name and length) and the piece count, and ends with a SHA-256
 /// checksum of everything before it. <see cref="Save"/> writes a temporary file, flushes it and renames it over the
-/// old one, so a crash leaves the old state or the new one, never a torn one. <see cref="TryLoad"/> accepts a file
+/// old one, so a crash leaves the old state or the new one, never a torn one. <see cref="O:BlockTorrent.Writing.ResumeState.TryLoad"/> accepts a file
 /// only when all of it checks out; anything else proves nothing.
 /// </remarks>
 public sealed class ResumeState
@@ -27,7 +27,7 @@ public sealed class ResumeState
     private readonly PieceSet _pieces;
 
     /// <summary>Initializes a new, empty instance.</summary>
-    /// <param name="infoHash">The image's info-hash (v2 when it has one, else v1).</param>
+    /// <param name="infoHash">The image's info-hash: v1 when it has one, else v2 (see <see cref="GetIdentity"/>).</param>
     /// <param name="deviceName">The device's name (<see cref="Devices.IBlockDevice.Name"/>).</param>
     /// <param name="deviceLength">The device's length in bytes.</param>
     /// <param name="pieceCount">The image's piece count.</param>
@@ -135,6 +135,29 @@ public sealed class ResumeState
             File.Delete(temporary);
             throw new IOException($"Could not save the resume state to '{fullPath}': {ex.Message}", ex);
         }
+    }
+
+    /// <summary>Gets the info-hash a resume state records for an image: the v1 hash when it has one (hybrid or v1), else the v2 hash.</summary>
+    /// <param name="manifest">The image's manifest.</param>
+    /// <returns>The info-hash.</returns>
+    /// <exception cref="InvalidOperationException">The manifest has no info-hash.</exception>
+    public static InfoHash GetIdentity(IImageManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return manifest.InfoHashV1 ?? manifest.InfoHashV2 ?? throw new InvalidOperationException($"The manifest '{manifest.Name}' has no info-hash.");
+    }
+
+    /// <summary>Loads a state file and accepts it only when it is intact and belongs to this image and device.</summary>
+    /// <param name="path">The state file.</param>
+    /// <param name="manifest">The image's manifest.</param>
+    /// <param name="device">The target device.</param>
+    /// <param name="state">The state, when accepted.</param>
+    /// <param name="reason">Why the file was not accepted, for a log line.</param>
+    /// <returns><see langword="true"/> when accepted.</returns>
+    public static bool TryLoad(string path, IImageManifest manifest, Devices.IBlockDevice device, [NotNullWhen(true)] out ResumeState? state, [NotNullWhen(false)] out string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return TryLoad(path, GetIdentity(manifest), device.Name, device.Length, manifest.PieceCount, out state, out reason);
     }
 
     /// <summary>

@@ -39,6 +39,18 @@ public sealed class PieceWriterWithTorrentManifestTests
     }
 
     [Fact]
+    public async Task AHybridImagesResumeStateIsKeyedByItsV1InfoHash()
+    {
+        byte[] image = new TestImage { Length = 1 << 20, BlockSize = PieceLength }.ToArray();
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice(image), new ManifestBuilderOptions { PieceLength = PieceLength, Versions = TorrentVersions.Hybrid, Name = "h.img" }, Token);
+        await using var writer = new PieceWriter(manifest, new MemoryBlockDevice(image.Length));
+
+        ResumeState state = writer.CreateResumeState();
+
+        Assert.Equal(manifest.InfoHashV1, state.InfoHash);
+    }
+
+    [Fact]
     public async Task VerifiedAndRejectedPiecesAreCountedOnTheBlockTorrentMeter()
     {
         byte[] image = TestImages.Build("rr");

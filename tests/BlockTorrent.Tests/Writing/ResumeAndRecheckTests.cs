@@ -28,7 +28,7 @@ public sealed class ResumeAndRecheckTests
         }
 
         await using var second = new PieceWriter(manifest, device);
-        Assert.True(ResumeState.TryLoad(path, manifest.InfoHashV2!.Value, device.Name, device.Length, manifest.PieceCount, out ResumeState? state, out string? reason), reason);
+        Assert.True(ResumeState.TryLoad(path, manifest, device, out ResumeState? state, out string? reason), reason);
         int marked = second.ApplyResumeState(state);
 
         Assert.Equal(2, marked);
