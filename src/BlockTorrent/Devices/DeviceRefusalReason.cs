@@ -23,4 +23,7 @@ public enum DeviceRefusalReason
 
     /// <summary>The target is not a whole block device (it does not exist, or it is a regular file where a disk was required).</summary>
     NotABlockDevice = 7,
+
+    /// <summary>The operating system holds the disk offline (a Windows disk attribute): it accepts no I/O until it is brought online.</summary>
+    Offline = 8,
 }
