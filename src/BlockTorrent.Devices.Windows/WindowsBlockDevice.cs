@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.Versioning;
+using BlockTorrent.Buffers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
@@ -26,7 +27,6 @@ public sealed class WindowsBlockDevice : IBlockDevice
     // The largest single unbuffered transfer: some storage drivers fail far larger ones with ERROR_NO_SYSTEM_RESOURCES.
     private const int MaxTransferLength = 8 << 20;
     private const int BounceLength = 1 << 20;
-    private const int ZeroLength = 1 << 20;
 
     private readonly SafeFileHandle _data;
     private readonly SafeFileHandle _control;
@@ -35,7 +35,6 @@ public sealed class WindowsBlockDevice : IBlockDevice
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _bounceGate = new(1, 1);
     private readonly AlignedBuffer _bounce;
-    private AlignedBuffer? _zeros;
     private int _written;
     private int _disposed;
 
@@ -47,8 +46,7 @@ public sealed class WindowsBlockDevice : IBlockDevice
         _volumeLocks = volumeLocks;
         _options = options;
         _logger = logger;
-        MemoryAlignment = Math.Max(disk.PhysicalSectorSize, Environment.SystemPageSize);
-        _bounce = new AlignedBuffer(BounceLength, MemoryAlignment);
+        _bounce = new AlignedBuffer(BounceLength);
     }
 
     /// <summary>Gets the disk as it was when the device was opened.</summary>
@@ -66,8 +64,11 @@ public sealed class WindowsBlockDevice : IBlockDevice
     /// <inheritdoc />
     public int PhysicalSectorSize => Disk.PhysicalSectorSize;
 
-    /// <inheritdoc />
-    public int MemoryAlignment { get; }
+    /// <summary>
+    /// Gets the buffer alignment of the fast path: 4096 bytes (a page). FILE_FLAG_NO_BUFFERING needs the storage
+    /// adapter's alignment, which no disk Windows supports sets above a page.
+    /// </summary>
+    public int MemoryAlignment => AlignedBuffer.Alignment;
 
     /// <inheritdoc />
     public bool IsReadOnly => _options.ReadOnly;
@@ -289,8 +290,7 @@ public sealed class WindowsBlockDevice : IBlockDevice
             _data.Dispose();
             _control.Dispose();
             _volumeLocks?.Dispose();
-            _bounce.Dispose();
-            _zeros?.Dispose();
+            ((IDisposable)_bounce).Dispose();
             _bounceGate.Dispose();
         }
     }
@@ -410,50 +410,32 @@ public sealed class WindowsBlockDevice : IBlockDevice
             return;
         }
 
-        AlignedBuffer zeros = GetZeros();
+        ReadOnlyMemory<byte> zeros = ZeroBuffer.Memory;
         int sector = LogicalSectorSize;
         long end = offset + length;
         long alignedStart = SectorMath.AlignUp(offset, sector);
         long alignedEnd = SectorMath.AlignDown(end, sector);
         if (alignedStart >= alignedEnd)
         {
-            await WriteAsync(offset, zeros.Memory[..(int)length], cancellationToken).ConfigureAwait(false);
+            await WriteAsync(offset, zeros[..(int)length], cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (offset < alignedStart)
         {
-            await WriteAsync(offset, zeros.Memory[..(int)(alignedStart - offset)], cancellationToken).ConfigureAwait(false);
+            await WriteAsync(offset, zeros[..(int)(alignedStart - offset)], cancellationToken).ConfigureAwait(false);
         }
 
-        for (long position = alignedStart; position < alignedEnd; position += ZeroLength)
+        for (long position = alignedStart; position < alignedEnd; position += ZeroBuffer.Length)
         {
-            int count = (int)Math.Min(ZeroLength, alignedEnd - position);
-            await WriteDirectAsync(position, zeros.Memory[..count], cancellationToken).ConfigureAwait(false);
+            int count = (int)Math.Min(ZeroBuffer.Length, alignedEnd - position);
+            await WriteDirectAsync(position, zeros[..count], cancellationToken).ConfigureAwait(false);
         }
 
         if (alignedEnd < end)
         {
-            await WriteAsync(alignedEnd, zeros.Memory[..(int)(end - alignedEnd)], cancellationToken).ConfigureAwait(false);
+            await WriteAsync(alignedEnd, zeros[..(int)(end - alignedEnd)], cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private AlignedBuffer GetZeros()
-    {
-        if (Volatile.Read(ref _zeros) is { } zeros)
-        {
-            return zeros;
-        }
-
-        var created = new AlignedBuffer(ZeroLength, MemoryAlignment);
-        AlignedBuffer? existing = Interlocked.CompareExchange(ref _zeros, created, null);
-        if (existing is not null)
-        {
-            created.Dispose();
-            return existing;
-        }
-
-        return created;
     }
 
     private void Trim(long offset, long length)

@@ -51,9 +51,9 @@ public sealed class WindowsOnlyTests
 
         await using (WindowsBlockDevice device = await WindowsBlockDevice.OpenAsync(vhd.Disk.Path, new WindowsBlockDeviceOptions { MinimumLength = model.Length }, cancellationToken: cancellationToken))
         {
-            using var aligned = new AlignedBuffer(4 << 20, device.MemoryAlignment);
-            model.AsSpan(0, 4 << 20).CopyTo(aligned.Memory.Span);
-            await device.WriteAsync(0, aligned.Memory, cancellationToken);
+            Memory<byte> aligned = AlignedMemory(4 << 20, device.MemoryAlignment);
+            model.AsSpan(0, 4 << 20).CopyTo(aligned.Span);
+            await device.WriteAsync(0, aligned, cancellationToken);
 
             // Unaligned: inside one sector, across sectors, and from an unaligned array.
             await device.WriteAsync(4 << 20, model.AsMemory(4 << 20, 4 << 20), cancellationToken);
@@ -142,5 +142,17 @@ public sealed class WindowsOnlyTests
             WindowsBlockDevice.OpenAsync(vhd.Disk.Path, new WindowsBlockDeviceOptions { MinimumLength = 1L << 30 }, cancellationToken: cancellationToken));
 
         Assert.Equal(DeviceRefusalReason.TooSmall, refusal.Reason);
+    }
+
+    // A pinned array never moves, so a slice of it that starts on the alignment stays aligned.
+    private static unsafe Memory<byte> AlignedMemory(int length, int alignment)
+    {
+        byte[] array = GC.AllocateArray<byte>(length + alignment, pinned: true);
+        fixed (byte* start = array)
+        {
+            nuint misalignment = (nuint)start % (nuint)alignment;
+            int skip = misalignment == 0 ? 0 : alignment - (int)misalignment;
+            return array.AsMemory(skip, length);
+        }
     }
 }

@@ -2,7 +2,7 @@ using BlockTorrent.Devices.Windows;
 
 namespace BlockTorrent.Devices.Windows.Tests;
 
-public sealed class OptionsAndBufferTests
+public sealed class WindowsBlockDeviceOptionsTests
 {
     [Fact]
     public void TheDefaultOptionsAreValid() => new WindowsBlockDeviceOptions().Validate();
@@ -27,26 +27,4 @@ public sealed class OptionsAndBufferTests
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new WindowsBlockDeviceOptions { VolumeLockRetryDelay = TimeSpan.FromMinutes(2) }.Validate());
         Assert.Equal("VolumeLockRetryDelay", error.ParamName);
     }
-
-    [Fact]
-    public void AnAlignedBufferStartsOnItsAlignmentAndIsZeroed()
-    {
-        using var buffer = new AlignedBuffer(1 << 20, 4096);
-
-        Assert.Equal(0u, (uint)(buffer.Address % 4096));
-        Assert.True(buffer.Memory.Span.IndexOfAnyExcept((byte)0) < 0);
-    }
-
-    [Fact]
-    public void AnAlignedBufferRefusesUseAfterDispose()
-    {
-        var buffer = new AlignedBuffer(4096, 4096);
-        buffer.Dispose();
-
-        Assert.Throws<ObjectDisposedException>(() => buffer.GetSpan());
-    }
-
-    [Fact]
-    public void AnAlignmentThatIsNotAPowerOfTwoIsRejected() =>
-        Assert.Throws<ArgumentOutOfRangeException>(() => new AlignedBuffer(4096, 3000));
 }
