@@ -32,19 +32,12 @@ internal static class SectorMath
             throw new ArgumentOutOfRangeException(nameof(unit), unit, "The unit must be positive.");
         }
 
+        // Unit boundaries are unitOrigin + k * unit for k >= 0 (the origin is below one unit, so no boundary is
+        // negative); the arithmetic stays on non-negative values, where % rounds the way alignment needs.
         unitOrigin %= unit;
-        start = AlignUp(offset - unitOrigin, unit) + unitOrigin;
-        if (start < offset)
-        {
-            start += unit;
-        }
-
-        end = AlignDown(offset + length - unitOrigin, unit) + unitOrigin;
-        if (end > offset + length)
-        {
-            end -= unit;
-        }
-
+        long limit = offset + length;
+        start = offset <= unitOrigin ? unitOrigin : AlignUp(offset - unitOrigin, unit) + unitOrigin;
+        end = limit < unitOrigin ? 0 : AlignDown(limit - unitOrigin, unit) + unitOrigin;
         if (end <= start)
         {
             start = end = offset;

@@ -69,7 +69,16 @@ public sealed class SectorArithmeticTests
             bool aligned = (start - r.Origin) % r.Unit == 0 && (end - r.Origin) % r.Unit == 0;
             bool maximal = start - r.Unit < r.Offset && end + r.Unit > limit;
             return inside && aligned && maximal;
-        }).QuickCheckThrowOnFailure();
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
+    }
+
+    [Fact]
+    public void TheFirstWholeUnitMayStartAtTheUnitOriginItself()
+    {
+        // The range starts before the first unit boundary (the origin): that boundary is the start.
+        Assert.True(SectorMath.TryGetWholeUnits(399_332, 319_807_014, 496_128, 483_840, out long start, out long end));
+        Assert.Equal(483_840, start);
+        Assert.Equal(483_840 + (644 * 496_128L), end);
     }
 
     [Theory]
