@@ -285,9 +285,6 @@ public sealed class FileBlockDevice : IBlockDevice
         }
     }
 
-    private IOException Failed(string operation, long? offset, IOException inner)
-    {
-        string where = offset is long o ? string.Create(CultureInfo.InvariantCulture, $" at offset {o}") : string.Empty;
-        return new IOException($"{operation} on '{Name}'{where} failed: {inner.Message}", inner);
-    }
+    private BlockDeviceIOException Failed(string operation, long? offset, IOException inner) =>
+        new(Name, operation, offset, inner.HResult, Interop.Libc.Classify(inner.HResult), inner.Message, inner);
 }

@@ -760,6 +760,10 @@ public sealed class PieceWriter : IAsyncDisposable
             BlockTorrentMetrics.BytesWritten.Add(runBytes);
             BlockTorrentMetrics.PiecesWritten.Add(end - start);
         }
+        else if (error is OperationCanceledException && stop.IsCancellationRequested)
+        {
+            // The writer is being disposed: the pieces are abandoned, which is not a device failure.
+        }
         else
         {
             Interlocked.Increment(ref _writeFailures);
@@ -784,7 +788,11 @@ public sealed class PieceWriter : IAsyncDisposable
             }
             else
             {
-                _failed.Add(segment.Piece);
+                if (error is not OperationCanceledException)
+                {
+                    _failed.Add(segment.Piece);
+                }
+
                 owner.Error ??= error;
             }
 

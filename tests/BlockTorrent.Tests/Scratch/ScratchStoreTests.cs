@@ -106,7 +106,7 @@ public sealed class ScratchStoreTests : IDisposable
     {
         var device = new InterceptingDevice(new MemoryBlockDevice(Slot))
         {
-            BeforeWrite = (n, _) => n == 1 ? throw new IOException("no") : Task.CompletedTask,
+            BeforeWrite = (n, _, _) => n == 1 ? throw new IOException("no") : Task.CompletedTask,
         };
         await using var store = new FileScratchStore(device, 0, Slot, Slot);
 

@@ -221,6 +221,21 @@ public sealed class PieceWriterTests
     }
 
     [Fact]
+    public async Task ZeroPiecesAreSkippedOnAFreshlyCreatedImageFile()
+    {
+        using var dir = new TempDirectory();
+        byte[] image = TestImages.Build("zrz");
+        var logger = new ListLogger();
+        await using var device = FileBlockDevice.Create(dir.File("new.img"), image.Length);
+        await using var writer = new PieceWriter(new HashListManifest(image, PieceLength), device, logger: logger);
+
+        await writer.SatisfyZeroPiecesAsync(Token);
+
+        Assert.Contains(logger.Entries, e => e.EventId == 4002 && e.Message.Contains("known zeroed", StringComparison.Ordinal));
+        Assert.True(device.IsKnownZeroed);
+    }
+
+    [Fact]
     public async Task AnOutOfRangePieceIsRefusedAndNothingIsWritten()
     {
         byte[] image = TestImages.Build("rr");
@@ -275,7 +290,7 @@ public sealed class PieceWriterTests
         var manifest = new HashListManifest(image, PieceLength);
         var device = new InterceptingDevice(new MemoryBlockDevice(image.Length))
         {
-            BeforeWrite = (n, _) => n == 2 ? throw new IOException("the disk said no") : Task.CompletedTask,
+            BeforeWrite = (n, _, _) => n == 2 ? throw new IOException("the disk said no") : Task.CompletedTask,
         };
         await using var writer = new PieceWriter(manifest, device);
 
@@ -299,7 +314,7 @@ public sealed class PieceWriterTests
         var memory = new MemoryBlockDevice(image.Length);
         var device = new InterceptingDevice(memory)
         {
-            BeforeWrite = (n, _) => n == 1 ? throw new IOException("transient") : Task.CompletedTask,
+            BeforeWrite = (n, _, _) => n == 1 ? throw new IOException("transient") : Task.CompletedTask,
         };
         await using var writer = new PieceWriter(manifest, device);
 
@@ -381,7 +396,7 @@ public sealed class PieceWriterTests
         byte[] image = TestImages.Build("rr");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var memory = new MemoryBlockDevice(image.Length);
-        var device = new InterceptingDevice(memory) { BeforeWrite = (n, _) => n == 1 ? gate.Task : Task.CompletedTask };
+        var device = new InterceptingDevice(memory) { BeforeWrite = (n, _, _) => n == 1 ? gate.Task : Task.CompletedTask };
         await using var writer = new PieceWriter(new HashListManifest(image, PieceLength), device);
         Task<PieceWriteResult> blocking = writer.WriteAsync(0, TestImages.Piece(image, PieceLength, 0), cancellationToken: Token);
         await Eventually.TrueAsync(() => device.Writes == 1, Timeout, "the first write to start", Token);
@@ -399,12 +414,30 @@ public sealed class PieceWriterTests
     }
 
     [Fact]
+    public async Task DisposingTheWriterCancelsThePiecesItHasNotWritten()
+    {
+        byte[] image = TestImages.Build("rr");
+        var memory = new MemoryBlockDevice(image.Length);
+        var device = new InterceptingDevice(memory) { BeforeWrite = (_, _, ct) => Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, ct) };
+        var writer = new PieceWriter(new HashListManifest(image, PieceLength), device);
+        Task<PieceWriteResult> stuck = writer.WriteAsync(0, TestImages.Piece(image, PieceLength, 0), cancellationToken: Token);
+        await Eventually.TrueAsync(() => device.Writes == 1, Timeout, "the write to start", Token);
+
+        await writer.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stuck);
+        Assert.False(writer.HasPiece(0));
+        Assert.Equal(0, writer.GetStatistics().WriteFailures);
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await writer.RentAsync(1, Token));
+    }
+
+    [Fact]
     public async Task AdjacentVerifiedPiecesAreCoalescedIntoOneWrite()
     {
         byte[] image = TestImages.Build("rrrrrr");
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var memory = new MemoryBlockDevice(image.Length);
-        var device = new InterceptingDevice(memory) { BeforeWrite = (n, _) => n == 1 ? gate.Task : Task.CompletedTask };
+        var device = new InterceptingDevice(memory) { BeforeWrite = (n, _, _) => n == 1 ? gate.Task : Task.CompletedTask };
         await using var writer = new PieceWriter(new HashListManifest(image, PieceLength), device);
         Task<PieceWriteResult> first = writer.WriteAsync(0, TestImages.Piece(image, PieceLength, 0), cancellationToken: Token);
         await Eventually.TrueAsync(() => device.Writes == 1, Timeout, "the first write to start", Token);

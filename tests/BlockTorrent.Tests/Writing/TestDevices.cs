@@ -11,7 +11,7 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
     private int _writes;
 
     /// <summary>Gets or sets a hook run before every write with its 1-based number and offset; it may throw or wait.</summary>
-    public Func<int, long, Task>? BeforeWrite { get; set; }
+    public Func<int, long, CancellationToken, Task>? BeforeWrite { get; set; }
 
     /// <summary>Gets or sets a predicate choosing writes to drop silently (a device that loses data).</summary>
     public Func<long, bool>? DropWrite { get; set; }
@@ -44,7 +44,7 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        await BeforeAsync(offset);
+        await BeforeAsync(offset, cancellationToken);
         if (DropWrite?.Invoke(offset) != true)
         {
             await inner.WriteAsync(offset, data, cancellationToken);
@@ -53,7 +53,7 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
 
     public async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
     {
-        await BeforeAsync(offset);
+        await BeforeAsync(offset, cancellationToken);
         if (DropWrite?.Invoke(offset) != true)
         {
             await inner.WriteGatherAsync(offset, buffers, cancellationToken);
@@ -76,9 +76,9 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
-    private Task BeforeAsync(long offset)
+    private Task BeforeAsync(long offset, CancellationToken cancellationToken)
     {
         int number = Interlocked.Increment(ref _writes);
-        return BeforeWrite?.Invoke(number, offset) ?? Task.CompletedTask;
+        return BeforeWrite?.Invoke(number, offset, cancellationToken) ?? Task.CompletedTask;
     }
 }
