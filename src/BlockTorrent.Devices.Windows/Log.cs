@@ -14,8 +14,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "Volume {Volume} on {Disk} is in use (Win32 error {Error}); lock attempt {Attempt} of {Attempts} failed, retrying")]
     internal static partial void VolumeLockRetry(ILogger logger, string volume, string disk, int error, int attempt, int attempts);
 
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Volume {Volume} on {Disk} could not be locked (Win32 error {Error}); dismounting it anyway because ForceDismount is set: open files on it are lost")]
-    internal static partial void VolumeForceDismounted(ILogger logger, string volume, string disk, int error);
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Volume {Volume} on {Disk} could not be locked (Win32 error {Error}); dismounting it anyway because Force is set: open files on it are lost")]
+    internal static partial void VolumeForceed(ILogger logger, string volume, string disk, int error);
 
     [LoggerMessage(EventId = 6004, Level = LogLevel.Debug, Message = "Flushing volume {Volume} on {Disk} before locking it failed (Win32 error {Error})")]
     internal static partial void VolumeFlushFailed(ILogger logger, string volume, string disk, int error);

@@ -79,12 +79,12 @@ internal sealed class VolumeLockSet : IDisposable
             if (!locked)
             {
                 BlockDeviceIOException cause = Win32Error.Create(volume.DevicePath, "DeviceIoControl(FSCTL_LOCK_VOLUME)", offset: null, error);
-                if (!options.ForceDismount)
+                if (!options.Force)
                 {
-                    throw Refusal(disk, volume, "locked", cause, " A program has files open on it; close it, or set ForceDismount to dismount the volume anyway.");
+                    throw Refusal(disk, volume, "locked", cause, " A program has files open on it; close it, or set Force to dismount the volume anyway.");
                 }
 
-                Log.VolumeForceDismounted(logger, volume.DisplayName, disk.Path, error);
+                Log.VolumeForceed(logger, volume.DisplayName, disk.Path, error);
             }
 
             // Without a lock this is a forced dismount: every open handle on the volume becomes invalid.

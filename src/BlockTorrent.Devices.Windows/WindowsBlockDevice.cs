@@ -279,7 +279,7 @@ public sealed class WindowsBlockDevice : IBlockDevice
 
         try
         {
-            if (!IsReadOnly && Volatile.Read(ref _written) != 0 && _options.UpdatePropertiesOnDispose)
+            if (!IsReadOnly && Volatile.Read(ref _written) != 0 && _options.RereadPartitionTableOnDispose)
             {
                 await Task.Run(FlushAndUpdateProperties).ConfigureAwait(false);
             }

@@ -12,12 +12,13 @@ public sealed class WindowsBlockDeviceOptions
     public long MinimumLength { get; set; }
 
     /// <summary>
-    /// Gets or sets a value indicating whether a volume that cannot be locked (because a program has files open on
-    /// it) is dismounted anyway, which invalidates those programs' open handles. It never makes a system disk, a
-    /// read-only or offline disk, or a disk smaller than the image acceptable.
+    /// Gets or sets a value indicating whether refusals that an operator may sanely override are overridden. On
+    /// Windows that is one: a volume that cannot be locked (because a program has files open on it) is dismounted
+    /// anyway, which invalidates those programs' open handles. Never overridden: the disk of the running system,
+    /// a read-only or offline disk, and a disk smaller than the image.
     /// </summary>
     /// <value>The default is <see langword="false"/>: a volume that cannot be locked refuses the disk, naming the volume.</value>
-    public bool ForceDismount { get; set; }
+    public bool Force { get; set; }
 
     /// <summary>Gets or sets how many times to try FSCTL_LOCK_VOLUME on each volume before giving up.</summary>
     /// <value>The default is 10. Indexers and antivirus scanners hold volumes briefly, so a first failure is often transient.</value>
@@ -40,7 +41,7 @@ public sealed class WindowsBlockDeviceOptions
     /// re-read its partition table (IOCTL_DISK_UPDATE_PROPERTIES), so the new volumes appear.
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
-    public bool UpdatePropertiesOnDispose { get; set; } = true;
+    public bool RereadPartitionTableOnDispose { get; set; } = true;
 
     /// <summary>Checks the options and throws, naming the first bad one.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>

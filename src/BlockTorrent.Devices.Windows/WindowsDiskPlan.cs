@@ -81,8 +81,8 @@ public sealed class WindowsDiskPlan
         {
             text.Append(CultureInfo.InvariantCulture, $"Would lock and dismount {disk.Volumes.Count} volume(s): ")
                 .AppendJoin("; ", disk.Volumes.Select(v => v.DisplayName))
-                .AppendLine(options.ForceDismount
-                    ? ". A volume that cannot be locked would be dismounted anyway (ForceDismount): programs with files open on it lose them."
+                .AppendLine(options.Force
+                    ? ". A volume that cannot be locked would be dismounted anyway (Force): programs with files open on it lose them."
                     : ". A volume that cannot be locked refuses the disk.");
         }
 
@@ -98,7 +98,7 @@ public sealed class WindowsDiskPlan
             : disk.SupportsTrim
                 ? "All-zero ranges would be written as zeros: the disk trims, but does not promise trimmed sectors read as zeros."
                 : "All-zero ranges would be written as zeros: the disk does not trim.");
-        text.AppendLine(options.UpdatePropertiesOnDispose
+        text.AppendLine(options.RereadPartitionTableOnDispose
             ? "Then: flush the disk's cache and ask Windows to re-read the partition table."
             : "Then: flush the disk's cache.");
         return new WindowsDiskPlan(disk, image, readOnly: false, refusal: null, zeroesByTrim, text.ToString());

@@ -6,7 +6,7 @@ namespace BlockTorrent.Devices.Windows;
 /// Decides whether a disk may be imaged, from a snapshot alone, so every decision is tested without Windows.
 /// The rules are those of the Linux package: never the disk of the running system; never a disk smaller than the
 /// image; never a read-only or offline disk. No option overrides them. Volumes in use are handled when the
-/// device opens (lock and dismount, see <see cref="WindowsBlockDeviceOptions.ForceDismount"/>).
+/// device opens (lock and dismount, see <see cref="WindowsBlockDeviceOptions.Force"/>).
 /// </summary>
 internal static class WindowsDiskSafety
 {

@@ -90,9 +90,9 @@ public sealed class WindowsDiskSafetyTests
     }
 
     [Fact]
-    public void ForceDismountDoesNotMakeTheBootDiskAcceptable()
+    public void ForceDoesNotMakeTheBootDiskAcceptable()
     {
-        WindowsDiskPlan plan = WindowsDiskPlan.Create(RecordedMachine.Describe(RecordedMachine.Nvme), new WindowsBlockDeviceOptions { ForceDismount = true });
+        WindowsDiskPlan plan = WindowsDiskPlan.Create(RecordedMachine.Describe(RecordedMachine.Nvme), new WindowsBlockDeviceOptions { Force = true });
 
         Assert.False(plan.IsAllowed);
         Assert.Empty(plan.VolumesToDismount);
