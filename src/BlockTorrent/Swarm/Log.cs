@@ -57,6 +57,9 @@ internal static partial class Log
     [LoggerMessage(316, LogLevel.Information, "Received the metadata of {Torrent} from {Peer}")]
     public static partial void MetadataReceived(ILogger logger, string torrent, IPEndPoint peer);
 
+    [LoggerMessage(318, LogLevel.Debug, "Refused a request from {Peer} for piece {Piece} offset {Offset} length {Length} (choking: {Choking}, have: {Have})")]
+    public static partial void RequestRefused(ILogger logger, IPEndPoint peer, int piece, int offset, int length, bool choking, bool have);
+
     [LoggerMessage(317, LogLevel.Error, "The swarm for {Torrent} failed")]
     public static partial void SwarmFailed(ILogger logger, Exception exception, string torrent);
 }

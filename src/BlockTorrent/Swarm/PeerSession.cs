@@ -383,7 +383,20 @@ internal sealed class PeerSession : IChokeable
                 return 17;
             }
 
-            MessageWriter.WritePiece(_output, block.Piece, block.Offset, lease.Span.Slice(block.Offset, block.Length));
+            ReadOnlySpan<byte> piece = lease.Span;
+            if (block.Offset + block.Length <= piece.Length)
+            {
+                MessageWriter.WritePiece(_output, block.Piece, block.Offset, piece.Slice(block.Offset, block.Length));
+            }
+            else
+            {
+                // A v2 peer asking for the whole last leaf of the image: the bytes past the end read as zeros.
+                byte[] padded = ArrayPool<byte>.Shared.Rent(block.Length);
+                padded.AsSpan(0, block.Length).Clear();
+                piece[block.Offset..].CopyTo(padded);
+                MessageWriter.WritePiece(_output, block.Piece, block.Offset, padded.AsSpan(0, block.Length));
+                ArrayPool<byte>.Shared.Return(padded);
+            }
         }
 
         Interlocked.Add(ref _uploaded, block.Length);
@@ -648,11 +661,12 @@ internal sealed class PeerSession : IChokeable
         {
             valid = !AmChoking
                 && _swarm.CanServe(block.Piece)
-                && (long)block.Offset + block.Length <= _swarm.Manifest.GetPieceSize(block.Piece);
+                && (long)block.Offset + block.Length <= _swarm.ServableSize(block.Piece);
         }
 
         if (!valid || _pendingUploads.Count >= _swarm.AdvertisedRequestQueue)
         {
+            Log.RequestRefused(_swarm.Logger, Remote, block.Piece, block.Offset, block.Length, AmChoking, _swarm.CanServe(block.Piece));
             if (Fast)
             {
                 Send(new Outgoing(MessageId.RejectRequest, block));

@@ -40,6 +40,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private readonly byte[] _handshakeHash;
     private readonly byte[]? _alternateHash;
     private readonly byte[] _extensionHandshake;
+    private readonly HandshakeFeatures _features;
     private CancellationTokenSource _rentInterrupt = new();
     private Task _tick = Task.CompletedTask;
     private int _pendingCommits;
@@ -68,6 +69,9 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
         _extensionHandshake = ExtensionHandshake.Encode(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit, pex: PexEnabled);
         Name = manifest.Name;
+
+        // The v2 upgrade bit only for torrents with v2 metadata: libtorrent drops a v1-only connection that sets it.
+        _features = manifest.InfoHashV2 is null ? PeerHandshake.DefaultFeatures & ~HandshakeFeatures.V2 : PeerHandshake.DefaultFeatures;
         InfoHashText = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
 
         // Duplicate groups as a linked list over piece indices, so a written canonical piece announces its copies.
@@ -189,7 +193,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     /// <summary>Takes over an incoming connection whose handshake named this torrent; replies with our handshake.</summary>
     public async Task AcceptAsync(Socket socket, PeerHandshake remote)
     {
-        var reply = new PeerHandshake(PeerHandshake.DefaultFeatures, remote.InfoHash, _host.PeerId.Span);
+        var reply = new PeerHandshake(_features, remote.InfoHash, _host.PeerId.Span);
         byte[] bytes = new byte[PeerHandshake.Size];
         reply.WriteTo(bytes);
         await socket.SendAsync(bytes, SocketFlags.None, _stop.Token).ConfigureAwait(false);
@@ -236,6 +240,18 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     }
 
     public bool CanServe(int piece) => Picker!.Have[piece];
+
+    /// <summary>
+    /// Gets how far into a piece requests may reach: its size, except that libtorrent asks for the last piece of a
+    /// v2-only torrent in whole 16 KiB leaves, so there the size is rounded up to a leaf (the excess reads as zeros).
+    /// </summary>
+    public int ServableSize(int piece)
+    {
+        int size = Manifest.GetPieceSize(piece);
+        return Manifest.Versions == TorrentVersions.V2 && piece == PieceCount - 1
+            ? (size + PiecePicker.BlockSize - 1) / PiecePicker.BlockSize * PiecePicker.BlockSize
+            : size;
+    }
 
     public void CountUpload(int bytes)
     {
@@ -621,7 +637,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            var ours = new PeerHandshake(PeerHandshake.DefaultFeatures, _handshakeHash, _host.PeerId.Span);
+            var ours = new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span);
             byte[] bytes = new byte[PeerHandshake.Size];
             ours.WriteTo(bytes);
             await socket.SendAsync(bytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
