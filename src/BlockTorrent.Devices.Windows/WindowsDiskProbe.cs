@@ -225,7 +225,8 @@ internal static unsafe class WindowsDiskProbe
         int[] systemDisks = [];
 
         // Setup records the partition the firmware boots from as an NT device path, for example \Device\HarddiskVolume1.
-        if (Registry.LocalMachine.OpenSubKey(@"SYSTEM\Setup")?.GetValue("SystemPartition") is string systemPartition && systemPartition.Length > 0)
+        using RegistryKey? setup = Registry.LocalMachine.OpenSubKey(@"SYSTEM\Setup");
+        if (setup?.GetValue("SystemPartition") is string systemPartition && systemPartition.Length > 0)
         {
             systemName = systemPartition;
             systemDisks = GetExtents(PhysicalDrivePath.FromNtDevicePath(systemPartition))?.Select(e => e.DiskNumber).Distinct().ToArray() ?? [];
