@@ -49,6 +49,10 @@ public sealed class DeployTests
 
             await writer.CompleteAsync(TestContext.Current.CancellationToken);
             Assert.Equal(manifest.PieceCount, writer.PiecesWritten);
+
+            // The writer's pooled buffers are aligned and its pieces are whole sectors: every write was zero-copy.
+            Assert.True(device.DirectTransfers > 0);
+            Assert.Equal(0, device.BouncedTransfers);
         }
 
         byte[] disk = loop.ReadBackingFile();

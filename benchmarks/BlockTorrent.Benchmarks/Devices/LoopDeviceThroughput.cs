@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Versioning;
+using BlockTorrent.Devices.Linux;
+using BlockTorrent.Manifest;
+using BlockTorrent.Writing;
+using Microsoft.Win32.SafeHandles;
+
+namespace BlockTorrent.Benchmarks.Devices;
+
+/// <summary>
+/// Writer → loop device throughput against <c>dd if=IMAGE of=/dev/loopN bs=4M oflag=direct</c> to the same device,
+/// in the same run, rounds alternating so that both see the same machine. Needs root and losetup.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Run: <c>dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- loop-throughput [--size-mib 1024]
+/// [--piece-kib 4096] [--rounds 3] [--dir /dev/shm] [--versions hybrid|v1|v2] [--order sequential|shuffled] [--loop-direct-io on|off]</c>.
+/// </para>
+/// <para>
+/// The image is incompressible random data (no zero or duplicate pieces, so the writer must write every byte as dd
+/// does) in <c>--dir</c>, read from the page cache by both. The loop device's backing file is in <c>--dir</c> too:
+/// /dev/shm (tmpfs, the default) measures the software path; a directory on a disk adds that disk. The writer's time
+/// covers opening the device, verifying every piece (the manifest's hashes), writing it and the final fsync.
+/// </para>
+/// </remarks>
+[SupportedOSPlatform("linux")]
+internal static class LoopDeviceThroughput
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        long sizeMiB = Option(args, "--size-mib", 1024);
+        int pieceKiB = (int)Option(args, "--piece-kib", 4096);
+        int rounds = (int)Option(args, "--rounds", 3);
+        string root = OptionText(args, "--dir", "/dev/shm");
+        var versions = OptionText(args, "--versions", "hybrid") switch
+        {
+            "v1" => TorrentVersions.V1,
+            "v2" => TorrentVersions.V2,
+            _ => TorrentVersions.Hybrid,
+        };
+        bool shuffled = OptionText(args, "--order", "sequential") == "shuffled";
+        bool loopDirectIO = OptionText(args, "--loop-direct-io", "off") == "on";
+
+        string directory = Path.Combine(root, "blocktorrent-loop-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(directory);
+        string imagePath = Path.Combine(directory, "image.raw");
+        string backingPath = Path.Combine(directory, "target.img");
+        string? loop = null;
+        try
+        {
+            long length = sizeMiB << 20;
+            Console.WriteLine($"Image: {sizeMiB} MiB random data, {pieceKiB} KiB pieces, {versions}, {(shuffled ? "shuffled" : "sequential")} order; image and loop backing file in {root}; {Environment.ProcessorCount} cores, load {File.ReadAllText("/proc/loadavg").Trim()}");
+            WriteRandomImage(imagePath, length);
+            var manifest = await ManifestBuilder.CreateAsync(imagePath, new ManifestBuilderOptions { PieceLength = pieceKiB << 10, Versions = versions }).ConfigureAwait(false);
+            await using (var backing = new FileStream(backingPath, FileMode.Create, FileAccess.Write))
+            {
+                backing.SetLength(length);
+            }
+
+            loop = (await RunProgramAsync("losetup", "--find", "--show", "--direct-io=" + (loopDirectIO ? "on" : "off"), backingPath).ConfigureAwait(false)).Trim();
+            Console.WriteLine($"Target: {loop} (backing file {backingPath}, loop direct I/O {(loopDirectIO ? "on: the backing file's disk is the bottleneck" : "off: writes land in the page cache")})");
+
+            var dd = new List<double>();
+            var device = new List<double>();
+            var writer = new List<double>();
+            for (int round = 1; round <= rounds; round++)
+            {
+                double ddSeconds = await TimeAsync(() => RunProgramAsync("dd", $"if={imagePath}", $"of={loop}", "bs=4M", "oflag=direct", "status=none")).ConfigureAwait(false);
+                double deviceSeconds = await TimeAsync(() => CopyAsync(imagePath, loop, length)).ConfigureAwait(false);
+                await VerifyAsync(imagePath, loop, length).ConfigureAwait(false);
+                double writerSeconds = await TimeAsync(() => DeployAsync(manifest, imagePath, loop, shuffled)).ConfigureAwait(false);
+                await VerifyAsync(imagePath, loop, length).ConfigureAwait(false);
+                dd.Add(length / ddSeconds / 1e6);
+                device.Add(length / deviceSeconds / 1e6);
+                writer.Add(length / writerSeconds / 1e6);
+                Console.WriteLine($"round {round}: dd {dd[^1],6:F0} MB/s   device {device[^1],6:F0} MB/s ({device[^1] / dd[^1],4:P0})   writer {writer[^1],6:F0} MB/s ({writer[^1] / dd[^1],4:P0})");
+            }
+
+            double ddMedian = Median(dd);
+            Console.WriteLine($"median: dd {ddMedian:F0} MB/s; LinuxBlockDevice alone {Median(device):F0} MB/s = {Median(device) / ddMedian:P0} of dd; writer (verify + write) {Median(writer):F0} MB/s = {Median(writer) / ddMedian:P0} of dd (goal >= 90%)");
+            return 0;
+        }
+        finally
+        {
+            if (loop is not null)
+            {
+                await RunProgramAsync("losetup", "-d", loop).ConfigureAwait(false);
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    // The writer path a deployment takes: rent a pooled aligned buffer (backpressure), fill it as the swarm would,
+    // commit; verification runs on all cores and the write stage coalesces pieces into large gathered writes.
+    private static async Task DeployAsync(TorrentManifest manifest, string imagePath, string loop, bool shuffled)
+    {
+        int[] order = [.. Enumerable.Range(0, manifest.PieceCount)];
+        if (shuffled)
+        {
+            new Random(7).Shuffle(order);
+        }
+
+        using SafeFileHandle image = File.OpenHandle(imagePath);
+        await using var device = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { MinimumLength = manifest.Length, RereadPartitionTableOnDispose = false });
+        await using var writer = new PieceWriter(manifest, device);
+        var commits = new Task<PieceWriteResult>[order.Length];
+        for (int i = 0; i < order.Length; i++)
+        {
+            var buffer = await writer.RentAsync(order[i]).ConfigureAwait(false);
+            RandomAccess.Read(image, buffer.Memory.Span, manifest.GetPieceOffset(order[i]));
+            commits[i] = writer.CommitAsync(buffer);
+        }
+
+        foreach (var result in await Task.WhenAll(commits).ConfigureAwait(false))
+        {
+            if (result.Status == PieceWriteStatus.HashMismatch)
+            {
+                throw new InvalidOperationException($"Piece {result.Piece} failed verification.");
+            }
+        }
+
+        await writer.CompleteAsync().ConfigureAwait(false);
+    }
+
+    // The device path without the writer: 4 MiB sequential writes from aligned memory, as dd does, plus the fsync.
+    private static async Task CopyAsync(string imagePath, string loop, long length)
+    {
+        using SafeFileHandle image = File.OpenHandle(imagePath);
+        await using var device = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { MinimumLength = length, RereadPartitionTableOnDispose = false });
+        using var buffer = new BlockTorrent.Buffers.AlignedBuffer(4 << 20);
+        for (long offset = 0; offset < length; offset += 4 << 20)
+        {
+            int count = RandomAccess.Read(image, buffer.Memory.Span, offset);
+            await device.WriteAsync(offset, buffer.Memory[..count]).ConfigureAwait(false);
+        }
+
+        await device.FlushAsync().ConfigureAwait(false);
+    }
+
+    private static async Task VerifyAsync(string imagePath, string loop, long length)
+    {
+        await using var device = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { ReadOnly = true });
+        using SafeFileHandle image = File.OpenHandle(imagePath);
+        var expected = new byte[16 << 20];
+        var actual = new byte[16 << 20];
+        for (long offset = 0; offset < length; offset += expected.Length)
+        {
+            int count = RandomAccess.Read(image, expected, offset);
+            await device.ReadAsync(offset, actual.AsMemory(0, count)).ConfigureAwait(false);
+            if (!expected.AsSpan(0, count).SequenceEqual(actual.AsSpan(0, count)))
+            {
+                throw new InvalidOperationException($"{loop} differs from the image near offset {offset}.");
+            }
+        }
+    }
+
+    private static void WriteRandomImage(string path, long length)
+    {
+        var random = new Random(42);
+        var chunk = new byte[16 << 20];
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        for (long written = 0; written < length; written += chunk.Length)
+        {
+            random.NextBytes(chunk);
+            file.Write(chunk, 0, (int)Math.Min(chunk.Length, length - written));
+        }
+    }
+
+    private static async Task<double> TimeAsync(Func<Task> action)
+    {
+        long start = Stopwatch.GetTimestamp();
+        await action().ConfigureAwait(false);
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    private static async Task<string> RunProgramAsync(string program, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {program}.");
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().ConfigureAwait(false);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error.ConfigureAwait(false)}");
+        }
+
+        return await output.ConfigureAwait(false);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static long Option(string[] args, string name, long fallback) =>
+        long.Parse(OptionText(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    private static string OptionText(string[] args, string name, string fallback)
+    {
+        int index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
+    }
+}
