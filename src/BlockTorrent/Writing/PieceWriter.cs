@@ -572,6 +572,10 @@ public sealed class PieceWriter : IAsyncDisposable
             while (!stop.IsCancellationRequested && reader.TryRead(out PieceBuffer? buffer))
             {
                 Verify(buffer);
+
+                // Hashing holds a pool thread for milliseconds; giving it back between pieces keeps network
+                // continuations (the swarm's sockets) from queueing behind a long run of verifications.
+                await Task.Yield();
             }
         }
     }
