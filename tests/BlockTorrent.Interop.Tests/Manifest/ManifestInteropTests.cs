@@ -157,27 +157,18 @@ public sealed partial class ManifestInteropTests
     public async Task Aria2ShowsTheSameV1InfoHashForOurV1Torrent()
     {
         string aria2c = Requires.Program("aria2c", "aria2");
-        var (dir, image) = await WriteImageAsync((1024 * 1024) + 5, 65536);
-        using (dir)
-        {
-            TorrentManifest ours = await ManifestBuilder.CreateAsync(image, new ManifestBuilderOptions { PieceLength = 65536, Versions = TorrentVersions.V1 }, TestContext.Current.CancellationToken);
-            string path = dir.File("ours.torrent");
-            await ours.SaveAsync(path, TestContext.Current.CancellationToken);
-
-            var result = (await ExternalProgram.RunAsync(aria2c, ["-S", path], TimeSpan.FromMinutes(1), cancellationToken: TestContext.Current.CancellationToken)).EnsureSuccess("aria2c -S");
-
-            Match hash = Aria2InfoHash().Match(result.StandardOutput);
-            Assert.True(hash.Success, result.StandardOutput);
-            Assert.Equal(ours.InfoHashV1!.Value.ToHex(), hash.Groups[1].Value, ignoreCase: true);
-        }
+        await AssertProgramShowsOurV1InfoHashAsync(aria2c, ["-S"], Aria2InfoHash());
     }
 
-    // aria2 1.36 and Transmission 3.00 do not read BEP 52 file trees: on a hybrid torrent (even one libtorrent
-    // made) aria2 reports a wrong info-hash and transmission-show refuses it. So they are checked on v1 torrents.
     [Fact]
     public async Task TransmissionShowsTheSameV1InfoHashForOurV1Torrent()
     {
         string show = Requires.Program("transmission-show", "transmission-cli");
+        await AssertProgramShowsOurV1InfoHashAsync(show, [], TransmissionInfoHash());
+    }
+
+    private static async Task AssertProgramShowsOurV1InfoHashAsync(string program, string[] arguments, Regex infoHash)
+    {
         var (dir, image) = await WriteImageAsync((37 * 16384) + 123, 16384);
         using (dir)
         {
@@ -185,9 +176,9 @@ public sealed partial class ManifestInteropTests
             string path = dir.File("ours.torrent");
             await ours.SaveAsync(path, TestContext.Current.CancellationToken);
 
-            var result = (await ExternalProgram.RunAsync(show, [path], TimeSpan.FromMinutes(1), cancellationToken: TestContext.Current.CancellationToken)).EnsureSuccess("transmission-show");
+            var result = (await ExternalProgram.RunAsync(program, [.. arguments, path], TimeSpan.FromMinutes(1), cancellationToken: TestContext.Current.CancellationToken)).EnsureSuccess(program);
 
-            Match hash = TransmissionInfoHash().Match(result.StandardOutput);
+            Match hash = infoHash.Match(result.StandardOutput);
             Assert.True(hash.Success, result.StandardOutput);
             Assert.Equal(ours.InfoHashV1!.Value.ToHex(), hash.Groups[1].Value, ignoreCase: true);
         }
