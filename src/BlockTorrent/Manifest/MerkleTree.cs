@@ -108,6 +108,91 @@ internal static class MerkleTree
         }
     }
 
+    /// <summary>
+    /// Builds every layer of a file's tree from its piece layer up to the root: layer 0 is the piece layer padded
+    /// to a power of two with pad hashes, the last layer is the root alone.
+    /// </summary>
+    /// <param name="pieceLayer">The piece hashes, 32 bytes each.</param>
+    /// <param name="pieceHeight">The piece layer's height above the leaves.</param>
+    /// <returns>The layers, lowest first.</returns>
+    public static byte[][] BuildLayers(ReadOnlySpan<byte> pieceLayer, int pieceHeight)
+    {
+        int count = pieceLayer.Length / HashSize;
+        int width = (int)RoundUpToPowerOfTwo(count);
+        var layers = new byte[BitOperations.Log2((uint)width) + 1][];
+        byte[] layer = new byte[width * HashSize];
+        pieceLayer.CopyTo(layer);
+        for (int i = count; i < width; i++)
+        {
+            PadHash(pieceHeight).CopyTo(layer.AsSpan(i * HashSize));
+        }
+
+        layers[0] = layer;
+        for (int k = 1; k < layers.Length; k++)
+        {
+            byte[] below = layers[k - 1];
+            byte[] above = new byte[below.Length / 2];
+            for (int i = 0; i < above.Length / HashSize; i++)
+            {
+                SHA256.HashData(below.AsSpan(2 * i * HashSize, 2 * HashSize), above.AsSpan(i * HashSize, HashSize));
+            }
+
+            layers[k] = above;
+        }
+
+        return layers;
+    }
+
+    /// <summary>
+    /// Checks a BEP 52 <c>hashes</c> reply: <paramref name="length"/> hashes of layer <paramref name="baseLayer"/>
+    /// starting at <paramref name="index"/>, followed by the uncle hashes up to the root.
+    /// </summary>
+    /// <param name="root">The file's pieces root.</param>
+    /// <param name="treeHeight">The root's height above the leaves.</param>
+    /// <param name="baseLayer">The height of the requested hashes.</param>
+    /// <param name="index">The position of the first requested hash in its layer (a multiple of <paramref name="length"/>).</param>
+    /// <param name="length">The number of requested hashes: a power of two, at least 2.</param>
+    /// <param name="hashes">The requested hashes followed by the proof.</param>
+    /// <returns><see langword="true"/> when the hashes and proof lead exactly to <paramref name="root"/>.</returns>
+    public static bool VerifyHashes(ReadOnlySpan<byte> root, int treeHeight, int baseLayer, int index, int length, ReadOnlySpan<byte> hashes)
+    {
+        if (length < 2 || !BitOperations.IsPow2(length) || index < 0 || index % length != 0 || baseLayer < 0 || hashes.Length % HashSize != 0)
+        {
+            return false;
+        }
+
+        int subtreeHeight = BitOperations.Log2((uint)length);
+        int layer = baseLayer + subtreeHeight;
+        int uncles = treeHeight - layer;
+        if (uncles < 0 || hashes.Length != (length + uncles) * HashSize || (long)index + length > 1L << (treeHeight - baseLayer))
+        {
+            return false;
+        }
+
+        byte[] work = ArrayPool<byte>.Shared.Rent(length * HashSize);
+        Span<byte> node = stackalloc byte[HashSize];
+        Span<byte> pair = stackalloc byte[2 * HashSize];
+        try
+        {
+            hashes[..(length * HashSize)].CopyTo(work);
+            ReduceLayer(work.AsSpan(0, length * HashSize), length, length, baseLayer, node);
+            long position = index / length;
+            for (int u = 0; u < uncles; u++, position /= 2)
+            {
+                ReadOnlySpan<byte> uncle = hashes.Slice((length + u) * HashSize, HashSize);
+                (position % 2 == 0 ? node : uncle).CopyTo(pair);
+                (position % 2 == 0 ? uncle : node).CopyTo(pair[HashSize..]);
+                SHA256.HashData(pair, node);
+            }
+
+            return node.SequenceEqual(root);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(work);
+        }
+    }
+
     /// <summary>Rounds up to a power of two (1 for 0 and 1).</summary>
     /// <param name="value">A non-negative count.</param>
     /// <returns>The smallest power of two at least <paramref name="value"/>.</returns>

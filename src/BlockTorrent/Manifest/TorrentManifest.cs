@@ -33,6 +33,7 @@ public sealed class TorrentManifest : IImageManifest
     private readonly bool[] _isZero;
     private readonly int[] _canonical;
     private readonly TorrentMetadata _metadata;
+    private byte[][]? _layers;
 
     private TorrentManifest(byte[] info, ReadOnlySpan<byte> pieceLayer, bool pieceLayerPresent, TorrentMetadata metadata)
     {
@@ -149,6 +150,60 @@ public sealed class TorrentManifest : IImageManifest
 
     /// <summary>Gets the number of merkle leaves (16 KiB blocks, padded) under one piece's v2 hash.</summary>
     internal int LeavesPerPiece => _leavesPerPiece;
+
+    /// <summary>Gets the height of the piece layer above the 16 KiB leaf layer (BEP 52 layer numbering).</summary>
+    internal int PieceLayerHeight => System.Numerics.BitOperations.Log2((uint)_leavesPerPiece);
+
+    /// <summary>Gets the height of the pieces root above the leaf layer.</summary>
+    internal int TreeHeight => PieceLayerHeight + System.Numerics.BitOperations.Log2((uint)MerkleTree.RoundUpToPowerOfTwo(PieceCount));
+
+    /// <summary>
+    /// Answers a BEP 52 hash request from the piece layer (and the layers above it): writes <paramref name="length"/>
+    /// hashes of layer <paramref name="baseLayer"/> from <paramref name="index"/>, then the uncle hashes of layers
+    /// <c>baseLayer + log2(length)</c> to <c>baseLayer + proofLayers</c> (below the root).
+    /// </summary>
+    /// <param name="baseLayer">The requested layer: the piece layer or above (leaf hashes need the data).</param>
+    /// <param name="index">The first hash; a multiple of <paramref name="length"/>.</param>
+    /// <param name="length">The number of hashes: a power of two, at least 2, within the (padded) layer.</param>
+    /// <param name="proofLayers">The number of ancestor layers whose uncle hashes are wanted.</param>
+    /// <param name="destination">Receives the hashes.</param>
+    /// <param name="bytesWritten">The number of bytes written.</param>
+    /// <returns><see langword="false"/> (reject) when the request is invalid, cannot be served, or does not fit.</returns>
+    internal bool TryGetHashes(int baseLayer, int index, int length, int proofLayers, Span<byte> destination, out int bytesWritten)
+    {
+        bytesWritten = 0;
+        if (_pieceLayer is null || PieceCount < 2 || baseLayer < PieceLayerHeight || baseLayer >= TreeHeight
+            || length < 2 || !System.Numerics.BitOperations.IsPow2(length) || index < 0 || index % length != 0 || proofLayers < 0)
+        {
+            return false;
+        }
+
+        byte[][] layers = LazyInitializer.EnsureInitialized(ref _layers, () => MerkleTree.BuildLayers(_pieceLayer, PieceLayerHeight));
+        byte[] layer = layers[baseLayer - PieceLayerHeight];
+        if ((long)index + length > layer.Length / MerkleTree.HashSize)
+        {
+            return false;
+        }
+
+        int firstUncleLayer = baseLayer + System.Numerics.BitOperations.Log2((uint)length);
+        int lastUncleLayer = Math.Min(baseLayer + proofLayers, TreeHeight - 1);
+        int uncles = Math.Max(0, lastUncleLayer - firstUncleLayer + 1);
+        int size = (length + uncles) * MerkleTree.HashSize;
+        if (destination.Length < size)
+        {
+            return false;
+        }
+
+        layer.AsSpan(index * MerkleTree.HashSize, length * MerkleTree.HashSize).CopyTo(destination);
+        long position = index / length;
+        for (int u = 0; u < uncles; u++, position /= 2)
+        {
+            layers[firstUncleLayer + u - PieceLayerHeight].AsSpan((int)(position ^ 1) * MerkleTree.HashSize, MerkleTree.HashSize).CopyTo(destination[((length + u) * MerkleTree.HashSize)..]);
+        }
+
+        bytesWritten = size;
+        return true;
+    }
 
     /// <summary>Reads and validates a .torrent.</summary>
     /// <param name="torrentFile">The .torrent bytes.</param>

@@ -37,13 +37,7 @@ public sealed class BencodePropertyTests
     public Property AnyMutationIsRejectedOrDecodesToItsOwnCanonicalEncoding() => Prop.ForAll(
         Values,
         ArbMap.Default.ArbFor<Tuple<int, byte, int>>(),
-        (value, mutation) =>
-        {
-            (int position, byte replacement, int kind) = mutation;
-            byte[] encoded = value.Encode();
-            byte[] mutated = Mutate(encoded, position, replacement, kind);
-            return RejectedOrCanonical(mutated);
-        });
+        (value, mutation) => RejectedOrCanonical(ByteMutation.Apply(value.Encode(), mutation)));
 
     [Property(MaxTest = 300)]
     public Property AnyTruncationIsRejected() => Prop.ForAll(Values, ArbMap.Default.ArbFor<int>(), (value, cut) =>
@@ -74,29 +68,5 @@ public sealed class BencodePropertyTests
         {
             return true;
         }
-    }
-
-    private static byte[] Mutate(byte[] encoded, int position, byte replacement, int kind)
-    {
-        var list = new List<byte>(encoded);
-        int at = Math.Abs(position % (encoded.Length + 1));
-        switch (Math.Abs(kind % 3))
-        {
-            case 0 when at < list.Count:
-                list[at] = replacement;
-                break;
-            case 1:
-                list.Insert(at, replacement);
-                break;
-            default:
-                if (at < list.Count)
-                {
-                    list.RemoveAt(at);
-                }
-
-                break;
-        }
-
-        return [.. list];
     }
 }
