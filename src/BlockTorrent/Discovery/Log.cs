@@ -36,4 +36,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4015, Level = LogLevel.Debug, Message = "Local peer {Peer} announced {InfoHash}")]
     public static partial void LsdPeerFound(ILogger logger, IPEndPoint peer, InfoHash infoHash);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "Embedded tracker listening on {EndPoint}")]
+    public static partial void TrackerListening(ILogger logger, IPEndPoint endPoint);
+
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Debug, Message = "Embedded tracker could not accept a connection: {Error}")]
+    public static partial void TrackerAcceptFailed(ILogger logger, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 4022, Level = LogLevel.Debug, Message = "Embedded tracker connection failed: {Error}")]
+    public static partial void TrackerConnectionFailed(ILogger logger, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 4023, Level = LogLevel.Debug, Message = "Embedded tracker: {Peer} announced {InfoHash} ({Event}); {PeerCount} peers returned")]
+    public static partial void TrackerServedAnnounce(ILogger logger, IPEndPoint peer, InfoHash infoHash, AnnounceEvent @event, int peerCount);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
 
@@ -32,7 +33,9 @@ internal sealed class OpenTracker : IAsyncDisposable
     {
         string program = Requires.Program("opentracker", "opentracker");
         var directory = new TempDirectory();
-        await File.WriteAllLinesAsync(directory.File("whitelist"), whitelist.Select(h => Convert.ToHexStringLower(h.Truncated20)), cancellationToken);
+        // opentracker loads its whitelist in the background: a probe hash of its own tells when it has.
+        InfoHash probe = DiscoveryTestData.RandomInfoHash();
+        await File.WriteAllLinesAsync(directory.File("whitelist"), whitelist.Append(probe).Select(h => Convert.ToHexStringLower(h.Truncated20)), cancellationToken);
         int port = FreePortForTcpAndUdp();
 
         // After the chroot into -d, the whitelist path is relative to the new root.
@@ -43,6 +46,8 @@ internal sealed class OpenTracker : IAsyncDisposable
         try
         {
             await Eventually.TrueAsync(() => !process.HasExited && AcceptsTcp(port), TimeSpan.FromSeconds(10), "opentracker to listen", cancellationToken);
+            using var probing = new HttpTrackerClient(tracker.HttpAnnounceUri);
+            await Eventually.TrueAsync(() => IsWhitelisted(probing, probe), TimeSpan.FromSeconds(10), "opentracker to load its whitelist", cancellationToken);
         }
         catch
         {
@@ -82,6 +87,19 @@ internal sealed class OpenTracker : IAsyncDisposable
             {
                 // That port is taken for UDP: try another.
             }
+        }
+    }
+
+    private static bool IsWhitelisted(HttpTrackerClient client, InfoHash probe)
+    {
+        try
+        {
+            client.AnnounceAsync(DiscoveryTestData.Announce(probe, 1, left: 0, AnnounceEvent.Stopped)).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (TrackerException e) when (e.IsFailureReason)
+        {
+            return false;
         }
     }
 

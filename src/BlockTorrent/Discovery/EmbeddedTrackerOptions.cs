@@ -1,0 +1,98 @@
+using System.Net;
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Discovery;
+
+/// <summary>Settings of an <see cref="EmbeddedTracker"/>.</summary>
+public sealed class EmbeddedTrackerOptions
+{
+    /// <summary>
+    /// Gets or sets the address and port to listen on. <see cref="IPAddress.IPv6Any"/> listens on IPv4 and IPv6;
+    /// port 0 picks a free port (read it from <see cref="EmbeddedTracker.LocalEndPoint"/>).
+    /// </summary>
+    /// <value>The default is [::]:6969, every address on the conventional tracker port.</value>
+    public IPEndPoint ListenEndPoint { get; set; } = new(IPAddress.IPv6Any, 6969);
+
+    /// <summary>
+    /// Gets or sets the host name or address other machines reach the tracker by, used in
+    /// <see cref="EmbeddedTracker.AnnounceUri"/>. <see langword="null"/> uses the listen address, or the machine's
+    /// host name when listening on every address.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? AdvertisedHost { get; set; }
+
+    /// <summary>Gets or sets the interval between announces the tracker asks peers for.</summary>
+    /// <value>The default is 2 minutes (a deployment is short-lived; peers should learn of newcomers soon).</value>
+    public TimeSpan AnnounceInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Gets or sets the shortest interval between announces the tracker asks for.</summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan MinAnnounceInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Gets or sets how long a peer stays listed without announcing again; it must exceed <see cref="AnnounceInterval"/>.</summary>
+    /// <value>The default is 5 minutes.</value>
+    public TimeSpan PeerTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Gets or sets how many peers an announce returns when it does not say (<c>numwant</c>).</summary>
+    /// <value>The default is 50.</value>
+    public int DefaultNumWant { get; set; } = 50;
+
+    /// <summary>Gets or sets the most peers one announce returns, whatever it asks for.</summary>
+    /// <value>The default is 200.</value>
+    public int MaxNumWant { get; set; } = 200;
+
+    /// <summary>Gets or sets the most torrents tracked; announces for further torrents are refused.</summary>
+    /// <value>The default is 1000.</value>
+    public int MaxTorrents { get; set; } = 1000;
+
+    /// <summary>Gets or sets the most peers tracked per torrent; further peers get peers but are not listed.</summary>
+    /// <value>The default is 5000.</value>
+    public int MaxPeersPerTorrent { get; set; } = 5000;
+
+    /// <summary>Gets or sets the largest HTTP request head accepted; a larger one is answered 431 and closed.</summary>
+    /// <value>The default is 8 KiB.</value>
+    public int MaxRequestBytes { get; set; } = 8 * 1024;
+
+    /// <summary>Gets or sets how long a connection may take to send its request; a slower one is closed.</summary>
+    /// <value>The default is 10 seconds.</value>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Gets or sets the most connections served at once; further ones wait in the listen backlog.</summary>
+    /// <value>The default is 256.</value>
+    public int MaxConnections { get; set; } = 256;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a peer may name its address with the <c>ip</c> parameter instead of
+    /// the connection's source address (useful behind NAT, but lets anyone list any address).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool AcceptIpParameter { get; set; }
+
+    /// <summary>Gets the torrents the tracker serves; empty means any torrent (up to <see cref="MaxTorrents"/>).</summary>
+    /// <value>The default is empty.</value>
+    public ICollection<InfoHash> AllowedInfoHashes { get; } = [];
+
+    /// <summary>Throws when a value is out of its range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of its range, named in the message.</exception>
+    /// <exception cref="ArgumentException">The listen end point is missing.</exception>
+    public void Validate()
+    {
+        if (ListenEndPoint is null)
+        {
+            throw new ArgumentException("ListenEndPoint is required.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(AnnounceInterval, TimeSpan.FromSeconds(1), nameof(AnnounceInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MinAnnounceInterval, TimeSpan.Zero, nameof(MinAnnounceInterval));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MinAnnounceInterval, AnnounceInterval, nameof(MinAnnounceInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PeerTimeout, AnnounceInterval, nameof(PeerTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(DefaultNumWant, 0, nameof(DefaultNumWant));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxNumWant, DefaultNumWant, nameof(MaxNumWant));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxTorrents, 1, nameof(MaxTorrents));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPeersPerTorrent, 1, nameof(MaxPeersPerTorrent));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestBytes, 512, nameof(MaxRequestBytes));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxRequestBytes, 1 << 20, nameof(MaxRequestBytes));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero, nameof(RequestTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+    }
+}
