@@ -15,7 +15,7 @@ namespace BlockTorrent.Benchmarks.Devices;
 /// <remarks>
 /// <para>
 /// Run: <c>dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- loop-throughput [--size-mib 1024]
-/// [--piece-kib 4096] [--rounds 3] [--dir /dev/shm] [--versions hybrid|v1|v2] [--order sequential|shuffled] [--loop-direct-io on|off]</c>.
+/// [--piece-kib 4096] [--rounds 3] [--dir /dev/shm] [--versions hybrid|v1|v2] [--order sequential|shuffled] [--loop-direct-io on|off] [--throttle-mbps N]</c>.
 /// </para>
 /// <para>
 /// The image is incompressible random data (no zero or duplicate pieces, so the writer must write every byte as dd
@@ -41,12 +41,14 @@ internal static class LoopDeviceThroughput
         };
         bool shuffled = OptionText(args, "--order", "sequential") == "shuffled";
         bool loopDirectIO = OptionText(args, "--loop-direct-io", "off") == "on";
+        long throttleMBps = Option(args, "--throttle-mbps", 0);
 
         string directory = Path.Combine(root, "blocktorrent-loop-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(directory);
         string imagePath = Path.Combine(directory, "image.raw");
         string backingPath = Path.Combine(directory, "target.img");
         string? loop = null;
+        string? cgroup = null;
         try
         {
             long length = sizeMiB << 20;
@@ -60,6 +62,11 @@ internal static class LoopDeviceThroughput
 
             loop = (await RunProgramAsync("losetup", "--find", "--show", "--direct-io=" + (loopDirectIO ? "on" : "off"), backingPath).ConfigureAwait(false)).Trim();
             Console.WriteLine($"Target: {loop} (backing file {backingPath}, loop direct I/O {(loopDirectIO ? "on: the backing file's disk is the bottleneck" : "off: writes land in the page cache")})");
+            if (throttleMBps > 0)
+            {
+                cgroup = Throttle(loop, throttleMBps);
+                Console.WriteLine($"Throttled to {throttleMBps} MB/s (cgroup v1 blkio.throttle.write_bps_device, for this process and dd): a device slower than hashing");
+            }
 
             var dd = new List<double>();
             var device = new List<double>();
@@ -83,6 +90,12 @@ internal static class LoopDeviceThroughput
         }
         finally
         {
+            if (cgroup is not null)
+            {
+                File.WriteAllText("/sys/fs/cgroup/blkio/cgroup.procs", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+                Directory.Delete(cgroup);
+            }
+
             if (loop is not null)
             {
                 await RunProgramAsync("losetup", "-d", loop).ConfigureAwait(false);
@@ -122,6 +135,18 @@ internal static class LoopDeviceThroughput
         }
 
         await writer.CompleteAsync().ConfigureAwait(false);
+    }
+
+    // Puts this process (and so the dd it starts) in a blkio cgroup that limits writes to the loop device, like a
+    // slow USB stick or SD card, to show the writer when the device rather than hashing is the bottleneck.
+    private static string Throttle(string loop, long megabytesPerSecond)
+    {
+        string cgroup = "/sys/fs/cgroup/blkio/blocktorrent-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        Directory.CreateDirectory(cgroup);
+        string dev = File.ReadAllText($"/sys/block/{Path.GetFileName(loop)}/dev").Trim();
+        File.WriteAllText(Path.Combine(cgroup, "blkio.throttle.write_bps_device"), FormattableString.Invariant($"{dev} {megabytesPerSecond * 1_000_000}"));
+        File.WriteAllText(Path.Combine(cgroup, "cgroup.procs"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        return cgroup;
     }
 
     // The device path without the writer: 4 MiB sequential writes from aligned memory, as dd does, plus the fsync.
