@@ -58,13 +58,13 @@ public sealed class LoopbackDeployTests
     }
 
     /// <summary>Seeds the image from one client and deploys it onto a fresh memory device with another.</summary>
-    internal static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromOneSeedAsync(byte[] image, TorrentManifest manifest, DeployOptions? options = null)
+    internal static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromOneSeedAsync(byte[] image, TorrentManifest manifest, DeployOptions? options = null, byte[]? targetContents = null)
     {
         using var cts = new CancellationTokenSource(Bound);
         await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
         await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
         Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), null, cts.Token);
-        var target = new MemoryBlockDevice(manifest.Length);
+        var target = targetContents is null ? new MemoryBlockDevice(manifest.Length) : new MemoryBlockDevice(targetContents);
         options ??= new DeployOptions();
         options.Peers.Add(seeder.LocalEndPoint);
         DeploymentResult result = await deployer.DeployAsync(manifest, target, options, null, cts.Token);

@@ -1,0 +1,144 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using BlockTorrent.Manifest;
+using BlockTorrent.Wire;
+
+namespace BlockTorrent.Tests.Swarm;
+
+/// <summary>
+/// A scripted raw-socket peer for hostile-peer tests: it listens on loopback, answers the engine's handshake for a
+/// torrent, then runs a script against the connection. It writes raw bytes, so it can say anything, valid or not.
+/// </summary>
+internal sealed class HostilePeer : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accept;
+    private readonly List<Task> _connections = [];
+
+    public HostilePeer(TorrentManifest manifest, Func<Connection, CancellationToken, Task> script)
+    {
+        Manifest = manifest;
+        _listener.Start();
+        _accept = AcceptAsync(script);
+    }
+
+    public TorrentManifest Manifest { get; }
+
+    public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+    /// <summary>Gets the number of connections the engine made to this peer.</summary>
+    public int Connections { get; private set; }
+
+    /// <summary>Gets the number of requests received, over all connections.</summary>
+    public int RequestsReceived => Volatile.Read(ref _requests);
+
+    private int _requests;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        try
+        {
+            await _accept;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        foreach (Task connection in _connections)
+        {
+            await connection.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync(Func<Connection, CancellationToken, Task> script)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listener.AcceptSocketAsync(_stop.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            Connections++;
+            _connections.Add(RunAsync(socket, script));
+        }
+    }
+
+    private async Task RunAsync(Socket socket, Func<Connection, CancellationToken, Task> script)
+    {
+        using (socket)
+        await using (var stream = new NetworkStream(socket, ownsSocket: false))
+        {
+            var connection = new Connection(this, stream);
+            try
+            {
+                byte[] handshake = new byte[PeerHandshake.Size];
+                await stream.ReadExactlyAsync(handshake, _stop.Token);
+                var ours = new PeerHandshake(HandshakeFeatures.Fast | HandshakeFeatures.ExtensionProtocol, handshake.AsSpan(28, 20), "-XX0000-hostilepeer0"u8);
+                byte[] reply = new byte[PeerHandshake.Size];
+                ours.WriteTo(reply);
+                await stream.WriteAsync(reply, _stop.Token);
+                await script(connection, _stop.Token);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
+            {
+                // The engine hung up on us, as it should on a hostile peer.
+            }
+        }
+    }
+
+    /// <summary>One connection from the engine, with helpers to speak (or garble) the protocol.</summary>
+    internal sealed class Connection(HostilePeer peer, NetworkStream stream)
+    {
+        public TorrentManifest Manifest => peer.Manifest;
+
+        public Task SendRawAsync(byte[] bytes, CancellationToken ct) => stream.WriteAsync(bytes, ct).AsTask();
+
+        public Task SendAsync(Action<IBufferWriter<byte>> write, CancellationToken ct)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            write(buffer);
+            return stream.WriteAsync(buffer.WrittenMemory, ct).AsTask();
+        }
+
+        public Task HaveAllAndUnchokeAsync(CancellationToken ct) => SendAsync(w =>
+        {
+            MessageWriter.WriteSimple(w, MessageId.HaveAll);
+            MessageWriter.WriteSimple(w, MessageId.Unchoke);
+        }, ct);
+
+        /// <summary>Reads messages until the engine hangs up, answering requests through <paramref name="onRequest"/>.</summary>
+        public async Task ServeAsync(Func<BlockRequest, Task>? onRequest, CancellationToken ct)
+        {
+            byte[] header = new byte[4];
+            while (true)
+            {
+                await stream.ReadExactlyAsync(header, ct);
+                int length = BinaryPrimitives.ReadInt32BigEndian(header);
+                byte[] body = new byte[length];
+                await stream.ReadExactlyAsync(body, ct);
+                if (length == 13 && body[0] == (byte)MessageId.Request)
+                {
+                    Interlocked.Increment(ref peer._requests);
+                    var block = new BlockRequest(BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1)), BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(5)), BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(9)));
+                    if (onRequest is not null)
+                    {
+                        await onRequest(block);
+                    }
+                }
+            }
+        }
+    }
+}
