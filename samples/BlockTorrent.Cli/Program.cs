@@ -1,3 +1,6 @@
-// The blocktorrent command line. Commands are added by the samples issue.
-Console.Error.WriteLine("blocktorrent: no commands are available yet.");
-return 64;
+using BlockTorrent.Cli;
+using BlockTorrent.Cli.Console;
+
+var console = CliConsole.FromProcess();
+using var shutdown = new ShutdownSignal(console.Error);
+return await CliApp.RunAsync(args, console, shutdown.Token).ConfigureAwait(false);

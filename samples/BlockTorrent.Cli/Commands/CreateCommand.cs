@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Numerics;
+using BlockTorrent.Cli.Parsing;
+using BlockTorrent.Cli.Progress;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Cli.Commands;
+
+/// <summary><c>blocktorrent create IMAGE_OR_DEVICE -o FILE.torrent</c>: makes the manifest (hybrid v1+v2 by default).</summary>
+internal static class CreateCommand
+{
+    private const int MinPieceSize = 16 * 1024;
+    private const int MaxPieceSize = 256 * 1024 * 1024;
+
+    public static Command Build(CliContext context)
+    {
+        var source = new Argument<string>("IMAGE_OR_DEVICE") { Description = "The raw image file or block device to describe." };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the .torrent.", HelpName = "FILE.torrent", Required = true };
+        Option<long?> pieceSize = CliOptions.Size(
+            "--piece-size",
+            "The piece size: a power of two from 16KiB to 256MiB (default: chosen from the image size, 4MiB for large images).",
+            size => size is < MinPieceSize or > MaxPieceSize || !BitOperations.IsPow2(size)
+                ? $"{ByteSize.Format(size)} ({size} bytes) is not a power of two from 16KiB to 256MiB; use for example 1MiB or 4MiB."
+                : null);
+        Option<string[]> trackers = CliOptions.Urls("--tracker", "A tracker announce URL; repeat for several.");
+        var v1Only = new Option<bool>("--v1-only") { Description = "Make a BitTorrent v1 torrent only (for v1-only clients)." };
+        var v2Only = new Option<bool>("--v2-only") { Description = "Make a BitTorrent v2 torrent only." };
+        var name = new Option<string?>("--name") { Description = "The name in the torrent (default: the file name)." };
+        var comment = new Option<string?>("--comment") { Description = "A comment stored in the torrent." };
+        var isPrivate = new Option<bool>("--private") { Description = "Mark the torrent private (trackers only: no LSD or peer exchange)." };
+        var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
+        var command = new Command("create", "Make the manifest (.torrent) of an image or device: hybrid v1+v2 by default.")
+        {
+            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, force, json,
+        };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(v1Only) && result.GetValue(v2Only))
+            {
+                result.AddError("--v1-only and --v2-only cannot be used together.");
+            }
+        });
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var options = new ManifestBuilderOptions
+            {
+                PieceLength = (int)(parse.GetValue(pieceSize) ?? 0),
+                Versions = parse.GetValue(v1Only) ? TorrentVersions.V1 : parse.GetValue(v2Only) ? TorrentVersions.V2 : TorrentVersions.Hybrid,
+                Name = parse.GetValue(name),
+                Comment = parse.GetValue(comment),
+                IsPrivate = parse.GetValue(isPrivate),
+                CreatedBy = "blocktorrent",
+            };
+            foreach (string tracker in parse.GetValue(trackers) ?? [])
+            {
+                options.Trackers.Add(tracker);
+            }
+
+            return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, parse.GetValue(force), parse.GetValue(json), cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string sourcePath, string outputPath, ManifestBuilderOptions options, bool force, bool json, CancellationToken cancellationToken)
+    {
+        if (File.Exists(outputPath) && !force)
+        {
+            throw CommandException.Usage($"'{outputPath}' already exists; use --force to overwrite it.");
+        }
+
+        string? outputDirectory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (outputDirectory is not null && !Directory.Exists(outputDirectory))
+        {
+            throw CommandException.InvalidInput($"the output folder '{outputDirectory}' does not exist.");
+        }
+
+        await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(sourcePath, context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source"), cancellationToken).ConfigureAwait(false);
+        if (device.Length == 0)
+        {
+            throw CommandException.InvalidInput($"'{sourcePath}' is empty; there is nothing to describe.");
+        }
+
+        options.Name ??= Path.GetFileName(Path.TrimEndingDirectorySeparator(sourcePath));
+        long hashed = 0;
+        options.Progress = new SynchronousProgress<ManifestBuildProgress>(p => Interlocked.Exchange(ref hashed, p.BytesHashed));
+        var rate = new RateMeter();
+        int pieceLength = options.PieceLength != 0 ? options.PieceLength : ManifestBuilder.ChoosePieceLength(device.Length);
+        int pieces = (int)((device.Length + pieceLength - 1) / pieceLength);
+        TransferSnapshot Sample()
+        {
+            long done = Interlocked.Read(ref hashed);
+            return new TransferSnapshot { State = "hashing", TotalBytes = device.Length, CompletedBytes = done, TotalPieces = pieces, DownloadRate = rate.Sample(done) };
+        }
+
+        IProgressView view = ProgressViews.Create(context.Console, "create", json);
+        long started = TimeProvider.System.GetTimestamp();
+        TorrentManifest manifest;
+        await using (var pump = new ProgressPump(view, Sample))
+        {
+            manifest = await ManifestBuilder.CreateAsync(device, options, cancellationToken).ConfigureAwait(false);
+            Interlocked.Exchange(ref hashed, device.Length);
+            await manifest.SaveAsync(outputPath, cancellationToken).ConfigureAwait(false);
+            TimeSpan elapsed = TimeProvider.System.GetElapsedTime(started);
+            double bytesPerSecond = device.Length / Math.Max(elapsed.TotalSeconds, 0.001);
+            await pump.CompleteAsync($"wrote {outputPath}: {manifest.PieceCount} pieces hashed in {Duration.Format(elapsed)} ({ByteSize.Format(bytesPerSecond)}/s)").ConfigureAwait(false);
+        }
+
+        ManifestSummary.Print(context.Console.Out, manifest, json);
+        return ExitCodes.Success;
+    }
+}

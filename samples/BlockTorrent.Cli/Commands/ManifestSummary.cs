@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text.Json;
+using BlockTorrent.Cli.Console;
+using BlockTorrent.Cli.Parsing;
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Cli.Commands;
+
+/// <summary>What <c>info</c> (and <c>create</c>) print about a manifest, as text or as one JSON object.</summary>
+internal static class ManifestSummary
+{
+    public static void Print(TextWriter output, TorrentManifest manifest, bool json)
+    {
+        if (json)
+        {
+            PrintJson(output, manifest);
+            return;
+        }
+
+        string Percent(int count) => manifest.PieceCount == 0 ? "0%" : ((double)count / manifest.PieceCount).ToString("0.0%", CultureInfo.InvariantCulture);
+        output.WriteLine($"name:             {manifest.Name}");
+        output.WriteLine($"size:             {ByteSize.Format(manifest.Length)} ({manifest.Length.ToString(CultureInfo.InvariantCulture)} bytes)");
+        output.WriteLine($"piece size:       {ByteSize.Format(manifest.PieceLength)}");
+        output.WriteLine($"pieces:           {manifest.PieceCount.ToString(CultureInfo.InvariantCulture)}");
+        output.WriteLine($"zero pieces:      {manifest.ZeroPieceCount.ToString(CultureInfo.InvariantCulture)} ({Percent(manifest.ZeroPieceCount)}, never sent)");
+        output.WriteLine($"duplicate pieces: {manifest.DuplicatePieceCount.ToString(CultureInfo.InvariantCulture)} ({Percent(manifest.DuplicatePieceCount)}, fetched once)");
+        output.WriteLine($"versions:         {VersionText(manifest.Versions)}");
+        output.WriteLine($"info-hash v1:     {manifest.InfoHashV1?.ToHex() ?? "(none)"}");
+        output.WriteLine($"info-hash v2:     {manifest.InfoHashV2?.ToHex() ?? "(none)"}");
+        output.WriteLine($"private:          {(manifest.IsPrivate ? "yes" : "no")}");
+        foreach (string tracker in manifest.Trackers)
+        {
+            output.WriteLine($"tracker:          {tracker}");
+        }
+
+        if (!string.IsNullOrEmpty(manifest.Comment))
+        {
+            output.WriteLine($"comment:          {manifest.Comment}");
+        }
+
+        output.WriteLine($"magnet:           {Magnet(manifest)}");
+    }
+
+    /// <summary>Builds the magnet link of a manifest: both info-hashes of a hybrid, the name and the trackers.</summary>
+    public static string Magnet(TorrentManifest manifest) => MagnetLinks.ToText(manifest);
+
+    private static void PrintJson(TextWriter output, TorrentManifest manifest)
+    {
+        JsonText.WriteLine(output, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("name", manifest.Name);
+            w.WriteNumber("size", manifest.Length);
+            w.WriteNumber("pieceSize", manifest.PieceLength);
+            w.WriteNumber("pieceCount", manifest.PieceCount);
+            w.WriteNumber("zeroPieces", manifest.ZeroPieceCount);
+            w.WriteNumber("duplicatePieces", manifest.DuplicatePieceCount);
+            w.WriteString("versions", manifest.Versions switch { TorrentVersions.Hybrid => "hybrid", TorrentVersions.V1 => "v1", TorrentVersions.V2 => "v2", _ => "none" });
+            WriteHash(w, "infoHashV1", manifest.InfoHashV1);
+            WriteHash(w, "infoHashV2", manifest.InfoHashV2);
+            w.WriteBoolean("private", manifest.IsPrivate);
+            w.WriteStartArray("trackers");
+            foreach (string tracker in manifest.Trackers)
+            {
+                w.WriteStringValue(tracker);
+            }
+
+            w.WriteEndArray();
+            if (manifest.Comment is not null)
+            {
+                w.WriteString("comment", manifest.Comment);
+            }
+
+            w.WriteString("magnet", Magnet(manifest));
+            w.WriteEndObject();
+        });
+    }
+
+    private static void WriteHash(Utf8JsonWriter w, string name, InfoHash? hash)
+    {
+        if (hash is InfoHash h)
+        {
+            w.WriteString(name, h.ToHex());
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static string VersionText(TorrentVersions versions) => versions switch
+    {
+        TorrentVersions.Hybrid => "hybrid (v1+v2)",
+        TorrentVersions.V1 => "v1",
+        TorrentVersions.V2 => "v2",
+        _ => versions.ToString(),
+    };
+}

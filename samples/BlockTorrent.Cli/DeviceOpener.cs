@@ -1,0 +1,139 @@
+using BlockTorrent.Devices;
+using BlockTorrent.Devices.Linux;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Cli;
+
+/// <summary>
+/// Opens what a command line names: a raw device through the platform package (LinuxBlockDevice for a path in
+/// /dev), and an image file through <see cref="FileBlockDevice"/>.
+/// The platform packages check a device is safe to image (not mounted, not the running system, large enough)
+/// before anything is written.
+/// </summary>
+internal static class DeviceOpener
+{
+    /// <summary>Gets a value indicating whether a path names a raw device rather than an image file.</summary>
+    /// <param name="path">The path.</param>
+    /// <returns><see langword="true"/> for a device path on this platform.</returns>
+    public static bool IsDevicePath(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        string full = Path.GetFullPath(path);
+        FileSystemInfo? target = File.Exists(full) ? new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) : null;
+        string resolved = target?.FullName ?? full;
+        return resolved.StartsWith("/dev/", StringComparison.Ordinal);
+    }
+
+    /// <summary>Opens a source (image or device) for reading.</summary>
+    /// <param name="path">The path.</param>
+    /// <param name="logger">The device's logger.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The device.</returns>
+    public static async Task<IBlockDevice> OpenReadOnlyAsync(string path, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!IsDevicePath(path))
+        {
+            Inputs.RequireFile(path, "file");
+            return FileBlockDevice.Open(path, new FileBlockDeviceOptions { ReadOnly = true });
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { ReadOnly = true, DirectIO = false }, logger);
+        }
+
+
+        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux only in this build.");
+    }
+
+    /// <summary>
+    /// Opens a target for imaging. An image file that does not exist is created at the image's length; an existing
+    /// one is kept (its pieces are rechecked and reused) and grown if it is shorter. A device must be at least as
+    /// large as the image and pass the platform's safety checks.
+    /// </summary>
+    /// <param name="path">The path.</param>
+    /// <param name="imageLength">The image length in bytes.</param>
+    /// <param name="force">Overrides the refusals that can be overridden (mounted partitions are still refused by the platform if it insists).</param>
+    /// <param name="logger">The device's logger.</param>
+    /// <param name="cancellationToken">Cancels the open.</param>
+    /// <returns>The device.</returns>
+    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!IsDevicePath(path))
+        {
+            if (Directory.Exists(path))
+            {
+                throw CommandException.TargetRefused($"the target '{path}' is a directory; give an image file or a device.");
+            }
+
+            string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null && !Directory.Exists(directory))
+            {
+                throw CommandException.InvalidInput($"the target's folder '{directory}' does not exist.");
+            }
+
+            if (!File.Exists(path))
+            {
+                return FileBlockDevice.Create(path, imageLength);
+            }
+
+            long existing = new FileInfo(path).Length;
+            if (existing < imageLength)
+            {
+                // An image file grows to fit (a previous run may have been cut short before it was sized); only
+                // devices have a fixed size.
+                await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+                {
+                    stream.SetLength(imageLength);
+                }
+            }
+
+            return FileBlockDevice.Open(path);
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { MinimumLength = imageLength, Force = force }, logger);
+        }
+
+
+        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux only in this build.");
+    }
+
+    /// <summary>
+    /// Opens a target the way <see cref="OpenTargetAsync"/> would judge it (safety checks, size), but so that nothing
+    /// can be written: for <c>deploy --dry-run</c>.
+    /// </summary>
+    public static async Task<IBlockDevice> OpenForDryRunAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!IsDevicePath(path))
+        {
+            return await OpenReadOnlyAsync(path, logger, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (OperatingSystem.IsLinux())
+        {
+            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { DryRun = true, MinimumLength = imageLength, Force = force, DirectIO = false }, logger);
+        }
+
+
+        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux only in this build.");
+    }
+
+    /// <summary>Checks that a target opened for reading (verify, seed) holds at least the image's length.</summary>
+    /// <param name="device">The device.</param>
+    /// <param name="imageLength">The image length.</param>
+    /// <param name="role">What the device is, for the message (<c>target</c>, <c>source</c>).</param>
+    public static void RequireLength(IBlockDevice device, long imageLength, string role)
+    {
+        if (device.Length < imageLength)
+        {
+            throw CommandException.TargetRefused(
+                $"the {role} '{device.Name}' is too small: it holds {Parsing.ByteSize.Format(device.Length)} ({device.Length} bytes) and the image needs {Parsing.ByteSize.Format(imageLength)} ({imageLength} bytes).");
+        }
+    }
+}

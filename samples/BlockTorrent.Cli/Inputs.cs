@@ -1,0 +1,49 @@
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Cli;
+
+/// <summary>Loads what the commands are given, turning every way it can be wrong into one clear message.</summary>
+internal static class Inputs
+{
+    /// <summary>Loads and validates a .torrent file.</summary>
+    /// <param name="path">The path given on the command line.</param>
+    /// <param name="cancellationToken">Cancels the load.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="CommandException">The file is missing, unreadable, or not a valid torrent (exit code 3).</exception>
+    public static async Task<TorrentManifest> LoadTorrentAsync(string path, CancellationToken cancellationToken)
+    {
+        RequireFile(path, "torrent");
+        try
+        {
+            return await TorrentManifest.LoadAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidTorrentException e)
+        {
+            throw CommandException.InvalidInput($"'{path}' is not a valid .torrent: {Uncapitalize(e.Message)}", e);
+        }
+        catch (IOException e)
+        {
+            throw CommandException.InvalidInput($"cannot read '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Checks that a file (or device) given on the command line exists.</summary>
+    /// <param name="path">The path.</param>
+    /// <param name="what">What the file is, for the message (<c>torrent</c>, <c>source image</c>).</param>
+    /// <exception cref="CommandException">It does not exist (exit code 3).</exception>
+    public static void RequireFile(string path, string what)
+    {
+        if (Directory.Exists(path))
+        {
+            throw CommandException.InvalidInput($"the {what} '{path}' is a directory, not a file.");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw CommandException.InvalidInput($"no such {what}: '{path}'.");
+        }
+    }
+
+    private static string Uncapitalize(string message) =>
+        message.StartsWith("Invalid torrent: ", StringComparison.Ordinal) ? message["Invalid torrent: ".Length..] : message;
+}
