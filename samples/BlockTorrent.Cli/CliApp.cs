@@ -85,6 +85,8 @@ internal static class CliApp
         root.Options.Add(verbose);
         root.Subcommands.Add(CreateCommand.Build(context));
         root.Subcommands.Add(InfoCommand.Build(context));
+        root.Subcommands.Add(SeedCommand.Build(context));
+        root.Subcommands.Add(DeployCommand.Build(context));
         root.Subcommands.Add(VerifyCommand.Build(context));
         root.Subcommands.Add(DevicesCommand.Build(context));
         return root;

@@ -1,12 +1,13 @@
 using BlockTorrent.Devices;
 using BlockTorrent.Devices.Linux;
+using BlockTorrent.Devices.Windows;
 using Microsoft.Extensions.Logging;
 
 namespace BlockTorrent.Cli;
 
 /// <summary>
 /// Opens what a command line names: a raw device through the platform package (LinuxBlockDevice for a path in
-/// /dev), and an image file through <see cref="FileBlockDevice"/>.
+/// /dev, WindowsBlockDevice for <c>\\.\PhysicalDriveN</c>), and an image file through <see cref="FileBlockDevice"/>.
 /// The platform packages check a device is safe to image (not mounted, not the running system, large enough)
 /// before anything is written.
 /// </summary>
@@ -17,6 +18,11 @@ internal static class DeviceOpener
     /// <returns><see langword="true"/> for a device path on this platform.</returns>
     public static bool IsDevicePath(string path)
     {
+        if (OperatingSystem.IsWindows())
+        {
+            return WindowsBlockDevice.IsPhysicalDrivePath(path);
+        }
+
         if (!OperatingSystem.IsLinux())
         {
             return false;
@@ -46,8 +52,12 @@ internal static class DeviceOpener
             return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { ReadOnly = true, DirectIO = false }, logger);
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            return await WindowsBlockDevice.OpenAsync(path, new WindowsBlockDeviceOptions { ReadOnly = true }, logger, cancellationToken).ConfigureAwait(false);
+        }
 
-        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux only in this build.");
+        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux and Windows only.");
     }
 
     /// <summary>
@@ -100,8 +110,12 @@ internal static class DeviceOpener
             return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { MinimumLength = imageLength, Force = force }, logger);
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            return await WindowsBlockDevice.OpenAsync(path, new WindowsBlockDeviceOptions { MinimumLength = imageLength, Force = force }, logger, cancellationToken).ConfigureAwait(false);
+        }
 
-        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux only in this build.");
+        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux and Windows only.");
     }
 
     /// <summary>
@@ -120,8 +134,19 @@ internal static class DeviceOpener
             return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { DryRun = true, MinimumLength = imageLength, Force = force, DirectIO = false }, logger);
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            var options = new WindowsBlockDeviceOptions { MinimumLength = imageLength, Force = force };
+            WindowsDiskPlan plan = await WindowsBlockDevice.PlanAsync(path, options, cancellationToken).ConfigureAwait(false);
+            if (plan.Refusal is not null)
+            {
+                throw plan.Refusal;
+            }
 
-        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux only in this build.");
+            return await OpenReadOnlyAsync(path, logger, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux and Windows only.");
     }
 
     /// <summary>Checks that a target opened for reading (verify, seed) holds at least the image's length.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json;
 using BlockTorrent.Cli.Console;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Devices.Linux;
+using BlockTorrent.Devices.Windows;
 
 namespace BlockTorrent.Cli.Commands;
 
@@ -38,8 +39,12 @@ internal static class DevicesCommand
             return ListLinux();
         }
 
+        if (OperatingSystem.IsWindows())
+        {
+            return await ListWindowsAsync(cancellationToken).ConfigureAwait(false);
+        }
 
-        throw CommandException.InvalidInput("listing devices is supported on Linux only in this build.");
+        throw CommandException.InvalidInput("listing devices is supported on Linux and Windows only.");
     }
 
     [SupportedOSPlatform("linux")]
@@ -57,6 +62,20 @@ internal static class DevicesCommand
             IReadOnlyList<DeviceRefusal> refusals = LinuxDeviceSafety.Evaluate(device, imageLength: null);
             var mounts = device.MountPoints.Concat(device.Partitions.SelectMany(p => p.MountPoints)).Distinct().ToList();
             rows.Add(new DeviceRow(device.Path, device.Size, device.Model, mounts, refusals.Count == 0, [.. refusals.Select(r => r.Detail)], device.BackingFile));
+        }
+
+        return rows;
+    }
+
+    [SupportedOSPlatform("windows")]
+    private static async Task<List<DeviceRow>> ListWindowsAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<DeviceRow>();
+        foreach (WindowsDisk disk in await WindowsDisks.GetDisksAsync(cancellationToken).ConfigureAwait(false))
+        {
+            WindowsDiskPlan plan = await WindowsBlockDevice.PlanAsync(disk.Path, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var mounts = disk.Volumes.Select(v => v.ToString()).ToList();
+            rows.Add(new DeviceRow(disk.Path, disk.Length, disk.Model, mounts, plan.IsAllowed, plan.Refusal is null ? [] : [plan.Refusal.Message], BackingFile: null));
         }
 
         return rows;

@@ -60,7 +60,8 @@ internal sealed class ProgressPump : IAsyncDisposable
         using var timer = new PeriodicTimer(Tick);
         try
         {
-            do
+            // The first sample waits one tick, so the lines a command prints as it starts come first.
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
                 TransferSnapshot snapshot = _sample();
                 lock (_gate)
@@ -68,7 +69,6 @@ internal sealed class ProgressPump : IAsyncDisposable
                     _view.Update(snapshot);
                 }
             }
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {

@@ -33,6 +33,8 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData("create")]
     [InlineData("info")]
+    [InlineData("seed")]
+    [InlineData("deploy")]
     [InlineData("verify")]
     [InlineData("devices")]
     public async Task EveryCommandHasHelp(string command)

@@ -1,0 +1,333 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using BlockTorrent.Cli.Parsing;
+using BlockTorrent.Cli.Progress;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+using BlockTorrent.Writing;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Cli.Commands;
+
+/// <summary>
+/// <c>blocktorrent deploy FILE.torrent --target DEVICE_OR_FILE</c>: images the target, resuming an interrupted run,
+/// and exits 0 only when the target is verified complete.
+/// </summary>
+internal static class DeployCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var source = new Argument<string>("FILE.torrent|MAGNET") { Description = "The image's manifest (.torrent file) or magnet link." };
+        var target = new Option<string>("--target") { Description = "The device or image file to write.", HelpName = "DEVICE_OR_FILE", Required = true };
+        Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to (a depot or another target); repeat for several.");
+        Option<string[]> trackers = CliOptions.Urls("--tracker", "A tracker to announce to, besides the torrent's own.");
+        var lsd = new Option<bool>("--lsd") { Description = "Find peers on the local network with Local Service Discovery (BEP 14)." };
+        Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
+        Option<TimeSpan?> seedAfter = CliOptions.Duration("--seed-after", "Keep seeding the finished target to other peers for this long (30s, 10m, forever). Default: 0.");
+        var verify = new Option<bool>("--verify") { Description = "Read every piece back from the target and check it after the final flush." };
+        var force = new Option<bool>("--force") { Description = "Override the device refusals that may be overridden (never: the running system's disk, a read-only device)." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check the target and show what would be fetched, without writing or connecting." };
+        var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record the pieces already on the target (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
+        Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
+        var lifeline = new Option<bool>("--exit-on-stdin-eof")
+        {
+            Description = "Stop cleanly when standard input closes (used by 'demo' to stop its child processes).",
+            Hidden = true,
+        };
+        var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
+        {
+            source, target, peers, trackers, lsd, listen, seedAfter, verify, force, dryRun, resumeFile, timeout, json, lifeline,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var request = new DeployRequest
+            {
+                Source = parse.GetRequiredValue(source),
+                Target = parse.GetRequiredValue(target),
+                Peers = parse.GetValue(peers) ?? [],
+                Trackers = parse.GetValue(trackers) ?? [],
+                Lsd = parse.GetValue(lsd),
+                Listen = parse.GetValue(listen),
+                SeedAfter = parse.GetValue(seedAfter) ?? TimeSpan.Zero,
+                Verify = parse.GetValue(verify),
+                Force = parse.GetValue(force),
+                DryRun = parse.GetValue(dryRun),
+                ResumeFile = parse.GetValue(resumeFile),
+                Timeout = parse.GetValue(timeout),
+                Json = parse.GetValue(json),
+                ExitOnStdinEof = parse.GetValue(lifeline),
+            };
+            return RunAsync(context, request, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext context, DeployRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
+        {
+            throw CommandException.InvalidInput("deploying from a magnet link needs the torrent's metadata from peers, which this version of the library does not fetch yet; give the .torrent file (blocktorrent info prints its magnet link).");
+        }
+
+        TorrentManifest manifest = await Inputs.LoadTorrentAsync(request.Source, cancellationToken).ConfigureAwait(false);
+        ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Target");
+        if (request.DryRun)
+        {
+            return await DryRunAsync(context, manifest, request, logger, cancellationToken).ConfigureAwait(false);
+        }
+
+        bool existed = File.Exists(request.Target) || DeviceOpener.IsDevicePath(request.Target);
+        string resumePath = request.ResumeFile ?? ResumeFiles.DefaultPath(manifest, request.Target);
+        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, manifest.Length, request.Force, logger, cancellationToken).ConfigureAwait(false);
+        await using var deviceScope = device.ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (request.ExitOnStdinEof)
+        {
+            StopOnStdinEof(stop);
+        }
+
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd);
+        var options = new DeployOptions
+        {
+            UseLocalPeerDiscovery = request.Lsd,
+            VerifyAfterWrite = request.Verify,
+            ResumeFilePath = resumePath,
+            CheckExistingData = existed,
+            DeviceIsZeroed = !existed,
+        };
+        foreach (IPEndPoint peer in request.Peers)
+        {
+            options.Peers.Add(peer);
+        }
+
+        foreach (string tracker in request.Trackers)
+        {
+            options.Trackers.Add(new Uri(tracker));
+        }
+
+        DeploymentProgress? latest = null;
+        var down = new RateMeter();
+        var up = new RateMeter();
+        TransferSnapshot Sample() => Snapshot(manifest, Volatile.Read(ref latest), down, up);
+        IProgressView view = ProgressViews.Create(context.Console, "deploy", request.Json);
+        DeploymentResult result;
+        using (var timeout = new CancellationTokenSource())
+        {
+            if (request.Timeout is TimeSpan limit && limit != Timeout.InfiniteTimeSpan)
+            {
+                timeout.CancelAfter(limit);
+            }
+
+            using var deployStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, timeout.Token);
+            await using var pump = new ProgressPump(view, Sample);
+            pump.Event("start", $"deploying {manifest.Name} ({ByteSize.Format(manifest.Length)}, {manifest.PieceCount} pieces) to {device.Name}; listening on {client.LocalEndPoint}");
+            using var watching = CancellationTokenSource.CreateLinkedTokenSource(deployStop.Token);
+            Task watcher = SwarmSupport.WatchAsync(client, pump, request.Json || context.Verbose, watching.Token);
+            try
+            {
+                result = await client.DeployAsync(manifest, device, options, new SynchronousProgress<DeploymentProgress>(p => Volatile.Write(ref latest, p)), deployStop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stop.IsCancellationRequested)
+            {
+                DeploymentProgress? last = Volatile.Read(ref latest);
+                throw new CommandException(
+                    ExitCodes.Incomplete,
+                    $"gave up after {Duration.Format(request.Timeout!.Value)}: {last?.PiecesOnDevice ?? 0} of {manifest.PieceCount} pieces are on the target; run the same command again to resume.");
+            }
+            finally
+            {
+                await watching.CancelAsync().ConfigureAwait(false);
+                await watcher.ConfigureAwait(false);
+            }
+
+            Volatile.Write(ref latest, new DeploymentProgress
+            {
+                PieceCount = result.PieceCount,
+                PiecesOnDevice = result.PieceCount,
+                BytesDownloaded = result.BytesDownloaded,
+                BytesUploaded = result.BytesUploaded,
+                ConnectedPeers = latest?.ConnectedPeers ?? 0,
+                Elapsed = result.Duration,
+            });
+            await pump.CompleteAsync(Summary(manifest, device.Name, result, request.Verify)).ConfigureAwait(false);
+        }
+
+        if (request.Json)
+        {
+            WriteResult(context.Console.Out, manifest, device.Name, result);
+        }
+
+        // The target is complete and verified: a resume file would only go stale if the target changes later.
+        File.Delete(resumePath);
+        if (request.SeedAfter != TimeSpan.Zero)
+        {
+            await SeedAfterAsync(context, client, manifest, device, request, stop.Token).ConfigureAwait(false);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Seeds the finished target to the same peers for the requested time. A stop during this phase still exits 0:
+    /// the target was complete before it began.
+    /// </summary>
+    private static async Task SeedAfterAsync(CliContext context, BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, DeployRequest request, CancellationToken stop)
+    {
+        var options = new SeedOptions { UseLocalPeerDiscovery = request.Lsd };
+        foreach (IPEndPoint peer in request.Peers)
+        {
+            options.Peers.Add(peer);
+        }
+
+        foreach (string tracker in request.Trackers)
+        {
+            options.Trackers.Add(new Uri(tracker));
+        }
+
+        using var seeding = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        if (request.SeedAfter != Timeout.InfiniteTimeSpan)
+        {
+            seeding.CancelAfter(request.SeedAfter);
+        }
+
+        using var counters = new TrafficCounters();
+        IProgressView view = ProgressViews.Create(context.Console, "seed", request.Json);
+        var up = new RateMeter();
+        TransferSnapshot Sample() => SeedCommand.Snapshot(manifest, counters, up);
+        await using var pump = new ProgressPump(view, Sample);
+        pump.Event("seeding", $"seeding {manifest.Name} from {device.Name} on {client.LocalEndPoint} for {Duration.Format(request.SeedAfter)}");
+        try
+        {
+            await client.SeedAsync(manifest, device, options, seeding.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (seeding.IsCancellationRequested)
+        {
+            // The seeding time is over, or the user stopped it: either way the target is complete.
+        }
+
+        await pump.CompleteAsync($"stopped seeding; sent {ByteSize.Format(counters.Uploaded)} to peers").ConfigureAwait(false);
+    }
+
+    private static async Task<int> DryRunAsync(CliContext context, TorrentManifest manifest, DeployRequest request, ILogger logger, CancellationToken cancellationToken)
+    {
+        TextWriter output = context.Console.Out;
+        bool isDevice = DeviceOpener.IsDevicePath(request.Target);
+        int present = 0;
+        if (isDevice || File.Exists(request.Target))
+        {
+            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, manifest.Length, request.Force, logger, cancellationToken).ConfigureAwait(false);
+            if (device.Length >= manifest.Length)
+            {
+                PieceCheckResult check = await PieceChecker.CheckAsync(manifest, device, cancellationToken: cancellationToken).ConfigureAwait(false);
+                present = check.ValidCount;
+            }
+
+            output.WriteLine($"target:            {device.Name} ({ByteSize.Format(device.Length)}{(isDevice ? ", device passes the safety checks" : ", image file")})");
+        }
+        else
+        {
+            output.WriteLine($"target:            {request.Target} (new image file of {ByteSize.Format(manifest.Length)})");
+        }
+
+        int zero = manifest.ZeroPieceCount;
+        int duplicates = manifest.DuplicatePieceCount;
+        int fetch = 0;
+        long fetchBytes = 0;
+        for (int i = 0; i < manifest.PieceCount; i++)
+        {
+            if (!manifest.IsZeroPiece(i) && manifest.GetCanonicalPiece(i) == i)
+            {
+                fetch++;
+                fetchBytes += manifest.GetPieceSize(i);
+            }
+        }
+
+        output.WriteLine($"image:             {manifest.Name} ({ByteSize.Format(manifest.Length)}, {manifest.PieceCount} pieces of {ByteSize.Format(manifest.PieceLength)})");
+        output.WriteLine($"already correct:   {present.ToString(CultureInfo.InvariantCulture)} pieces (kept)");
+        output.WriteLine($"zero pieces:       {zero.ToString(CultureInfo.InvariantCulture)} (never sent)");
+        output.WriteLine($"duplicate pieces:  {duplicates.ToString(CultureInfo.InvariantCulture)} (copied locally)");
+        output.WriteLine($"to fetch at most:  {fetch.ToString(CultureInfo.InvariantCulture)} pieces ({ByteSize.Format(fetchBytes)}), fewer where the target already holds them");
+        output.WriteLine("dry run: nothing was written and no peer was contacted.");
+        return ExitCodes.Success;
+    }
+
+    private static TransferSnapshot Snapshot(TorrentManifest manifest, DeploymentProgress? p, RateMeter down, RateMeter up)
+    {
+        if (p is null)
+        {
+            return new TransferSnapshot { State = "checking", TotalBytes = manifest.Length, CompletedBytes = 0, TotalPieces = manifest.PieceCount };
+        }
+
+        // The progress reports bytes, not pieces, from peers; every downloaded piece is a whole piece, so the count
+        // is the bytes over the piece length (the short last piece can make it one less than exact).
+        int fromPeers = (int)Math.Min(p.PiecesOnDevice, p.BytesDownloaded / manifest.PieceLength);
+        long completed = Math.Min(manifest.Length, (long)p.PiecesOnDevice * manifest.PieceLength);
+        return new TransferSnapshot
+        {
+            State = p.PiecesOnDevice >= p.PieceCount ? "complete" : "downloading",
+            TotalBytes = manifest.Length,
+            CompletedBytes = completed,
+            TotalPieces = manifest.PieceCount,
+            PiecesFromPeers = fromPeers,
+            PiecesLocal = p.PiecesOnDevice - fromPeers,
+            Downloaded = p.BytesDownloaded,
+            Uploaded = p.BytesUploaded,
+            DownloadRate = down.Sample(p.BytesDownloaded),
+            UploadRate = up.Sample(p.BytesUploaded),
+            Peers = p.ConnectedPeers,
+        };
+    }
+
+    private static string Summary(TorrentManifest manifest, string target, DeploymentResult r, bool verified)
+    {
+        double seconds = Math.Max(r.Duration.TotalSeconds, 0.001);
+        string check = verified ? "read back and verified" : "verified";
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"deployed {manifest.Name} to {target} in {Duration.Format(r.Duration)} ({ByteSize.Format(manifest.Length / seconds)}/s), {check}: "
+            + $"{r.PiecesDownloaded} pieces from peers ({ByteSize.Format(r.BytesDownloaded)}), "
+            + $"{r.ZeroPieces} zero and {r.DuplicatePieces} duplicate pieces satisfied locally ({ByteSize.Format(r.BytesSatisfiedLocally)}), "
+            + $"{r.PiecesAlreadyPresent} already on the target; sent {ByteSize.Format(r.BytesUploaded)} to peers");
+    }
+
+    private static void WriteResult(TextWriter output, TorrentManifest manifest, string target, DeploymentResult r) =>
+        JsonProgressView.WriteLine(output, "result", "deploy", DateTimeOffset.UtcNow, w =>
+        {
+            w.WriteString("name", manifest.Name);
+            w.WriteString("target", target);
+            w.WriteNumber("pieceCount", r.PieceCount);
+            w.WriteNumber("piecesDownloaded", r.PiecesDownloaded);
+            w.WriteNumber("piecesAlreadyPresent", r.PiecesAlreadyPresent);
+            w.WriteNumber("zeroPieces", r.ZeroPieces);
+            w.WriteNumber("duplicatePieces", r.DuplicatePieces);
+            w.WriteNumber("bytesDownloaded", r.BytesDownloaded);
+            w.WriteNumber("bytesSatisfiedLocally", r.BytesSatisfiedLocally);
+            w.WriteNumber("bytesUploaded", r.BytesUploaded);
+            w.WriteNumber("hashFailures", r.HashFailures);
+            w.WriteNumber("peersSeen", r.PeersSeen);
+            w.WriteNumber("seconds", Math.Round(r.Duration.TotalSeconds, 3));
+        });
+
+    /// <summary>Cancels <paramref name="stop"/> when standard input reaches its end (the parent closed the pipe, or died).</summary>
+    private static void StopOnStdinEof(CancellationTokenSource stop)
+    {
+        var thread = new Thread(() =>
+        {
+            using Stream input = System.Console.OpenStandardInput();
+            byte[] buffer = new byte[256];
+            while (input.Read(buffer, 0, buffer.Length) > 0)
+            {
+                // Anything written is ignored: only the end of the stream matters.
+            }
+
+            stop.Cancel();
+        })
+        {
+            IsBackground = true,
+            Name = "stdin lifeline",
+        };
+        thread.Start();
+    }
+}

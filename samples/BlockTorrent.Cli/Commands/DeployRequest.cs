@@ -1,0 +1,35 @@
+using System.Net;
+
+namespace BlockTorrent.Cli.Commands;
+
+/// <summary>The parsed options of one <c>deploy</c>.</summary>
+internal sealed record DeployRequest
+{
+    public required string Source { get; init; }
+
+    public required string Target { get; init; }
+
+    public IReadOnlyList<IPEndPoint> Peers { get; init; } = [];
+
+    public IReadOnlyList<string> Trackers { get; init; } = [];
+
+    public bool Lsd { get; init; }
+
+    public IPEndPoint? Listen { get; init; }
+
+    public TimeSpan SeedAfter { get; init; }
+
+    public bool Verify { get; init; }
+
+    public bool Force { get; init; }
+
+    public bool DryRun { get; init; }
+
+    public string? ResumeFile { get; init; }
+
+    public TimeSpan? Timeout { get; init; }
+
+    public bool Json { get; init; }
+
+    public bool ExitOnStdinEof { get; init; }
+}

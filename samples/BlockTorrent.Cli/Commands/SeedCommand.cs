@@ -1,0 +1,94 @@
+using System.CommandLine;
+using System.Net;
+using BlockTorrent.Cli.Parsing;
+using BlockTorrent.Cli.Progress;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Cli.Commands;
+
+/// <summary><c>blocktorrent seed FILE.torrent --source IMAGE_OR_DEVICE</c>: serves the image until stopped.</summary>
+internal static class SeedCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var torrent = new Argument<string>("FILE.torrent") { Description = "The image's manifest." };
+        var source = new Option<string>("--source") { Description = "The image file or device that holds the image.", HelpName = "IMAGE_OR_DEVICE", Required = true };
+        Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
+        var lsd = new Option<bool>("--lsd") { Description = "Announce the image on the local network with Local Service Discovery (BEP 14)." };
+        Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
+        var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece against the manifest the first time it is read, and never serve one that differs." };
+        var superSeed = new Option<bool>("--super-seed") { Description = "Offer each peer one rare piece at a time (BEP 16), for an initial seed with little upload capacity." };
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
+        var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
+        {
+            torrent, source, listen, lsd, peers, verifyReads, superSeed, json,
+        };
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            context,
+            parse.GetRequiredValue(torrent),
+            parse.GetRequiredValue(source),
+            parse.GetValue(listen),
+            parse.GetValue(lsd),
+            parse.GetValue(peers) ?? [],
+            new SeedOptions { VerifyOnFirstRead = parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
+            parse.GetValue(json),
+            cancellationToken));
+        return command;
+    }
+
+    /// <summary>What a seed shows: bytes sent, upload rate and peers (the image itself is complete).</summary>
+    public static TransferSnapshot Snapshot(TorrentManifest manifest, TrafficCounters counters, RateMeter up)
+    {
+        long uploaded = counters.Uploaded;
+        return new TransferSnapshot
+        {
+            State = "seeding",
+            TotalBytes = manifest.Length,
+            CompletedBytes = manifest.Length,
+            TotalPieces = manifest.PieceCount,
+            Uploaded = uploaded,
+            UploadRate = up.Sample(uploaded),
+            Peers = counters.Peers,
+        };
+    }
+
+    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, bool lsd, IReadOnlyList<IPEndPoint> peers, SeedOptions options, bool json, CancellationToken cancellationToken)
+    {
+        TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
+        ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source");
+        await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(sourcePath, logger, cancellationToken).ConfigureAwait(false);
+        DeviceOpener.RequireLength(device, manifest.Length, "source");
+        options.UseLocalPeerDiscovery = lsd;
+        foreach (IPEndPoint peer in peers)
+        {
+            options.Peers.Add(peer);
+        }
+
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd);
+        using var counters = new TrafficCounters();
+        var up = new RateMeter();
+        IProgressView view = ProgressViews.Create(context.Console, "seed", json);
+        await using var pump = new ProgressPump(view, () => Snapshot(manifest, counters, up));
+        pump.Event("seeding", $"seeding {manifest.Name} ({ByteSize.Format(manifest.Length)}) from {device.Name} on {client.LocalEndPoint}; Ctrl-C stops");
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task watcher = SwarmSupport.WatchAsync(client, pump, json || context.Verbose, watching.Token, counters);
+        try
+        {
+            await client.SeedAsync(manifest, device, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Seeding runs until stopped; being stopped is how it ends well.
+        }
+        finally
+        {
+            await watching.CancelAsync().ConfigureAwait(false);
+            await watcher.ConfigureAwait(false);
+        }
+
+        await pump.CompleteAsync($"stopped seeding; sent {ByteSize.Format(counters.Uploaded)} to peers").ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Sockets;
+using BlockTorrent.Cli.Progress;
+
+namespace BlockTorrent.Cli.Commands;
+
+/// <summary>What <c>seed</c>, <c>deploy</c> and the demo share: starting a client and showing what its swarms do.</summary>
+internal static class SwarmSupport
+{
+    /// <summary>The port BitTorrent clients have listened on by tradition; <c>--listen</c> changes it.</summary>
+    public const int DefaultPort = 6881;
+
+    /// <summary>Starts a client listening on <paramref name="listen"/>, with one clear message when the port is taken.</summary>
+    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd)
+    {
+        IPEndPoint endPoint = listen ?? new IPEndPoint(IPAddress.Any, DefaultPort);
+        var options = new BlockTorrentClientOptions
+        {
+            ListenEndPoint = endPoint,
+            EnableLocalPeerDiscovery = lsd,
+        };
+        try
+        {
+            return new BlockTorrentClient(options, context.LoggerFactory);
+        }
+        catch (SocketException e)
+        {
+            throw new CommandException(ExitCodes.Failure, $"cannot listen on {endPoint}: {e.Message}; choose another address or port with --listen.", e);
+        }
+    }
+
+    /// <summary>
+    /// Forwards a client's swarm events to the view until cancelled: bans and failed pieces always, peer arrivals
+    /// and departures when <paramref name="showPeers"/> (JSON output or --verbose), since a big swarm would flood a terminal.
+    /// </summary>
+    public static async Task WatchAsync(BlockTorrentClient client, ProgressPump pump, bool showPeers, CancellationToken cancellationToken, TrafficCounters? counters = null)
+    {
+        try
+        {
+            await foreach (SwarmEvent e in client.WatchEventsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                counters?.AddPeers(e.Kind switch { SwarmEventKind.PeerConnected => 1, SwarmEventKind.PeerDisconnected => -1, _ => 0 });
+                string? text = e.Kind switch
+                {
+                    SwarmEventKind.PeerBanned => $"banned peer {e.Peer}: {e.Detail ?? "it sent pieces that failed their hash check"}",
+                    SwarmEventKind.PieceFailed => $"piece {e.Piece} from {e.Peer?.ToString() ?? "a peer"} failed its hash check; fetching it again",
+                    SwarmEventKind.MetadataReceived => "received the torrent's metadata from peers",
+                    SwarmEventKind.PeerConnected when showPeers => $"peer {e.Peer} connected",
+                    SwarmEventKind.PeerDisconnected when showPeers => $"peer {e.Peer} disconnected{(e.Detail is null ? string.Empty : ": " + e.Detail)}",
+                    _ => null,
+                };
+                if (text is not null)
+                {
+                    pump.Event(KindName(e.Kind), text);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The command is ending.
+        }
+    }
+
+    private static string KindName(SwarmEventKind kind) => kind switch
+    {
+        SwarmEventKind.PeerConnected => "peer-connected",
+        SwarmEventKind.PeerDisconnected => "peer-disconnected",
+        SwarmEventKind.PeerBanned => "peer-banned",
+        SwarmEventKind.PieceFailed => "piece-failed",
+        SwarmEventKind.MetadataReceived => "metadata",
+        _ => kind.ToString(),
+    };
+}
