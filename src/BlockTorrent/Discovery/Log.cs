@@ -48,4 +48,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4023, Level = LogLevel.Debug, Message = "Embedded tracker: {Peer} announced {InfoHash} ({Event}); {PeerCount} peers returned")]
     public static partial void TrackerServedAnnounce(ILogger logger, IPEndPoint peer, InfoHash infoHash, AnnounceEvent @event, int peerCount);
+
+    [LoggerMessage(EventId = 4030, Level = LogLevel.Warning, Message = "Tracker {Tracker} is skipped: only http, https and udp trackers are supported")]
+    public static partial void TrackerSchemeUnsupported(ILogger logger, Uri tracker);
 }

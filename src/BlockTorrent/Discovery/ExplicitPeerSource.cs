@@ -1,0 +1,30 @@
+using System.Net;
+
+namespace BlockTorrent.Discovery;
+
+/// <summary>Peers the user named (options, magnet <c>x.pe</c>): reported once, at start.</summary>
+/// <param name="peers">The addresses.</param>
+internal sealed class ExplicitPeerSource(IReadOnlyList<IPEndPoint> peers) : IPeerSource
+{
+    /// <inheritdoc />
+    public string Name => "explicit peers";
+
+    /// <inheritdoc />
+    public void Start(Action<IReadOnlyList<IPEndPoint>> onPeers)
+    {
+        ArgumentNullException.ThrowIfNull(onPeers);
+        if (peers.Count > 0)
+        {
+            onPeers(peers);
+        }
+    }
+
+    /// <inheritdoc />
+    public void NotifyCompleted()
+    {
+        // Nobody to tell.
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
