@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using BlockTorrent.Bencode;
 using BlockTorrent.Devices;
-using Microsoft.Win32.SafeHandles;
 
 namespace BlockTorrent.Manifest;
 
@@ -66,7 +66,7 @@ public static class ManifestBuilder
             cancellationToken);
     }
 
-    /// <summary>Makes a .torrent of an image file, reading it with positional reads.</summary>
+    /// <summary>Makes a .torrent of an image file, opened read-only as a <see cref="FileBlockDevice"/>.</summary>
     /// <param name="path">The image file.</param>
     /// <param name="options">The options, or <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
@@ -75,11 +75,12 @@ public static class ManifestBuilder
     public static async Task<TorrentManifest> CreateAsync(string path, ManifestBuilderOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        FileBlockDevice device = FileBlockDevice.Open(path, new FileBlockDeviceOptions { ReadOnly = true });
+        await using ConfiguredAsyncDisposable disposal = device.ConfigureAwait(false);
         return await BuildAsync(
             options?.Name ?? DefaultName(path),
-            RandomAccess.GetLength(handle),
-            (offset, buffer, token) => RandomAccess.ReadAsync(handle, buffer, offset, token),
+            device.Length,
+            (offset, buffer, token) => device.ReadAsync(offset, buffer, token),
             options ?? ManifestBuilderOptions.Default,
             cancellationToken).ConfigureAwait(false);
     }
