@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using BlockTorrent.Devices;
+using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using BlockTorrent.Swarm;
 using BlockTorrent.Writing;
@@ -106,6 +107,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         {
             swarm.Start();
             swarm.AddCandidates(options.Peers);
+            PeerDiscovery discovery = StartTrackerDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers);
+            await using var discoveryScope = discovery.ConfigureAwait(false);
             {
                 using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 Task reporter = progress is null ? Task.CompletedTask : ReportAsync(swarm, started, progress, reporting.Token);
@@ -124,6 +127,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                 }
 
                 duration = _host.Time.GetElapsedTime(started);
+                discovery.NotifyCompleted();
                 statistics = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 if (options.ResumeFilePath is not null)
                 {
@@ -200,6 +204,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             Log.SeedStarted(_host.Logger, manifest.Name, source.Name);
             swarm.Start();
             swarm.AddCandidates(options.Peers);
+            PeerDiscovery discovery = StartTrackerDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers);
+            await using var discoveryScope = discovery.ConfigureAwait(false);
             {
                 await Task.Delay(Timeout.InfiniteTimeSpan, _host.Time, cancellationToken).ConfigureAwait(false);
             }
@@ -209,6 +215,39 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             Unregister(swarm);
             await swarm.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Announces the swarm to its trackers (the per-call ones, plus the manifest's unless turned off) and feeds the
+    /// peers they return to the swarm. Local Service Discovery is not started here.
+    /// </summary>
+    private PeerDiscovery StartTrackerDiscovery(TorrentManifest manifest, TorrentSwarm swarm, IEnumerable<Uri> trackers, bool useManifestTrackers)
+    {
+        var all = new List<Uri>(trackers);
+        if (useManifestTrackers)
+        {
+            foreach (string tracker in manifest.Trackers)
+            {
+                if (Uri.TryCreate(tracker, UriKind.Absolute, out Uri? uri))
+                {
+                    all.Add(uri);
+                }
+            }
+        }
+
+        long length = manifest.Length;
+        var discovery = PeerDiscovery.Create(
+            manifest.InfoHashV1 ?? manifest.InfoHashV2!.Value,
+            _host.PeerId,
+            LocalEndPoint.Port,
+            DiscoveryPolicy.For(manifest.IsPrivate, localDiscoveryEnabled: false),
+            all,
+            [],
+            localDiscovery: null,
+            () => new TransferStats(swarm.BytesUploaded, swarm.BytesDownloaded, swarm.Writer is null ? 0 : Math.Max(0, length - swarm.BytesDownloaded)),
+            logger: _host.Logger);
+        discovery.Start(swarm.AddCandidates);
+        return discovery;
     }
 
     /// <summary>Streams the events of every swarm of this client from now on, until cancelled or the client is disposed.</summary>
