@@ -89,6 +89,7 @@ internal static class CliApp
         root.Subcommands.Add(DeployCommand.Build(context));
         root.Subcommands.Add(VerifyCommand.Build(context));
         root.Subcommands.Add(DevicesCommand.Build(context));
+        root.Subcommands.Add(DemoCommand.Build(context));
         return root;
     }
 }

@@ -37,6 +37,7 @@ public sealed class CommandLineTests
     [InlineData("deploy")]
     [InlineData("verify")]
     [InlineData("devices")]
+    [InlineData("demo")]
     public async Task EveryCommandHasHelp(string command)
     {
         CliResult result = await CliRun.RunAsync(command, "--help");
