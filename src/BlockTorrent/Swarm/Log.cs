@@ -62,4 +62,7 @@ internal static partial class Log
 
     [LoggerMessage(317, LogLevel.Error, "The swarm for {Torrent} failed")]
     public static partial void SwarmFailed(ILogger logger, Exception exception, string torrent);
+
+    [LoggerMessage(319, LogLevel.Debug, "Finishing a connection's sends failed because the connection is gone: {Reason}")]
+    public static partial void SendCompletionFailed(ILogger logger, string reason);
 }

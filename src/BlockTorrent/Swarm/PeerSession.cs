@@ -309,7 +309,16 @@ internal sealed class PeerSession : IChokeable
         }
         finally
         {
-            await _output.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                // Completing flushes what is left; the socket may already be gone, which only means the peer is.
+                await _output.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (CloseReason(e) is not null)
+            {
+                Log.SendCompletionFailed(_swarm.Logger, e.Message);
+            }
+
             Close(reason);
         }
     }
