@@ -42,7 +42,7 @@ internal static class ManifestSummary
     }
 
     /// <summary>Builds the magnet link of a manifest: both info-hashes of a hybrid, the name and the trackers.</summary>
-    public static string Magnet(TorrentManifest manifest) => MagnetLinks.ToText(manifest);
+    public static string Magnet(TorrentManifest manifest) => MagnetLink.FromManifest(manifest).ToString();
 
     private static void PrintJson(TextWriter output, TorrentManifest manifest)
     {
