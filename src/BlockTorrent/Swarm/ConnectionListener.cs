@@ -12,6 +12,9 @@ namespace BlockTorrent.Swarm;
 /// </summary>
 internal sealed class ConnectionListener : IAsyncDisposable
 {
+    /// <summary>The most connections accepted but not yet handshaken; more are closed at once, so a flood of idle sockets costs little.</summary>
+    public const int MaxPendingHandshakes = 64;
+
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Socket _socket;
@@ -19,6 +22,7 @@ internal sealed class ConnectionListener : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
+    private int _pending;
 
     public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger)
     {
@@ -98,8 +102,18 @@ internal sealed class ConnectionListener : IAsyncDisposable
             {
                 return;
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            catch (SocketException e)
             {
+                // A connection reset before it was accepted, or descriptors ran out: keep listening.
+                Log.IncomingRefused(_logger, null, e.SocketErrorCode.ToString());
+                continue;
+            }
+
+            if (Interlocked.Increment(ref _pending) > MaxPendingHandshakes)
+            {
+                Interlocked.Decrement(ref _pending);
+                Log.TooManyPendingHandshakes(_logger, client.RemoteEndPoint, MaxPendingHandshakes);
+                client.Dispose();
                 continue;
             }
 
@@ -109,6 +123,18 @@ internal sealed class ConnectionListener : IAsyncDisposable
     }
 
     private async Task HandshakeAsync(Socket client)
+    {
+        try
+        {
+            await HandshakeCoreAsync(client).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    private async Task HandshakeCoreAsync(Socket client)
     {
         EndPoint? remote = client.RemoteEndPoint;
         string? refusal;

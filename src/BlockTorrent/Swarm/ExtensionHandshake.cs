@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using BlockTorrent.Bencode;
+using BlockTorrent.Wire;
 
 namespace BlockTorrent.Swarm;
 
@@ -8,6 +8,11 @@ namespace BlockTorrent.Swarm;
 /// The BEP 10 extended handshake: which extensions a peer speaks (and the message ids it wants for them), its
 /// request queue size (<c>reqq</c>), the info dictionary's size (<c>metadata_size</c>, BEP 9) and its listen port.
 /// </summary>
+/// <remarks>
+/// Parsing is lenient about what it does not know (peers are not all canonical) and strict about shape: anything
+/// that is not a well-formed dictionary is refused, and every number is clamped to its range, so a hostile value
+/// costs nothing here (the metadata fetcher decides whether a <see cref="MetadataSize"/> is acceptable).
+/// </remarks>
 internal sealed class ExtensionHandshake
 {
     /// <summary>The id we ask peers to use for ut_metadata messages sent to us.</summary>
@@ -15,6 +20,9 @@ internal sealed class ExtensionHandshake
 
     /// <summary>The id we ask peers to use for ut_pex messages sent to us.</summary>
     public const byte UtPexId = 2;
+
+    // Cap on what a peer may make us keep: the client string.
+    private const int MaxClientLength = 256;
 
     /// <summary>Gets the peer's id for ut_metadata, or 0 when it does not speak it.</summary>
     public byte UtMetadata { get; init; }
@@ -25,7 +33,7 @@ internal sealed class ExtensionHandshake
     /// <summary>Gets the peer's request queue size, or 0 when it did not say.</summary>
     public int RequestQueue { get; init; }
 
-    /// <summary>Gets the size of the info dictionary, or 0 when the peer did not say.</summary>
+    /// <summary>Gets the size of the info dictionary, or 0 when the peer did not say (clamped to <see cref="int.MaxValue"/>).</summary>
     public int MetadataSize { get; init; }
 
     /// <summary>Gets the peer's listen port, or 0 when it did not say.</summary>
@@ -43,91 +51,114 @@ internal sealed class ExtensionHandshake
     public static byte[] Encode(int metadataSize, int listenPort, int requestQueue, bool pex)
     {
         var output = new ArrayBufferWriter<byte>(128);
-        var w = new BencodeWriter(output);
-        w.WriteStartDictionary();
-        w.WriteString("m");
-        w.WriteStartDictionary();
-        w.WriteString("ut_metadata");
-        w.WriteInteger(UtMetadataId);
+        var e = new BencodeEmitter(output);
+        e.StartDictionary();
+        e.String("m"u8);
+        e.StartDictionary();
+        e.Integer("ut_metadata"u8, UtMetadataId);
         if (pex)
         {
-            w.WriteString("ut_pex");
-            w.WriteInteger(UtPexId);
+            e.Integer("ut_pex"u8, UtPexId);
         }
 
-        w.WriteEnd();
+        e.End();
         if (metadataSize > 0)
         {
-            w.WriteString("metadata_size");
-            w.WriteInteger(metadataSize);
+            e.Integer("metadata_size"u8, metadataSize);
         }
 
         if (listenPort > 0)
         {
-            w.WriteString("p");
-            w.WriteInteger(listenPort);
+            e.Integer("p"u8, listenPort);
         }
 
-        w.WriteString("reqq");
-        w.WriteInteger(requestQueue);
-        w.WriteString("v");
-        w.WriteString("BlockTorrent 0.1");
-        w.WriteEnd();
+        e.Integer("reqq"u8, requestQueue);
+        e.String("v"u8, "BlockTorrent 0.1"u8);
+        e.End();
         return output.WrittenSpan.ToArray();
     }
 
     /// <summary>Reads a peer's handshake, ignoring what we do not understand.</summary>
     /// <param name="payload">The bencoded dictionary.</param>
     /// <param name="handshake">The parsed handshake.</param>
-    /// <returns><see langword="false"/> when the payload is not a bencoded dictionary.</returns>
+    /// <returns><see langword="false"/> when the payload is not a well-formed bencoded dictionary.</returns>
     public static bool TryParse(ReadOnlySpan<byte> payload, out ExtensionHandshake handshake)
     {
         handshake = new ExtensionHandshake();
-        BencodeValue root;
-        try
-        {
-            root = BencodeValue.Parse(payload, new BencodeReaderOptions { MaxDepth = 8, MaxSize = payload.Length });
-        }
-        catch (BencodeException)
+        var scanner = new BencodeScanner(payload);
+        if (!scanner.TryEnterDictionary())
         {
             return false;
         }
 
-        if (root.Dictionary is null)
+        byte utMetadata = 0, utPex = 0;
+        long reqq = 0, metadataSize = 0, port = 0;
+        string? client = null;
+        while (scanner.TryReadKey(out ReadOnlySpan<byte> key))
         {
-            return false;
+            bool read;
+            if (key.SequenceEqual("m"u8))
+            {
+                read = scanner.TryEnterDictionary() && TryReadExtensionIds(ref scanner, ref utMetadata, ref utPex);
+            }
+            else if (key.SequenceEqual("v"u8) && scanner.TryReadString(out ReadOnlySpan<byte> v))
+            {
+                client = Encoding.UTF8.GetString(v[..Math.Min(v.Length, MaxClientLength)]);
+                read = true;
+            }
+            else
+            {
+                read = key.SequenceEqual("reqq"u8) ? scanner.TryReadInteger(out reqq)
+                    : key.SequenceEqual("metadata_size"u8) ? scanner.TryReadInteger(out metadataSize)
+                    : key.SequenceEqual("p"u8) && scanner.TryReadInteger(out port);
+            }
+
+            if (!read && !scanner.TrySkipValue())
+            {
+                return false;
+            }
         }
 
-        byte utMetadata = 0;
-        byte utPex = 0;
-        if (Get(root, "m")?.Dictionary is { } m)
+        if (scanner.Failed)
         {
-            utMetadata = ExtensionId(Get(m, "ut_metadata"));
-            utPex = ExtensionId(Get(m, "ut_pex"));
+            return false;
         }
 
         handshake = new ExtensionHandshake
         {
             UtMetadata = utMetadata,
             UtPex = utPex,
-            RequestQueue = (int)Math.Clamp(Get(root, "reqq")?.Integer ?? 0, 0, 100_000),
-            MetadataSize = (int)Math.Clamp(Get(root, "metadata_size")?.Integer ?? 0, 0, int.MaxValue),
-            ListenPort = (int)Math.Clamp(Get(root, "p")?.Integer ?? 0, 0, 65535),
-            Client = Get(root, "v")?.Bytes is { } v ? Encoding.UTF8.GetString(v) : null,
+            RequestQueue = (int)Math.Clamp(reqq, 0, 100_000),
+            MetadataSize = (int)Math.Clamp(metadataSize, 0, int.MaxValue),
+            ListenPort = (int)Math.Clamp(port, 0, 65535),
+            Client = client,
         };
         return true;
     }
 
-    /// <summary>Gets a dictionary entry by its ASCII key.</summary>
-    /// <param name="dictionary">A dictionary value.</param>
-    /// <param name="key">The key.</param>
-    /// <returns>The value, or <see langword="null"/> when absent.</returns>
-    public static BencodeValue? Get(BencodeValue dictionary, string key) =>
-        dictionary.Dictionary is { } d ? Get(d, key) : null;
+    private static bool TryReadExtensionIds(ref BencodeScanner scanner, ref byte utMetadata, ref byte utPex)
+    {
+        while (scanner.TryReadKey(out ReadOnlySpan<byte> name))
+        {
+            if (scanner.TryReadInteger(out long id))
+            {
+                // Ids are one byte on the wire; anything else is ignored rather than trusted.
+                byte value = id is > 0 and <= byte.MaxValue ? (byte)id : (byte)0;
+                if (name.SequenceEqual("ut_metadata"u8))
+                {
+                    utMetadata = value;
+                }
+                else if (name.SequenceEqual("ut_pex"u8))
+                {
+                    utPex = value;
+                }
+            }
+            else if (!scanner.TrySkipValue())
+            {
+                return false;
+            }
+        }
 
-    private static BencodeValue? Get(SortedList<byte[], BencodeValue> dictionary, string key) =>
-        dictionary.TryGetValue(Encoding.ASCII.GetBytes(key), out BencodeValue? value) ? value : null;
-
-    private static byte ExtensionId(BencodeValue? value) =>
-        value is { Kind: BencodeTokenType.Integer, Integer: > 0 and <= 255 } ? (byte)value.Integer : (byte)0;
+        return !scanner.Failed;
+    }
 }

@@ -65,4 +65,10 @@ internal static partial class Log
 
     [LoggerMessage(319, LogLevel.Debug, "Finishing a connection's sends failed because the connection is gone: {Reason}")]
     public static partial void SendCompletionFailed(ILogger logger, string reason);
+
+    [LoggerMessage(320, LogLevel.Error, "Handling a message from {Peer} failed; only that connection is closed")]
+    public static partial void HandlerFailed(ILogger logger, Exception exception, IPEndPoint peer);
+
+    [LoggerMessage(321, LogLevel.Warning, "Refused an incoming connection from {Peer}: {Pending} handshakes are already in progress")]
+    public static partial void TooManyPendingHandshakes(ILogger logger, EndPoint? peer, int pending);
 }

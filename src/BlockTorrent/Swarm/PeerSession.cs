@@ -264,6 +264,12 @@ internal sealed class PeerSession : IChokeable
         {
             reason = why;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in handling one peer's message must cost that connection, never the engine.
+            Log.HandlerFailed(_swarm.Logger, e, Remote);
+            reason = $"internal error: {e.Message}";
+        }
         finally
         {
             await _input.CompleteAsync().ConfigureAwait(false);

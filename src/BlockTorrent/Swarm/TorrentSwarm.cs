@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using BlockTorrent.Bencode;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Wire;
@@ -330,7 +329,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
         if (id == ExtensionHandshake.UtPexId && PexEnabled)
         {
-            OnPex(payload);
+            return OnPex(payload);
         }
 
         return null;
@@ -766,92 +765,43 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
     private string? OnMetadataMessage(PeerSession session, byte[] payload)
     {
-        BencodeValue message;
-        try
-        {
-            var reader = new BencodeReader(payload, new BencodeReaderOptions { MaxDepth = 4, MaxSize = payload.Length });
-            message = BencodeValue.ReadValue(ref reader);
-        }
-        catch (BencodeException)
+        if (!MetadataMessage.TryParse(new ReadOnlySequence<byte>(payload), out MetadataMessage message))
         {
             return "an invalid ut_metadata message";
         }
 
-        long type = ExtensionHandshake.Get(message, "msg_type")?.Integer ?? -1;
-        long index = ExtensionHandshake.Get(message, "piece")?.Integer ?? -1;
         byte remoteId = session.RemoteExtensions?.UtMetadata ?? 0;
-        if (type != 0 || remoteId == 0)
+        if (message.Type != MetadataMessageType.Request || remoteId == 0)
         {
             return null; // data and rejects only matter to a client fetching metadata
         }
 
         ReadOnlyMemory<byte> info = Manifest.InfoDictionary;
-        const int MetadataPiece = 16 * 1024;
-        if (index < 0 || index * MetadataPiece >= info.Length)
+        var reply = new ArrayBufferWriter<byte>(MetadataMessage.PieceSize + 64);
+        long start = (long)message.Piece * MetadataMessage.PieceSize;
+        if (start >= info.Length)
         {
-            session.Send(new Outgoing(MessageId.Extended, Payload: MetadataHeader(2, index, 0), ExtensionId: remoteId));
-            return null;
+            MetadataMessage.Write(reply, MetadataMessageType.Reject, message.Piece, 0, default);
+        }
+        else
+        {
+            ReadOnlySpan<byte> slice = info.Span.Slice((int)start, Math.Min(MetadataMessage.PieceSize, info.Length - (int)start));
+            MetadataMessage.Write(reply, MetadataMessageType.Data, message.Piece, info.Length, slice);
         }
 
-        int start = (int)index * MetadataPiece;
-        ReadOnlySpan<byte> slice = info.Span.Slice(start, Math.Min(MetadataPiece, info.Length - start));
-        byte[] header = MetadataHeader(1, index, info.Length);
-        byte[] reply = new byte[header.Length + slice.Length];
-        header.CopyTo(reply, 0);
-        slice.CopyTo(reply.AsSpan(header.Length));
-        session.Send(new Outgoing(MessageId.Extended, Payload: reply, ExtensionId: remoteId));
+        session.Send(new Outgoing(MessageId.Extended, Payload: reply.WrittenSpan.ToArray(), ExtensionId: remoteId));
         return null;
     }
 
-    private static byte[] MetadataHeader(int type, long piece, int totalSize)
+    private string? OnPex(byte[] payload)
     {
-        var output = new System.Buffers.ArrayBufferWriter<byte>(64);
-        var w = new BencodeWriter(output);
-        w.WriteStartDictionary();
-        w.WriteString("msg_type");
-        w.WriteInteger(type);
-        w.WriteString("piece");
-        w.WriteInteger(piece);
-        if (type == 1)
+        if (PexMessage.TryParse(payload) is not { } message)
         {
-            w.WriteString("total_size");
-            w.WriteInteger(totalSize);
+            return "an invalid ut_pex message";
         }
 
-        w.WriteEnd();
-        return output.WrittenSpan.ToArray();
-    }
-
-    private void OnPex(byte[] payload)
-    {
-        BencodeValue message;
-        try
-        {
-            message = BencodeValue.Parse(payload, new BencodeReaderOptions { MaxDepth = 4, MaxSize = payload.Length });
-        }
-        catch (BencodeException)
-        {
-            return;
-        }
-
-        var peers = new List<IPEndPoint>();
-        if (ExtensionHandshake.Get(message, "added")?.Bytes is { } added)
-        {
-            for (int i = 0; i + 6 <= added.Length && peers.Count < MaxPexPeers; i += 6)
-            {
-                peers.Add(new IPEndPoint(new IPAddress(added.AsSpan(i, 4)), BinaryPrimitives.ReadUInt16BigEndian(added.AsSpan(i + 4))));
-            }
-        }
-
-        if (ExtensionHandshake.Get(message, "added6")?.Bytes is { } added6)
-        {
-            for (int i = 0; i + 18 <= added6.Length && peers.Count < MaxPexPeers; i += 18)
-            {
-                peers.Add(new IPEndPoint(new IPAddress(added6.AsSpan(i, 16)), BinaryPrimitives.ReadUInt16BigEndian(added6.AsSpan(i + 16))));
-            }
-        }
-
-        AddCandidates(peers);
+        AddCandidates(message.Added.Take(MaxPexPeers).Select(p => p.EndPoint));
+        return null;
     }
 
     private sealed class Candidate

@@ -14,6 +14,12 @@ internal readonly record struct MetadataMessage(MetadataMessageType Type, int Pi
     /// <summary>The size of a metadata piece: 16 KiB (the last one may be shorter).</summary>
     public const int PieceSize = 16 * 1024;
 
+    /// <summary>
+    /// The largest info dictionary the codec accepts in any message: 64 MiB. The fetcher's own limit
+    /// (<c>DeployOptions.MaxMetadataSize</c>) is usually far lower.
+    /// </summary>
+    public const int MaxTotalSize = 64 * 1024 * 1024;
+
     /// <summary>Parses a ut_metadata payload (after the extension id byte): a dictionary, then a data piece's bytes.</summary>
     /// <param name="payload">The payload; the returned message's <see cref="Data"/> is a slice of it.</param>
     /// <param name="message">The message.</param>
@@ -48,7 +54,7 @@ internal readonly record struct MetadataMessage(MetadataMessageType Type, int Pi
             }
         }
 
-        if (scanner.Failed || type is < 0 or > 2 || piece is < 0 or > ExtensionHandshake.MaxMetadataSize / PieceSize)
+        if (scanner.Failed || type is < 0 or > 2 || piece is < 0 or > MaxTotalSize / PieceSize)
         {
             return false;
         }
@@ -58,7 +64,7 @@ internal readonly record struct MetadataMessage(MetadataMessageType Type, int Pi
         {
             // The piece must be inside the announced size and exactly as long as that makes it.
             long expected = Math.Min(PieceSize, totalSize - (piece * PieceSize));
-            if (totalSize is <= 0 or > ExtensionHandshake.MaxMetadataSize || expected <= 0 || data.Length != expected)
+            if (totalSize is <= 0 or > MaxTotalSize || expected <= 0 || data.Length != expected)
             {
                 return false;
             }

@@ -32,10 +32,4 @@ internal enum WireError
 
     /// <summary>An extension message's payload is not valid bencode of the expected shape.</summary>
     InvalidExtensionMessage,
-
-    /// <summary>The handshake is not a BitTorrent handshake.</summary>
-    InvalidHandshake,
-
-    /// <summary>The handshake names a torrent we do not serve (or not the one we asked for).</summary>
-    UnknownInfoHash,
 }
