@@ -175,6 +175,48 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         };
     }
 
+    /// <summary>
+    /// Gets a torrent's manifest from peers, starting from a magnet link: its info dictionary through BEP 9
+    /// metadata exchange and, for a v2-only torrent, its piece layer through BEP 52 hash requests. Everything is
+    /// checked against the link's info-hash before it is returned.
+    /// </summary>
+    /// <param name="magnet">The magnet link (v1 <c>btih</c>, v2 <c>btmh</c>, or both).</param>
+    /// <param name="options">
+    /// Extra peers and trackers (the link's <c>x.pe</c> peers and <c>tr</c> trackers are always used), the size
+    /// limit (<see cref="DeployOptions.MaxMetadataSize"/>) and how long to look (<see cref="DeployOptions.MetadataTimeout"/>);
+    /// <see langword="null"/> for the defaults.
+    /// </param>
+    /// <param name="cancellationToken">Stops the fetch.</param>
+    /// <returns>The manifest, with the link's trackers.</returns>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    /// <exception cref="TimeoutException">No peer delivered valid metadata in time; the message names the magnet link and what went wrong.</exception>
+    /// <exception cref="InvalidTorrentException">The info dictionary matches the info-hash but is not a torrent this library can deploy.</exception>
+    public async Task<TorrentManifest> FetchManifestAsync(MagnetLink magnet, DeployOptions? options = null, CancellationToken cancellationToken = default) =>
+        (await FetchAsync(magnet, options ?? new DeployOptions(), cancellationToken).ConfigureAwait(false)).Manifest;
+
+    /// <summary>
+    /// Deploys an image named by a magnet link: fetches its manifest from peers (see
+    /// <see cref="FetchManifestAsync"/>), then deploys as
+    /// <see cref="DeployAsync(TorrentManifest, IBlockDevice, DeployOptions?, IProgress{DeploymentProgress}?, CancellationToken)"/>
+    /// does, from the peers found on the way and the link's trackers.
+    /// </summary>
+    /// <param name="magnet">The magnet link.</param>
+    /// <param name="target">The device to write; at least as long as the image.</param>
+    /// <param name="options">Peers, trackers, metadata limits, resume file and more; <see langword="null"/> for the defaults.</param>
+    /// <param name="progress">Receives progress about four times a second once the manifest is known; may be <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Stops the deployment.</param>
+    /// <returns>What the deployment did.</returns>
+    /// <exception cref="TimeoutException">No peer delivered the metadata in time.</exception>
+    /// <exception cref="ArgumentException">The device is read-only or too short, or the options are invalid.</exception>
+    /// <exception cref="IOException">The device failed.</exception>
+    public async Task<DeploymentResult> DeployAsync(MagnetLink magnet, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        options ??= new DeployOptions();
+        (TorrentManifest manifest, IReadOnlyList<IPEndPoint> peers) = await FetchAsync(magnet, options, cancellationToken).ConfigureAwait(false);
+        return await DeployAsync(manifest, target, options.WithPeers(peers), progress, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Seeds an image from a device until cancelled.</summary>
     /// <param name="manifest">The image's manifest.</param>
     /// <param name="source">The device that holds the image.</param>
@@ -223,31 +265,104 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// </summary>
     private PeerDiscovery StartTrackerDiscovery(TorrentManifest manifest, TorrentSwarm swarm, IEnumerable<Uri> trackers, bool useManifestTrackers)
     {
-        var all = new List<Uri>(trackers);
-        if (useManifestTrackers)
+        long length = manifest.Length;
+        return StartDiscovery(
+            manifest.InfoHashV1 ?? manifest.InfoHashV2!.Value,
+            manifest.IsPrivate,
+            trackers.Concat(useManifestTrackers ? ParseTrackers(manifest.Trackers) : []),
+            () => new TransferStats(swarm.BytesUploaded, swarm.BytesDownloaded, swarm.Writer is null ? 0 : Math.Max(0, length - swarm.BytesDownloaded)),
+            swarm.AddCandidates);
+    }
+
+    /// <summary>Announces an info-hash to trackers and feeds the peers they return to <paramref name="onPeers"/>.</summary>
+    private PeerDiscovery StartDiscovery(InfoHash infoHash, bool isPrivate, IEnumerable<Uri> trackers, Func<TransferStats> stats, Action<IEnumerable<IPEndPoint>> onPeers)
+    {
+        var discovery = PeerDiscovery.Create(
+            infoHash,
+            _host.PeerId,
+            LocalEndPoint.Port,
+            DiscoveryPolicy.For(isPrivate, localDiscoveryEnabled: false),
+            trackers,
+            [],
+            localDiscovery: null,
+            stats,
+            logger: _host.Logger);
+        discovery.Start(onPeers);
+        return discovery;
+    }
+
+    private static IEnumerable<Uri> ParseTrackers(IEnumerable<string> trackers)
+    {
+        foreach (string tracker in trackers)
         {
-            foreach (string tracker in manifest.Trackers)
+            if (Uri.TryCreate(tracker, UriKind.Absolute, out Uri? uri))
             {
-                if (Uri.TryCreate(tracker, UriKind.Absolute, out Uri? uri))
+                yield return uri;
+            }
+        }
+    }
+
+    /// <summary>Fetches a magnet link's metadata; returns the manifest and every peer heard of on the way.</summary>
+    private async Task<(TorrentManifest Manifest, IReadOnlyList<IPEndPoint> Peers)> FetchAsync(MagnetLink magnet, DeployOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(magnet);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        options.Validate();
+        InfoHash infoHash = (magnet.InfoHashV1 ?? magnet.InfoHashV2)!.Value;
+        string name = magnet.DisplayName is { Length: > 0 } dn ? $"magnet link '{dn}' ({infoHash})" : $"magnet link {infoHash}";
+        var fetcher = new MetadataFetcher(_host, magnet.InfoHashV1, magnet.InfoHashV2, options.MaxMetadataSize);
+        fetcher.AddCandidates(options.Peers);
+        fetcher.AddCandidates(await ResolveAsync(magnet.Peers, cancellationToken).ConfigureAwait(false));
+        long left = magnet.ExactLength ?? 1;
+        PeerDiscovery discovery = StartDiscovery(infoHash, isPrivate: false, options.Trackers.Concat(ParseTrackers(magnet.Trackers)), () => new TransferStats(0, 0, left), fetcher.AddCandidates);
+        MetadataFetcher.Result result;
+        await using (discovery.ConfigureAwait(false))
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.MetadataTimeout);
+            try
+            {
+                result = await fetcher.RunAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                IReadOnlyList<string> failures = fetcher.Failures;
+                string why = failures.Count > 0
+                    ? "what the peers did: " + string.Join("; ", failures)
+                    : fetcher.KnownPeers.Count == 0 ? "no peer was found (give peers or trackers, or enable Local Service Discovery)" : "no peer answered";
+                throw new TimeoutException($"No peer delivered the metadata of the {name} within {options.MetadataTimeout}: {why}.");
+            }
+        }
+
+        TorrentManifest manifest = TorrentManifest.FromInfoDictionary(result.Info, infoHash, result.PieceLayer, magnet.Trackers);
+        _host.Publish(new SwarmEvent(SwarmEventKind.MetadataReceived, infoHash.ToHex()) { Peer = result.Source });
+        return (manifest, fetcher.KnownPeers);
+    }
+
+    private static async Task<List<IPEndPoint>> ResolveAsync(IEnumerable<EndPoint> peers, CancellationToken cancellationToken)
+    {
+        var resolved = new List<IPEndPoint>();
+        foreach (EndPoint peer in peers)
+        {
+            if (peer is IPEndPoint ip)
+            {
+                resolved.Add(ip);
+            }
+            else if (peer is DnsEndPoint dns)
+            {
+                try
                 {
-                    all.Add(uri);
+                    IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
+                    resolved.AddRange(addresses.Select(a => new IPEndPoint(a, dns.Port)));
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // A name that does not resolve is one peer fewer, not a failure of the deployment.
                 }
             }
         }
 
-        long length = manifest.Length;
-        var discovery = PeerDiscovery.Create(
-            manifest.InfoHashV1 ?? manifest.InfoHashV2!.Value,
-            _host.PeerId,
-            LocalEndPoint.Port,
-            DiscoveryPolicy.For(manifest.IsPrivate, localDiscoveryEnabled: false),
-            all,
-            [],
-            localDiscovery: null,
-            () => new TransferStats(swarm.BytesUploaded, swarm.BytesDownloaded, swarm.Writer is null ? 0 : Math.Max(0, length - swarm.BytesDownloaded)),
-            logger: _host.Logger);
-        discovery.Start(swarm.AddCandidates);
-        return discovery;
+        return resolved;
     }
 
     /// <summary>Streams the events of every swarm of this client from now on, until cancelled or the client is disposed.</summary>

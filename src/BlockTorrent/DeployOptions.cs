@@ -46,6 +46,20 @@ public sealed class DeployOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool DeviceIsZeroed { get; set; }
 
+    /// <summary>
+    /// Gets or sets the largest info dictionary accepted from peers when starting from a magnet link (BEP 9); a peer
+    /// that offers more is refused before anything is allocated.
+    /// </summary>
+    /// <value>The default is 16 MiB (the info dictionary of a 1 TiB image in 4 MiB pieces is about 5 MiB).</value>
+    public int MaxMetadataSize { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets how long to look for a peer that delivers the metadata of a magnet link before giving up with a
+    /// <see cref="TimeoutException"/>; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.
+    /// </summary>
+    /// <value>The default is 5 minutes.</value>
+    public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -59,5 +73,43 @@ public sealed class DeployOptions
         {
             throw new ArgumentException($"{nameof(Peers)} must hold endpoints with a port.", nameof(Peers));
         }
+
+        if (MaxMetadataSize is < 1 or > Wire.MetadataMessage.MaxTotalSize)
+        {
+            throw new ArgumentException($"{nameof(MaxMetadataSize)} must be between 1 byte and {Wire.MetadataMessage.MaxTotalSize / (1024 * 1024)} MiB.", nameof(MaxMetadataSize));
+        }
+
+        if (MetadataTimeout <= TimeSpan.Zero && MetadataTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException($"{nameof(MetadataTimeout)} must be positive or infinite.", nameof(MetadataTimeout));
+        }
+    }
+
+    /// <summary>Copies the settings, adding peers (those found while fetching a magnet link's metadata).</summary>
+    internal DeployOptions WithPeers(IEnumerable<IPEndPoint> peers)
+    {
+        var copy = new DeployOptions
+        {
+            UseManifestTrackers = UseManifestTrackers,
+            UseLocalPeerDiscovery = UseLocalPeerDiscovery,
+            SeedAfter = SeedAfter,
+            VerifyAfterWrite = VerifyAfterWrite,
+            ResumeFilePath = ResumeFilePath,
+            CheckExistingData = CheckExistingData,
+            DeviceIsZeroed = DeviceIsZeroed,
+            MaxMetadataSize = MaxMetadataSize,
+            MetadataTimeout = MetadataTimeout,
+        };
+        foreach (IPEndPoint peer in Peers.Concat(peers).Distinct())
+        {
+            copy.Peers.Add(peer);
+        }
+
+        foreach (Uri tracker in Trackers)
+        {
+            copy.Trackers.Add(tracker);
+        }
+
+        return copy;
     }
 }

@@ -71,4 +71,7 @@ internal static partial class Log
 
     [LoggerMessage(321, LogLevel.Warning, "Refused an incoming connection from {Peer}: {Pending} handshakes are already in progress")]
     public static partial void TooManyPendingHandshakes(ILogger logger, EndPoint? peer, int pending);
+
+    [LoggerMessage(322, LogLevel.Debug, "Peer {Peer} did not deliver the metadata: {Reason}")]
+    public static partial void MetadataPeerFailed(ILogger logger, IPEndPoint peer, string reason);
 }

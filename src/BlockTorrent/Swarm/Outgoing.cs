@@ -11,5 +11,5 @@ namespace BlockTorrent.Swarm;
 /// <param name="Payload">The variable part of a bitfield or extended message.</param>
 /// <param name="ExtensionId">The extended message id.</param>
 /// <param name="KeepAlive">Whether this is a keep-alive.</param>
-/// <param name="Hash">The hash request a hash reject answers.</param>
+/// <param name="Hash">The hash request a hashes message (or its hash reject) answers.</param>
 internal readonly record struct Outgoing(MessageId Id, BlockRequest Block = default, byte[]? Payload = null, byte ExtensionId = 0, bool KeepAlive = false, HashRequest Hash = default);

@@ -24,6 +24,9 @@ internal sealed class PeerSession : IChokeable
     private const int MaxInvalidRequests = 256;
     private const int FlushThreshold = 256 * 1024;
 
+    // Hash requests answered lazily by the send loop; a peer that queues more is flooding us.
+    private const int MaxPendingHashReplies = 16;
+
     private static readonly byte[] ZeroBlock = new byte[PiecePicker.BlockSize];
 
     private readonly TorrentSwarm _swarm;
@@ -41,6 +44,7 @@ internal sealed class PeerSession : IChokeable
     private int _closed;
     private int _unsolicited;
     private int _invalidRequests;
+    private int _pendingHashReplies;
     private bool _gotPieces;
     private long _downloaded;
     private long _uploaded;
@@ -359,9 +363,9 @@ internal sealed class PeerSession : IChokeable
             case MessageId.RejectRequest:
                 MessageWriter.WriteBlock(_output, m.Id, m.Block);
                 return 17;
-            case MessageId.HashReject:
-                MessageWriter.WriteHashRequest(_output, MessageId.HashReject, m.Hash);
-                return 5 + HashRequest.EncodedSize;
+            case MessageId.Hashes:
+                Interlocked.Decrement(ref _pendingHashReplies);
+                return _swarm.WriteHashReply(_output, m.Hash);
             case MessageId.Bitfield:
                 MessageWriter.WriteBitfield(_output, m.Payload);
                 return 5 + m.Payload!.Length;
@@ -629,7 +633,13 @@ internal sealed class PeerSession : IChokeable
                 return OnExtended(m);
 
             case MessageId.HashRequest:
-                _swarm.OnHashRequest(this, m.Hashes);
+                if (Interlocked.Increment(ref _pendingHashReplies) > MaxPendingHashReplies)
+                {
+                    return "too many hash requests at once";
+                }
+
+                // Answered (hashes or hash reject) by the send loop, so a queued reply holds no memory.
+                Send(new Outgoing(MessageId.Hashes, Hash: m.Hashes));
                 return null;
 
             default:

@@ -23,6 +23,10 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
     public const int RequestQueueLimit = 2048;
 
+    /// <summary>The most base-layer hashes served in one hashes message: 8192, libtorrent's own limit (256 KiB of hashes).</summary>
+    public const int MaxHashesServed = 8192;
+
+    private const int MaxProofLayers = 64;
     private const int MaxPexPeers = 50;
 
     private readonly ISwarmHost _host;
@@ -335,14 +339,36 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         return null;
     }
 
-    public void OnHashRequest(PeerSession session, HashRequest request)
+    /// <summary>
+    /// Writes the answer to a BEP 52 hash request from our piece layer: the hashes and their proof, or a hash reject
+    /// when the request is invalid, names another file, or asks for more than <see cref="MaxHashesServed"/> hashes
+    /// (or leaf hashes, which need the data). The request's numbers are checked before anything is sized by them.
+    /// </summary>
+    /// <returns>The bytes written.</returns>
+    public int WriteHashReply(IBufferWriter<byte> output, in HashRequest request)
     {
-        // Our manifests carry their piece layers, so peers rarely ask; when they do and we cannot prove the
-        // range they named, we say so instead of leaving them waiting.
-        if (session.Fast || session.Extensions)
+        Sha256Hash root = request.PiecesRoot;
+        if (request.Length <= MaxHashesServed && request.ProofLayers <= MaxProofLayers && Manifest.PiecesRoot.SequenceEqual(root))
         {
-            session.Send(new Outgoing(MessageId.HashReject, Hash: request));
+            // Uncles come one per layer above the requested subtree, fewer than the tree's height (under 64).
+            int size = (request.Length + MaxProofLayers) * Sha256Hash.Size;
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+            try
+            {
+                if (Manifest.TryGetHashes(request.BaseLayer, request.Index, request.Length, request.ProofLayers, buffer.AsSpan(0, size), out int written))
+                {
+                    MessageWriter.WriteHashes(output, request, buffer.AsSpan(0, written));
+                    return 5 + HashRequest.EncodedSize + written;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
+
+        MessageWriter.WriteHashRequest(output, MessageId.HashReject, request);
+        return 5 + HashRequest.EncodedSize;
     }
 
     public void RunChoker()

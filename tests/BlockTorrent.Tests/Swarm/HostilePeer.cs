@@ -119,6 +119,60 @@ internal sealed class HostilePeer : IAsyncDisposable
             MessageWriter.WriteSimple(w, MessageId.Unchoke);
         }, ct);
 
+        /// <summary>Sends a BEP 10 extended message (id 0: the extended handshake).</summary>
+        public Task SendExtendedAsync(byte id, string payload, CancellationToken ct) =>
+            SendExtendedAsync(id, System.Text.Encoding.Latin1.GetBytes(payload), ct);
+
+        public Task SendExtendedAsync(byte id, byte[] payload, CancellationToken ct) =>
+            SendAsync(w => MessageWriter.WriteExtended(w, id, payload), ct);
+
+        /// <summary>Sends an extended handshake offering ut_metadata (as id 3) of <paramref name="size"/> bytes, and waits for the first request.</summary>
+        public async Task OfferMetadataAsync(int size, CancellationToken ct)
+        {
+            await SendExtendedAsync(0, $"d1:md11:ut_metadatai3ee13:metadata_sizei{size}ee", ct);
+            await ReadUntilAsync(MessageId.Extended, ct, extensionId: 3);
+        }
+
+        /// <summary>Sends a ut_metadata message under the id the engine advertises.</summary>
+        public Task SendMetadataAsync(Action<IBufferWriter<byte>> write, CancellationToken ct)
+        {
+            var payload = new ArrayBufferWriter<byte>();
+            write(payload);
+            return SendExtendedAsync(BlockTorrent.Swarm.ExtensionHandshake.UtMetadataId, payload.WrittenSpan.ToArray(), ct);
+        }
+
+        /// <summary>Reads the next message (keep-alives skipped): its id and the bytes after it.</summary>
+        public async Task<(MessageId Id, byte[] Body)> ReadMessageAsync(CancellationToken ct)
+        {
+            byte[] header = new byte[4];
+            while (true)
+            {
+                await stream.ReadExactlyAsync(header, ct);
+                int length = BinaryPrimitives.ReadInt32BigEndian(header);
+                if (length == 0)
+                {
+                    continue;
+                }
+
+                byte[] body = new byte[length];
+                await stream.ReadExactlyAsync(body, ct);
+                return ((MessageId)body[0], body[1..]);
+            }
+        }
+
+        /// <summary>Reads messages until one with <paramref name="id"/> (and, for extended messages, <paramref name="extensionId"/>) arrives.</summary>
+        public async Task<byte[]> ReadUntilAsync(MessageId id, CancellationToken ct, int extensionId = -1)
+        {
+            while (true)
+            {
+                (MessageId got, byte[] body) = await ReadMessageAsync(ct);
+                if (got == id && (extensionId < 0 || body[0] == extensionId))
+                {
+                    return extensionId < 0 ? body : body[1..];
+                }
+            }
+        }
+
         /// <summary>Reads messages until the engine hangs up, answering requests through <paramref name="onRequest"/>.</summary>
         public async Task ServeAsync(Func<BlockRequest, Task>? onRequest, CancellationToken ct)
         {

@@ -125,6 +125,187 @@ public sealed class HostilePeerTests
         Assert.Equal(image, target.Contents.ToArray());
     }
 
+    [Theory]
+    [InlineData("offers metadata far beyond the size limit", "more than the limit")]
+    [InlineData("sends metadata that does not hash to the info-hash", "banned: the metadata it sent does not hash")]
+    [InlineData("sends a metadata piece of another size than it announced", "which we did not ask for")]
+    [InlineData("sends a truncated metadata piece", "an invalid ut_metadata message")]
+    [InlineData("rejects every metadata request", "refused metadata piece 0")]
+    public async Task AMagnetFetchRefusesAPeerThat(string what, string reason)
+    {
+        var (_, manifest) = await SwarmTestImages.CreateAsync(1024 * 1024, seed: 45, TorrentVersions.V1);
+        byte[] info = manifest.InfoDictionary.ToArray();
+        bool asked = false;
+        await using var hostile = new HostilePeer(manifest, async (c, ct) =>
+        {
+            int size = what.Contains("beyond", StringComparison.Ordinal) ? 40 * 1024 * 1024 : info.Length;
+            await c.OfferMetadataAsync(size, ct);
+            asked = true;
+            byte[] junk = (byte[])info.Clone();
+            junk[^2] ^= 0x55;
+            await c.SendMetadataAsync(
+                w =>
+                {
+                    switch (what)
+                    {
+                        case "sends metadata that does not hash to the info-hash":
+                            MetadataMessage.Write(w, MetadataMessageType.Data, 0, junk.Length, junk);
+                            break;
+                        case "sends a metadata piece of another size than it announced":
+                            MetadataMessage.Write(w, MetadataMessageType.Data, 0, info.Length + 1, [.. info, 0]);
+                            break;
+                        case "sends a truncated metadata piece":
+                            MetadataMessage.Write(w, MetadataMessageType.Data, 0, info.Length, info.AsSpan(0, info.Length - 10));
+                            break;
+                        default:
+                            MetadataMessage.Write(w, MetadataMessageType.Reject, 0, 0, default);
+                            break;
+                    }
+                },
+                ct);
+            await c.ServeAsync(null, ct);
+        });
+
+        TimeoutException error = await FetchOnlyFromAsync(manifest, hostile);
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.Equal(!what.Contains("beyond", StringComparison.Ordinal), asked);
+    }
+
+    [Fact]
+    public async Task AMagnetDeploymentCompletesDespiteAPeerSendingCorruptMetadata()
+    {
+        var (image, manifest) = await SwarmTestImages.CreateAsync(2 * 1024 * 1024, seed: 46, TorrentVersions.Hybrid);
+        byte[] junk = manifest.InfoDictionary.ToArray();
+        junk[^2] ^= 0x55;
+        await using var hostile = new HostilePeer(manifest, async (c, ct) =>
+        {
+            await c.OfferMetadataAsync(junk.Length, ct);
+            await c.SendMetadataAsync(w => MetadataMessage.Write(w, MetadataMessageType.Data, 0, junk.Length, junk), ct);
+            await c.ServeAsync(null, ct);
+        });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), null, cts.Token);
+        var magnet = new MagnetLink(manifest.InfoHashV1, manifest.InfoHashV2, peers: [hostile.EndPoint, seeder.LocalEndPoint]);
+        var target = new MemoryBlockDevice(manifest.Length);
+
+        await deployer.DeployAsync(magnet, target, null, null, cts.Token);
+
+        Assert.Equal(image, target.Contents.ToArray());
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
+    [Theory]
+    [InlineData("tampered hashes", "banned: the piece layer hashes")]
+    [InlineData("hashes for a range we did not ask for", "banned: the piece layer hashes")]
+    [InlineData("a hash reject", "refused our request for the piece layer")]
+    public async Task AV2MagnetFetchRefusesAPeerThatAnswersItsHashRequestWith(string what, string reason)
+    {
+        var (_, manifest) = await SwarmTestImages.CreateAsync(2 * 1024 * 1024, seed: 47, TorrentVersions.V2);
+        byte[] info = manifest.InfoDictionary.ToArray();
+        await using var hostile = new HostilePeer(manifest, async (c, ct) =>
+        {
+            await c.OfferMetadataAsync(info.Length, ct);
+            await c.SendMetadataAsync(w => MetadataMessage.Write(w, MetadataMessageType.Data, 0, info.Length, info), ct);
+            HashRequest request = ParseHashRequest(await c.ReadUntilAsync(MessageId.HashRequest, ct));
+            byte[] hashes = new byte[64 * 32];
+            Assert.True(manifest.TryGetHashes(request.BaseLayer, request.Index, request.Length, request.ProofLayers, hashes, out int written));
+            switch (what)
+            {
+                case "tampered hashes":
+                    hashes[40] ^= 1;
+                    await c.SendAsync(w => MessageWriter.WriteHashes(w, request, hashes.AsSpan(0, written)), ct);
+                    break;
+                case "hashes for a range we did not ask for":
+                    await c.SendAsync(w => MessageWriter.WriteHashes(w, request with { Index = request.Index + request.Length }, hashes.AsSpan(0, written)), ct);
+                    break;
+                default:
+                    await c.SendAsync(w => MessageWriter.WriteHashRequest(w, MessageId.HashReject, request), ct);
+                    break;
+            }
+
+            await c.ServeAsync(null, ct);
+        });
+
+        TimeoutException error = await FetchOnlyFromAsync(manifest, hostile);
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HashRequestsWithAbsurdNumbersAreRejectedAndAValidOneIsAnsweredWithAProof()
+    {
+        var (image, manifest) = await SwarmTestImages.CreateAsync(3 * 1024 * 1024, seed: 48, TorrentVersions.V2);
+        var root = Sha256Hash.From(manifest.PiecesRoot);
+        int pieceLayer = manifest.PieceLayerHeight;
+        int width = (int)MerkleTree.RoundUpToPowerOfTwo(manifest.PieceCount);
+        HashRequest valid = new(root, pieceLayer, 0, width, manifest.TreeHeight - pieceLayer - 1);
+        HashRequest[] absurd =
+        [
+            valid with { PiecesRoot = default },
+            valid with { Length = int.MaxValue },
+            valid with { Length = 1 << 20 },
+            valid with { ProofLayers = int.MaxValue },
+            valid with { Index = int.MaxValue - 1, Length = 2 },
+            valid with { BaseLayer = int.MaxValue },
+            valid with { BaseLayer = 0 },
+        ];
+        var answers = new List<(MessageId, byte[])>();
+        await using var hostile = new HostilePeer(manifest, async (c, ct) =>
+        {
+            foreach (HashRequest request in absurd.Append(valid))
+            {
+                await c.SendAsync(w => MessageWriter.WriteHashRequest(w, MessageId.HashRequest, request), ct);
+            }
+
+            while (answers.Count < absurd.Length + 1)
+            {
+                (MessageId id, byte[] body) = await c.ReadMessageAsync(ct);
+                if (id is MessageId.Hashes or MessageId.HashReject)
+                {
+                    answers.Add((id, body));
+                }
+            }
+
+            await c.ServeAsync(null, ct);
+        });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        var seedOptions = new SeedOptions();
+        seedOptions.Peers.Add(hostile.EndPoint);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), seedOptions, cts.Token);
+
+        await BlockTorrent.Testing.Eventually.TrueAsync(() => answers.Count == absurd.Length + 1, Bound, "an answer to every hash request", cts.Token);
+
+        Assert.All(answers.Take(absurd.Length), a => Assert.Equal(MessageId.HashReject, a.Item1));
+        (MessageId lastId, byte[] last) = answers[^1];
+        Assert.Equal(MessageId.Hashes, lastId);
+        Assert.True(MerkleTree.VerifyHashes(manifest.PiecesRoot, manifest.TreeHeight, pieceLayer, 0, width, last.AsSpan(HashRequest.EncodedSize)));
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
+    /// <summary>Fetches the manifest's metadata from the hostile peer alone, which must fail.</summary>
+    private static async Task<TimeoutException> FetchOnlyFromAsync(TorrentManifest manifest, HostilePeer hostile)
+    {
+        await using var client = new BlockTorrentClient(SwarmTestImages.Loopback());
+        DeployOptions options = SwarmTestImages.From(hostile.EndPoint);
+        options.MetadataTimeout = TimeSpan.FromSeconds(2);
+        return await Assert.ThrowsAsync<TimeoutException>(() => client.FetchManifestAsync(MagnetLink.FromManifest(manifest), options, TestContext.Current.CancellationToken));
+    }
+
+    private static HashRequest ParseHashRequest(byte[] body) => new(
+        Sha256Hash.From(body.AsSpan(0, 32)),
+        BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(32)),
+        BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(36)),
+        BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(40)),
+        BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(44)));
+
     private const int PiecePickerBlock = 16 * 1024;
 
     /// <summary>Deploys from the hostile peer plus an honest seed whose reads take <paramref name="seedDelay"/> each.</summary>
