@@ -1,6 +1,7 @@
 using BlockTorrent.Devices;
 using BlockTorrent.Devices.Linux;
 using BlockTorrent.Devices.Windows;
+using BlockTorrent.Samples;
 using Microsoft.Extensions.Logging;
 
 namespace BlockTorrent.Cli;
@@ -16,23 +17,7 @@ internal static class DeviceOpener
     /// <summary>Gets a value indicating whether a path names a raw device rather than an image file.</summary>
     /// <param name="path">The path.</param>
     /// <returns><see langword="true"/> for a device path on this platform.</returns>
-    public static bool IsDevicePath(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return WindowsBlockDevice.IsPhysicalDrivePath(path);
-        }
-
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        string full = Path.GetFullPath(path);
-        FileSystemInfo? target = File.Exists(full) ? new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) : null;
-        string resolved = target?.FullName ?? full;
-        return resolved.StartsWith("/dev/", StringComparison.Ordinal);
-    }
+    public static bool IsDevicePath(string path) => TargetDevices.IsDevicePath(path);
 
     /// <summary>Opens a source (image or device) for reading.</summary>
     /// <param name="path">The path.</param>
@@ -73,49 +58,14 @@ internal static class DeviceOpener
     /// <returns>The device.</returns>
     public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
     {
-        if (!IsDevicePath(path))
+        try
         {
-            if (Directory.Exists(path))
-            {
-                throw CommandException.TargetRefused($"the target '{path}' is a directory; give an image file or a device.");
-            }
-
-            string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (directory is not null && !Directory.Exists(directory))
-            {
-                throw CommandException.InvalidInput($"the target's folder '{directory}' does not exist.");
-            }
-
-            if (!File.Exists(path))
-            {
-                return FileBlockDevice.Create(path, imageLength);
-            }
-
-            long existing = new FileInfo(path).Length;
-            if (existing < imageLength)
-            {
-                // An image file grows to fit (a previous run may have been cut short before it was sized); only
-                // devices have a fixed size.
-                await using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
-                {
-                    stream.SetLength(imageLength);
-                }
-            }
-
-            return FileBlockDevice.Open(path);
+            return await TargetDevices.OpenTargetAsync(path, imageLength, force, logger, cancellationToken).ConfigureAwait(false);
         }
-
-        if (OperatingSystem.IsLinux())
+        catch (PlatformNotSupportedException e)
         {
-            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { MinimumLength = imageLength, Force = force }, logger);
+            throw CommandException.InvalidInput(e.Message, e);
         }
-
-        if (OperatingSystem.IsWindows())
-        {
-            return await WindowsBlockDevice.OpenAsync(path, new WindowsBlockDeviceOptions { MinimumLength = imageLength, Force = force }, logger, cancellationToken).ConfigureAwait(false);
-        }
-
-        throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux and Windows only.");
     }
 
     /// <summary>

@@ -111,7 +111,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             await using var discoveryScope = discovery.ConfigureAwait(false);
             {
                 using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task reporter = progress is null ? Task.CompletedTask : ReportAsync(swarm, started, progress, reporting.Token);
+                Task reporter = progress is null ? Task.CompletedTask : ReportAsync(() => Snapshot(swarm, started), progress, reporting.Token);
                 try
                 {
                     await swarm.Completed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -249,6 +249,12 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             PeerDiscovery discovery = StartTrackerDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers);
             await using var discoveryScope = discovery.ConfigureAwait(false);
             {
+                if (options.Progress is { } progress)
+                {
+                    long started = _host.Time.GetTimestamp();
+                    await ReportAsync(() => SeedSnapshot(swarm, started), progress, cancellationToken).ConfigureAwait(false);
+                }
+
                 await Task.Delay(Timeout.InfiniteTimeSpan, _host.Time, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -451,19 +457,28 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         Elapsed = swarm.Time.GetElapsedTime(started),
     };
 
-    private async Task ReportAsync(TorrentSwarm swarm, long started, IProgress<DeploymentProgress> progress, CancellationToken cancellationToken)
+    private static SeedProgress SeedSnapshot(TorrentSwarm swarm, long started) => new()
+    {
+        BytesUploaded = swarm.BytesUploaded,
+        ConnectedPeers = swarm.ConnectedPeers,
+        PeersSeen = swarm.PeersSeen,
+        Elapsed = swarm.Time.GetElapsedTime(started),
+    };
+
+    /// <summary>Reports a snapshot four times a second until cancelled (the deployment or seed ended).</summary>
+    private async Task ReportAsync<T>(Func<T> snapshot, IProgress<T> progress, CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250), _host.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                progress.Report(Snapshot(swarm, started));
+                progress.Report(snapshot());
             }
         }
         catch (OperationCanceledException)
         {
-            // The deployment ended.
+            // The deployment or seed ended.
         }
     }
 

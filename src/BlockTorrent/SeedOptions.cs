@@ -32,4 +32,8 @@ public sealed class SeedOptions
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool SuperSeeding { get; set; }
+
+    /// <summary>Gets or sets what receives the seed's progress (bytes sent, peers) about four times a second while it runs.</summary>
+    /// <value>The default is <see langword="null"/>: no progress reports.</value>
+    public IProgress<SeedProgress>? Progress { get; set; }
 }

@@ -4,6 +4,7 @@ using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 
 namespace BlockTorrent.Cli.Commands;
 

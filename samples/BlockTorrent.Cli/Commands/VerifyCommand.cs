@@ -5,6 +5,7 @@ using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 using BlockTorrent.Writing;
 
 namespace BlockTorrent.Cli.Commands;

@@ -1,17 +1,18 @@
 using System.Text;
 using BlockTorrent.Manifest;
 
-namespace BlockTorrent.Cli.Commands;
+namespace BlockTorrent.Samples;
 
 /// <summary>
-/// Where <c>deploy</c> records which pieces are durably on a target, so a second run after Ctrl-C or a crash
-/// fetches only the rest: next to an image file, or in the state folder for a device.
+/// Where a deployment records which pieces are durably on a target, so a second run after Ctrl-C, a crash or a
+/// restart fetches only the rest: next to an image file, or in the state folder for a device. Compiled into both
+/// samples (samples/Shared).
 /// </summary>
 internal static class ResumeFiles
 {
     public static string DefaultPath(TorrentManifest manifest, string target)
     {
-        if (!DeviceOpener.IsDevicePath(target))
+        if (!TargetDevices.IsDevicePath(target))
         {
             return Path.GetFullPath(target) + ".blocktorrent-resume";
         }
@@ -22,9 +23,20 @@ internal static class ResumeFiles
         return Path.Combine(folder, $"{hash}-{Sanitize(target)}.resume");
     }
 
-    /// <summary>Gets <c>$XDG_STATE_HOME/blocktorrent</c>, <c>~/.local/state/blocktorrent</c>, or <c>/var/lib/blocktorrent</c> for root.</summary>
-    private static string StateFolder()
+    /// <summary>
+    /// Gets the folder for state that must survive a restart: systemd's <c>$STATE_DIRECTORY</c> (a unit with
+    /// <c>StateDirectory=</c>), <c>$XDG_STATE_HOME/blocktorrent</c>, <c>/var/lib/blocktorrent</c> for root, or
+    /// <c>~/.local/state/blocktorrent</c>.
+    /// </summary>
+    public static string StateFolder()
     {
+        string? systemd = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+        if (!string.IsNullOrEmpty(systemd))
+        {
+            // systemd may list several folders separated by ':'; the first is this unit's own.
+            return systemd.Split(':')[0];
+        }
+
         string? xdg = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
         if (!string.IsNullOrEmpty(xdg))
         {

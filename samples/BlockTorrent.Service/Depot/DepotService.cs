@@ -1,0 +1,244 @@
+using System.IO.Enumeration;
+using System.Net;
+using BlockTorrent.Devices;
+using BlockTorrent.Discovery;
+using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
+using BlockTorrent.Service.Options;
+using BlockTorrent.Service.Status;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BlockTorrent.Service.Depot;
+
+/// <summary>
+/// The depot role: runs the embedded tracker, and seeds every image in the image folder with its manifest
+/// (<c>IMAGE</c> + <c>IMAGE.torrent</c>), creating missing manifests when allowed. The folder is scanned at start
+/// and every <see cref="DepotOptions.RescanInterval"/>: new images start seeding, removed ones stop, and an image
+/// or manifest that changed is loaded again.
+/// </summary>
+internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, ILoggerFactory loggerFactory) : BackgroundService
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Depot");
+    private readonly Dictionary<string, DepotImage> _images = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _orphansReported = new(StringComparer.Ordinal);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ImagingServiceOptions settings = options.Value;
+        DepotOptions depot = settings.Depot;
+        board.Role = ServiceRole.Depot;
+        EmbeddedTracker? tracker = null;
+        if (!string.IsNullOrEmpty(depot.Tracker))
+        {
+            ImagingServiceOptionsValidator.TryParseEndPoint(depot.Tracker, out IPEndPoint trackerEndPoint);
+            tracker = new EmbeddedTracker(new EmbeddedTrackerOptions { ListenEndPoint = trackerEndPoint, AdvertisedHost = depot.TrackerHost }, loggerFactory.CreateLogger<EmbeddedTracker>());
+            await tracker.StartAsync(stoppingToken).ConfigureAwait(false);
+            board.TrackerAnnounce = tracker.AnnounceUri;
+            Log.TrackerStarted(_logger, tracker.AnnounceUri);
+        }
+
+        try
+        {
+            ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
+            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery };
+            await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
+            board.PeerEndPoint = client.LocalEndPoint.ToString();
+            Log.DepotStarted(_logger, depot.ImageFolder!, client.LocalEndPoint);
+            using var timer = new PeriodicTimer(depot.RescanInterval, board.Time);
+            try
+            {
+                do
+                {
+                    await ScanAsync(client, depot, tracker?.AnnounceUri, stoppingToken).ConfigureAwait(false);
+                }
+                while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // The service is stopping.
+            }
+            finally
+            {
+                foreach (DepotImage image in _images.Values)
+                {
+                    await image.StopAsync().ConfigureAwait(false);
+                }
+
+                _images.Clear();
+            }
+        }
+        finally
+        {
+            if (tracker is not null)
+            {
+                await tracker.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Brings the running seeds in line with the folder.</summary>
+    private async Task ScanAsync(BlockTorrentClient client, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
+    {
+        string folder = depot.ImageFolder!;
+        Dictionary<string, (string Image, string Manifest)> found;
+        try
+        {
+            found = FindImages(folder, depot);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.ScanFailed(_logger, e, folder, e.Message);
+            return;
+        }
+
+        foreach (string name in _images.Keys.ToList())
+        {
+            DepotImage running = _images[name];
+            if (!found.ContainsKey(name) || running.Stamp != DepotImage.ReadStamp(running.Status.ImagePath, running.Status.ManifestPath))
+            {
+                Log.ImageRemoved(_logger, name);
+                await running.StopAsync().ConfigureAwait(false);
+                _images.Remove(name);
+                board.RemoveImage(name);
+            }
+        }
+
+        foreach ((string name, (string image, string manifest)) in found)
+        {
+            if (_images.ContainsKey(name))
+            {
+                continue;
+            }
+
+            var status = new ImageStatus(name, image, manifest, board.Time);
+            board.AddImage(status);
+            var entry = new DepotImage(status, DepotImage.ReadStamp(image, manifest));
+            _images.Add(name, entry);
+            await StartAsync(client, entry, depot, tracker, cancellationToken).ConfigureAwait(false);
+
+            // A manifest the depot just created is not a change.
+            entry.Stamp = DepotImage.ReadStamp(image, manifest);
+        }
+    }
+
+    /// <summary>
+    /// The images of the folder by name: every file with a manifest <c>NAME.torrent</c> beside it, and, when missing
+    /// manifests are created, every file matching the image pattern. Hidden files and the manifests themselves are not images.
+    /// </summary>
+    private Dictionary<string, (string Image, string Manifest)> FindImages(string folder, DepotOptions depot)
+    {
+        var images = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        foreach (string path in Directory.EnumerateFiles(folder))
+        {
+            string name = Path.GetFileName(path);
+            if (name.StartsWith('.') || name.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (name.EndsWith(".torrent", StringComparison.OrdinalIgnoreCase))
+            {
+                string imageName = name[..^".torrent".Length];
+                if (!File.Exists(Path.Combine(folder, imageName)) && _orphansReported.Add(name))
+                {
+                    Log.OrphanManifest(_logger, name, imageName);
+                }
+
+                continue;
+            }
+
+            string manifest = path + ".torrent";
+            if (File.Exists(manifest) || (depot.CreateMissingManifests && FileSystemName.MatchesSimpleExpression(depot.ImagePattern, name)))
+            {
+                images[name] = (path, manifest);
+            }
+        }
+
+        return images;
+    }
+
+    private async Task StartAsync(BlockTorrentClient client, DepotImage entry, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
+    {
+        ImageStatus status = entry.Status;
+        TorrentManifest manifest;
+        IBlockDevice device;
+        try
+        {
+            manifest = await LoadOrCreateManifestAsync(status, depot, tracker, cancellationToken).ConfigureAwait(false);
+            device = FileBlockDevice.Open(status.ImagePath, new FileBlockDeviceOptions { ReadOnly = true });
+            if (device.Length < manifest.Length)
+            {
+                await device.DisposeAsync().ConfigureAwait(false);
+                throw new InvalidDataException($"the image is {device.Length} bytes long and its manifest describes {manifest.Length} bytes; make the manifest again (delete {Path.GetFileName(status.ManifestPath)}).");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidTorrentException or InvalidDataException)
+        {
+            status.SetState("error", e.Message);
+            Log.ImageFailed(_logger, e, status.Name, e.Message);
+            return;
+        }
+
+        string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
+        status.SetManifest(infoHash, manifest.Length, manifest.PieceCount);
+        var seedOptions = new SeedOptions
+        {
+            VerifyOnFirstRead = depot.VerifyReads,
+            Progress = new SynchronousProgress<SeedProgress>(status.Report),
+        };
+        if (tracker is not null && !manifest.Trackers.Contains(tracker.ToString(), StringComparer.Ordinal))
+        {
+            seedOptions.Trackers.Add(tracker);
+        }
+
+        Log.Seeding(_logger, status.Name, manifest.Length, manifest.PieceCount, infoHash);
+        status.SetState("seeding");
+        entry.Start(ct => SeedAsync(client, manifest, device, seedOptions, status, ct), cancellationToken);
+    }
+
+    private async Task SeedAsync(BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, SeedOptions seedOptions, ImageStatus status, CancellationToken cancellationToken)
+    {
+        await using (device.ConfigureAwait(false))
+        {
+            try
+            {
+                await client.SeedAsync(manifest, device, seedOptions, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                status.SetState("stopped");
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
+            {
+                status.SetState("error", e.Message);
+                Log.ImageFailed(_logger, e, status.Name, e.Message);
+            }
+        }
+    }
+
+    /// <summary>Loads <c>IMAGE.torrent</c>, or creates it (hybrid v1+v2, announcing to the depot's tracker) when it is missing.</summary>
+    private async Task<TorrentManifest> LoadOrCreateManifestAsync(ImageStatus status, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
+    {
+        if (File.Exists(status.ManifestPath))
+        {
+            return await TorrentManifest.LoadAsync(status.ManifestPath, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.CreatingManifest(_logger, Path.GetFileName(status.ManifestPath), status.Name);
+        status.SetState("hashing");
+        var builderOptions = new ManifestBuilderOptions { PieceLength = depot.PieceSize, Name = status.Name, CreatedBy = "blocktorrent depot" };
+        if (tracker is not null)
+        {
+            builderOptions.Trackers.Add(tracker.ToString());
+        }
+
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
+
+        // Written beside and renamed, so a target or a rescan never sees half a manifest.
+        string temporary = status.ManifestPath + ".tmp";
+        await manifest.SaveAsync(temporary, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, status.ManifestPath, overwrite: true);
+        return manifest;
+    }
+}

@@ -1,0 +1,59 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace BlockTorrent.Service;
+
+/// <summary>The service's log messages (event ids 5000–5099).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(5000, LogLevel.Information, "Depot: seeding the images in {Folder}; peers connect to {PeerEndPoint}")]
+    public static partial void DepotStarted(ILogger logger, string folder, IPEndPoint peerEndPoint);
+
+    [LoggerMessage(5008, LogLevel.Information, "Status endpoint: {StatusUrl}/status")]
+    public static partial void StatusListening(ILogger logger, string statusUrl);
+
+    [LoggerMessage(5001, LogLevel.Information, "Depot: embedded tracker at {Announce}")]
+    public static partial void TrackerStarted(ILogger logger, Uri announce);
+
+    [LoggerMessage(5002, LogLevel.Information, "Depot: creating the manifest {Manifest} for {Image}")]
+    public static partial void CreatingManifest(ILogger logger, string manifest, string image);
+
+    [LoggerMessage(5003, LogLevel.Information, "Depot: seeding {Image} ({Length} bytes, {PieceCount} pieces, info-hash {InfoHash})")]
+    public static partial void Seeding(ILogger logger, string image, long length, int pieceCount, string infoHash);
+
+    [LoggerMessage(5004, LogLevel.Error, "Depot: cannot serve {Image}: {Reason}")]
+    public static partial void ImageFailed(ILogger logger, Exception? exception, string image, string reason);
+
+    [LoggerMessage(5005, LogLevel.Information, "Depot: stopped seeding {Image} (removed or changed)")]
+    public static partial void ImageRemoved(ILogger logger, string image);
+
+    [LoggerMessage(5006, LogLevel.Warning, "Depot: {Manifest} has no image {Image} beside it; it is not served")]
+    public static partial void OrphanManifest(ILogger logger, string manifest, string image);
+
+    [LoggerMessage(5007, LogLevel.Error, "Depot: cannot scan {Folder}: {Reason}")]
+    public static partial void ScanFailed(ILogger logger, Exception exception, string folder, string reason);
+
+    [LoggerMessage(5020, LogLevel.Information, "Target: deploying {Name} ({Length} bytes, {PieceCount} pieces) to {Device}; peers connect to {PeerEndPoint}; resume file {ResumeFile}")]
+    public static partial void Deploying(ILogger logger, string name, long length, int pieceCount, string device, IPEndPoint peerEndPoint, string resumeFile);
+
+    [LoggerMessage(5021, LogLevel.Information, "Target: {Percent:0.0}% ({PiecesOnDevice}/{PieceCount} pieces), {BytesDownloaded} bytes from {Peers} peers, {BytesUploaded} bytes sent")]
+    public static partial void Progress(ILogger logger, double percent, int piecesOnDevice, int pieceCount, long bytesDownloaded, int peers, long bytesUploaded);
+
+    [LoggerMessage(5022, LogLevel.Information, "Target: {Name} is on {Device}, verified, in {Duration}: {PiecesDownloaded} pieces from peers, {PiecesAlreadyPresent} already there, {BytesSatisfiedLocally} bytes satisfied locally")]
+    public static partial void Deployed(ILogger logger, string name, string device, TimeSpan duration, int piecesDownloaded, int piecesAlreadyPresent, long bytesSatisfiedLocally);
+
+    [LoggerMessage(5023, LogLevel.Information, "Target: seeding {Name} from {Device} to the other targets {Until}")]
+    public static partial void SeedingAfter(ILogger logger, string name, string device, string until);
+
+    [LoggerMessage(5024, LogLevel.Warning, "Target: cannot get the manifest from {Source}: {Reason}; retrying in {Delay}")]
+    public static partial void ManifestRetry(ILogger logger, string source, string reason, TimeSpan delay);
+
+    [LoggerMessage(5025, LogLevel.Critical, "Target: the deployment of {Image} to {Device} failed: {Reason}")]
+    public static partial void DeployFailed(ILogger logger, Exception exception, string image, string device, string reason);
+
+    [LoggerMessage(5026, LogLevel.Information, "Target: stopped; the pieces on {Device} are recorded in {ResumeFile}, and the next start resumes")]
+    public static partial void Interrupted(ILogger logger, string device, string resumeFile);
+
+    [LoggerMessage(5027, LogLevel.Information, "Target: fetching the manifest of {Magnet} from peers")]
+    public static partial void FetchingMetadata(ILogger logger, string magnet);
+}

@@ -1,0 +1,41 @@
+namespace BlockTorrent.Service.Options;
+
+/// <summary>
+/// The depot's settings (<c>BlockTorrent:Depot</c>). The depot seeds every image in <see cref="ImageFolder"/>: a file
+/// <c>NAME</c> is an image when <c>NAME.torrent</c> lies beside it, or, with <see cref="CreateMissingManifests"/>,
+/// when its name matches <see cref="ImagePattern"/> (the manifest is then created, announcing to the depot's tracker).
+/// </summary>
+internal sealed class DepotOptions
+{
+    /// <summary>Gets or sets the folder that holds the images and their manifests.</summary>
+    /// <value>No default: it must be configured.</value>
+    public string? ImageFolder { get; set; }
+
+    /// <summary>Gets or sets which files are images when they have no manifest yet (a file-name pattern, <c>*</c> and <c>?</c>).</summary>
+    /// <value>The default is <c>*.img</c>.</value>
+    public string ImagePattern { get; set; } = "*.img";
+
+    /// <summary>Gets or sets a value indicating whether a manifest (<c>IMAGE.torrent</c>, hybrid v1+v2) is created for an image that has none.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool CreateMissingManifests { get; set; } = true;
+
+    /// <summary>Gets or sets where the embedded tracker listens (ADDR:PORT); empty runs no tracker.</summary>
+    /// <value>The default is <c>0.0.0.0:6969</c>.</value>
+    public string? Tracker { get; set; } = "0.0.0.0:6969";
+
+    /// <summary>Gets or sets the host name or address targets use to reach the tracker, written into created manifests.</summary>
+    /// <value>The default is <see langword="null"/>: the tracker's address, or this machine's name when it listens on every address.</value>
+    public string? TrackerHost { get; set; }
+
+    /// <summary>Gets or sets the piece size of created manifests in bytes; 0 picks one from the image size.</summary>
+    /// <value>The default is 0.</value>
+    public int PieceSize { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether each piece is checked against its manifest the first time it is served (an image changed after its manifest was made is then never served wrong).</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool VerifyReads { get; set; } = true;
+
+    /// <summary>Gets or sets how often the folder is scanned for new and removed images.</summary>
+    /// <value>The default is 1 minute.</value>
+    public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMinutes(1);
+}

@@ -1,0 +1,40 @@
+namespace BlockTorrent.Service.Options;
+
+/// <summary>
+/// The service's settings, bound from the <c>BlockTorrent</c> section of appsettings.json (or environment variables
+/// such as <c>BlockTorrent__Role=Target</c>), and checked when the service starts.
+/// </summary>
+internal sealed class ImagingServiceOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "BlockTorrent";
+
+    /// <summary>Gets or sets what this instance does: <c>Depot</c> or <c>Target</c> (kept as text so a typo gets a clear message at start).</summary>
+    /// <value>No default: it must be configured.</value>
+    public string? Role { get; set; }
+
+    /// <summary>Gets the role <see cref="Role"/> names, or <see cref="ServiceRole.None"/>.</summary>
+    public ServiceRole ParsedRole => ImagingServiceOptionsValidator.ParseRole(Role);
+
+    /// <summary>Gets or sets where BitTorrent peers connect (ADDR:PORT); port 0 picks a free port.</summary>
+    /// <value>The default is <c>0.0.0.0:6881</c>.</value>
+    public string Listen { get; set; } = "0.0.0.0:6881";
+
+    /// <summary>Gets or sets where the HTTP status endpoint listens (ADDR:PORT).</summary>
+    /// <value>The default is <c>127.0.0.1:8580</c>: this machine only.</value>
+    public string Status { get; set; } = "127.0.0.1:8580";
+
+    /// <summary>Gets or sets a value indicating whether peers are found on the local network by Local Service Discovery (BEP 14).</summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool LocalPeerDiscovery { get; set; }
+
+    /// <summary>Gets or sets the folder for resume files and downloaded manifests.</summary>
+    /// <value>The default is systemd's <c>$STATE_DIRECTORY</c>, else <c>/var/lib/blocktorrent</c> for root, else <c>~/.local/state/blocktorrent</c>.</value>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>Gets the depot's settings (used when <see cref="Role"/> is <see cref="ServiceRole.Depot"/>).</summary>
+    public DepotOptions Depot { get; } = new();
+
+    /// <summary>Gets the target's settings (used when <see cref="Role"/> is <see cref="ServiceRole.Target"/>).</summary>
+    public TargetOptions Target { get; } = new();
+}

@@ -1,0 +1,151 @@
+using System.Net;
+using BlockTorrent.Manifest;
+using Microsoft.Extensions.Options;
+
+namespace BlockTorrent.Service.Options;
+
+/// <summary>
+/// Checks the settings when the service starts, so a bad appsettings.json stops it at once with every problem
+/// named by its configuration key, rather than failing later in the middle of a deployment.
+/// </summary>
+internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingServiceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ImagingServiceOptions options)
+    {
+        var failures = new List<string>();
+        const string S = ImagingServiceOptions.Section;
+        CheckEndPoint(failures, $"{S}:Listen", options.Listen);
+        CheckEndPoint(failures, $"{S}:Status", options.Status);
+        switch (options.ParsedRole)
+        {
+            case ServiceRole.Depot:
+                ValidateDepot(failures, options.Depot);
+                break;
+            case ServiceRole.Target:
+                ValidateTarget(failures, options.Target);
+                break;
+            default:
+                failures.Add($"{S}:Role must be 'Depot' (seed the images in a folder) or 'Target' (deploy an image to a device); it is '{options.Role}'.");
+                break;
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Parses a role name, ignoring case; anything else is <see cref="ServiceRole.None"/>.</summary>
+    public static ServiceRole ParseRole(string? text) =>
+        Enum.TryParse(text?.Trim(), ignoreCase: true, out ServiceRole role) && Enum.IsDefined(role) && role != ServiceRole.None && !int.TryParse(text, out _) ? role : ServiceRole.None;
+
+    /// <summary>Parses ADDR:PORT as the settings write it (<c>0.0.0.0:6881</c>, <c>[::1]:8580</c>).</summary>
+    public static bool TryParseEndPoint(string? text, out IPEndPoint endPoint)
+    {
+        endPoint = new IPEndPoint(IPAddress.None, 0);
+        if (string.IsNullOrWhiteSpace(text) || !text.Contains(':', StringComparison.Ordinal) || !IPEndPoint.TryParse(text.Trim(), out IPEndPoint? parsed))
+        {
+            return false;
+        }
+
+        endPoint = parsed;
+        return true;
+    }
+
+    private static void ValidateDepot(List<string> failures, DepotOptions depot)
+    {
+        const string S = $"{ImagingServiceOptions.Section}:Depot";
+        if (string.IsNullOrWhiteSpace(depot.ImageFolder))
+        {
+            failures.Add($"{S}:ImageFolder must name the folder that holds the images.");
+        }
+        else if (!Directory.Exists(depot.ImageFolder))
+        {
+            failures.Add($"{S}:ImageFolder '{depot.ImageFolder}' does not exist.");
+        }
+
+        if (string.IsNullOrWhiteSpace(depot.ImagePattern) || depot.ImagePattern.IndexOfAny(['/', '\\']) >= 0)
+        {
+            failures.Add($"{S}:ImagePattern must be a file-name pattern such as '*.img'.");
+        }
+
+        if (!string.IsNullOrEmpty(depot.Tracker))
+        {
+            CheckEndPoint(failures, $"{S}:Tracker", depot.Tracker);
+        }
+
+        if (depot.PieceSize != 0 && (depot.PieceSize < 16 * 1024 || (depot.PieceSize & (depot.PieceSize - 1)) != 0))
+        {
+            failures.Add($"{S}:PieceSize must be 0 (automatic) or a power of two of at least 16384 bytes; it is {depot.PieceSize}.");
+        }
+
+        if (depot.RescanInterval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{S}:RescanInterval must be at least 1 second; it is {depot.RescanInterval}.");
+        }
+    }
+
+    private static void ValidateTarget(List<string> failures, TargetOptions target)
+    {
+        const string S = $"{ImagingServiceOptions.Section}:Target";
+        string? image = target.Image?.Trim();
+        if (string.IsNullOrEmpty(image))
+        {
+            failures.Add($"{S}:Image must be a .torrent path, an http(s) URL of a .torrent, or a magnet link.");
+        }
+        else if (image.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!MagnetLink.TryParse(image, out _))
+            {
+                failures.Add($"{S}:Image '{image}' is not a valid magnet link (it needs xt=urn:btih:… or xt=urn:btmh:…).");
+            }
+        }
+        else if (image.Contains("://", StringComparison.Ordinal))
+        {
+            if (!Uri.TryCreate(image, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                failures.Add($"{S}:Image '{image}' is not an http or https URL.");
+            }
+        }
+        else if (!File.Exists(image))
+        {
+            failures.Add($"{S}:Image: no such .torrent file '{image}'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(target.Device))
+        {
+            failures.Add($"{S}:Device must name the device (for example /dev/sdb) or image file to write.");
+        }
+
+        foreach (string peer in target.Peers)
+        {
+            if (!TryParseEndPoint(peer, out IPEndPoint endPoint) || endPoint.Port == 0)
+            {
+                failures.Add($"{S}:Peers: '{peer}' is not ADDR:PORT (for example 10.0.0.1:6881).");
+            }
+        }
+
+        foreach (string tracker in target.Trackers)
+        {
+            if (!Uri.TryCreate(tracker, UriKind.Absolute, out Uri? uri) || uri.Scheme is not ("http" or "https" or "udp"))
+            {
+                failures.Add($"{S}:Trackers: '{tracker}' is not an http, https or udp tracker URL.");
+            }
+        }
+
+        if (target.SeedAfter is { } seedAfter && seedAfter < TimeSpan.Zero)
+        {
+            failures.Add($"{S}:SeedAfter must not be negative; leave it out to seed until the service stops.");
+        }
+
+        if (target.RetryInterval < TimeSpan.FromMilliseconds(100))
+        {
+            failures.Add($"{S}:RetryInterval must be at least 100 ms; it is {target.RetryInterval}.");
+        }
+    }
+
+    private static void CheckEndPoint(List<string> failures, string key, string? value)
+    {
+        if (!TryParseEndPoint(value, out _))
+        {
+            failures.Add($"{key} '{value}' is not ADDR:PORT (for example 0.0.0.0:6881 or [::1]:8580).");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+namespace BlockTorrent.Service.Options;
+
+/// <summary>The target's settings (<c>BlockTorrent:Target</c>): which image goes onto which device.</summary>
+internal sealed class TargetOptions
+{
+    /// <summary>Gets or sets the image: a .torrent path, an http(s) URL of a .torrent (a depot serves them at <c>/images/NAME.torrent</c>), or a magnet link.</summary>
+    /// <value>No default: it must be configured.</value>
+    public string? Image { get; set; }
+
+    /// <summary>Gets or sets the device (<c>/dev/sdb</c>, <c>\\.\PhysicalDrive1</c>) or image file to write.</summary>
+    /// <value>No default: it must be configured.</value>
+    public string? Device { get; set; }
+
+    /// <summary>Gets or sets the resume file, which lets a restarted service fetch only what is missing.</summary>
+    /// <value>The default is <see langword="null"/>: next to an image file, or in the state directory for a device.</value>
+    public string? ResumeFile { get; set; }
+
+    /// <summary>Gets peers to connect to (ADDR:PORT), besides those the trackers return.</summary>
+    public IList<string> Peers { get; } = [];
+
+    /// <summary>Gets trackers to announce to (http(s) or udp URLs), besides the manifest's own.</summary>
+    public IList<string> Trackers { get; } = [];
+
+    /// <summary>Gets or sets how long the finished target seeds to other targets; <see langword="null"/> seeds until the service stops.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public TimeSpan? SeedAfter { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the service stops itself (exit code 0) once the image is on the device and the seeding time is over.</summary>
+    /// <value>The default is <see langword="false"/>: the service keeps running and serving its status.</value>
+    public bool StopWhenDone { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether every piece is read back and checked after the final flush.</summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool Verify { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the device refusals that may be overridden are overridden (never the running system's disk).</summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool Force { get; set; }
+
+    /// <summary>Gets or sets how long to wait between attempts to get the manifest (a depot that is not up yet).</summary>
+    /// <value>The default is 5 seconds.</value>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+
+namespace BlockTorrent.Service.Status;
+
+/// <summary>What the depot shows about one image: its manifest, whether it is served, and the traffic it serves.</summary>
+internal sealed class ImageStatus : StatusEntry
+{
+    private readonly TransferRate _upload;
+    private string? _infoHash;
+    private long _length;
+    private int _pieceCount;
+    private SeedProgress _progress = new();
+
+    public ImageStatus(string name, string imagePath, string manifestPath, TimeProvider time)
+    {
+        Name = name;
+        ImagePath = imagePath;
+        ManifestPath = manifestPath;
+        _upload = new TransferRate(time);
+    }
+
+    public string Name { get; }
+
+    public string ImagePath { get; }
+
+    public string ManifestPath { get; }
+
+    public void SetManifest(string infoHash, long length, int pieceCount)
+    {
+        lock (Sync)
+        {
+            _infoHash = infoHash;
+            _length = length;
+            _pieceCount = pieceCount;
+        }
+    }
+
+    public void Report(SeedProgress progress)
+    {
+        lock (Sync)
+        {
+            _progress = progress;
+            _upload.Sample(progress.BytesUploaded);
+        }
+    }
+
+    public void Write(Utf8JsonWriter json)
+    {
+        lock (Sync)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", Name);
+            WriteState(json);
+
+            json.WriteString("manifest", Path.GetFileName(ManifestPath));
+            json.WriteString("infoHash", _infoHash);
+            json.WriteNumber("length", _length);
+            json.WriteNumber("pieceCount", _pieceCount);
+            json.WriteNumber("peers", _progress.ConnectedPeers);
+            json.WriteNumber("peersSeen", _progress.PeersSeen);
+            json.WriteNumber("bytesServed", _progress.BytesUploaded);
+            json.WriteNumber("uploadRate", Math.Round(_upload.BytesPerSecond));
+            json.WriteEndObject();
+        }
+    }
+}

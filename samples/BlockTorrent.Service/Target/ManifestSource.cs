@@ -1,0 +1,99 @@
+using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
+using BlockTorrent.Service.Options;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BlockTorrent.Service.Target;
+
+/// <summary>
+/// Gets a target's manifest from what the settings name: a .torrent path, an http(s) URL of a .torrent (retried
+/// until it answers: a depot may start after its targets), or a magnet link (the info dictionary is fetched from
+/// peers once and saved in the state directory, so a restart resumes without asking again).
+/// </summary>
+internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, ILoggerFactory loggerFactory) : IDisposable
+{
+    /// <summary>The most a .torrent download may be; a disk image's manifest is far smaller.</summary>
+    private const int MaxTorrentBytes = 64 * 1024 * 1024;
+    private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Target");
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = MaxTorrentBytes };
+
+    /// <summary>Gets the folder for downloaded manifests and resume files.</summary>
+    public string StateDirectory => options.Value.StateDirectory ?? ResumeFiles.StateFolder();
+
+    public async Task<TorrentManifest> GetAsync(BlockTorrentClient client, string image, DeployOptions deployOptions, CancellationToken cancellationToken)
+    {
+        if (image.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
+        {
+            return await FromMagnetAsync(client, MagnetLink.Parse(image), deployOptions, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (Uri.TryCreate(image, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return await DownloadAsync(uri, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await TorrentManifest.LoadAsync(image, cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<TorrentManifest> DownloadAsync(Uri uri, CancellationToken cancellationToken)
+    {
+        TimeSpan retry = options.Value.Target.RetryInterval;
+        while (true)
+        {
+            string reason;
+            try
+            {
+                using HttpResponseMessage response = await _http.GetAsync(uri, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    byte[] bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        return TorrentManifest.Parse(bytes);
+                    }
+                    catch (InvalidTorrentException e)
+                    {
+                        throw new InvalidTorrentException($"{uri} did not return a valid .torrent: {e.Message}", e);
+                    }
+                }
+
+                reason = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+            }
+            catch (HttpRequestException e)
+            {
+                reason = e.Message;
+            }
+            catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                reason = "no answer in time: " + e.Message;
+            }
+
+            Log.ManifestRetry(_logger, uri.ToString(), reason, retry);
+            await Task.Delay(retry, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<TorrentManifest> FromMagnetAsync(BlockTorrentClient client, MagnetLink magnet, DeployOptions deployOptions, CancellationToken cancellationToken)
+    {
+        string saved = SavedManifestPath(magnet);
+        if (File.Exists(saved))
+        {
+            return await TorrentManifest.LoadAsync(saved, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.FetchingMetadata(_logger, magnet.ToString());
+        _ = client;
+        _ = deployOptions;
+        throw new NotSupportedException($"deploying from the magnet link '{magnet}' needs the torrent's metadata from peers, which this version of the library does not fetch yet; give a .torrent path or URL.");
+    }
+
+    /// <summary>Where a manifest fetched for a magnet link is kept: the state directory, named after the info-hash.</summary>
+    private string SavedManifestPath(MagnetLink magnet)
+    {
+        InfoHash hash = (magnet.InfoHashV2 ?? magnet.InfoHashV1)!.Value;
+        return Path.Combine(StateDirectory, hash.ToHex() + ".torrent");
+    }
+}

@@ -1,0 +1,159 @@
+using System.Net;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
+using BlockTorrent.Service.Options;
+using BlockTorrent.Service.Status;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BlockTorrent.Service.Target;
+
+/// <summary>
+/// The target role: gets the manifest (a file, a URL, or a magnet link), deploys the image to the device with a
+/// resume file (a restarted service fetches only what is missing), reports progress to the log and the status
+/// endpoint, then seeds the finished device to the other targets.
+/// </summary>
+internal sealed class TargetService(IOptions<ImagingServiceOptions> options, StatusBoard board, ManifestSource manifests, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
+{
+    private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
+    private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Target");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        ImagingServiceOptions settings = options.Value;
+        TargetOptions target = settings.Target;
+        string image = target.Image!.Trim();
+        string devicePath = target.Device!;
+        var status = new TargetStatus(image, devicePath, board.Time);
+        board.Role = ServiceRole.Target;
+        board.Target = status;
+        string? resumeFile = target.ResumeFile;
+        try
+        {
+            ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
+            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery };
+            await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
+            board.PeerEndPoint = client.LocalEndPoint.ToString();
+            DeployOptions deployOptions = CreateDeployOptions(target, settings.LocalPeerDiscovery);
+
+            status.SetState("fetching-manifest");
+            TorrentManifest manifest = await manifests.GetAsync(client, image, deployOptions, stoppingToken).ConfigureAwait(false);
+            string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
+            status.SetManifest(manifest.Name, infoHash, manifest.Length, manifest.PieceCount);
+
+            resumeFile ??= ResumeFiles.DefaultPath(manifest, devicePath);
+            bool existed = File.Exists(devicePath) || TargetDevices.IsDevicePath(devicePath);
+            IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, manifest.Length, target.Force, _logger, stoppingToken).ConfigureAwait(false);
+            await using var deviceScope = device.ConfigureAwait(false);
+            deployOptions.ResumeFilePath = resumeFile;
+            deployOptions.CheckExistingData = existed;
+            deployOptions.DeviceIsZeroed = !existed;
+            Log.Deploying(_logger, manifest.Name, manifest.Length, manifest.PieceCount, device.Name, client.LocalEndPoint, resumeFile);
+            status.SetState("deploying");
+            long lastLog = board.Time.GetTimestamp();
+            var progress = new SynchronousProgress<DeploymentProgress>(p =>
+            {
+                status.Report(p);
+                if (board.Time.GetElapsedTime(lastLog) >= LogInterval)
+                {
+                    lastLog = board.Time.GetTimestamp();
+                    Log.Progress(_logger, p.PieceCount == 0 ? 0 : 100.0 * p.PiecesOnDevice / p.PieceCount, p.PiecesOnDevice, p.PieceCount, p.BytesDownloaded, p.ConnectedPeers, p.BytesUploaded);
+                }
+            });
+            DeploymentResult result = await client.DeployAsync(manifest, device, deployOptions, progress, stoppingToken).ConfigureAwait(false);
+            status.Complete(result);
+            status.SetState("complete");
+            Log.Deployed(_logger, manifest.Name, device.Name, result.Duration, result.PiecesDownloaded, result.PiecesAlreadyPresent, result.BytesSatisfiedLocally);
+
+            // The target is complete and verified: a resume file would only go stale if the device changes later.
+            File.Delete(resumeFile);
+            await SeedAfterAsync(client, manifest, device, target, deployOptions, status, stoppingToken).ConfigureAwait(false);
+            if (target.StopWhenDone)
+            {
+                lifetime.StopApplication();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            if (status.State is "deploying")
+            {
+                status.SetState("stopped");
+                Log.Interrupted(_logger, devicePath, resumeFile ?? "(none)");
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A target that cannot be imaged stops the service with a failure, so systemd (Restart=on-failure) or
+            // an operator sees it; the resume file keeps what was done.
+            string reason = Describe(e);
+            status.SetState("failed", reason);
+            Log.DeployFailed(_logger, e, image, devicePath, reason);
+            board.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>Turns a failure into the sentence the log and the status endpoint show.</summary>
+    internal static string Describe(Exception e) => e switch
+    {
+        UnauthorizedAccessException => e.Message + " (imaging a device needs root or membership of the 'disk' group)",
+        _ => e.Message,
+    };
+
+    private static DeployOptions CreateDeployOptions(TargetOptions target, bool lsd)
+    {
+        var deployOptions = new DeployOptions { UseLocalPeerDiscovery = lsd, VerifyAfterWrite = target.Verify };
+        foreach (string peer in target.Peers)
+        {
+            ImagingServiceOptionsValidator.TryParseEndPoint(peer, out IPEndPoint endPoint);
+            deployOptions.Peers.Add(endPoint);
+        }
+
+        foreach (string tracker in target.Trackers)
+        {
+            deployOptions.Trackers.Add(new Uri(tracker));
+        }
+
+        return deployOptions;
+    }
+
+    private async Task SeedAfterAsync(BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, TargetOptions target, DeployOptions deployOptions, TargetStatus status, CancellationToken stoppingToken)
+    {
+        TimeSpan seedFor = target.SeedAfter ?? Timeout.InfiniteTimeSpan;
+        if (seedFor == TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var seedOptions = new SeedOptions { UseLocalPeerDiscovery = deployOptions.UseLocalPeerDiscovery, Progress = new SynchronousProgress<SeedProgress>(status.ReportSeeding) };
+        foreach (IPEndPoint peer in deployOptions.Peers)
+        {
+            seedOptions.Peers.Add(peer);
+        }
+
+        foreach (Uri tracker in deployOptions.Trackers)
+        {
+            seedOptions.Trackers.Add(tracker);
+        }
+
+        using var seeding = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        if (seedFor != Timeout.InfiniteTimeSpan)
+        {
+            seeding.CancelAfter(seedFor);
+        }
+
+        status.SetState("seeding");
+        Log.SeedingAfter(_logger, manifest.Name, device.Name, seedFor == Timeout.InfiniteTimeSpan ? "until the service stops" : $"for {seedFor}");
+        try
+        {
+            await client.SeedAsync(manifest, device, seedOptions, seeding.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (seeding.IsCancellationRequested)
+        {
+            // The seeding time is over, or the service is stopping: either way the target is complete.
+        }
+
+        status.SetState("complete");
+    }
+}

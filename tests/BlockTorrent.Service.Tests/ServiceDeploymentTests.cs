@@ -1,0 +1,98 @@
+using System.Text.Json;
+using BlockTorrent.Testing;
+
+namespace BlockTorrent.Service.Tests;
+
+public sealed class ServiceDeploymentTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task ADepotAndTwoTargetsCompleteADeploymentBitExact()
+    {
+        var image = new TestImage { Length = 6 << 20, Seed = 5 };
+        await using ServiceInstance depot = await StartDepotAsync(image);
+
+        await using ServiceInstance first = await StartTargetAsync($"{depot.Url}/images/disk.img.torrent", "target1.img");
+        await using ServiceInstance second = await StartTargetAsync($"{depot.Url}/images/disk.img.torrent", "target2.img");
+        await Eventually.TrueAsync(() => first.Board.Target!.State == "seeding" && second.Board.Target!.State == "seeding", Bound, "both targets finish and seed", TestContext.Current.CancellationToken);
+
+        byte[] expected = image.ToArray();
+        Assert.Equal(expected, File.ReadAllBytes(_dir.File("target1.img")));
+        Assert.Equal(expected, File.ReadAllBytes(_dir.File("target2.img")));
+        Assert.False(File.Exists(_dir.File("target1.img") + ".blocktorrent-resume"));
+        JsonElement target = (await first.GetStatusAsync()).GetProperty("target");
+        Assert.Equal(100, target.GetProperty("percent").GetDouble());
+        Assert.Equal("disk.img", target.GetProperty("name").GetString());
+        JsonElement served = (await depot.GetStatusAsync()).GetProperty("images")[0];
+        Assert.Equal("disk.img", served.GetProperty("name").GetString());
+        Assert.True(served.GetProperty("bytesServed").GetInt64() > 0, served.ToString());
+    }
+
+    [Fact]
+    public async Task ADepotCreatesTheMissingManifestAnnouncingItsTracker()
+    {
+        string images = Directory.CreateDirectory(_dir.File("images")).FullName;
+        await new TestImage { Length = 1 << 20 }.WriteFileAsync(Path.Combine(images, "a.img"), TestContext.Current.CancellationToken);
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = images;
+        await using ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await Eventually.TrueAsync(() => depot.Board.TryGetImage("a.img", out var s) && s!.State == "seeding", Bound, "the depot seeds a.img", TestContext.Current.CancellationToken);
+
+        var manifest = BlockTorrent.Manifest.TorrentManifest.Load(Path.Combine(images, "a.img.torrent"));
+        JsonElement status = await depot.GetStatusAsync();
+        Assert.Equal([status.GetProperty("tracker").GetString()!], manifest.Trackers);
+        Assert.Equal(1 << 20, manifest.Length);
+    }
+
+    [Fact]
+    public async Task ARestartedTargetFindsTheImageAlreadyOnTheDeviceAndFetchesNothing()
+    {
+        var image = new TestImage { Length = 2 << 20, Seed = 9 };
+        await using ServiceInstance depot = await StartDepotAsync(image);
+        string torrent = _dir.File("images/disk.img.torrent");
+        await using (ServiceInstance once = await StartTargetAsync(torrent, "target.img", stopWhenDone: true))
+        {
+            await once.Stopped;
+            Assert.Equal(0, once.Board.ExitCode);
+        }
+
+        await using ServiceInstance again = await StartTargetAsync(torrent, "target.img", stopWhenDone: true);
+        await again.Stopped;
+
+        JsonElement result = JsonDocument.Parse(again.Board.ToJson()).RootElement.GetProperty("target").GetProperty("result");
+        Assert.Equal(0, result.GetProperty("piecesDownloaded").GetInt32());
+        Assert.Equal(image.ToArray(), File.ReadAllBytes(_dir.File("target.img")));
+    }
+
+    /// <summary>Starts a depot whose folder holds <paramref name="image"/> as disk.img (manifest created, 64 KiB pieces) and waits until it seeds it.</summary>
+    private async Task<ServiceInstance> StartDepotAsync(TestImage image)
+    {
+        string images = Directory.CreateDirectory(_dir.File("images")).FullName;
+        await image.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = images;
+        settings["BlockTorrent:Depot:PieceSize"] = "65536";
+        ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
+        return depot;
+    }
+
+    private Task<ServiceInstance> StartTargetAsync(string image, string device, bool stopWhenDone = false)
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = image;
+        settings["BlockTorrent:Target:Device"] = _dir.File(device);
+        settings["BlockTorrent:StateDirectory"] = _dir.File("state");
+        if (stopWhenDone)
+        {
+            settings["BlockTorrent:Target:SeedAfter"] = "00:00:00";
+            settings["BlockTorrent:Target:StopWhenDone"] = "true";
+        }
+
+        return ServiceInstance.StartAsync(_dir.Path, settings);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using BlockTorrent.Service;
+using BlockTorrent.Service.Status;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace BlockTorrent.Service.Tests;
+
+/// <summary>One imaging service running in-process on loopback, with its status read over HTTP as an operator would.</summary>
+internal sealed class ServiceInstance : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly WebApplication _app;
+
+    private ServiceInstance(WebApplication app)
+    {
+        _app = app;
+    }
+
+    /// <summary>Gets the status endpoint's base address, for example http://127.0.0.1:41234.</summary>
+    public string Url => _app.Urls.First();
+
+    public StatusBoard Board => _app.Services.GetRequiredService<StatusBoard>();
+
+    /// <summary>Completes when the service has stopped (by itself, or disposed).</summary>
+    public Task Stopped => _app.WaitForShutdownAsync(TestContext.Current.CancellationToken);
+
+    /// <summary>Settings every test instance shares: loopback only, free ports, no LSD.</summary>
+    public static Dictionary<string, string?> Loopback(string role) => new()
+    {
+        ["BlockTorrent:Role"] = role,
+        ["BlockTorrent:Listen"] = "127.0.0.1:0",
+        ["BlockTorrent:Status"] = "127.0.0.1:0",
+        ["BlockTorrent:Depot:Tracker"] = "127.0.0.1:0",
+        ["Logging:LogLevel:Default"] = "Warning",
+    };
+
+    /// <summary>Builds the service with <paramref name="settings"/> (no appsettings.json: the content root is <paramref name="root"/>) and starts it.</summary>
+    public static async Task<ServiceInstance> StartAsync(string root, IReadOnlyDictionary<string, string?> settings)
+    {
+        WebApplication app = ImagingServiceHost.Build([], root, settings);
+        try
+        {
+            await app.StartAsync(TestContext.Current.CancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return new ServiceInstance(app);
+    }
+
+    /// <summary>Reads <c>GET /status</c>.</summary>
+    public async Task<JsonElement> GetStatusAsync()
+    {
+        string text = await Http.GetStringAsync(Url + "/status", TestContext.Current.CancellationToken);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+}
