@@ -654,7 +654,9 @@ internal sealed class PeerSession : IChokeable
         {
             if (_gotPieces)
             {
-                return "a second bitfield";
+                // aria2 announces what it gained by a whole new bitfield (or have-all once complete) rather than
+                // many HAVEs: take the new bits as HAVEs. A late have-none could only take pieces away: refused.
+                return m.Id == MessageId.HaveNone ? "a second bitfield" : OnLaterPiecesLocked(m);
             }
 
             _gotPieces = true;
@@ -673,6 +675,42 @@ internal sealed class PeerSession : IChokeable
 
             _swarm.Picker?.AddPeer(Pick);
             _swarm.OnPeerPiecesLocked(this);
+        }
+
+        Signal();
+        return null;
+    }
+
+    private string? OnLaterPiecesLocked(PeerMessage m)
+    {
+        Bitfield? later;
+        if (m.Id == MessageId.HaveAll)
+        {
+            later = new Bitfield(Pick.Has.Length);
+            later.SetAll();
+        }
+        else if (!Bitfield.TryReadWire(m.Payload.ToArray(), Pick.Has.Length, out later))
+        {
+            return "an invalid bitfield";
+        }
+
+        for (int i = later.NextSet(0); i >= 0; i = later.NextSet(i + 1))
+        {
+            if (Pick.Has[i])
+            {
+                continue;
+            }
+
+            if (_swarm.Picker is { } picker)
+            {
+                picker.PeerHave(Pick, i);
+            }
+            else
+            {
+                Pick.Has.Set(i);
+            }
+
+            _swarm.OnPeerHaveLocked(this, i);
         }
 
         Signal();
