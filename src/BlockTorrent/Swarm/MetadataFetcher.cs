@@ -37,8 +37,8 @@ internal sealed class MetadataFetcher
     // Metadata pieces requested ahead from one peer.
     private const int PipelinedRequests = 4;
 
-    // Attempts at a peer that cannot be reached (it may not have started yet).
-    private const int MaxConnectAttempts = 6;
+    // Attempts at a peer that failed in a way that may pass (not reachable yet, torrent not loaded yet, hung up).
+    private const int MaxAttempts = 6;
 
     private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(30);
 
@@ -179,7 +179,7 @@ internal sealed class MetadataFetcher
     private async Task AttemptAsync(IPEndPoint peer, SemaphoreSlim slots, CancellationToken cancellationToken)
     {
         string? failure;
-        bool retry = false;
+        bool retry = true;
         try
         {
             lock (_known)
@@ -193,18 +193,10 @@ internal sealed class MetadataFetcher
             using var socket = new Socket(peer.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(PeerTimeout);
-            try
-            {
-                await socket.ConnectAsync(peer, timeout.Token).ConfigureAwait(false);
-            }
-            catch (SocketException e)
-            {
-                retry = true;
-                throw new IOException(e.SocketErrorCode.ToString(), e);
-            }
-
+            await socket.ConnectAsync(peer, timeout.Token).ConfigureAwait(false);
             var session = new Session(this, socket, peer);
             failure = await session.RunAsync(timeout.Token).ConfigureAwait(false);
+            retry = !session.Final;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -214,7 +206,11 @@ internal sealed class MetadataFetcher
         {
             failure = "timed out";
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (SocketException e)
+        {
+            failure = e.SocketErrorCode.ToString();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             failure = e.Message;
         }
@@ -241,9 +237,9 @@ internal sealed class MetadataFetcher
             attempts = _known[peer] = _known.GetValueOrDefault(peer) + 1;
         }
 
-        if (retry && attempts < MaxConnectAttempts)
+        if (retry && attempts < MaxAttempts)
         {
-            // A peer that cannot be reached yet (a seed still starting) is tried again, later each time.
+            // A peer that may do better (a seed still starting) is tried again, later each time.
             _ = RetryLaterAsync(peer, TimeSpan.FromMilliseconds(250 << attempts), cancellationToken);
         }
     }
@@ -300,6 +296,9 @@ internal sealed class MetadataFetcher
         private bool _fast;
         private LayerFetch? _layers;
 
+        /// <summary>Gets a value indicating whether the peer's failure is definitive (banned, over the limit, no metadata), so it is not asked again.</summary>
+        public bool Final { get; private set; }
+
         /// <summary>Runs the exchange; returns why the peer failed, or null when it delivered.</summary>
         public async Task<string?> RunAsync(CancellationToken ct)
         {
@@ -315,11 +314,13 @@ internal sealed class MetadataFetcher
 
             if (remote.PeerId.SequenceEqual(fetcher._host.PeerId.Span))
             {
+                Final = true;
                 return "that is ourselves";
             }
 
             if ((remote.Features & HandshakeFeatures.ExtensionProtocol) == 0)
             {
+                Final = true;
                 return "the peer does not speak the extension protocol (BEP 10), so it cannot send metadata";
             }
 
@@ -431,11 +432,13 @@ internal sealed class MetadataFetcher
             _remote = handshake;
             if (handshake.UtMetadata == 0 || handshake.MetadataSize <= 0)
             {
+                Final = true;
                 return "the peer does not offer the metadata (no ut_metadata or metadata_size)";
             }
 
             if (handshake.MetadataSize > fetcher._maxSize)
             {
+                Final = true;
                 return $"the peer offers metadata of {handshake.MetadataSize} bytes, more than the limit of {fetcher._maxSize} (DeployOptions.MaxMetadataSize)";
             }
 

@@ -33,11 +33,15 @@ internal sealed class LibtorrentSwarmPeer : IAsyncDisposable
 
     /// <summary>Starts a libtorrent seed of <paramref name="directory"/> and waits until it listens.</summary>
     public static Task<LibtorrentSwarmPeer> SeedAsync(string torrent, string directory, CancellationToken cancellationToken) =>
-        StartAsync("seed", torrent, directory, [], cancellationToken);
+        StartAsync("seed", ["--torrent", torrent], directory, [], cancellationToken);
 
     /// <summary>Starts a libtorrent download into <paramref name="directory"/> from the given peers.</summary>
     public static Task<LibtorrentSwarmPeer> DownloadAsync(string torrent, string directory, IPEndPoint peer, CancellationToken cancellationToken) =>
-        StartAsync("download", torrent, directory, [peer], cancellationToken);
+        StartAsync("download", ["--torrent", torrent], directory, [peer], cancellationToken);
+
+    /// <summary>Starts a libtorrent download into <paramref name="directory"/> from a magnet link: the metadata comes from the peer too.</summary>
+    public static Task<LibtorrentSwarmPeer> DownloadMagnetAsync(string magnet, string directory, IPEndPoint peer, CancellationToken cancellationToken) =>
+        StartAsync("download", ["--magnet", magnet], directory, [peer], cancellationToken);
 
     /// <summary>Has libtorrent check a file against a torrent, failing with its output unless every piece matches.</summary>
     public static async Task CheckAsync(string torrent, string directory, CancellationToken cancellationToken)
@@ -76,10 +80,10 @@ internal sealed class LibtorrentSwarmPeer : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static async Task<LibtorrentSwarmPeer> StartAsync(string mode, string torrent, string directory, IEnumerable<IPEndPoint> peers, CancellationToken cancellationToken)
+    private static async Task<LibtorrentSwarmPeer> StartAsync(string mode, string[] source, string directory, IEnumerable<IPEndPoint> peers, CancellationToken cancellationToken)
     {
         Requires.PythonLibtorrent();
-        List<string> args = [Script, mode, "--torrent", torrent, "--dir", directory, "--timeout", "50"];
+        List<string> args = [Script, mode, .. source, "--dir", directory, "--timeout", "50"];
         foreach (IPEndPoint endPoint in peers)
         {
             args.AddRange(["--peer", endPoint.ToString()]);

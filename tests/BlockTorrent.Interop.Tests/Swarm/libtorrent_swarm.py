@@ -4,6 +4,7 @@
 check:    checks <dir>/<name> against the torrent; exits 0 when every piece matches, 1 otherwise.
 seed:     seeds <dir>/<name> (trusted: seed mode) and prints {"port": N} once listening, then status until killed.
 download: downloads into <dir>, connecting to --peer host:port (repeatable); exits 0 once complete, 1 on timeout.
+          With --magnet instead of --torrent it starts from the magnet link: metadata (and v2 piece layers) come from the peers.
 Only the peers named on the command line are used: no DHT, LSD, UPnP, NAT-PMP, uTP or encryption.
 """
 import argparse
@@ -17,7 +18,9 @@ import libtorrent as lt
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["seed", "download", "check"])
-    p.add_argument("--torrent", required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--torrent")
+    source.add_argument("--magnet")
     p.add_argument("--dir", required=True)
     p.add_argument("--peer", action="append", default=[])
     p.add_argument("--timeout", type=float, default=120)
@@ -37,8 +40,11 @@ def main():
         "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification,
     }
     ses = lt.session(settings)
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(args.torrent)
+    if args.magnet:
+        atp = lt.parse_magnet_uri(args.magnet)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(args.torrent)
     atp.save_path = args.dir
     if args.mode == "seed":
         atp.flags |= lt.torrent_flags.seed_mode
