@@ -84,6 +84,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         {
             MaxInFlightBytes = Math.Max(_host.Options.DownloadMemory, manifest.PieceLength),
             VerifyAfterWrite = options.VerifyAfterWrite,
+            VerifyAllHashes = options.VerifyAllHashes,
             DeviceIsZeroed = options.DeviceIsZeroed,
         };
         var writer = new PieceWriter(manifest, target, writerOptions, _host.Logger);

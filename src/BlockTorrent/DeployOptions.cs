@@ -28,6 +28,14 @@ public sealed class DeployOptions
     public bool VerifyAfterWrite { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether pieces of a hybrid torrent are checked against their SHA-1 as well as
+    /// their SHA-256 merkle root (see <see cref="Writing.PieceWriterOptions.VerifyAllHashes"/>); a torrent whose halves
+    /// disagree about a piece then fails the deployment with an <see cref="Manifest.InvalidTorrentException"/>.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: the merkle root alone, which suffices for a consistent torrent.</value>
+    public bool VerifyAllHashes { get; set; }
+
+    /// <summary>
     /// Gets or sets a file that records which pieces are durably on the device. When it exists and matches the image
     /// and device, those pieces are not fetched again, and the rest of the device is checked for pieces already
     /// correct. It is written when the call ends, whether it completed, failed or was cancelled.

@@ -5,6 +5,7 @@ using BlockTorrent.Devices.Linux;
 using BlockTorrent.Manifest;
 using BlockTorrent.Writing;
 using Microsoft.Win32.SafeHandles;
+using static BlockTorrent.Benchmarks.BenchmarkSupport;
 
 namespace BlockTorrent.Benchmarks.Devices;
 
@@ -181,18 +182,6 @@ internal static class LoopDeviceThroughput
         }
     }
 
-    private static void WriteRandomImage(string path, long length)
-    {
-        var random = new Random(42);
-        var chunk = new byte[16 << 20];
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        for (long written = 0; written < length; written += chunk.Length)
-        {
-            random.NextBytes(chunk);
-            file.Write(chunk, 0, (int)Math.Min(chunk.Length, length - written));
-        }
-    }
-
     private static async Task<double> TimeAsync(Func<Task> action)
     {
         long start = Stopwatch.GetTimestamp();
@@ -224,14 +213,5 @@ internal static class LoopDeviceThroughput
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-    }
-
-    private static long Option(string[] args, string name, long fallback) =>
-        long.Parse(OptionText(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-
-    private static string OptionText(string[] args, string name, string fallback)
-    {
-        int index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -18,9 +19,9 @@ namespace BlockTorrent.Manifest;
 /// the info-hashes are those of the bytes as they appeared.
 /// </para>
 /// <para>
-/// All members are thread-safe. <see cref="VerifyPiece"/> allocates nothing and runs concurrently on any number of
-/// threads. In a hybrid torrent a piece must match both its SHA-256 merkle root and its SHA-1 hash (BEP 52 "upgrade
-/// path"), so v1 peers that fetch it from us never receive data they would reject.
+/// All members are thread-safe. <see cref="VerifyPiece(int, ReadOnlySpan{byte})"/> allocates nothing and runs concurrently on any number of
+/// threads. A piece of a v2 or hybrid torrent is verified by its SHA-256 merkle root, which in a consistent hybrid
+/// torrent proves its SHA-1 as well (see <see cref="VerifyPiece(int, ReadOnlySpan{byte})"/>).
 /// </para>
 /// </remarks>
 public sealed class TorrentManifest : IImageManifest
@@ -421,8 +422,36 @@ public sealed class TorrentManifest : IImageManifest
         return _v1Pieces is null ? default : _v1Pieces.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes);
     }
 
-    /// <inheritdoc />
-    public bool VerifyPiece(int piece, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Checks bytes against a piece's hash: the SHA-256 merkle root when the torrent has v2 hashes (v2 and hybrid),
+    /// else the SHA-1 hash.
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="data">The piece's bytes; a length other than <see cref="GetPieceSize"/> fails verification.</param>
+    /// <returns><see langword="true"/> when the bytes are the piece.</returns>
+    /// <remarks>
+    /// A hybrid torrent is checked by its v2 half alone. In a consistent hybrid torrent (every tool, BlockTorrent
+    /// included, makes both halves from the same bytes) the bytes that match the merkle root are exactly the bytes
+    /// the SHA-1 was made of, so checking the SHA-1 too proves nothing more and doubles the hashing; SHA-256 is the
+    /// stronger of the two (SHA-1 has practical collisions). Only a torrent whose halves describe different data
+    /// (a faulty or hostile creator) differs; <see cref="Writing.PieceWriterOptions.VerifyAllHashes"/> checks both
+    /// halves in one pass and stops such a deployment with an error.
+    /// </remarks>
+    public bool VerifyPiece(int piece, ReadOnlySpan<byte> data) => VerifyPiece(piece, data, allHashes: false);
+
+    /// <summary>
+    /// Checks bytes against a piece's hashes: the merkle root when the torrent has v2 hashes, else the SHA-1; with
+    /// <paramref name="allHashes"/>, every hash the torrent carries (both halves of a hybrid torrent, in one pass).
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="data">The piece's bytes.</param>
+    /// <param name="allHashes">Whether to check the SHA-1 of a hybrid torrent as well.</param>
+    /// <returns><see langword="true"/> when the bytes match every hash checked.</returns>
+    /// <exception cref="InvalidTorrentException">
+    /// <paramref name="allHashes"/> is set and the bytes match one half of a hybrid torrent but not the other: the
+    /// torrent is inconsistent, whoever sent the bytes.
+    /// </exception>
+    internal bool VerifyPiece(int piece, ReadOnlySpan<byte> data, bool allHashes)
     {
         CheckPiece(piece);
         if (data.Length != GetPieceSize(piece))
@@ -430,27 +459,32 @@ public sealed class TorrentManifest : IImageManifest
             return false;
         }
 
-        if (_pieceLayer is not null)
+        PieceHasher hasher = PieceHasher.ForCurrentThread;
+        Span<byte> root = stackalloc byte[MerkleTree.HashSize];
+        Span<byte> sha1 = stackalloc byte[SHA1.HashSizeInBytes];
+        if (_pieceLayer is null)
         {
-            Span<byte> root = stackalloc byte[MerkleTree.HashSize];
-            MerkleTree.ComputeRoot(data, _leavesPerPiece, root);
-            if (!root.SequenceEqual(_pieceLayer.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize)))
-            {
-                return false;
-            }
+            hasher.ComputeSha1(data, sha1);
+            return sha1.SequenceEqual(_v1Pieces.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
         }
 
-        if (_v1Pieces is not null)
+        if (!allHashes || _v1Pieces is null)
         {
-            Span<byte> hash = stackalloc byte[SHA1.HashSizeInBytes];
-            SHA1.HashData(data, hash);
-            if (!hash.SequenceEqual(_v1Pieces.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes)))
-            {
-                return false;
-            }
+            hasher.ComputeRoot(data, _leavesPerPiece, root);
+            return root.SequenceEqual(_pieceLayer.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize));
         }
 
-        return true;
+        hasher.ComputeBoth(data, _leavesPerPiece, root, sha1);
+        bool v2 = root.SequenceEqual(_pieceLayer.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize));
+        bool v1 = sha1.SequenceEqual(_v1Pieces.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
+        if (v1 != v2)
+        {
+            throw new InvalidTorrentException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"Invalid torrent: the v1 and v2 hashes of piece {piece} of '{Name}' describe different data (the bytes match its {(v2 ? "SHA-256 merkle root" : "SHA-1 hash")} but not its {(v2 ? "SHA-1 hash" : "SHA-256 merkle root")}). The hybrid torrent is inconsistent; nothing was written."));
+        }
+
+        return v1;
     }
 
     /// <inheritdoc />

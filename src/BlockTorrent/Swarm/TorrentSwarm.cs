@@ -434,9 +434,10 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
             return;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidTorrentException)
         {
-            // The device failed: the deployment cannot complete.
+            // The device failed, or the manifest's halves disagree about a piece (PieceWriterOptions.VerifyAllHashes):
+            // the deployment cannot complete.
             _completed.TrySetException(e);
             return;
         }

@@ -48,8 +48,9 @@ public static class PieceChecker
     /// <param name="progress">Receives the running count of checked pieces.</param>
     /// <param name="onChecked">Called once per piece, from any worker, with whether it is correct.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
+    /// <param name="allHashes">Whether to check every hash of a hybrid torrent (see <see cref="PieceVerification"/>).</param>
     /// <returns>The number of pieces checked.</returns>
-    internal static async Task<int> CheckCoreAsync(IImageManifest manifest, IBlockDevice device, IReadOnlyList<int>? pieces, int parallelism, IProgress<int>? progress, Action<int, bool> onChecked, CancellationToken cancellationToken)
+    internal static async Task<int> CheckCoreAsync(IImageManifest manifest, IBlockDevice device, IReadOnlyList<int>? pieces, int parallelism, IProgress<int>? progress, Action<int, bool> onChecked, CancellationToken cancellationToken, bool allHashes = false)
     {
         int total = pieces?.Count ?? manifest.PieceCount;
         if (pieces is not null)
@@ -86,7 +87,7 @@ public static class PieceChecker
                         {
                             failed.Token.ThrowIfCancellationRequested();
                             int piece = pieces?[i] ?? i;
-                            bool ok = await CheckPieceAsync(manifest, device, piece, buffer.Memory, failed.Token).ConfigureAwait(false);
+                            bool ok = await CheckPieceAsync(manifest, device, piece, buffer.Memory, failed.Token, allHashes).ConfigureAwait(false);
                             BlockTorrentMetrics.PiecesChecked.Add(1);
                             onChecked(piece, ok);
                             progress?.Report(Interlocked.Increment(ref done));
@@ -133,8 +134,9 @@ public static class PieceChecker
     /// <param name="piece">A valid piece index.</param>
     /// <param name="buffer">At least one piece long.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
+    /// <param name="allHashes">Whether to check every hash of a hybrid torrent (see <see cref="PieceVerification"/>).</param>
     /// <returns><see langword="true"/> when the device holds the piece's bytes.</returns>
-    internal static async ValueTask<bool> CheckPieceAsync(IImageManifest manifest, IBlockDevice device, int piece, Memory<byte> buffer, CancellationToken cancellationToken)
+    internal static async ValueTask<bool> CheckPieceAsync(IImageManifest manifest, IBlockDevice device, int piece, Memory<byte> buffer, CancellationToken cancellationToken, bool allHashes = false)
     {
         int size = manifest.GetPieceSize(piece);
         long offset = manifest.GetPieceOffset(piece);
@@ -151,6 +153,6 @@ public static class PieceChecker
         }
 
         // An all-zero piece is recognised by its bytes: the same answer as its hash, for a fraction of the work.
-        return manifest.IsZeroPiece(piece) ? !data.Span.ContainsAnyExcept((byte)0) : manifest.VerifyPiece(piece, data.Span);
+        return manifest.IsZeroPiece(piece) ? !data.Span.ContainsAnyExcept((byte)0) : PieceVerification.Verify(manifest, piece, data.Span, allHashes);
     }
 }

@@ -383,7 +383,8 @@ public sealed class PieceWriter : IAsyncDisposable
                     Interlocked.Increment(ref found);
                 }
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken,
+            _options.VerifyAllHashes).ConfigureAwait(false);
         Interlocked.Add(ref _piecesFoundOnDevice, found);
         Log.Rechecked(_logger, _device.Name, found, pieces.Count);
         return found;
@@ -593,7 +594,7 @@ public sealed class PieceWriter : IAsyncDisposable
         bool ok;
         try
         {
-            ok = _manifest.VerifyPiece(piece, buffer.Data.Span);
+            ok = PieceVerification.Verify(_manifest, piece, buffer.Data.Span, _options.VerifyAllHashes);
         }
         catch (Exception ex)
         {
@@ -872,13 +873,21 @@ public sealed class PieceWriter : IAsyncDisposable
         }
 
         var bad = new PieceSet(_manifest.PieceCount);
-        await PieceChecker.CheckCoreAsync(_manifest, _device, pieces, _options.EffectiveVerificationWorkers, progress: null, (piece, ok) =>
-        {
-            if (!ok)
+        await PieceChecker.CheckCoreAsync(
+            _manifest,
+            _device,
+            pieces,
+            _options.EffectiveVerificationWorkers,
+            progress: null,
+            (piece, ok) =>
             {
-                bad.Add(piece);
-            }
-        }, cancellationToken).ConfigureAwait(false);
+                if (!ok)
+                {
+                    bad.Add(piece);
+                }
+            },
+            cancellationToken,
+            _options.VerifyAllHashes).ConfigureAwait(false);
         Interlocked.Add(ref _piecesReadBack, pieces.Count);
         if (bad.Count == 0)
         {

@@ -38,6 +38,20 @@ public sealed class PieceWriterOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool DeviceIsZeroed { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether a piece of a hybrid (v1 + v2) torrent is checked against its SHA-1 as
+    /// well as its SHA-256 merkle root, in one pass over its bytes.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="false"/>: pieces of v2 and hybrid torrents are checked by their merkle root alone
+    /// (v1 torrents by their SHA-1). In a consistent hybrid torrent both halves hash the same bytes, so the merkle root,
+    /// the stronger hash, proves the SHA-1 too, for half the hashing. Set it for torrents from a creator you do not trust
+    /// to keep the halves consistent: bytes that match one half but not the other then fail their commit with an
+    /// <see cref="Manifest.InvalidTorrentException"/> naming the piece (the torrent is at fault, not the peer), and
+    /// nothing is written. Rechecks and read-back verification follow the same rule.
+    /// </value>
+    public bool VerifyAllHashes { get; set; }
+
     internal int EffectiveVerificationWorkers => VerificationWorkers == 0 ? Environment.ProcessorCount : VerificationWorkers;
 
     internal void Validate()

@@ -1,3 +1,4 @@
+using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
 
@@ -92,6 +93,51 @@ public sealed class ManifestBuilderTests
 
         Assert.Equal("disk.img", fromFile.Name);
         Assert.Equal(fromBytes.ToTorrentBytes(), fromFile.ToTorrentBytes());
+    }
+
+    [Theory]
+    [InlineData(TorrentVersions.V1, 0, 16 * MiB)]
+    [InlineData(TorrentVersions.V2, 1, 65536)]
+    [InlineData(TorrentVersions.Hybrid, 3, 16384)]
+    [InlineData(TorrentVersions.Hybrid, 0, 16 * MiB)]
+    public async Task AMappedFileHashesLikeTheSameBytesReadFromADevice(TorrentVersions versions, int workers, int chunk)
+    {
+        using var dir = new TempDirectory();
+        var image = new TestImage { Length = (3 * MiB) + 12345, Seed = 4 };
+        await image.WriteFileAsync(dir.File("disk.img"), TestContext.Current.CancellationToken);
+        var options = new ManifestBuilderOptions { PieceLength = 65536, Versions = versions, MaxDegreeOfParallelism = workers, ReadChunkSize = (int)chunk };
+
+        var mapped = await ManifestBuilder.CreateAsync(dir.File("disk.img"), options, TestContext.Current.CancellationToken);
+        await using var device = FileBlockDevice.Open(dir.File("disk.img"), new FileBlockDeviceOptions { ReadOnly = true });
+        var read = await ManifestBuilder.CreateAsync(device, options, TestContext.Current.CancellationToken);
+
+        Assert.Equal(read.ToTorrentBytes(), mapped.ToTorrentBytes());
+    }
+
+    [Fact]
+    public async Task AMappedFileReportsProgressToItsLength()
+    {
+        using var dir = new TempDirectory();
+        var image = new TestImage { Length = MiB + 7, Seed = 5 };
+        await image.WriteFileAsync(dir.File("disk.img"), TestContext.Current.CancellationToken);
+        var reports = new List<ManifestBuildProgress>();
+        var options = new ManifestBuilderOptions { PieceLength = 16384, ReadChunkSize = 65536, Progress = new SynchronousProgress(reports), MaxDegreeOfParallelism = 1 };
+
+        await ManifestBuilder.CreateAsync(dir.File("disk.img"), options, TestContext.Current.CancellationToken);
+
+        Assert.True(reports.Count > 1);
+        Assert.Equal(new ManifestBuildProgress(MiB + 7, MiB + 7), reports[^1]);
+    }
+
+    [Fact]
+    public async Task CancellationStopsAMappedBuild()
+    {
+        using var dir = new TempDirectory();
+        await new TestImage { Length = MiB, Seed = 6 }.WriteFileAsync(dir.File("disk.img"), TestContext.Current.CancellationToken);
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ManifestBuilder.CreateAsync(dir.File("disk.img"), null, cts.Token));
     }
 
     [Fact]
