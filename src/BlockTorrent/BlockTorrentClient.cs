@@ -33,6 +33,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     private readonly ConnectionListener _listener;
     private readonly Dictionary<string, TorrentSwarm> _swarms = new(StringComparer.Ordinal);
     private readonly List<Channel<SwarmEvent>> _watchers = [];
+    private readonly Lock _localDiscoveryLock = new();
+    private LocalPeerDiscovery? _localDiscovery;
     private int _disposed;
 
     /// <summary>Initializes a new instance and starts listening for peers.</summary>
@@ -48,6 +50,18 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         _host = new Host(this, options, logger, CreatePeerId(options.PeerIdPrefix));
         _listener = new ConnectionListener(options.ListenEndPoint, Route, logger);
         _host.ListenPort = _listener.LocalEndPoint.Port;
+        if (options.EnableLocalPeerDiscovery)
+        {
+            try
+            {
+                EnsureLocalDiscovery();
+            }
+            catch
+            {
+                _listener.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                throw;
+            }
+        }
     }
 
     /// <summary>Gets the address and port the client accepts peer connections on.</summary>
@@ -79,6 +93,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         options ??= new DeployOptions();
         options.Validate();
+        LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
         long started = _host.Time.GetTimestamp();
         var writerOptions = new PieceWriterOptions
         {
@@ -108,7 +123,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         {
             swarm.Start();
             swarm.AddCandidates(options.Peers);
-            PeerDiscovery discovery = StartTrackerDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers);
+            PeerDiscovery discovery = StartSwarmDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers, localDiscovery);
             await using var discoveryScope = discovery.ConfigureAwait(false);
             {
                 using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -238,6 +253,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             throw new ArgumentException($"'{source.Name}' is {source.Length} bytes long, shorter than the image '{manifest.Name}' ({manifest.Length} bytes).", nameof(source));
         }
 
+        LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
+
         var have = new Bitfield(manifest.PieceCount);
         have.SetAll();
         var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding);
@@ -247,7 +264,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             Log.SeedStarted(_host.Logger, manifest.Name, source.Name);
             swarm.Start();
             swarm.AddCandidates(options.Peers);
-            PeerDiscovery discovery = StartTrackerDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers);
+            PeerDiscovery discovery = StartSwarmDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers, localDiscovery);
             await using var discoveryScope = discovery.ConfigureAwait(false);
             {
                 if (options.Progress is { } progress)
@@ -267,35 +284,60 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Announces the swarm to its trackers (the per-call ones, plus the manifest's unless turned off) and feeds the
-    /// peers they return to the swarm. Local Service Discovery is not started here.
+    /// Announces the swarm to its trackers (the per-call ones, plus the manifest's unless turned off) and, when
+    /// <paramref name="localDiscovery"/> is given, by Local Service Discovery; feeds the peers found to the swarm.
     /// </summary>
-    private PeerDiscovery StartTrackerDiscovery(TorrentManifest manifest, TorrentSwarm swarm, IEnumerable<Uri> trackers, bool useManifestTrackers)
+    private PeerDiscovery StartSwarmDiscovery(TorrentManifest manifest, TorrentSwarm swarm, IEnumerable<Uri> trackers, bool useManifestTrackers, LocalPeerDiscovery? localDiscovery)
     {
         long length = manifest.Length;
         return StartDiscovery(
             manifest.InfoHashV1 ?? manifest.InfoHashV2!.Value,
             manifest.IsPrivate,
             trackers.Concat(useManifestTrackers ? ParseTrackers(manifest.Trackers) : []),
+            localDiscovery,
             () => new TransferStats(swarm.BytesUploaded, swarm.BytesDownloaded, swarm.Writer is null ? 0 : Math.Max(0, length - swarm.BytesDownloaded)),
             swarm.AddCandidates);
     }
 
-    /// <summary>Announces an info-hash to trackers and feeds the peers they return to <paramref name="onPeers"/>.</summary>
-    private PeerDiscovery StartDiscovery(InfoHash infoHash, bool isPrivate, IEnumerable<Uri> trackers, Func<TransferStats> stats, Action<IEnumerable<IPEndPoint>> onPeers)
+    /// <summary>Announces an info-hash to trackers (and by LSD when given) and feeds the peers found to <paramref name="onPeers"/>.</summary>
+    private PeerDiscovery StartDiscovery(InfoHash infoHash, bool isPrivate, IEnumerable<Uri> trackers, LocalPeerDiscovery? localDiscovery, Func<TransferStats> stats, Action<IEnumerable<IPEndPoint>> onPeers)
     {
         var discovery = PeerDiscovery.Create(
             infoHash,
             _host.PeerId,
             LocalEndPoint.Port,
-            DiscoveryPolicy.For(isPrivate, localDiscoveryEnabled: false),
+            DiscoveryPolicy.For(isPrivate, localDiscoveryEnabled: localDiscovery is not null),
             trackers,
             [],
-            localDiscovery: null,
+            localDiscovery,
             stats,
             logger: _host.Logger);
         discovery.Start(onPeers);
         return discovery;
+    }
+
+    /// <summary>
+    /// Gets the client's Local Service Discovery for one call, starting it on the calling thread if needed (its
+    /// sockets and interface list belong to that thread's network namespace), or <see langword="null"/> when the
+    /// call does not use it: turned off (per call, else by the client's setting) or a private torrent (BEP 27).
+    /// </summary>
+    private LocalPeerDiscovery? LocalDiscoveryFor(bool? use, bool isPrivate) =>
+        !isPrivate && (use ?? _host.Options.EnableLocalPeerDiscovery) ? EnsureLocalDiscovery() : null;
+
+    private LocalPeerDiscovery EnsureLocalDiscovery()
+    {
+        lock (_localDiscoveryLock)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            if (_localDiscovery is null)
+            {
+                var discovery = new LocalPeerDiscovery(_host.Options.LocalPeerDiscovery, _host.Logger);
+                discovery.Start();
+                _localDiscovery = discovery;
+            }
+
+            return _localDiscovery;
+        }
     }
 
     private static IEnumerable<Uri> ParseTrackers(IEnumerable<string> trackers)
@@ -317,11 +359,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         options.Validate();
         InfoHash infoHash = (magnet.InfoHashV1 ?? magnet.InfoHashV2)!.Value;
         string name = magnet.DisplayName is { Length: > 0 } dn ? $"magnet link '{dn}' ({infoHash})" : $"magnet link {infoHash}";
+        // A magnet link cannot say whether its torrent is private; the metadata, once here, decides for the deployment.
+        LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, isPrivate: false);
         var fetcher = new MetadataFetcher(_host, magnet.InfoHashV1, magnet.InfoHashV2, options.MaxMetadataSize);
         fetcher.AddCandidates(options.Peers);
         fetcher.AddCandidates(await ResolveAsync(magnet.Peers, cancellationToken).ConfigureAwait(false));
         long left = magnet.ExactLength ?? 1;
-        PeerDiscovery discovery = StartDiscovery(infoHash, isPrivate: false, options.Trackers.Concat(ParseTrackers(magnet.Trackers)), () => new TransferStats(0, 0, left), fetcher.AddCandidates);
+        PeerDiscovery discovery = StartDiscovery(infoHash, isPrivate: false, options.Trackers.Concat(ParseTrackers(magnet.Trackers)), localDiscovery, () => new TransferStats(0, 0, left), fetcher.AddCandidates);
         MetadataFetcher.Result result;
         await using (discovery.ConfigureAwait(false))
         {
@@ -412,6 +456,18 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         await _listener.DisposeAsync().ConfigureAwait(false);
+        LocalPeerDiscovery? localDiscovery;
+        lock (_localDiscoveryLock)
+        {
+            localDiscovery = _localDiscovery;
+            _localDiscovery = null;
+        }
+
+        if (localDiscovery is not null)
+        {
+            await localDiscovery.DisposeAsync().ConfigureAwait(false);
+        }
+
         lock (_watchers)
         {
             foreach (Channel<SwarmEvent> channel in _watchers)

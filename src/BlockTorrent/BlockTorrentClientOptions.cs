@@ -1,4 +1,5 @@
 using System.Net;
+using BlockTorrent.Discovery;
 
 namespace BlockTorrent;
 
@@ -54,9 +55,26 @@ public sealed class BlockTorrentClientOptions
     /// <value>The default is 64 MiB.</value>
     public long DownloadMemory { get; set; } = 64L * 1024 * 1024;
 
-    /// <summary>Gets or sets a value indicating whether peers are found and announced by Local Service Discovery (BEP 14).</summary>
-    /// <value>The default is <see langword="true"/>.</value>
-    public bool EnableLocalPeerDiscovery { get; set; } = true;
+    /// <summary>
+    /// Gets or sets a value indicating whether deployments, seeds and magnet fetches find and announce peers by Local
+    /// Service Discovery (BEP 14), unless their own options say otherwise. Private torrents (BEP 27) never use it.
+    /// </summary>
+    /// <remarks>
+    /// When enabled, the constructor joins the LSD multicast groups (239.192.152.143 and ff15::efc0:988f, UDP port
+    /// 6771, time-to-live 1, so announces stay on the local link) on every interface that is up, supports multicast
+    /// and is not a loopback, or on those named in <see cref="LocalPeerDiscovery"/>; the sockets and the interface
+    /// list are taken then, in the constructing thread's network namespace. When disabled here but asked for by a
+    /// call (<c>UseLocalPeerDiscovery</c>), the groups are joined by that call, on its calling thread. Each torrent is
+    /// announced when it starts and every 5 minutes, at most one round a minute (BEP 14), and the peers heard are
+    /// connected to like any others. Off by default: multicast leaves the machine, which a library should not do
+    /// unless asked.
+    /// </remarks>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool EnableLocalPeerDiscovery { get; set; }
+
+    /// <summary>Gets or sets how Local Service Discovery runs (interfaces, groups, intervals) when it is used.</summary>
+    /// <value>The default is <see langword="null"/>: <see cref="LocalPeerDiscoveryOptions.Default"/>.</value>
+    public LocalPeerDiscoveryOptions? LocalPeerDiscovery { get; set; }
 
     /// <summary>Gets or sets a value indicating whether peers are exchanged with other peers (BEP 11, never for private torrents).</summary>
     /// <value>The default is <see langword="true"/>.</value>
@@ -86,6 +104,7 @@ public sealed class BlockTorrentClientOptions
         Check(ExtentSize >= 16 * 1024, nameof(ExtentSize), "at least 16 KiB");
         Check(ReadCacheSize >= 0, nameof(ReadCacheSize), "0 or more");
         Check(DownloadMemory >= 1024 * 1024, nameof(DownloadMemory), "at least 1 MiB");
+        LocalPeerDiscovery?.Validate();
     }
 
     private static void Check(bool ok, string name, string rule)

@@ -14,8 +14,9 @@ namespace BlockTorrent.Interop.Tests.Discovery;
 /// </summary>
 public sealed class LocalPeerDiscoveryTests
 {
-    private static readonly IPAddress AddressA = IPAddress.Parse("10.231.0.1");
-    private static readonly IPAddress AddressB = IPAddress.Parse("10.231.0.2");
+    private static IPAddress AddressA => LinkedNamespaces.AddressA;
+
+    private static IPAddress AddressB => LinkedNamespaces.AddressB;
 
     [Theory]
     [InlineData(AddressFamily.InterNetwork)]
@@ -140,53 +141,4 @@ public sealed class LocalPeerDiscoveryTests
         Assert.NotEmpty(discovery.ActiveInterfaces);
         return discovery;
     });
-
-    private sealed class LinkedNamespaces : IAsyncDisposable
-    {
-        private LinkedNamespaces(NetworkNamespace a, NetworkNamespace b)
-        {
-            A = a;
-            B = b;
-        }
-
-        public NetworkNamespace A { get; }
-
-        public NetworkNamespace B { get; }
-
-        public static async Task<LinkedNamespaces> CreateAsync(CancellationToken cancellationToken)
-        {
-            Requires.Root();
-            Requires.Program("ip", "iproute2");
-            NetworkNamespace a = await NetworkNamespace.CreateAsync("bt-lsd", cancellationToken);
-            NetworkNamespace? b = null;
-            try
-            {
-                b = await NetworkNamespace.CreateAsync("bt-lsd", cancellationToken);
-                await NetworkNamespace.LinkAsync(a, "lsd0", $"{AddressA}/24", b, "lsd1", $"{AddressB}/24", cancellationToken);
-                return new LinkedNamespaces(a, b);
-            }
-            catch
-            {
-                await a.DisposeAsync();
-                if (b is not null)
-                {
-                    await b.DisposeAsync();
-                }
-
-                throw;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                await A.DisposeAsync();
-            }
-            finally
-            {
-                await B.DisposeAsync();
-            }
-        }
-    }
 }

@@ -1,0 +1,79 @@
+using BlockTorrent.Interop.Tests.Clients;
+using BlockTorrent.Interop.Tests.Swarm;
+using BlockTorrent.Manifest;
+using BlockTorrent.Testing;
+using static BlockTorrent.Interop.Tests.Discovery.LinkedNamespaces;
+
+namespace BlockTorrent.Interop.Tests.Discovery;
+
+/// <summary>
+/// A BlockTorrent target finds its seed by Local Service Discovery alone (no tracker, no peer given) and deploys
+/// bit-exact: from a BlockTorrent seed and from a libtorrent seed. Each side runs as its own process inside its own
+/// network namespace (the <c>blocktorrent</c> command with <c>--lsd</c>), joined by a veth link; the target starts
+/// first, so the seed's first announce reaches it.
+/// </summary>
+public sealed class LocalDiscoveryDeployTests
+{
+    private const long ImageLength = (3 * 1024 * 1024) + 4321;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task ATargetFindsABlockTorrentSeedByLocalServiceDiscoveryAloneAndDeploysBitExact()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using LinkedNamespaces link = await CreateAsync(ct);
+        using var dir = new TempDirectory();
+        var (image, _, torrent) = await InteropImages.CreateAsync(dir, ImageLength, seed: 41, TorrentVersions.Hybrid);
+        string source = dir.File("image.raw");
+        await File.WriteAllBytesAsync(source, image, ct);
+        string target = dir.File("target.img");
+
+        await using RunningProgram deploy = await StartDeployAsync(link.B, torrent, target, ct);
+        await using RunningProgram seed = BlockTorrentCli.Start(link.A, "seed", torrent, "--source", source, "--lsd", "--listen", $"{AddressA}:6881");
+
+        int exitCode = await deploy.WaitForExitAsync(Bound, ct);
+        Assert.True(exitCode == 0, $"deploy exited with {exitCode}:\n{deploy.Output}\nseed:\n{seed.Output}");
+        byte[] deployed = await File.ReadAllBytesAsync(target, ct);
+        Assert.True(image.AsSpan().SequenceEqual(deployed), "the deployed image differs");
+    }
+
+    [Fact]
+    public async Task ATargetFindsALibtorrentSeedByLocalServiceDiscoveryAloneAndDeploysBitExact()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        Requires.PythonLibtorrent();
+        await using LinkedNamespaces link = await CreateAsync(ct);
+        using var dir = new TempDirectory();
+        (_, string torrent) = await LibtorrentPeer.MakeTorrentAsync(dir.Path, (int)ImageLength, tracker: null, ct);
+        string target = dir.File("target.img");
+
+        await using RunningProgram deploy = await StartDeployAsync(link.B, torrent, target, ct);
+        await using LibtorrentPeer seed = await LibtorrentPeer.StartAsync("seed", dir.Path, torrent, $"{AddressA}:6890", lsd: true, link.A, ct);
+
+        int exitCode = await deploy.WaitForExitAsync(Bound, ct);
+        Assert.True(exitCode == 0, $"deploy exited with {exitCode}:\n{deploy.Output}\nlibtorrent:\n{seed.Output}");
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(dir.Path, "payload.bin"), ct), await File.ReadAllBytesAsync(target, ct));
+    }
+
+    /// <summary>Starts <c>blocktorrent deploy --lsd</c> in <paramref name="ns"/> and waits until it listens on the LSD port.</summary>
+    private static async Task<RunningProgram> StartDeployAsync(NetworkNamespace ns, string torrent, string target, CancellationToken ct)
+    {
+        RunningProgram deploy = BlockTorrentCli.Start(ns, "deploy", torrent, "--target", target, "--lsd", "--listen", $"{AddressB}:6881", "--timeout", "60s");
+        try
+        {
+            string ss = Requires.Program("ss", "iproute2");
+            await Eventually.TrueAsync(
+                () => deploy.HasExited || ns.ExecAsync(ss, ["-Hlun", "sport = :6771"], TimeSpan.FromSeconds(10), ct).GetAwaiter().GetResult().StandardOutput.Length > 0,
+                TimeSpan.FromSeconds(30),
+                () => $"the deployment to join the LSD group; it said:\n{deploy.Output}",
+                ct);
+            Assert.False(deploy.HasExited, $"deploy exited early:\n{deploy.Output}");
+            return deploy;
+        }
+        catch
+        {
+            await deploy.DisposeAsync();
+            throw;
+        }
+    }
+}
