@@ -39,6 +39,10 @@ internal sealed class LibtorrentSwarmPeer : IAsyncDisposable
     public static Task<LibtorrentSwarmPeer> DownloadAsync(string torrent, string directory, IPEndPoint peer, CancellationToken cancellationToken) =>
         StartAsync("download", ["--torrent", torrent], directory, [peer], cancellationToken);
 
+    /// <summary>Starts a libtorrent download into <paramref name="directory"/> from the peers the torrent's trackers return.</summary>
+    public static Task<LibtorrentSwarmPeer> DownloadFromTrackersAsync(string torrent, string directory, CancellationToken cancellationToken) =>
+        StartAsync("download", ["--torrent", torrent], directory, [], cancellationToken);
+
     /// <summary>Starts a libtorrent download into <paramref name="directory"/> from a magnet link: the metadata comes from the peer too.</summary>
     public static Task<LibtorrentSwarmPeer> DownloadMagnetAsync(string magnet, string directory, IPEndPoint peer, CancellationToken cancellationToken) =>
         StartAsync("download", ["--magnet", magnet], directory, [peer], cancellationToken);

@@ -5,7 +5,8 @@ check:    checks <dir>/<name> against the torrent; exits 0 when every piece matc
 seed:     seeds <dir>/<name> (trusted: seed mode) and prints {"port": N} once listening, then status until killed.
 download: downloads into <dir>, connecting to --peer host:port (repeatable); exits 0 once complete, 1 on timeout.
           With --magnet instead of --torrent it starts from the magnet link: metadata (and v2 piece layers) come from the peers.
-Only the peers named on the command line are used: no DHT, LSD, UPnP, NAT-PMP, uTP or encryption.
+Only the peers named on the command line and those the torrent's trackers return are used: no DHT, LSD, UPnP,
+NAT-PMP, uTP or encryption.
 """
 import argparse
 import json
