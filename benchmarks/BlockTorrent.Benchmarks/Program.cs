@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Running;
 using BlockTorrent.Benchmarks.Devices;
 using BlockTorrent.Benchmarks.Manifest;
+using BlockTorrent.Benchmarks.Swarm;
 
 // Writer -> loop device against dd, in one run (root): dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- loop-throughput
 if (args.Length > 0 && args[0] == "loop-throughput" && OperatingSystem.IsLinux())
@@ -13,6 +14,24 @@ if (args.Length > 0 && args[0] == "loop-throughput" && OperatingSystem.IsLinux()
 if (args.Length > 0 && args[0] == "manifest-speed")
 {
     return await ManifestSpeed.RunAsync(args[1..]);
+}
+
+// Swarm benchmarks (loopback, separate processes; see benchmarks/README.md).
+if (args.Length > 0 && OperatingSystem.IsLinux())
+{
+    switch (args[0])
+    {
+        case "pair-throughput":
+            return await PairBenchmarks.PairThroughputAsync(args[1..]);
+        case "half-zero":
+            return await PairBenchmarks.HalfZeroAsync(args[1..]);
+        case "rss":
+            return await PairBenchmarks.RssAsync(args[1..]);
+        case "make-image":
+            return await PairBenchmarks.MakeImageAsync(args[1..]);
+        case "peer":
+            return await PeerCommand.RunAsync(args[1..]);
+    }
 }
 
 // Run all benchmarks: dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- --filter '*'

@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Benchmarks.Swarm;
+
+/// <summary>
+/// One BlockTorrent peer as its own process, so the benchmarks measure it like a real deployment (its own GC heap,
+/// its own peak RSS) and the netns swarm can run it inside a namespace:
+/// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed]</c> prints <c>{"port":N}</c> and seeds until
+/// killed; <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
+/// into a new sparse file and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
+/// seeding for <c>--seed-after</c>.
+/// </summary>
+internal static class PeerCommand
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var cl = new CommandLine(args);
+        string role = args.Length > 0 ? args[0] : "";
+        TorrentManifest manifest = await TorrentManifest.LoadAsync(cl.Text("--torrent") ?? throw new ArgumentException("--torrent is required"), CancellationToken.None).ConfigureAwait(false);
+        var options = new BlockTorrentClientOptions
+        {
+            ListenEndPoint = IPEndPoint.Parse(cl.Text("--listen", "127.0.0.1:0")),
+            EnableLocalPeerDiscovery = false,
+            EnablePeerExchange = !cl.Flag("--no-pex"),
+        };
+        await using var client = new BlockTorrentClient(options);
+        return role switch
+        {
+            "seed" => await SeedAsync(client, manifest, cl).ConfigureAwait(false),
+            "deploy" => await DeployAsync(client, manifest, cl).ConfigureAwait(false),
+            _ => throw new ArgumentException("peer seed|deploy"),
+        };
+    }
+
+    /// <summary>Reads this process's peak resident set (VmHWM) in KiB.</summary>
+    public static long PeakRssKiB(int pid = 0)
+    {
+        string path = pid == 0 ? "/proc/self/status" : $"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status";
+        foreach (string line in File.ReadLines(path))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return -1;
+    }
+
+    private static async Task<int> SeedAsync(BlockTorrentClient client, TorrentManifest manifest, CommandLine cl)
+    {
+        await using var source = FileBlockDevice.Open(cl.Text("--image") ?? throw new ArgumentException("--image is required"), new FileBlockDeviceOptions { ReadOnly = true });
+        var options = new SeedOptions { SuperSeeding = cl.Flag("--super-seed"), UseManifestTrackers = false };
+        foreach (string peer in cl.All("--peer"))
+        {
+            options.Peers.Add(IPEndPoint.Parse(peer));
+        }
+
+        Console.WriteLine(JsonSerializer.Serialize(new { port = client.LocalEndPoint.Port }));
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        Task seeding = client.SeedAsync(manifest, source, options, stop.Token);
+        Task statistics = cl.Flag("--progress") ? ReportSeedAsync(client, stop.Token) : Task.CompletedTask;
+        try
+        {
+            await seeding.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+
+        await stop.CancelAsync().ConfigureAwait(false);
+        await statistics.ConfigureAwait(false);
+        return 0;
+    }
+
+    // The seed prints how much piece payload it has sent, once a second, from the library's own counter.
+    private static async Task ReportSeedAsync(BlockTorrentClient client, CancellationToken cancellationToken)
+    {
+        _ = client;
+        long uploaded = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "BlockTorrent" && instrument.Name == "blocktorrent.bytes.uploaded")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref uploaded, value));
+        listener.Start();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        long last = -1;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                long now = Interlocked.Read(ref uploaded);
+                if (now != last)
+                {
+                    last = now;
+                    Console.WriteLine(JsonSerializer.Serialize(new { @event = "seed", uploaded = now, peak_rss_kib = PeakRssKiB(), cpu_seconds = Environment.CpuUsage.TotalTime.TotalSeconds, allocated_bytes = GC.GetTotalAllocatedBytes() }));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    private static async Task<int> DeployAsync(BlockTorrentClient client, TorrentManifest manifest, CommandLine cl)
+    {
+        string targetPath = cl.Text("--target") ?? throw new ArgumentException("--target is required");
+        var options = new DeployOptions { UseManifestTrackers = false };
+        foreach (string peer in cl.All("--peer"))
+        {
+            options.Peers.Add(IPEndPoint.Parse(peer));
+        }
+
+        if (cl.Text("--seed-after") is { } seedAfter)
+        {
+            options.SeedAfter = TimeSpan.FromSeconds(double.Parse(seedAfter.TrimEnd('s'), CultureInfo.InvariantCulture));
+        }
+
+        long startUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long start = Stopwatch.GetTimestamp();
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+
+        // The completion line goes out when the last piece is verified, not after --seed-after.
+        Task watcher = Task.Run(async () =>
+        {
+            await foreach (SwarmEvent e in client.WatchEventsAsync(stop.Token).ConfigureAwait(false))
+            {
+                if (e.Kind == SwarmEventKind.Completed)
+                {
+                    double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    Console.WriteLine(JsonSerializer.Serialize(new { @event = "complete", seconds, start_unix_ms = startUnixMs, complete_unix_ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }));
+                    return;
+                }
+            }
+        });
+
+        await using (var target = FileBlockDevice.Create(targetPath, manifest.Length, new FileBlockDeviceOptions { Overwrite = true }))
+        {
+            DeploymentResult result;
+            try
+            {
+                result = await client.DeployAsync(manifest, target, options, cl.Flag("--progress") ? new SecondProgress() : null, stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { @event = "stopped", seconds = Stopwatch.GetElapsedTime(start).TotalSeconds, peak_rss_kib = PeakRssKiB() }));
+                return 6;
+            }
+
+            double total = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await watcher.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // The watcher had already printed.
+            }
+
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                @event = "result",
+                seconds = total,
+                deploy_seconds = result.Duration.TotalSeconds,
+                downloaded = result.BytesDownloaded,
+                uploaded = result.BytesUploaded,
+                satisfied_locally = result.BytesSatisfiedLocally,
+                hash_failures = result.HashFailures,
+                peak_rss_kib = PeakRssKiB(),
+                cpu_seconds = Environment.CpuUsage.TotalTime.TotalSeconds,
+                gc_heap_bytes = GC.GetTotalMemory(false),
+                allocated_bytes = GC.GetTotalAllocatedBytes(),
+                gen0 = GC.CollectionCount(0),
+                gen2 = GC.CollectionCount(2),
+            }));
+        }
+
+        return 0;
+    }
+
+    /// <summary>Prints one progress line a second (the client reports four times a second).</summary>
+    private sealed class SecondProgress : IProgress<DeploymentProgress>
+    {
+        private int _second;
+
+        public void Report(DeploymentProgress value)
+        {
+            int second = (int)value.Elapsed.TotalSeconds;
+            if (second > _second)
+            {
+                _second = second;
+                Console.WriteLine(JsonSerializer.Serialize(new { @event = "progress", t = second, down = value.BytesDownloaded, up = value.BytesUploaded, pieces = value.PiecesOnDevice, peers = value.ConnectedPeers }));
+            }
+        }
+    }
+}
