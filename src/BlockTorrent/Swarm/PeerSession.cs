@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -36,8 +35,11 @@ internal sealed class PeerSession : IChokeable
     private readonly PipeWriter _output;
     private readonly MessageReader _reader = new();
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<bool> _pump = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<BlockRequest, byte> _pendingUploads = new();
+    private readonly AsyncSignal _pump = new();
+
+    // Requests the peer made that we have not served yet (under its own lock: the receive loop adds, the send loop
+    // takes, a choke clears). A HashSet reuses its slots, so a steady upload allocates nothing per request.
+    private readonly HashSet<BlockRequest> _pendingUploads = [];
     private readonly CancellationTokenSource _cts;
     private readonly List<PieceCancel> _cancels = [];
     private readonly BlockRequest[] _picked;
@@ -137,7 +139,7 @@ internal sealed class PeerSession : IChokeable
     public void Send(Outgoing message) => _outgoing.Writer.TryWrite(message);
 
     /// <summary>Wakes the request pump (something may be requestable now).</summary>
-    public void Signal() => _pump.Writer.TryWrite(true);
+    public void Signal() => _pump.Set();
 
     /// <summary>Sends choke or unchoke when the choker's decision differs from the current state.</summary>
     public void ApplyChokeDecision()
@@ -152,12 +154,17 @@ internal sealed class PeerSession : IChokeable
         if (AmChoking)
         {
             // BEP 3: choking discards the peer's queued requests; with the fast extension each is rejected.
-            foreach (BlockRequest block in _pendingUploads.Keys)
+            lock (_pendingUploads)
             {
-                if (_pendingUploads.TryRemove(block, out _) && Fast)
+                if (Fast)
                 {
-                    Send(new Outgoing(MessageId.RejectRequest, block));
+                    foreach (BlockRequest block in _pendingUploads)
+                    {
+                        Send(new Outgoing(MessageId.RejectRequest, block));
+                    }
                 }
+
+                _pendingUploads.Clear();
             }
         }
     }
@@ -197,7 +204,7 @@ internal sealed class PeerSession : IChokeable
         Log.PeerDisconnected(_swarm.Logger, Remote, reason);
         _cts.Cancel();
         _outgoing.Writer.TryComplete();
-        _pump.Writer.TryComplete();
+        _pump.Complete();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -380,7 +387,7 @@ internal sealed class PeerSession : IChokeable
 
     private async ValueTask<int> WriteBlockAsync(BlockRequest block, CancellationToken ct)
     {
-        if (!_pendingUploads.TryRemove(block, out _))
+        if (!TryTakeUpload(block))
         {
             return 0; // cancelled, or discarded by a choke
         }
@@ -391,8 +398,8 @@ internal sealed class PeerSession : IChokeable
         }
         else
         {
-            using PieceReadCache.Lease? lease = await _swarm.ReadCache!.GetAsync(block.Piece, ct).ConfigureAwait(false);
-            if (lease is null)
+            using PieceReadCache.Lease lease = await _swarm.ReadCache!.GetAsync(block.Piece, ct).ConfigureAwait(false);
+            if (!lease.IsValid)
             {
                 if (Fast)
                 {
@@ -428,9 +435,8 @@ internal sealed class PeerSession : IChokeable
         try
         {
             CancellationToken ct = _cts.Token;
-            while (await _pump.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            while (await _pump.WaitAsync().ConfigureAwait(false))
             {
-                _pump.Reader.TryRead(out _);
                 await FillRequestsAsync(ct).ConfigureAwait(false);
             }
         }
@@ -503,8 +509,9 @@ internal sealed class PeerSession : IChokeable
             Writing.PieceBuffer buffer;
             try
             {
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, interrupt);
-                buffer = await _swarm.Writer.RentAsync(piece, linked.Token).ConfigureAwait(false);
+                // The swarm's interrupt token alone: it is cancelled when blocks are released, when any session
+                // closes (this one included) and when the swarm stops, so no linked source is needed per rent.
+                buffer = await _swarm.Writer.RentAsync(piece, interrupt).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -597,7 +604,7 @@ internal sealed class PeerSession : IChokeable
                 return OnRequest(m.Block);
 
             case MessageId.Cancel:
-                if (_pendingUploads.TryRemove(m.Block, out _) && Fast)
+                if (TryTakeUpload(m.Block) && Fast)
                 {
                     Send(new Outgoing(MessageId.RejectRequest, m.Block));
                 }
@@ -727,7 +734,17 @@ internal sealed class PeerSession : IChokeable
                 && (long)block.Offset + block.Length <= _swarm.ServableSize(block.Piece);
         }
 
-        if (!valid || _pendingUploads.Count >= _swarm.AdvertisedRequestQueue)
+        bool added = false;
+        if (valid)
+        {
+            lock (_pendingUploads)
+            {
+                valid = _pendingUploads.Count < _swarm.AdvertisedRequestQueue;
+                added = valid && _pendingUploads.Add(block);
+            }
+        }
+
+        if (!valid)
         {
             Log.RequestRefused(_swarm.Logger, Remote, block.Piece, block.Offset, block.Length, AmChoking, _swarm.CanServe(block.Piece));
             if (Fast)
@@ -738,12 +755,20 @@ internal sealed class PeerSession : IChokeable
             return ++_invalidRequests > MaxInvalidRequests && !AmChoking ? "too many invalid requests" : null;
         }
 
-        if (_pendingUploads.TryAdd(block, 0))
+        if (added)
         {
             Send(new Outgoing(MessageId.Piece, block));
         }
 
         return null;
+    }
+
+    private bool TryTakeUpload(BlockRequest block)
+    {
+        lock (_pendingUploads)
+        {
+            return _pendingUploads.Remove(block);
+        }
     }
 
     private string? OnBlock(PeerMessage m)

@@ -42,8 +42,8 @@ internal sealed class PieceReadCache : IDisposable
     /// <summary>Gets a piece's bytes, reading it from the device when it is not cached.</summary>
     /// <param name="piece">The piece index.</param>
     /// <param name="cancellationToken">Cancels the wait (a read already started completes for other waiters).</param>
-    /// <returns>A lease on the bytes, or <see langword="null"/> when the piece on the device is not the manifest's piece.</returns>
-    public async ValueTask<Lease?> GetAsync(int piece, CancellationToken cancellationToken)
+    /// <returns>A lease on the bytes; not <see cref="Lease.IsValid"/> when the piece on the device is not the manifest's piece.</returns>
+    public async ValueTask<Lease> GetAsync(int piece, CancellationToken cancellationToken)
     {
         Entry entry;
         lock (_entries)
@@ -51,7 +51,7 @@ internal sealed class PieceReadCache : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_invalid[piece])
             {
-                return null;
+                return default;
             }
 
             if (_entries.TryGetValue(piece, out Entry? found))
@@ -88,7 +88,7 @@ internal sealed class PieceReadCache : IDisposable
         if (!ok)
         {
             Release(entry);
-            return null;
+            return default;
         }
 
         return new Lease(this, entry);
@@ -218,11 +218,14 @@ internal sealed class PieceReadCache : IDisposable
         }
     }
 
-    /// <summary>A piece's bytes, held in the cache until disposed.</summary>
-    internal sealed class Lease : IDisposable
+    /// <summary>
+    /// A piece's bytes, held in the cache until disposed. A struct, so serving a block allocates nothing; dispose it
+    /// exactly once (a <see langword="using"/> declaration), never a copy of it as well.
+    /// </summary>
+    internal readonly struct Lease : IDisposable
     {
-        private readonly PieceReadCache _cache;
-        private Entry? _entry;
+        private readonly PieceReadCache? _cache;
+        private readonly Entry? _entry;
 
         internal Lease(PieceReadCache cache, Entry entry)
         {
@@ -230,15 +233,17 @@ internal sealed class PieceReadCache : IDisposable
             _entry = entry;
         }
 
+        /// <summary>Gets a value indicating whether the lease holds bytes (false: the piece on the device is invalid).</summary>
+        public bool IsValid => _entry is not null;
+
         /// <summary>Gets the piece's bytes.</summary>
-        public ReadOnlySpan<byte> Span => _entry is { } e ? e.Buffer.AsSpan(0, e.Length) : throw new ObjectDisposedException(nameof(Lease));
+        public ReadOnlySpan<byte> Span => _entry is { } e ? e.Buffer.AsSpan(0, e.Length) : throw new InvalidOperationException("The piece is not available.");
 
         public void Dispose()
         {
-            Entry? entry = Interlocked.Exchange(ref _entry, null);
-            if (entry is not null)
+            if (_entry is not null)
             {
-                _cache.Release(entry);
+                _cache!.Release(_entry);
             }
         }
     }

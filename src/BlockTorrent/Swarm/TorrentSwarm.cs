@@ -38,6 +38,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private readonly int[] _nextInGroup;
     private readonly Choker _choker;
     private readonly SuperSeeder? _superSeeder;
+    private readonly int _offersPerPeer;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _handshakeHash;
@@ -68,6 +69,10 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         ReadCache.PieceInvalid += piece => Log.SourcePieceInvalid(Logger, piece, device.Name);
         _choker = new Choker(host.Options.ChokingMode, host.Options.MaxUploads, host.Time.TimestampFrequency * 30);
         _superSeeder = superSeed ? new SuperSeeder(PieceCount) : null;
+
+        // A super-seed keeps about 2 MiB (at least two pieces) offered to each peer, so the peer's pipeline from us
+        // never runs dry while its HAVE for a finished piece and our next offer cross.
+        _offersPerPeer = Math.Max(2, (int)Math.Min(64, (2L * 1024 * 1024) / manifest.PieceLength));
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
         _extensionHandshake = ExtensionHandshake.Encode(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit, pex: PexEnabled);
@@ -537,7 +542,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             return;
         }
 
-        while (session.Offers.Count < 2)
+        while (session.Offers.Count < _offersPerPeer)
         {
             int piece = _superSeeder.NextOffer(session.Pick.Has, session.Offers);
             if (piece < 0)

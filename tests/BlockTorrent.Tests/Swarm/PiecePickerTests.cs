@@ -102,6 +102,36 @@ public sealed class PiecePickerTests
     }
 
     [Fact]
+    public void APeerWithNothingNewGetsNoDuplicatesWhileAnotherPeerStillHasUnstartedPieces()
+    {
+        // The seed has only piece 0 (a super-seed's offer), whose blocks are all requested from another target; a
+        // third peer still holds pieces nobody started, so duplicates from the seed would only waste its upload.
+        var picker = AllWanted(3, PiecePicker.BlockSize * 4, PiecePicker.BlockSize * 4);
+        var target = Holding(picker, 3, 0);
+        var seed = Holding(picker, 3, 0);
+        Holding(picker, 3, 1, 2);
+        var buffer = new BlockRequest[100];
+        picker.MarkReady(picker.StartPiece(target));
+        Assert.Equal(4, picker.PickBlocks(target, buffer));
+
+        Assert.Equal(0, picker.PickBlocks(seed, buffer));
+    }
+
+    [Fact]
+    public void EndgameDuplicatesStartOnceEveryAvailablePieceIsStarted()
+    {
+        // As above, but nobody has pieces 1 and 2: we are in the endgame, and the seed duplicates piece 0's blocks.
+        var picker = AllWanted(3, PiecePicker.BlockSize * 4, PiecePicker.BlockSize * 4);
+        var target = Holding(picker, 3, 0);
+        var seed = Holding(picker, 3, 0);
+        var buffer = new BlockRequest[100];
+        picker.MarkReady(picker.StartPiece(target));
+        Assert.Equal(4, picker.PickBlocks(target, buffer));
+
+        Assert.Equal(4, picker.PickBlocks(seed, buffer));
+    }
+
+    [Fact]
     public void ABlockThatArrivedIsCancelledAtTheOtherPeer()
     {
         var picker = AllWanted(1, PiecePicker.BlockSize, PiecePicker.BlockSize);
@@ -244,6 +274,18 @@ public sealed class PiecePickerTests
     {
         var peer = new PickerPeer(pieces) { IsChokingUs = false };
         peer.Has.SetAll();
+        picker.AddPeer(peer);
+        return peer;
+    }
+
+    private static PickerPeer Holding(PiecePicker picker, int pieces, params int[] held)
+    {
+        var peer = new PickerPeer(pieces) { IsChokingUs = false };
+        foreach (int piece in held)
+        {
+            peer.Has.Set(piece);
+        }
+
         picker.AddPeer(peer);
         return peer;
     }
