@@ -48,6 +48,7 @@ internal sealed class PeerSession : IChokeable
     private int _invalidRequests;
     private int _pendingHashReplies;
     private bool _gotPieces;
+    private bool _blocksArrived;
     private long _downloaded;
     private long _uploaded;
     private long _rateDownloaded;
@@ -259,6 +260,12 @@ internal sealed class PeerSession : IChokeable
                 }
 
                 _input.AdvanceTo(buffer.Start, buffer.End);
+                if (_blocksArrived && error is null)
+                {
+                    _blocksArrived = false;
+                    RefillAfterBlocks();
+                }
+
                 if (error is not null)
                 {
                     reason = error;
@@ -462,42 +469,12 @@ internal sealed class PeerSession : IChokeable
             CancellationToken interrupt;
             lock (_swarm.Sync)
             {
-                PiecePicker? picker = _swarm.Picker;
-                if (picker is null || _swarm.Writer is null || !_gotPieces)
+                if (!RequestStartedLocked())
                 {
                     return;
                 }
 
-                UpdateInterest(picker.IsInteresting(Pick) || Pick.Outstanding > 0);
-                if (!AmInterested || (Pick.IsChokingUs && Pick.AllowedFast.Count == 0) || _swarm.IsStopping)
-                {
-                    return;
-                }
-
-                int room = Math.Min(Queue.Depth, _picked.Length) - Pick.Outstanding;
-                if (room <= 0)
-                {
-                    return;
-                }
-
-                bool wasIdle = Pick.Outstanding == 0;
-                int n = picker.PickBlocks(Pick, _picked.AsSpan(0, room));
-                for (int i = 0; i < n; i++)
-                {
-                    Send(new Outgoing(MessageId.Request, _picked[i]));
-                }
-
-                if (n > 0 && wasIdle)
-                {
-                    LastProgress = _swarm.Time.GetTimestamp();
-                }
-
-                if (n == room)
-                {
-                    return;
-                }
-
-                piece = picker.StartPiece(Pick);
+                piece = _swarm.Picker!.StartPiece(Pick);
                 if (piece < 0)
                 {
                     return;
@@ -511,7 +488,7 @@ internal sealed class PeerSession : IChokeable
             {
                 // The swarm's interrupt token alone: it is cancelled when blocks are released, when any session
                 // closes (this one included) and when the swarm stops, so no linked source is needed per rent.
-                buffer = await _swarm.Writer.RentAsync(piece, interrupt).ConfigureAwait(false);
+                buffer = await _swarm.Writer!.RentAsync(piece, interrupt).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
@@ -544,6 +521,64 @@ internal sealed class PeerSession : IChokeable
                     buffer.Dispose();
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Requests blocks of started pieces up to the pipeline depth. Returns <see langword="true"/> when the pipeline
+    /// still has room, so a new piece should be started (which needs memory from the writer: the pump does that).
+    /// </summary>
+    private bool RequestStartedLocked()
+    {
+        PiecePicker? picker = _swarm.Picker;
+        if (picker is null || _swarm.Writer is null || !_gotPieces)
+        {
+            return false;
+        }
+
+        UpdateInterest(picker.IsInteresting(Pick) || Pick.Outstanding > 0);
+        if (!AmInterested || (Pick.IsChokingUs && Pick.AllowedFast.Count == 0) || _swarm.IsStopping)
+        {
+            return false;
+        }
+
+        int room = Math.Min(Queue.Depth, _picked.Length) - Pick.Outstanding;
+        if (room <= 0)
+        {
+            return false;
+        }
+
+        bool wasIdle = Pick.Outstanding == 0;
+        int n = picker.PickBlocks(Pick, _picked.AsSpan(0, room));
+        for (int i = 0; i < n; i++)
+        {
+            Send(new Outgoing(MessageId.Request, _picked[i]));
+        }
+
+        if (n > 0 && wasIdle)
+        {
+            LastProgress = _swarm.Time.GetTimestamp();
+        }
+
+        return n < room;
+    }
+
+    /// <summary>
+    /// After a batch of received messages that delivered blocks: refills the pipeline right here on the receive
+    /// loop (one lock and one batch of requests per read, no hop to the pump), waking the pump only when a new
+    /// piece must be started.
+    /// </summary>
+    private void RefillAfterBlocks()
+    {
+        bool startPiece;
+        lock (_swarm.Sync)
+        {
+            startPiece = RequestStartedLocked();
+        }
+
+        if (startPiece)
+        {
+            Signal();
         }
     }
 
@@ -819,7 +854,7 @@ internal sealed class PeerSession : IChokeable
         }
 
         _swarm.CountDownload(block.Length);
-        Signal();
+        _blocksArrived = true;
         return null;
     }
 

@@ -90,7 +90,8 @@ public sealed class HostilePeerTests
                 }
             },
             TimeSpan.FromSeconds(10),
-            "the corrupting peer's ban event");
+            "the corrupting peer's ban event",
+            TestContext.Current.CancellationToken);
 
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
