@@ -1,0 +1,184 @@
+using System.Globalization;
+using BlockTorrent.Manifest;
+
+namespace BlockTorrent.Writing;
+
+/// <summary>What is on the device and durable: rechecks, flushes, resume state and read-back verification.</summary>
+public sealed partial class PieceWriter
+{
+    /// <summary>
+    /// Reads pieces not yet known to be on the device back from it, checks them on all cores, and marks those that
+    /// are correct as on the device: to resume after a restart, or to re-image a disk fetching only what differs.
+    /// </summary>
+    /// <param name="options">Which pieces (default: every piece not yet on the device), how many readers, progress.</param>
+    /// <param name="cancellationToken">Cancels the recheck.</param>
+    /// <returns>The number of pieces found correct.</returns>
+    public async Task<int> RecheckAsync(PieceCheckOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        options ??= PieceCheckOptions.Default;
+        options.Validate();
+        var pieces = new List<int>();
+        IEnumerable<int> candidates = options.Pieces ?? Enumerable.Range(0, _manifest.PieceCount);
+        foreach (int piece in candidates)
+        {
+            CheckPiece(piece);
+            if (!_onDevice.Contains(piece))
+            {
+                pieces.Add(piece);
+            }
+        }
+
+        int found = 0;
+        await PieceChecker.CheckCoreAsync(
+            _manifest,
+            _device,
+            pieces,
+            options.EffectiveParallelism,
+            options.Progress,
+            (piece, ok) =>
+            {
+                // The bytes were on the device before this writer wrote anything there, so they are as durable as the device.
+                if (ok && _onDevice.Add(piece))
+                {
+                    _flushed.Add(piece);
+                    Interlocked.Increment(ref found);
+                }
+            },
+            cancellationToken,
+            _options.VerifyAllHashes).ConfigureAwait(false);
+        Interlocked.Add(ref _piecesFoundOnDevice, found);
+        Log.Rechecked(_logger, _device.Name, found, pieces.Count);
+        return found;
+    }
+
+    /// <summary>Makes every write so far durable, and records the pieces written before it as flushed.</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the device has flushed.</returns>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Only pieces on the device before the flush started are durable after it.
+            _onDevice.CopyTo(_flushSnapshot);
+            await _device.FlushAsync(cancellationToken).ConfigureAwait(false);
+            for (int word = 0; word < _flushSnapshot.Length; word++)
+            {
+                long bits = _flushSnapshot[word];
+                while (bits != 0)
+                {
+                    int bit = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                    bits &= bits - 1;
+                    _flushed.Add((word * 64) + bit);
+                }
+            }
+        }
+        finally
+        {
+            _flushLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Records the durable pieces as a <see cref="ResumeState"/>, to be saved and, after a restart, applied with
+    /// <see cref="ApplyResumeState"/>. Call <see cref="FlushAsync"/> first to include the latest writes.
+    /// </summary>
+    /// <returns>A new resume state for this image and device.</returns>
+    /// <exception cref="InvalidOperationException">The manifest has no info-hash.</exception>
+    public ResumeState CreateResumeState()
+    {
+        var state = new ResumeState(GetInfoHash(), _device.Name, _device.Length, _manifest.PieceCount);
+        for (int p = 0; p < _manifest.PieceCount; p++)
+        {
+            if (_flushed.Contains(p))
+            {
+                state.Add(p);
+            }
+        }
+
+        return state;
+    }
+
+    /// <summary>Marks the pieces a validated resume state proves as on the device (and durable).</summary>
+    /// <param name="state">A state loaded with <see cref="O:BlockTorrent.Writing.ResumeState.TryLoad"/>.</param>
+    /// <returns>The number of pieces newly marked.</returns>
+    /// <exception cref="ArgumentException">The state is for another image, another device, or another piece count.</exception>
+    public int ApplyResumeState(ResumeState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        ThrowIfDisposed();
+        if (!state.Matches(GetInfoHash(), _device.Name, _device.Length, _manifest.PieceCount, out string? mismatch))
+        {
+            throw new ArgumentException($"The resume state does not belong to this deployment: {mismatch}", nameof(state));
+        }
+
+        int marked = 0;
+        foreach (int piece in state.Pieces)
+        {
+            _flushed.Add(piece);
+            if (_onDevice.Add(piece))
+            {
+                marked++;
+            }
+        }
+
+        Interlocked.Add(ref _piecesFoundOnDevice, marked);
+        Log.ResumeApplied(_logger, marked, _device.Name);
+        return marked;
+    }
+
+    private async Task ReadBackAsync(CancellationToken cancellationToken)
+    {
+        var pieces = new List<int>(_onDevice.Count);
+        for (int p = 0; p < _manifest.PieceCount; p++)
+        {
+            if (_onDevice.Contains(p))
+            {
+                pieces.Add(p);
+            }
+        }
+
+        var bad = new PieceSet(_manifest.PieceCount);
+        await PieceChecker.CheckCoreAsync(
+            _manifest,
+            _device,
+            pieces,
+            _options.EffectiveVerificationWorkers,
+            progress: null,
+            (piece, ok) =>
+            {
+                if (!ok)
+                {
+                    bad.Add(piece);
+                }
+            },
+            cancellationToken,
+            _options.VerifyAllHashes).ConfigureAwait(false);
+        Interlocked.Add(ref _piecesReadBack, pieces.Count);
+        if (bad.Count == 0)
+        {
+            return;
+        }
+
+        var names = new List<int>();
+        for (int p = 0; p < _manifest.PieceCount; p++)
+        {
+            if (bad.Contains(p))
+            {
+                Log.ReadBackMismatch(_logger, p, _device.Name);
+                _onDevice.Remove(p);
+                _flushed.Remove(p);
+                if (names.Count < 20)
+                {
+                    names.Add(p);
+                }
+            }
+        }
+
+        throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"{bad.Count} piece(s) read back from '{_device.Name}' do not match the manifest after writing (first: {string.Join(", ", names)}). The device lost or corrupted writes."));
+    }
+
+    private InfoHash GetInfoHash() => ResumeState.GetIdentity(_manifest);
+}
