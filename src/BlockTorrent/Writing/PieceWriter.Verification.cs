@@ -6,21 +6,27 @@ namespace BlockTorrent.Writing;
 /// <summary>The verification stage: workers hash committed pieces against the manifest before anything is written.</summary>
 public sealed partial class PieceWriter
 {
-    private async Task VerifyLoopAsync()
+    // Runs on a dedicated thread per worker (see the constructor): hashing takes milliseconds per piece, and on the
+    // thread pool it would hold the threads that the device's writes and the swarm's sockets need, so a write could
+    // wait behind a run of verifications and the stages would take turns instead of overlapping. The verify queue
+    // allows synchronous continuations, so a commit wakes a waiting worker directly, without a pool thread.
+    private void VerifyLoop()
     {
         ChannelReader<PieceBuffer> reader = _verifyQueue.Reader;
         CancellationToken stop = _shutdown.Token;
-        while (await reader.WaitToReadAsync(stop).ConfigureAwait(false))
+        while (WaitToRead(reader, stop))
         {
             while (!stop.IsCancellationRequested && reader.TryRead(out PieceBuffer? buffer))
             {
                 Verify(buffer);
-
-                // Hashing holds a pool thread for milliseconds; giving it back between pieces keeps network
-                // continuations (the swarm's sockets) from queueing behind a long run of verifications.
-                await Task.Yield();
             }
         }
+    }
+
+    private static bool WaitToRead(ChannelReader<PieceBuffer> reader, CancellationToken stop)
+    {
+        ValueTask<bool> wait = reader.WaitToReadAsync(stop);
+        return wait.IsCompletedSuccessfully ? wait.Result : wait.AsTask().GetAwaiter().GetResult();
     }
 
     private void Verify(PieceBuffer buffer)

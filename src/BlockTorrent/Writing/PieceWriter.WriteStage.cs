@@ -10,6 +10,13 @@ public sealed partial class PieceWriter
     // Caps the buffers of one gathered write below IOV_MAX (1024 on Linux).
     private const int MaxGatherSegments = 1024;
 
+    // How many runs of one batch are written at once.
+    private const int MaxConcurrentWrites = 4;
+
+    // Guards the bookkeeping of a finished run (a buffer's pending writes, copies and error) when runs of one batch
+    // finish concurrently: a buffer with duplicates has segments in several runs.
+    private readonly Lock _runSync = new();
+
     private async Task WriteLoopAsync()
     {
         ChannelReader<PieceBuffer> reader = _writeQueue.Reader;
@@ -19,7 +26,9 @@ public sealed partial class PieceWriter
         var claimed = new HashSet<int>();
         var segments = new List<Segment>();
         var gather = new List<ReadOnlyMemory<byte>>();
-        long maxBatchBytes = Math.Max(_options.MaxWriteBytes, (long)MaxBuffersInFlight * _manifest.PieceLength);
+        // A batch takes at most half the in-flight budget, so the other half keeps arriving and being verified while the
+        // batch is written: the stages overlap instead of taking turns.
+        long maxBatchBytes = Math.Max(_manifest.PieceLength, (long)MaxBuffersInFlight * _manifest.PieceLength / 2);
         try
         {
             await WriteBatchesAsync(reader, batch, deferred, claimed, segments, gather, maxBatchBytes, stop).ConfigureAwait(false);
@@ -36,6 +45,7 @@ public sealed partial class PieceWriter
 
     private async Task WriteBatchesAsync(ChannelReader<PieceBuffer> reader, List<PieceBuffer> batch, List<PieceBuffer> deferred, HashSet<int> claimed, List<Segment> segments, List<ReadOnlyMemory<byte>> gather, long maxBatchBytes, CancellationToken stop)
     {
+        var runs = new List<Run>();
         while (deferred.Count > 0 || await reader.WaitToReadAsync(stop).ConfigureAwait(false))
         {
             batch.Clear();
@@ -89,6 +99,7 @@ public sealed partial class PieceWriter
             }
 
             segments.Sort(static (a, b) => a.Offset.CompareTo(b.Offset));
+            runs.Clear();
             int start = 0;
             while (start < segments.Count)
             {
@@ -103,10 +114,43 @@ public sealed partial class PieceWriter
                     end++;
                 }
 
-                await WriteRunAsync(segments, start, end, runBytes, gather, stop).ConfigureAwait(false);
+                runs.Add(new Run(start, end, runBytes));
                 start = end;
             }
+
+            await WriteRunsAsync(segments, runs, gather, stop).ConfigureAwait(false);
         }
+    }
+
+    // The runs of a batch never overlap (each position is claimed once per batch), so up to MaxConcurrentWrites of them
+    // are in flight at once: a device with a deep queue (NVMe, a loop device, RAID) works on several while the write
+    // stage waits. One run (the common case for pieces arriving in order) is written straight from the shared list.
+    private async Task WriteRunsAsync(List<Segment> segments, List<Run> runs, List<ReadOnlyMemory<byte>> gather, CancellationToken stop)
+    {
+        if (runs.Count == 1)
+        {
+            await WriteRunAsync(segments, runs[0].Start, runs[0].End, runs[0].Bytes, gather, stop).ConfigureAwait(false);
+            return;
+        }
+
+        int next = -1;
+        var writers = new Task[Math.Min(MaxConcurrentWrites, runs.Count)];
+        for (int w = 0; w < writers.Length; w++)
+        {
+            writers[w] = Task.Run(
+                async () =>
+                {
+                    var own = new List<ReadOnlyMemory<byte>>();
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < runs.Count)
+                    {
+                        await WriteRunAsync(segments, runs[i].Start, runs[i].End, runs[i].Bytes, own, stop).ConfigureAwait(false);
+                    }
+                },
+                CancellationToken.None);
+        }
+
+        await Task.WhenAll(writers).ConfigureAwait(false);
     }
 
     private async Task WriteRunAsync(List<Segment> segments, int start, int end, long runBytes, List<ReadOnlyMemory<byte>> gather, CancellationToken stop)
@@ -160,39 +204,42 @@ public sealed partial class PieceWriter
             Log.WriteFailed(_logger, error, runBytes, offset, _device.Name, segments[start].Piece, segments[end - 1].Piece);
         }
 
-        for (int i = start; i < end; i++)
+        lock (_runSync)
         {
-            Segment segment = segments[i];
-            PieceBuffer owner = segment.Owner;
-            if (error is null)
+            for (int i = start; i < end; i++)
             {
-                _failed.Remove(segment.Piece);
-                _onDevice.Add(segment.Piece);
-                owner.Copies++;
-                if (segment.Piece != owner.Piece)
+                Segment segment = segments[i];
+                PieceBuffer owner = segment.Owner;
+                if (error is null)
                 {
-                    Interlocked.Increment(ref _duplicatesWritten);
-                }
-            }
-            else
-            {
-                if (error is not OperationCanceledException)
-                {
-                    _failed.Add(segment.Piece);
-                }
-
-                owner.Error ??= error;
-            }
-
-            if (--owner.PendingWrites == 0)
-            {
-                if (owner.Error is null)
-                {
-                    Finish(owner, PieceWriteStatus.Written);
+                    _failed.Remove(segment.Piece);
+                    _onDevice.Add(segment.Piece);
+                    owner.Copies++;
+                    if (segment.Piece != owner.Piece)
+                    {
+                        Interlocked.Increment(ref _duplicatesWritten);
+                    }
                 }
                 else
                 {
-                    Fail(owner, owner.Error);
+                    if (error is not OperationCanceledException)
+                    {
+                        _failed.Add(segment.Piece);
+                    }
+
+                    owner.Error ??= error;
+                }
+
+                if (--owner.PendingWrites == 0)
+                {
+                    if (owner.Error is null)
+                    {
+                        Finish(owner, PieceWriteStatus.Written);
+                    }
+                    else
+                    {
+                        Fail(owner, owner.Error);
+                    }
                 }
             }
         }
@@ -225,4 +272,6 @@ public sealed partial class PieceWriter
     }
 
     private readonly record struct Segment(long Offset, int Piece, PieceBuffer Owner);
+
+    private readonly record struct Run(int Start, int End, long Bytes);
 }

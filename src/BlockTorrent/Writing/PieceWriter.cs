@@ -115,12 +115,12 @@ public sealed partial class PieceWriter : IAsyncDisposable
         _budget = new SemaphoreSlim(buffers, buffers);
         MaxBuffersInFlight = buffers;
 
-        _verifyQueue = Channel.CreateUnbounded<PieceBuffer>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+        _verifyQueue = Channel.CreateUnbounded<PieceBuffer>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false, AllowSynchronousContinuations = true });
         _writeQueue = Channel.CreateUnbounded<PieceBuffer>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
         _verifiers = new Task[options.EffectiveVerificationWorkers];
         for (int i = 0; i < _verifiers.Length; i++)
         {
-            _verifiers[i] = Task.Run(VerifyLoopAsync);
+            _verifiers[i] = Task.Factory.StartNew(VerifyLoop, CancellationToken.None, TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
         }
 
         _writeLoop = Task.Run(WriteLoopAsync);
