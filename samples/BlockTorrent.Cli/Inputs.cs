@@ -27,6 +27,15 @@ internal static class Inputs
         }
     }
 
+    /// <summary>Parses a magnet link given on the command line.</summary>
+    /// <param name="text">The link.</param>
+    /// <returns>The link.</returns>
+    /// <exception cref="CommandException">It is not a valid magnet link (exit code 3).</exception>
+    public static MagnetLink ParseMagnet(string text) =>
+        MagnetLink.TryParse(text, out MagnetLink? link)
+            ? link
+            : throw CommandException.InvalidInput($"'{text}' is not a valid magnet link: it needs xt=urn:btih:… (v1) or xt=urn:btmh:… (v2).");
+
     /// <summary>Checks that a file (or device) given on the command line exists.</summary>
     /// <param name="path">The path.</param>
     /// <param name="what">What the file is, for the message (<c>torrent</c>, <c>source image</c>).</param>

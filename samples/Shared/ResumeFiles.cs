@@ -24,6 +24,27 @@ internal static class ResumeFiles
     }
 
     /// <summary>
+    /// Gets where the manifest fetched for a magnet link is kept until the target is complete: beside the resume
+    /// file (<c>RESUME.torrent</c> for an explicit one, <c>IMAGE.blocktorrent-torrent</c> beside an image file, or
+    /// <c>HASH-DEVICE.torrent</c> in the state folder for a device).
+    /// </summary>
+    public static string MagnetManifestPath(MagnetLink magnet, string target, string? resumeFile)
+    {
+        if (resumeFile is not null)
+        {
+            return Path.GetFullPath(resumeFile) + ".torrent";
+        }
+
+        if (!TargetDevices.IsDevicePath(target))
+        {
+            return Path.GetFullPath(target) + ".blocktorrent-torrent";
+        }
+
+        string hash = (magnet.InfoHashV2 ?? magnet.InfoHashV1)!.Value.ToHex()[..16];
+        return Path.Combine(StateFolder(), $"{hash}-{Sanitize(target)}.torrent");
+    }
+
+    /// <summary>
     /// Gets the folder for state that must survive a restart: systemd's <c>$STATE_DIRECTORY</c> (a unit with
     /// <c>StateDirectory=</c>), <c>$XDG_STATE_HOME/blocktorrent</c>, <c>/var/lib/blocktorrent</c> for root, or
     /// <c>~/.local/state/blocktorrent</c>.

@@ -33,6 +33,22 @@ public sealed class ServiceDeploymentTests : IDisposable
     }
 
     [Fact]
+    public async Task ATargetGivenAMagnetLinkFetchesTheManifestFromTheDepotKeepsItAndDeploysBitExact()
+    {
+        var image = new TestImage { Length = 2 << 20, Seed = 7 };
+        await using ServiceInstance depot = await StartDepotAsync(image);
+        var manifest = BlockTorrent.Manifest.TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
+        string magnet = BlockTorrent.Manifest.MagnetLink.FromManifest(manifest) + "&x.pe=" + depot.Board.PeerEndPoint;
+
+        await using ServiceInstance target = await StartTargetAsync(magnet, "target.img");
+        await Eventually.TrueAsync(() => target.Board.Target!.State == "seeding", Bound, "the target finishes and seeds", TestContext.Current.CancellationToken);
+
+        Assert.Equal(image.ToArray(), File.ReadAllBytes(_dir.File("target.img")));
+        var saved = BlockTorrent.Manifest.TorrentManifest.Load(Path.Combine(_dir.File("state"), manifest.InfoHashV2!.Value.ToHex() + ".torrent"));
+        Assert.Equal(manifest.InfoHashV2, saved.InfoHashV2);
+    }
+
+    [Fact]
     public async Task ADepotCreatesTheMissingManifestAnnouncingItsTracker()
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;

@@ -2,18 +2,18 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Devices;
+using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Cli.Commands;
 
 /// <summary>
-/// <c>blocktorrent demo</c>: the main job on an embedded default. Generates a synthetic disk image, seeds it, deploys
-/// it to N targets in separate processes on loopback (each target seeding the others), checks every target is
+/// <c>blocktorrent demo</c>: the main job on an embedded default. Generates a synthetic disk image, seeds it with an
+/// embedded tracker, deploys it to N targets in separate processes on loopback (each target seeding the others), checks every target is
 /// bit-exact, and removes everything it made.
 /// </summary>
 internal static class DemoCommand
@@ -40,6 +40,9 @@ internal static class DemoCommand
         string folder = Path.Combine(Path.GetTempPath(), "blocktorrent-demo-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);
         var children = new List<Process>();
+
+        // The tracker outlives the targets, which announce that they stop as they exit.
+        EmbeddedTracker? tracker = null;
         try
         {
             string image = Path.Combine(folder, "disk.img");
@@ -50,28 +53,23 @@ internal static class DemoCommand
             await manifest.SaveAsync(torrent, cancellationToken).ConfigureAwait(false);
             output.WriteLine($"demo: {manifest.PieceCount} pieces of {ByteSize.Format(manifest.PieceLength)}: {manifest.ZeroPieceCount} all-zero, {manifest.DuplicatePieceCount} duplicates");
 
+            // Everyone finds everyone through the tracker: the seed and each target announce to it and connect to
+            // the peers it returns, so targets fetch from each other as soon as they hold pieces.
+            tracker = await SwarmSupport.StartTrackerAsync(context, new IPEndPoint(IPAddress.Loopback, 0), cancellationToken).ConfigureAwait(false);
             await using BlockTorrentClient seedClient = SwarmSupport.StartClient(context, new IPEndPoint(IPAddress.Loopback, 0), lsd: false);
             await using IBlockDevice source = FileBlockDevice.Open(image, new FileBlockDeviceOptions { ReadOnly = true });
             using var counters = new TrafficCounters();
             using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task seeding = seedClient.SeedAsync(manifest, source, new SeedOptions(), stopSeed.Token);
-            IPEndPoint seed = seedClient.LocalEndPoint;
-            output.WriteLine($"demo: seeding on {seed}; starting {targetCount} target processes");
+            var seedOptions = new SeedOptions();
+            seedOptions.Trackers.Add(tracker.AnnounceUri);
+            Task seeding = seedClient.SeedAsync(manifest, source, seedOptions, stopSeed.Token);
+            output.WriteLine($"demo: seeding on {seedClient.LocalEndPoint} with a tracker at {tracker.AnnounceUri}; starting {targetCount} target processes");
 
-            int[] ports = [.. Enumerable.Range(0, targetCount).Select(_ => FreePort())];
             var results = new Task<JsonElement>[targetCount];
             long started = TimeProvider.System.GetTimestamp();
             for (int i = 0; i < targetCount; i++)
             {
-                var args = new List<string> { "deploy", torrent, "--target", Path.Combine(folder, $"target{i}.img"), "--listen", $"127.0.0.1:{ports[i]}", "--peer", seed.ToString(), "--seed-after", "forever", "--exit-on-stdin-eof", "--json", "--timeout", "10m" };
-                for (int j = 0; j < targetCount; j++)
-                {
-                    if (j != i)
-                    {
-                        args.AddRange(["--peer", $"127.0.0.1:{ports[j]}"]);
-                    }
-                }
-
+                string[] args = ["deploy", torrent, "--target", Path.Combine(folder, $"target{i}.img"), "--listen", "127.0.0.1:0", "--tracker", tracker.AnnounceUri.ToString(), "--seed-after", "forever", "--exit-on-stdin-eof", "--json", "--timeout", "10m"];
                 Process child = StartSelf(args);
                 children.Add(child);
                 results[i] = ReadResultAsync(child, i, cancellationToken);
@@ -83,7 +81,11 @@ internal static class DemoCommand
             await stopSeed.CancelAsync().ConfigureAwait(false);
             await seeding.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
 
-            byte[] expected = await HashFileAsync(image, cancellationToken).ConfigureAwait(false);
+            // The image and the targets are hashed at once (one thread each), not one after another.
+            byte[][] hashes = await Task.WhenAll(
+                new[] { image }.Concat(Enumerable.Range(0, targetCount).Select(i => Path.Combine(folder, $"target{i}.img")))
+                    .Select(path => Task.Run(() => HashFileAsync(path, cancellationToken), cancellationToken))).ConfigureAwait(false);
+            byte[] expected = hashes[0];
             bool allExact = true;
             long downloaded = 0;
             long local = 0;
@@ -91,7 +93,7 @@ internal static class DemoCommand
             {
                 JsonElement r = done[i];
                 double seconds = r.GetProperty("seconds").GetDouble();
-                bool exact = (await HashFileAsync(Path.Combine(folder, $"target{i}.img"), cancellationToken).ConfigureAwait(false)).AsSpan().SequenceEqual(expected);
+                bool exact = hashes[i + 1].AsSpan().SequenceEqual(expected);
                 allExact &= exact;
                 downloaded += r.GetProperty("bytesDownloaded").GetInt64();
                 local += r.GetProperty("bytesSatisfiedLocally").GetInt64();
@@ -110,6 +112,11 @@ internal static class DemoCommand
         finally
         {
             await StopChildrenAsync(children).ConfigureAwait(false);
+            if (tracker is not null)
+            {
+                await tracker.DisposeAsync().ConfigureAwait(false);
+            }
+
             Directory.Delete(folder, recursive: true);
         }
     }
@@ -185,12 +192,5 @@ internal static class DemoCommand
     {
         await using var stream = File.OpenRead(path);
         return await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }

@@ -67,12 +67,107 @@ internal static class DeployCommand
 
     private static async Task<int> RunAsync(CliContext context, DeployRequest request, CancellationToken cancellationToken)
     {
-        if (request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
+        if (!request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
         {
-            throw CommandException.InvalidInput("deploying from a magnet link needs the torrent's metadata from peers, which this version of the library does not fetch yet; give the .torrent file (blocktorrent info prints its magnet link).");
+            TorrentManifest manifest = await Inputs.LoadTorrentAsync(request.Source, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(context, request, manifest, null, cancellationToken).ConfigureAwait(false);
         }
 
-        TorrentManifest manifest = await Inputs.LoadTorrentAsync(request.Source, cancellationToken).ConfigureAwait(false);
+        // A magnet link: the manifest comes from peers once and is saved beside the resume file, so a run that is
+        // interrupted resumes without asking the peers again.
+        MagnetLink magnet = Inputs.ParseMagnet(request.Source);
+        string saved = ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile);
+        TorrentManifest? known = await LoadSavedManifestAsync(saved, magnet, cancellationToken).ConfigureAwait(false);
+        if (known is not null)
+        {
+            return await RunAsync(context, request, known, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (request.DryRun)
+        {
+            throw CommandException.Usage("--dry-run contacts no peer, so it needs the .torrent file rather than a magnet link (blocktorrent info FILE.torrent prints the link).");
+        }
+
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd);
+        TorrentManifest fetched = await FetchManifestAsync(context, client, magnet, request, saved, cancellationToken).ConfigureAwait(false);
+        return await RunAsync(context, request, fetched, client, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads the manifest a previous run fetched for this magnet link, if it is there and is the link's.</summary>
+    private static async Task<TorrentManifest?> LoadSavedManifestAsync(string path, MagnetLink magnet, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            TorrentManifest manifest = await TorrentManifest.LoadAsync(path, cancellationToken).ConfigureAwait(false);
+            bool same = (magnet.InfoHashV1 is { } v1 && manifest.InfoHashV1 == v1) || (magnet.InfoHashV2 is { } v2 && manifest.InfoHashV2 == v2);
+            return same ? manifest : null;
+        }
+        catch (InvalidTorrentException)
+        {
+            // A damaged copy (the disk filled up while it was written): fetch it again.
+            return null;
+        }
+    }
+
+    private static async Task<TorrentManifest> FetchManifestAsync(CliContext context, BlockTorrentClient client, MagnetLink magnet, DeployRequest request, string saved, CancellationToken cancellationToken)
+    {
+        var options = new DeployOptions { UseLocalPeerDiscovery = request.Lsd };
+        AddPeersAndTrackers(options.Peers, options.Trackers, request);
+        if (request.Timeout is TimeSpan limit && limit != Timeout.InfiniteTimeSpan)
+        {
+            options.MetadataTimeout = limit;
+        }
+
+        IProgressView view = ProgressViews.Create(context.Console, "deploy", request.Json);
+        view.Event("metadata", $"fetching the metadata of {magnet.DisplayName ?? "the magnet link"} from peers; listening on {client.LocalEndPoint}");
+        TorrentManifest manifest;
+        try
+        {
+            manifest = await client.FetchManifestAsync(magnet, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new CommandException(ExitCodes.Incomplete, $"{Uncapitalize(e.Message)} Run the same command again to retry.", e);
+        }
+        catch (InvalidTorrentException e)
+        {
+            throw CommandException.InvalidInput($"the magnet link's metadata is not an image this tool can deploy: {e.Message}", e);
+        }
+
+        string? folder = Path.GetDirectoryName(saved);
+        if (folder is not null)
+        {
+            Directory.CreateDirectory(folder);
+        }
+
+        await manifest.SaveAsync(saved, cancellationToken).ConfigureAwait(false);
+        view.Event("metadata", $"received the manifest of {manifest.Name} ({ByteSize.Format(manifest.Length)}, {manifest.PieceCount} pieces); saved as {saved}");
+        return manifest;
+    }
+
+    private static string Uncapitalize(string text) => text.Length == 0 ? text : char.ToLowerInvariant(text[0]) + text[1..];
+
+    private static void AddPeersAndTrackers(IList<IPEndPoint> peers, IList<Uri> trackers, DeployRequest request)
+    {
+        foreach (IPEndPoint peer in request.Peers)
+        {
+            peers.Add(peer);
+        }
+
+        foreach (string tracker in request.Trackers)
+        {
+            trackers.Add(new Uri(tracker));
+        }
+    }
+
+    /// <summary>Deploys <paramref name="manifest"/>; <paramref name="client"/> is the one that fetched it from a magnet link, or <see langword="null"/> to start one.</summary>
+    private static async Task<int> RunAsync(CliContext context, DeployRequest request, TorrentManifest manifest, BlockTorrentClient? client, CancellationToken cancellationToken)
+    {
         ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Target");
         if (request.DryRun)
         {
@@ -89,7 +184,8 @@ internal static class DeployCommand
             StopOnStdinEof(stop);
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd);
+        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd) : null;
+        client ??= started!;
         var options = new DeployOptions
         {
             UseLocalPeerDiscovery = request.Lsd,
@@ -98,15 +194,7 @@ internal static class DeployCommand
             CheckExistingData = existed,
             DeviceIsZeroed = !existed,
         };
-        foreach (IPEndPoint peer in request.Peers)
-        {
-            options.Peers.Add(peer);
-        }
-
-        foreach (string tracker in request.Trackers)
-        {
-            options.Trackers.Add(new Uri(tracker));
-        }
+        AddPeersAndTrackers(options.Peers, options.Trackers, request);
 
         DeploymentProgress? latest = null;
         var down = new RateMeter();
@@ -160,8 +248,13 @@ internal static class DeployCommand
             WriteResult(context.Console.Out, manifest, device.Name, result);
         }
 
-        // The target is complete and verified: a resume file would only go stale if the target changes later.
+        // The target is complete and verified: a resume file would only go stale if the target changes later, and a
+        // manifest saved for a magnet link has served its purpose.
         File.Delete(resumePath);
+        if (request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase) && MagnetLink.TryParse(request.Source, out MagnetLink? magnet))
+        {
+            File.Delete(ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile));
+        }
         if (request.SeedAfter != TimeSpan.Zero)
         {
             await SeedAfterAsync(context, client, manifest, device, request, stop.Token).ConfigureAwait(false);
@@ -177,15 +270,7 @@ internal static class DeployCommand
     private static async Task SeedAfterAsync(CliContext context, BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, DeployRequest request, CancellationToken stop)
     {
         var options = new SeedOptions { UseLocalPeerDiscovery = request.Lsd };
-        foreach (IPEndPoint peer in request.Peers)
-        {
-            options.Peers.Add(peer);
-        }
-
-        foreach (string tracker in request.Trackers)
-        {
-            options.Trackers.Add(new Uri(tracker));
-        }
+        AddPeersAndTrackers(options.Peers, options.Trackers, request);
 
         using var seeding = CancellationTokenSource.CreateLinkedTokenSource(stop);
         if (request.SeedAfter != Timeout.InfiniteTimeSpan)

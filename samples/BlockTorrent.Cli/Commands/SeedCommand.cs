@@ -3,6 +3,7 @@ using System.Net;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Devices;
+using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using Microsoft.Extensions.Logging;
 
@@ -16,6 +17,7 @@ internal static class SeedCommand
         var torrent = new Argument<string>("FILE.torrent") { Description = "The image's manifest." };
         var source = new Option<string>("--source") { Description = "The image file or device that holds the image.", HelpName = "IMAGE_OR_DEVICE", Required = true };
         Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
+        Option<IPEndPoint?> embeddedTracker = CliOptions.EndPoint("--embedded-tracker", "Run a tracker in this process on ADDR:PORT and announce the image to it; targets use it with --tracker http://ADDR:PORT/announce.");
         var lsd = new Option<bool>("--lsd") { Description = "Announce the image on the local network with Local Service Discovery (BEP 14)." };
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
         var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece against the manifest the first time it is read, and never serve one that differs." };
@@ -23,13 +25,14 @@ internal static class SeedCommand
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
-            torrent, source, listen, lsd, peers, verifyReads, superSeed, json,
+            torrent, source, listen, embeddedTracker, lsd, peers, verifyReads, superSeed, json,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             context,
             parse.GetRequiredValue(torrent),
             parse.GetRequiredValue(source),
             parse.GetValue(listen),
+            parse.GetValue(embeddedTracker),
             parse.GetValue(lsd),
             parse.GetValue(peers) ?? [],
             new SeedOptions { VerifyOnFirstRead = parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
@@ -54,7 +57,7 @@ internal static class SeedCommand
         };
     }
 
-    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, bool lsd, IReadOnlyList<IPEndPoint> peers, SeedOptions options, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, IReadOnlyList<IPEndPoint> peers, SeedOptions options, bool json, CancellationToken cancellationToken)
     {
         TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
         ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source");
@@ -66,12 +69,22 @@ internal static class SeedCommand
             options.Peers.Add(peer);
         }
 
+        await using EmbeddedTracker? tracker = trackerEndPoint is null ? null : await SwarmSupport.StartTrackerAsync(context, trackerEndPoint, cancellationToken).ConfigureAwait(false);
+        if (tracker is not null)
+        {
+            options.Trackers.Add(tracker.AnnounceUri);
+        }
+
         await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd);
         using var counters = new TrafficCounters();
         var up = new RateMeter();
         IProgressView view = ProgressViews.Create(context.Console, "seed", json);
         await using var pump = new ProgressPump(view, () => Snapshot(manifest, counters, up));
         pump.Event("seeding", $"seeding {manifest.Name} ({ByteSize.Format(manifest.Length)}) from {device.Name} on {client.LocalEndPoint}; Ctrl-C stops");
+        if (tracker is not null)
+        {
+            pump.Event("tracker", $"tracker running at {tracker.AnnounceUri}; deploy with --tracker {tracker.AnnounceUri}");
+        }
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task watcher = SwarmSupport.WatchAsync(client, pump, json || context.Verbose, watching.Token, counters);
         try

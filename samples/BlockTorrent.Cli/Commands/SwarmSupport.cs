@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Cli.Progress;
+using BlockTorrent.Discovery;
+using Microsoft.Extensions.Logging;
 
 namespace BlockTorrent.Cli.Commands;
 
@@ -26,6 +28,25 @@ internal static class SwarmSupport
         catch (SocketException e)
         {
             throw new CommandException(ExitCodes.Failure, $"cannot listen on {endPoint}: {e.Message}; choose another address or port with --listen.", e);
+        }
+    }
+
+    /// <summary>
+    /// Starts the library's embedded HTTP tracker on <paramref name="endPoint"/>, with one clear message when the
+    /// address cannot be bound. Seeds announce to it, and targets are given its <see cref="EmbeddedTracker.AnnounceUri"/>.
+    /// </summary>
+    public static async Task<EmbeddedTracker> StartTrackerAsync(CliContext context, IPEndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var tracker = new EmbeddedTracker(new EmbeddedTrackerOptions { ListenEndPoint = endPoint }, context.LoggerFactory.CreateLogger<EmbeddedTracker>());
+        try
+        {
+            await tracker.StartAsync(cancellationToken).ConfigureAwait(false);
+            return tracker;
+        }
+        catch (SocketException e)
+        {
+            await tracker.DisposeAsync().ConfigureAwait(false);
+            throw new CommandException(ExitCodes.Failure, $"cannot run the tracker on {endPoint}: {e.Message}; choose another address or port with --embedded-tracker.", e);
         }
     }
 

@@ -193,7 +193,6 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         }
 
         Log.Seeding(_logger, status.Name, manifest.Length, manifest.PieceCount, infoHash);
-        status.SetState("seeding");
         entry.Start(ct => SeedAsync(client, manifest, device, seedOptions, status, ct), cancellationToken);
     }
 
@@ -203,7 +202,11 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         {
             try
             {
-                await client.SeedAsync(manifest, device, seedOptions, cancellationToken).ConfigureAwait(false);
+                // SeedAsync has registered the torrent with the client when it returns its task: only then is the
+                // image shown as served.
+                Task seeding = client.SeedAsync(manifest, device, seedOptions, cancellationToken);
+                status.SetState("seeding");
+                await seeding.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -8,8 +8,8 @@ namespace BlockTorrent.Service.Target;
 
 /// <summary>
 /// Gets a target's manifest from what the settings name: a .torrent path, an http(s) URL of a .torrent (retried
-/// until it answers: a depot may start after its targets), or a magnet link (the info dictionary is fetched from
-/// peers once and saved in the state directory, so a restart resumes without asking again).
+/// until it answers: a depot may start after its targets), or a magnet link (the manifest is fetched from peers,
+/// asking again until one has it, and saved in the state directory, so a restart resumes without asking again).
 /// </summary>
 internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, ILoggerFactory loggerFactory) : IDisposable
 {
@@ -85,9 +85,28 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
         }
 
         Log.FetchingMetadata(_logger, magnet.ToString());
-        _ = client;
-        _ = deployOptions;
-        throw new NotSupportedException($"deploying from the magnet link '{magnet}' needs the torrent's metadata from peers, which this version of the library does not fetch yet; give a .torrent path or URL.");
+        TorrentManifest manifest;
+        while (true)
+        {
+            try
+            {
+                manifest = await client.FetchManifestAsync(magnet, deployOptions, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (TimeoutException e)
+            {
+                // No peer had it yet (the depot or the first targets are not up): keep asking.
+                TimeSpan retry = options.Value.Target.RetryInterval;
+                Log.ManifestRetry(_logger, magnet.ToString(), e.Message, retry);
+                await Task.Delay(retry, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        Directory.CreateDirectory(StateDirectory);
+        string temporary = saved + ".tmp";
+        await manifest.SaveAsync(temporary, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, saved, overwrite: true);
+        return manifest;
     }
 
     /// <summary>Where a manifest fetched for a magnet link is kept: the state directory, named after the info-hash.</summary>

@@ -19,15 +19,17 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Target");
 
+    /// <summary>Gets the deployment's entry on the status board, there from the moment the service starts.</summary>
+    private TargetStatus Status { get; } = board.Target = new TargetStatus(options.Value.Target.Image?.Trim() ?? string.Empty, options.Value.Target.Device ?? string.Empty, board.Time);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         ImagingServiceOptions settings = options.Value;
         TargetOptions target = settings.Target;
         string image = target.Image!.Trim();
         string devicePath = target.Device!;
-        var status = new TargetStatus(image, devicePath, board.Time);
+        TargetStatus status = Status;
         board.Role = ServiceRole.Target;
-        board.Target = status;
         string? resumeFile = target.ResumeFile;
         try
         {

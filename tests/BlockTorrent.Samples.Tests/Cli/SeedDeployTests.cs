@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using BlockTorrent.Testing;
 
@@ -17,11 +15,11 @@ public sealed class SeedDeployTests : IDisposable
     {
         string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
         Assert.Equal(0, (await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB")).ExitCode);
-        int seedPort = FreePort();
+        int seedPort = Ports.Free();
         using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", image, "--listen", $"127.0.0.1:{seedPort}");
 
-        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{FreePort()}", "--json", "--timeout", "2m");
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--json", "--timeout", "2m");
         await stopSeed.CancelAsync();
         CliResult seeded = await seed;
 
@@ -39,7 +37,7 @@ public sealed class SeedDeployTests : IDisposable
     {
         string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
         await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"));
-        CliResult result = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--listen", $"127.0.0.1:{FreePort()}", "--timeout", "2s");
+        CliResult result = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--listen", $"127.0.0.1:{Ports.Free()}", "--timeout", "2s");
         Assert.Equal(6, result.ExitCode);
         Assert.Contains("run the same command again to resume", result.Error, StringComparison.Ordinal);
     }
@@ -103,7 +101,7 @@ public sealed class SeedDeployTests : IDisposable
         string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
         await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"));
         File.WriteAllBytes(_dir.File("small.img"), new byte[4096]);
-        CliResult result = await CliRun.RunAsync("seed", _dir.File("disk.torrent"), "--source", _dir.File("small.img"), "--listen", $"127.0.0.1:{FreePort()}");
+        CliResult result = await CliRun.RunAsync("seed", _dir.File("disk.torrent"), "--source", _dir.File("small.img"), "--listen", $"127.0.0.1:{Ports.Free()}");
         Assert.Equal(4, result.ExitCode);
         Assert.Contains("too small", result.Error, StringComparison.Ordinal);
     }
@@ -115,12 +113,5 @@ public sealed class SeedDeployTests : IDisposable
         await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"));
         CliResult result = await CliRun.RunAsync("seed", _dir.File("disk.torrent"), "--source", _dir.File("none.img"));
         Assert.Equal(3, result.ExitCode);
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }
