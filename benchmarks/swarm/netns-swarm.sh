@@ -13,7 +13,7 @@
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep=""
+targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
     --dir) root=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --keep-logs) keep=$2; shift 2 ;;
+    --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -79,16 +80,18 @@ for i in $(seq 1 "$targets"); do
 done
 
 ip netns exec "$prefix-n0" "$bench" peer seed --torrent "$work/image.torrent" --image "$work/image.raw" \
-  --listen 10.77.0.1:6881 $super --progress > "$work/seed.log" 2>&1 &
+  --listen 10.77.0.1:6881 $super --progress "${extra[@]}" > "$work/seed.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 200); do grep -q '"port"' "$work/seed.log" 2>/dev/null && break; sleep 0.05; done
 
-start_ms=$(date +%s%3N)
+# Every target process starts now, and all begin deploying at start_ms, once they are up: the measurement covers
+# the deployment, not .NET start-up on a loaded machine.
+start_ms=$(( $(date +%s%3N) + 5000 ))
 for i in $(seq 1 "$targets"); do
   peers=(--peer 10.77.0.1:6881)
   for j in $(seq 1 "$targets"); do [ "$j" != "$i" ] && peers+=(--peer "10.77.0.$((j + 1)):6881"); done
   ip netns exec "$prefix-n$i" "$bench" peer deploy --torrent "$work/image.torrent" --target "$work/t$i.raw" \
-    --listen "10.77.0.$((i + 1)):6881" "${peers[@]}" --seed-after 3600 --progress > "$work/t$i.log" 2>&1 &
+    --listen "10.77.0.$((i + 1)):6881" "${peers[@]}" --seed-after 3600 --progress --start-at "$start_ms" "${extra[@]}" > "$work/t$i.log" 2>&1 &
   pids+=($!)
 done
 

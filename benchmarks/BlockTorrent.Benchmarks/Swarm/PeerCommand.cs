@@ -29,6 +29,11 @@ internal static class PeerCommand
             EnableLocalPeerDiscovery = false,
             EnablePeerExchange = !cl.Flag("--no-pex"),
         };
+        if (cl.Text("--queue-time") is { } queueTime)
+        {
+            options.RequestQueueTime = TimeSpan.FromSeconds(double.Parse(queueTime.TrimEnd('s'), CultureInfo.InvariantCulture));
+        }
+
         await using var client = new BlockTorrentClient(options);
         return role switch
         {
@@ -132,6 +137,16 @@ internal static class PeerCommand
         if (cl.Text("--seed-after") is { } seedAfter)
         {
             options.SeedAfter = TimeSpan.FromSeconds(double.Parse(seedAfter.TrimEnd('s'), CultureInfo.InvariantCulture));
+        }
+
+        // --start-at UNIX_MS: every target of a swarm starts deploying at the same moment, after its process is up.
+        if (cl.Text("--start-at") is { } startAt)
+        {
+            TimeSpan wait = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(startAt, CultureInfo.InvariantCulture)) - DateTimeOffset.UtcNow;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait).ConfigureAwait(false);
+            }
         }
 
         long startUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -7,7 +7,7 @@ namespace BlockTorrent.Swarm;
 /// Decides which blocks to request from which peer: rarest piece first (random among equals), preferring the extent
 /// a peer is already working in so writes stay large and sequential, finishing started pieces before starting new
 /// ones, and folding the endgame in (a block may be requested from at most <see cref="MaxRequestsPerBlock"/> peers,
-/// and only in the endgame: once every wanted piece some peer has is started and nothing unrequested is left for that peer).
+/// and only in the endgame: once every wanted piece is started and nothing unrequested is left for that peer).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -35,7 +35,6 @@ internal sealed class PiecePicker
     private readonly Bitfield _have;
     private readonly Bitfield _active;
     private readonly Bitfield _candidates;
-    private readonly Bitfield _unstarted;
     private readonly Dictionary<int, PieceProgress> _progress = [];
     private readonly List<PieceProgress> _ordered = [];
     private readonly HashSet<int> _pendingExclusive = [];
@@ -65,7 +64,6 @@ internal sealed class PiecePicker
         _have = new Bitfield(pieceCount);
         _active = new Bitfield(pieceCount);
         _candidates = new Bitfield(pieceCount);
-        _unstarted = new Bitfield(pieceCount);
         _extentPieces = Math.Max(1, extentBytes / Math.Max(1, pieceLength));
         _random = random ?? Random.Shared;
     }
@@ -448,25 +446,13 @@ internal sealed class PiecePicker
     }
 
     /// <summary>
-    /// Gets a value indicating whether the download is in its endgame: every wanted piece some peer has is started.
-    /// Before that, a peer with nothing new to give (a super-seed that offered it two pieces, a target that has
-    /// only what we are already fetching) gets no duplicates: they would only take upload from the peer that is the
-    /// sole source of new pieces.
+    /// Gets a value indicating whether the download is in its endgame: every wanted piece is started. Before that,
+    /// a peer with nothing new to give gets no duplicates. Availability does not count: behind a super-seed most
+    /// pieces are on no peer yet (not offered), and a target that has started everything it can see would
+    /// otherwise ask the seed again for blocks other targets are already sending it, taking the seed's upload from
+    /// the pieces nobody has. Requests stuck at a stalled peer are released by the stall timeout instead.
     /// </summary>
-    private bool IsEndgame()
-    {
-        _unstarted.CopyFrom(_wanted);
-        _unstarted.AndNot(_active);
-        for (int i = _unstarted.NextSet(0); i >= 0; i = _unstarted.NextSet(i + 1))
-        {
-            if (_availability[i] > 0)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private bool IsEndgame() => !_wanted.HasAnyNotIn(_active);
 
     private static bool IsAllowedFor(PieceProgress p, PickerPeer peer) =>
         p.ExclusivePeer is null || ReferenceEquals(p.ExclusivePeer, peer);

@@ -118,9 +118,10 @@ public sealed class PiecePickerTests
     }
 
     [Fact]
-    public void EndgameDuplicatesStartOnceEveryAvailablePieceIsStarted()
+    public void PiecesNoPeerHasYetKeepTheDownloadOutOfTheEndgame()
     {
-        // As above, but nobody has pieces 1 and 2: we are in the endgame, and the seed duplicates piece 0's blocks.
+        // Behind a super-seed, pieces 1 and 2 are on no peer yet (not offered): the seed must not be asked again for
+        // piece 0, which another target is already sending.
         var picker = AllWanted(3, PiecePicker.BlockSize * 4, PiecePicker.BlockSize * 4);
         var target = Holding(picker, 3, 0);
         var seed = Holding(picker, 3, 0);
@@ -128,7 +129,7 @@ public sealed class PiecePickerTests
         picker.MarkReady(picker.StartPiece(target));
         Assert.Equal(4, picker.PickBlocks(target, buffer));
 
-        Assert.Equal(4, picker.PickBlocks(seed, buffer));
+        Assert.Equal(0, picker.PickBlocks(seed, buffer));
     }
 
     [Fact]
