@@ -21,6 +21,18 @@ public sealed class ClientOptionsTests
     }
 
     [Fact]
+    public void LocalServiceDiscoveryIsOffByDefault() =>
+        Assert.False(new BlockTorrentClientOptions().EnableLocalPeerDiscovery);
+
+    [Fact]
+    public void InvalidLocalDiscoveryOptionsAreRejectedWithTheClientOptions()
+    {
+        var options = new BlockTorrentClientOptions { LocalPeerDiscovery = new() { TimeToLive = 0 } };
+        var error = Assert.ThrowsAny<ArgumentException>(options.Validate);
+        Assert.Equal(nameof(BlockTorrent.Discovery.LocalPeerDiscoveryOptions.TimeToLive), error.ParamName);
+    }
+
+    [Fact]
     public async Task TheClientUsesThePeerIdPrefixAndBindsItsPort()
     {
         await using var client = new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), PeerIdPrefix = "-XX0001-" });
