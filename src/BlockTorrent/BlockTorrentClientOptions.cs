@@ -76,9 +76,16 @@ public sealed class BlockTorrentClientOptions
     /// <value>The default is <see langword="null"/>: <see cref="LocalPeerDiscoveryOptions.Default"/>.</value>
     public LocalPeerDiscoveryOptions? LocalPeerDiscovery { get; set; }
 
-    /// <summary>Gets or sets a value indicating whether peers are exchanged with other peers (BEP 11, never for private torrents).</summary>
+    /// <summary>
+    /// Gets or sets a value indicating whether peers are exchanged with other peers (BEP 11 ut_pex, never for private
+    /// torrents): peers they name become candidates to connect to, and once a minute each peer is told which of our
+    /// peers joined or left since.
+    /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool EnablePeerExchange { get; set; } = true;
+
+    /// <summary>Gets or sets how often peers are told about our peers (BEP 11 asks for at most once a minute); tests shorten it.</summary>
+    internal TimeSpan PeerExchangeInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>

@@ -19,7 +19,7 @@ namespace BlockTorrent.Swarm;
 /// hashing to the info-hash wins. Nothing a peer says is trusted: a <c>metadata_size</c> above the limit is
 /// refused before anything is allocated, every piece must be exactly where and as long as the announced size
 /// makes it, and an info dictionary that does not hash to the info-hash (or a piece layer that does not lead to
-/// the pieces root) bans the peer's address for the rest of the fetch.
+/// the pieces root) bans the peer (its listen endpoint: we only dial out) for the rest of the fetch.
 /// </para>
 /// <para>Peers come from <see cref="AddCandidates"/> (the magnet link, the caller, trackers, LSD) and from PEX.</para>
 /// </remarks>
@@ -51,7 +51,7 @@ internal sealed class MetadataFetcher
     private readonly int _maxSize;
     private readonly Channel<IPEndPoint> _queue = Channel.CreateUnbounded<IPEndPoint>();
     private readonly Dictionary<IPEndPoint, int> _known = [];
-    private readonly HashSet<IPAddress> _banned = [];
+    private readonly HashSet<IPEndPoint> _banned = [];
     private readonly Queue<string> _failures = new();
     private readonly TaskCompletionSource<Result> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _extensionHandshake;
@@ -91,7 +91,7 @@ internal sealed class MetadataFetcher
         {
             lock (_known)
             {
-                return [.. _known.Keys.Where(p => !_banned.Contains(p.Address))];
+                return [.. _known.Keys.Where(p => !_banned.Contains(p))];
             }
         }
     }
@@ -184,7 +184,7 @@ internal sealed class MetadataFetcher
         {
             lock (_known)
             {
-                if (_banned.Contains(peer.Address))
+                if (_banned.Contains(peer))
                 {
                     return;
                 }
@@ -261,7 +261,7 @@ internal sealed class MetadataFetcher
     {
         lock (_known)
         {
-            _banned.Add(peer.Address);
+            _banned.Add(peer);
         }
     }
 

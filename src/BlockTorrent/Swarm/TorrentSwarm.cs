@@ -27,7 +27,12 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     public const int MaxHashesServed = 8192;
 
     private const int MaxProofLayers = 64;
+
+    // BEP 11: at most 50 added and 50 dropped peers per ut_pex message.
     private const int MaxPexPeers = 50;
+
+    // Peers remembered to connect to, from every source together (trackers, LSD, PEX): a flood of PEX costs nothing.
+    private const int MaxCandidates = 1000;
 
     private readonly ISwarmHost _host;
     private readonly List<PeerSession> _sessions = [];
@@ -35,6 +40,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private readonly HashSet<IPAddress> _banned = [];
     private readonly HashSet<IPEndPoint> _connecting = [];
     private readonly HashSet<IPEndPoint> _self = [];
+    private readonly Dictionary<PeerSession, HashSet<IPEndPoint>> _pexSent = [];
     private readonly int[] _nextInGroup;
     private readonly Choker _choker;
     private readonly SuperSeeder? _superSeeder;
@@ -55,6 +61,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private int _piecesDownloaded;
     private int _peersSeen;
     private long _lastChoke;
+    private long _lastPex;
     private bool _stopping;
 
     public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, bool superSeed)
@@ -188,6 +195,11 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         {
             foreach (IPEndPoint peer in peers)
             {
+                if (_candidates.Count >= MaxCandidates)
+                {
+                    break;
+                }
+
                 if (peer.Port != 0 && !_candidates.ContainsKey(peer) && !_self.Contains(peer))
                 {
                     _candidates[peer] = new Candidate();
@@ -219,6 +231,8 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             {
                 return;
             }
+
+            _pexSent.Remove(session);
 
             Picker?.RemovePeer(session.Pick);
             if (_superSeeder is not null)
@@ -777,6 +791,12 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                 s.Signal();
             }
 
+            if (PexEnabled && now - _lastPex >= Options.PeerExchangeInterval.TotalSeconds * frequency)
+            {
+                _lastPex = now;
+                SendPexLocked();
+            }
+
             choke = now - _lastChoke > 10 * frequency;
             if (choke)
             {
@@ -835,6 +855,70 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         AddCandidates(message.Added.Take(MaxPexPeers).Select(p => p.EndPoint));
         return null;
     }
+
+    /// <summary>
+    /// Tells every peer that speaks ut_pex which of our peers it has not heard of from us yet (added) and which we
+    /// lost since (dropped), by their listen endpoints (BEP 11). Not called for private torrents.
+    /// </summary>
+    private void SendPexLocked()
+    {
+        var current = new Dictionary<IPEndPoint, PexFlags>();
+        foreach (PeerSession s in _sessions)
+        {
+            if (ListenEndPointOf(s) is { } endPoint)
+            {
+                current[endPoint] = (s.IsOutgoing ? PexFlags.Reachable : PexFlags.None) | (s.Pick.Has.IsFull ? PexFlags.Seed : PexFlags.None);
+            }
+        }
+
+        foreach (PeerSession s in _sessions)
+        {
+            byte id = s.RemoteExtensions?.UtPex ?? 0;
+            if (id == 0)
+            {
+                continue;
+            }
+
+            if (!_pexSent.TryGetValue(s, out HashSet<IPEndPoint>? sent))
+            {
+                _pexSent[s] = sent = [];
+            }
+
+            IPEndPoint? itself = ListenEndPointOf(s);
+            var message = new PexMessage();
+            foreach ((IPEndPoint endPoint, PexFlags flags) in current)
+            {
+                if (message.Added.Count < MaxPexPeers && !endPoint.Equals(itself) && sent.Add(endPoint))
+                {
+                    message.Added.Add(new PexPeer(endPoint, flags));
+                }
+            }
+
+            foreach (IPEndPoint endPoint in sent)
+            {
+                if (message.Dropped.Count < MaxPexPeers && !current.ContainsKey(endPoint))
+                {
+                    message.Dropped.Add(new PexPeer(endPoint, PexFlags.None));
+                }
+            }
+
+            sent.ExceptWith(message.Dropped.Select(p => p.EndPoint));
+            if (message.Added.Count + message.Dropped.Count == 0)
+            {
+                continue;
+            }
+
+            var payload = new ArrayBufferWriter<byte>(256);
+            message.WriteTo(payload);
+            s.Send(new Outgoing(MessageId.Extended, Payload: payload.WrittenSpan.ToArray(), ExtensionId: id));
+        }
+    }
+
+    /// <summary>Gets where a peer accepts connections: the address we dialled, or its address and the port it announced.</summary>
+    private static IPEndPoint? ListenEndPointOf(PeerSession session) =>
+        session.IsOutgoing ? session.Remote
+        : session.RemoteExtensions is { ListenPort: > 0 } extensions ? new IPEndPoint(session.Remote.Address, extensions.ListenPort)
+        : null;
 
     private sealed class Candidate
     {

@@ -24,7 +24,26 @@ public sealed class HostilePeerTests
         { "a truncated request", [0, 0, 0, 13, 6, 0, 0, 0] },
         { "an extended handshake that is not bencode", [0, 0, 0, 6, 20, 0, (byte)'d', (byte)'x', (byte)'x', (byte)'x'] },
         { "a piece message for a block we never asked for", [0, 0, 0, 13, 7, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4] },
+        { "a ut_pex message that is not bencode", Extended(BlockTorrent.Swarm.ExtensionHandshake.UtPexId, "dxx") },
+        { "a ut_pex message with a truncated address", Extended(BlockTorrent.Swarm.ExtensionHandshake.UtPexId, "d5:added5:\u007f\0\0\u0001\u001ae") },
+        { "a ut_metadata request for a negative piece", Extended(BlockTorrent.Swarm.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei-1ee") },
+        { "a ut_metadata request for a piece beyond the info dictionary", Extended(BlockTorrent.Swarm.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei4000ee") },
+        { "a hashes message nobody asked for", HashesNobodyAskedFor() },
     };
+
+    private static byte[] Extended(byte id, string payload)
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteExtended(output, id, System.Text.Encoding.Latin1.GetBytes(payload));
+        return output.WrittenSpan.ToArray();
+    }
+
+    private static byte[] HashesNobodyAskedFor()
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteHashes(output, new HashRequest(default, 1, 0, 2, 0), new byte[64]);
+        return output.WrittenSpan.ToArray();
+    }
 
     [Theory]
     [MemberData(nameof(Garbage))]
