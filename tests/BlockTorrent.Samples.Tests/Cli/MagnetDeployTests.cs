@@ -1,5 +1,3 @@
-using System.Net;
-using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
 
@@ -17,16 +15,11 @@ public sealed class MagnetDeployTests : IDisposable
     {
         string magnet = await CreateAsync();
 
-        // The seed runs on the library, whose SeedAsync has registered the torrent when it returns its task: a
-        // metadata fetch that reached the seed's port before that would be refused and not asked again.
-        await using var seedClient = new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), EnableLocalPeerDiscovery = false });
-        await using var source = FileBlockDevice.Open(_dir.File("disk.img"), new FileBlockDeviceOptions { ReadOnly = true });
-        using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        Task seed = seedClient.SeedAsync(TorrentManifest.Load(_dir.File("disk.torrent")), source, new SeedOptions(), stopSeed.Token);
-
-        CliResult deploy = await CliRun.RunAsync("deploy", magnet, "--target", _dir.File("target.img"), "--peer", seedClient.LocalEndPoint.ToString(), "--listen", "127.0.0.1:0", "--timeout", "2m");
-        await stopSeed.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seed);
+        CliResult deploy;
+        await using (LibrarySeed seed = LibrarySeed.Start(_dir.File("disk.torrent"), _dir.File("disk.img")))
+        {
+            deploy = await CliRun.RunAsync("deploy", magnet, "--target", _dir.File("target.img"), "--peer", seed.EndPoint, "--listen", "127.0.0.1:0", "--timeout", "2m");
+        }
 
         Assert.True(deploy.ExitCode == 0, deploy.ToString());
         Assert.Contains("received the manifest of disk.img", deploy.Output, StringComparison.Ordinal);

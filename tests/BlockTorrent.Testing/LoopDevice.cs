@@ -1,10 +1,9 @@
 using System.Globalization;
-using BlockTorrent.Testing;
 
-namespace BlockTorrent.Devices.Linux.Tests;
+namespace BlockTorrent.Testing;
 
 /// <summary>A real loop device over a backing file, attached with losetup and always detached on dispose.</summary>
-internal sealed class LoopDevice : IAsyncDisposable
+public sealed class LoopDevice : IAsyncDisposable
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
     private readonly List<string> _mounts = [];
