@@ -18,17 +18,27 @@ namespace BlockTorrent.Discovery;
 /// Announce rounds are at most one per <see cref="LocalPeerDiscoveryOptions.MinAnnounceInterval"/> and happen
 /// every <see cref="LocalPeerDiscoveryOptions.AnnounceInterval"/>, or as soon as the limit allows after a torrent
 /// registers. A round carries every registered torrent, several per datagram (at most 1400 bytes each). Our own
-/// announces, looped back by multicast, are recognised by our cookie and ignored. Private torrents (BEP 27) must
+/// announces, looped back by multicast, are recognised by our cookie and ignored. Peers heard for a registered
+/// torrent are remembered for two announce intervals, so a later registration of the same torrent (a deployment
+/// that follows its magnet fetch) gets them at once. Private torrents (BEP 27) must
 /// never be registered: <see cref="DiscoveryPolicy"/> decides.
 /// </remarks>
 internal sealed class LocalPeerDiscovery : IAsyncDisposable
 {
+    /// <summary>The most torrents, and the most peers of each, remembered for later registrations.</summary>
+    private const int MaxRemembered = 64;
+
     private readonly LocalPeerDiscoveryOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<Registration> _registrations = [];
     private readonly List<GroupSocket> _groups = [];
     private readonly List<Task> _tasks = [];
+
+    // Peers heard announcing a torrent we registered, by 20-byte hash, with when they were last heard: a new
+    // registration of the same torrent (a deployment after its magnet fetch) gets them at once instead of waiting
+    // for their next announce, minutes away. Bounded: hashes we registered only, MaxRemembered of each.
+    private readonly Dictionary<InfoHash, Dictionary<IPEndPoint, long>> _heard = [];
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private double _tokens;
@@ -115,7 +125,7 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
     /// </summary>
     /// <param name="infoHash">The torrent (announced in its 20-byte form).</param>
     /// <param name="port">The TCP port we accept peers on for it.</param>
-    /// <param name="onPeer">Called, on a pool thread, with each peer found (its address and TCP port). It must not throw or block.</param>
+    /// <param name="onPeer">Called with each peer found (its address and TCP port): on a pool thread, or at once on the calling thread for the peers heard recently. It must not throw or block.</param>
     /// <returns>The registration; disposing it stops announcing the torrent.</returns>
     public IDisposable Register(InfoHash infoHash, int port, Action<IPEndPoint> onPeer)
     {
@@ -129,9 +139,16 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
 
         ObjectDisposedException.ThrowIf(_disposed, this);
         var registration = new Registration(this, infoHash, port, onPeer);
+        IPEndPoint[] known;
         lock (_lock)
         {
             _registrations.Add(registration);
+            known = RecentlyHeardLocked(new InfoHash(infoHash.Truncated20));
+        }
+
+        foreach (IPEndPoint peer in known)
+        {
+            onPeer(peer);
         }
 
         // Announce the newcomer as soon as the rate limit allows; a full semaphore already promises a round.
@@ -401,11 +418,51 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
                     if (hash.Span.SequenceEqual(registration.InfoHash.Truncated20))
                     {
                         Log.LsdPeerFound(_logger, peer, registration.InfoHash);
+                        Remember(hash, peer);
                         registration.OnPeer(peer);
                     }
                 }
             }
         }
+    }
+
+    private void Remember(InfoHash hash, IPEndPoint peer)
+    {
+        lock (_lock)
+        {
+            if (!_heard.TryGetValue(hash, out Dictionary<IPEndPoint, long>? peers))
+            {
+                if (_heard.Count >= MaxRemembered)
+                {
+                    return;
+                }
+
+                peers = [];
+                _heard.Add(hash, peers);
+            }
+
+            if (peers.Count < MaxRemembered || peers.ContainsKey(peer))
+            {
+                peers[peer] = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    // Peers announce every AnnounceInterval (5 minutes): one not heard for two intervals is taken to be gone.
+    private IPEndPoint[] RecentlyHeardLocked(InfoHash hash)
+    {
+        if (!_heard.TryGetValue(hash, out Dictionary<IPEndPoint, long>? peers))
+        {
+            return [];
+        }
+
+        TimeSpan limit = _options.AnnounceInterval * 2;
+        foreach (IPEndPoint gone in peers.Where(p => Stopwatch.GetElapsedTime(p.Value) > limit).Select(p => p.Key).ToList())
+        {
+            peers.Remove(gone);
+        }
+
+        return [.. peers.Keys];
     }
 
     // A token bucket refilled at MaxReceivedPerSecond: a flood of announces costs a parse each, no more.

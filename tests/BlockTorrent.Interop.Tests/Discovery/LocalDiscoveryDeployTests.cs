@@ -55,10 +55,32 @@ public sealed class LocalDiscoveryDeployTests
         Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(dir.Path, "payload.bin"), ct), await File.ReadAllBytesAsync(target, ct));
     }
 
-    /// <summary>Starts <c>blocktorrent deploy --lsd</c> in <paramref name="ns"/> and waits until it listens on the LSD port.</summary>
-    private static async Task<RunningProgram> StartDeployAsync(NetworkNamespace ns, string torrent, string target, CancellationToken ct)
+    [Fact]
+    public async Task ATargetStartingFromAMagnetLinkFindsItsSeedByLocalServiceDiscoveryAloneAndDeploysBitExact()
     {
-        RunningProgram deploy = BlockTorrentCli.Start(ns, "deploy", torrent, "--target", target, "--lsd", "--listen", $"{AddressB}:6881", "--timeout", "60s");
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using LinkedNamespaces link = await CreateAsync(ct);
+        using var dir = new TempDirectory();
+        var (image, manifest, torrent) = await InteropImages.CreateAsync(dir, ImageLength, seed: 42, TorrentVersions.Hybrid);
+        string source = dir.File("image.raw");
+        await File.WriteAllBytesAsync(source, image, ct);
+        string target = dir.File("target.img");
+
+        // The metadata and then the pieces come from the one seed LSD found: the deployment after the fetch is
+        // given the peers LSD heard for the fetch, rather than waiting minutes for the seed's next announce.
+        await using RunningProgram deploy = await StartDeployAsync(link.B, MagnetLink.FromManifest(manifest).ToString(), target, ct);
+        await using RunningProgram seed = BlockTorrentCli.Start(link.A, "seed", torrent, "--source", source, "--lsd", "--listen", $"{AddressA}:6881");
+
+        int exitCode = await deploy.WaitForExitAsync(Bound, ct);
+        Assert.True(exitCode == 0, $"deploy exited with {exitCode}:\n{deploy.Output}\nseed:\n{seed.Output}");
+        byte[] deployed = await File.ReadAllBytesAsync(target, ct);
+        Assert.True(image.AsSpan().SequenceEqual(deployed), "the deployed image differs");
+    }
+
+    /// <summary>Starts <c>blocktorrent deploy --lsd</c> in <paramref name="ns"/> and waits until it listens on the LSD port.</summary>
+    private static async Task<RunningProgram> StartDeployAsync(NetworkNamespace ns, string source, string target, CancellationToken ct)
+    {
+        RunningProgram deploy = BlockTorrentCli.Start(ns, "deploy", source, "--target", target, "--lsd", "--listen", $"{AddressB}:6881", "--timeout", "60s");
         try
         {
             string ss = Requires.Program("ss", "iproute2");
