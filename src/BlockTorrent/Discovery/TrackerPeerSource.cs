@@ -30,6 +30,10 @@ internal sealed class TrackerPeerSource : IPeerSource
     private Task? _loop;
     private bool _announced;
 
+    // Set while a request may have reached the tracker: an announce that is cancelled in flight may still have
+    // registered us, so leaving must say 'stopped' then too.
+    private volatile bool _mayBeRegistered;
+
     /// <summary>Initializes a new instance; it owns <paramref name="client"/>.</summary>
     /// <param name="client">The tracker.</param>
     /// <param name="infoHash">The torrent.</param>
@@ -87,7 +91,7 @@ internal sealed class TrackerPeerSource : IPeerSource
             await _loop.ConfigureAwait(false);
         }
 
-        if (_announced)
+        if (_announced || _mayBeRegistered)
         {
             // Best effort: a tracker that is down must not hold up leaving the swarm.
             using var timeout = new CancellationTokenSource(StoppedTimeout, _time);
@@ -138,6 +142,7 @@ internal sealed class TrackerPeerSource : IPeerSource
                 TimeSpan wait;
                 try
                 {
+                    _mayBeRegistered = true;
                     AnnounceResponse response = await _client.AnnounceAsync(Request(next), cancellationToken).ConfigureAwait(false);
                     _announced = true;
                     Announces++;
@@ -152,6 +157,8 @@ internal sealed class TrackerPeerSource : IPeerSource
                 }
                 catch (TrackerException e)
                 {
+                    // A tracker that failed the request did not register us (unless an earlier announce did).
+                    _mayBeRegistered = _announced;
                     failures++;
                     wait = TimeSpan.FromTicks(Math.Min(LastRetry.Ticks, FirstRetry.Ticks << Math.Min(failures - 1, 16)));
                     Log.TrackerAnnounceFailed(_logger, _client.Uri, wait, e);
