@@ -75,6 +75,39 @@ public sealed class LoopDeviceTests : IDisposable
         Assert.True(device.GetProperty("safeToImage").GetBoolean(), device.ToString());
     }
 
+    [Fact]
+    public async Task AReadOnlyLoopDeviceHoldingTheImageCreatesTheSameManifestVerifiesAndSeedsADeploy()
+    {
+        LoopDevice.Require();
+        string image = await CreateAsync();
+        string sourceFile = _dir.File("source.img");
+        File.Copy(image, sourceFile);
+        await using LoopDevice source = await LoopDevice.AttachAsync(sourceFile, readOnly: true);
+
+        CliResult create = await CliRun.RunAsync("create", source.Path, "-o", _dir.File("device.torrent"), "--piece-size", "64KiB", "--name", "disk.img");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.Equal(InfoHashes(await CliRun.RunAsync("info", _dir.File("disk.torrent"), "--json")), InfoHashes(await CliRun.RunAsync("info", _dir.File("device.torrent"), "--json")));
+        Assert.Equal(0, (await CliRun.RunAsync("verify", _dir.File("disk.torrent"), "--target", source.Path)).ExitCode);
+
+        int seedPort = Ports.Free();
+        using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", source.Path, "--listen", $"127.0.0.1:{seedPort}");
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--timeout", "2m");
+        await stopSeed.CancelAsync();
+        CliResult seeded = await seed;
+
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        Assert.Equal(File.ReadAllBytes(image), File.ReadAllBytes(_dir.File("target.img")));
+        Assert.True(seeded.ExitCode == 0, seeded.ToString());
+    }
+
+    private static string InfoHashes(CliResult info)
+    {
+        Assert.True(info.ExitCode == 0, info.ToString());
+        JsonElement root = JsonDocument.Parse(info.Output).RootElement;
+        return $"{root.GetProperty("infoHashV1")} {root.GetProperty("infoHashV2")}";
+    }
+
     /// <summary>Makes disk.img and disk.torrent (64 KiB pieces); returns the image's path.</summary>
     private async Task<string> CreateAsync()
     {
