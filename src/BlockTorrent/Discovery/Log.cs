@@ -19,6 +19,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Announce to {Tracker} failed; retrying in {Delay}")]
     public static partial void TrackerAnnounceFailed(ILogger logger, Uri tracker, TimeSpan delay, Exception exception);
 
+    // Leaving a swarm whose tracker is already gone is routine (the tracker expires us anyway): one line, no stack.
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Could not tell {Tracker} that we stopped: {Reason}")]
+    public static partial void TrackerStoppedFailed(ILogger logger, Uri tracker, string reason);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "Local peer discovery listens on {Group} port {Port} on {Interfaces}")]
     public static partial void LsdListening(ILogger logger, IPAddress group, int port, string interfaces);
 

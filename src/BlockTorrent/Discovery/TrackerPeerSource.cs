@@ -101,7 +101,7 @@ internal sealed class TrackerPeerSource : IPeerSource
             }
             catch (TrackerException e)
             {
-                Log.TrackerAnnounceFailed(_logger, _client.Uri, TimeSpan.Zero, e);
+                Log.TrackerStoppedFailed(_logger, _client.Uri, e.Message);
             }
             catch (OperationCanceledException)
             {

@@ -5,9 +5,9 @@ namespace BlockTorrent.Tests.Writing;
 /// <summary>A logger that keeps every entry, for tests that check what was logged.</summary>
 internal sealed class ListLogger : ILogger
 {
-    private readonly List<(int EventId, LogLevel Level, string Message)> _entries = [];
+    private readonly List<(int EventId, LogLevel Level, string Message, Exception? Exception)> _entries = [];
 
-    public IReadOnlyList<(int EventId, LogLevel Level, string Message)> Entries
+    public IReadOnlyList<(int EventId, LogLevel Level, string Message, Exception? Exception)> Entries
     {
         get
         {
@@ -27,7 +27,7 @@ internal sealed class ListLogger : ILogger
     {
         lock (_entries)
         {
-            _entries.Add((eventId.Id, logLevel, formatter(state, exception)));
+            _entries.Add((eventId.Id, logLevel, formatter(state, exception), exception));
         }
     }
 }
