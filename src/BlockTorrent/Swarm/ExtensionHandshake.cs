@@ -78,22 +78,33 @@ internal sealed class ExtensionHandshake
         return output.WrittenSpan.ToArray();
     }
 
-    /// <summary>Reads a peer's handshake, ignoring what we do not understand.</summary>
+    /// <summary>Reads a peer's first handshake, ignoring what we do not understand.</summary>
     /// <param name="payload">The bencoded dictionary.</param>
     /// <param name="handshake">The parsed handshake.</param>
     /// <returns><see langword="false"/> when the payload is not a well-formed bencoded dictionary.</returns>
-    public static bool TryParse(ReadOnlySpan<byte> payload, out ExtensionHandshake handshake)
+    public static bool TryParse(ReadOnlySpan<byte> payload, out ExtensionHandshake handshake) => TryParse(payload, null, out handshake);
+
+    /// <summary>
+    /// Reads a peer's handshake on top of what its earlier ones said. BEP 10 lets a peer send the handshake again to
+    /// change its extensions: the <c>m</c> dictionary is additive (a name absent keeps its id, an id of 0 disables
+    /// the extension), and every other key absent keeps its earlier value.
+    /// </summary>
+    /// <param name="payload">The bencoded dictionary.</param>
+    /// <param name="previous">What the peer's earlier handshakes said, or <see langword="null"/> for its first.</param>
+    /// <param name="handshake">The handshake in force after this one.</param>
+    /// <returns><see langword="false"/> when the payload is not a well-formed bencoded dictionary.</returns>
+    public static bool TryParse(ReadOnlySpan<byte> payload, ExtensionHandshake? previous, out ExtensionHandshake handshake)
     {
-        handshake = new ExtensionHandshake();
+        handshake = previous ?? new ExtensionHandshake();
         var scanner = new BencodeScanner(payload);
         if (!scanner.TryEnterDictionary())
         {
             return false;
         }
 
-        byte utMetadata = 0, utPex = 0;
-        long reqq = 0, metadataSize = 0, port = 0;
-        string? client = null;
+        byte utMetadata = handshake.UtMetadata, utPex = handshake.UtPex;
+        long reqq = handshake.RequestQueue, metadataSize = handshake.MetadataSize, port = handshake.ListenPort;
+        string? client = handshake.Client;
         while (scanner.TryReadKey(out ReadOnlySpan<byte> key))
         {
             bool read;
@@ -108,9 +119,9 @@ internal sealed class ExtensionHandshake
             }
             else
             {
-                read = key.SequenceEqual("reqq"u8) ? scanner.TryReadInteger(out reqq)
-                    : key.SequenceEqual("metadata_size"u8) ? scanner.TryReadInteger(out metadataSize)
-                    : key.SequenceEqual("p"u8) && scanner.TryReadInteger(out port);
+                read = key.SequenceEqual("reqq"u8) ? TryReadInteger(ref scanner, ref reqq)
+                    : key.SequenceEqual("metadata_size"u8) ? TryReadInteger(ref scanner, ref metadataSize)
+                    : key.SequenceEqual("p"u8) && TryReadInteger(ref scanner, ref port);
             }
 
             if (!read && !scanner.TrySkipValue())
@@ -133,6 +144,18 @@ internal sealed class ExtensionHandshake
             ListenPort = (int)Math.Clamp(port, 0, 65535),
             Client = client,
         };
+        return true;
+    }
+
+    // Overwrites the value only when the key holds an integer, so a value of another type keeps the earlier one.
+    private static bool TryReadInteger(ref BencodeScanner scanner, ref long value)
+    {
+        if (!scanner.TryReadInteger(out long read))
+        {
+            return false;
+        }
+
+        value = read;
         return true;
     }
 

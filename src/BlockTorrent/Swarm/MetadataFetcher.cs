@@ -419,17 +419,19 @@ internal sealed class MetadataFetcher
 
         private string? OnExtendedHandshake(ReadOnlySequence<byte> payload)
         {
-            if (!ExtensionHandshake.TryParse(payload.ToArray(), out ExtensionHandshake handshake))
+            if (!ExtensionHandshake.TryParse(payload.ToArray(), _remote, out ExtensionHandshake handshake))
             {
                 return "an invalid extended handshake";
             }
 
+            _remote = handshake;
             if (_info is not null)
             {
-                return null; // a later handshake does not change a fetch under way
+                // A later handshake may move ut_metadata to another id (our next requests use it) or disable it; the
+                // size of a fetch under way does not change.
+                return handshake.UtMetadata == 0 ? "the peer disabled ut_metadata" : null;
             }
 
-            _remote = handshake;
             if (handshake.UtMetadata == 0 || handshake.MetadataSize <= 0)
             {
                 Final = true;

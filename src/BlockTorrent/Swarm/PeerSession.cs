@@ -863,7 +863,7 @@ internal sealed class PeerSession : IChokeable
         byte[] payload = m.Payload.ToArray();
         if (m.ExtensionId == 0)
         {
-            if (!ExtensionHandshake.TryParse(payload, out ExtensionHandshake handshake))
+            if (!ExtensionHandshake.TryParse(payload, RemoteExtensions, out ExtensionHandshake handshake))
             {
                 return "an invalid extended handshake";
             }

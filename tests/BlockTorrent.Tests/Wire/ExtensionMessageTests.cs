@@ -48,6 +48,21 @@ public sealed class ExtensionMessageTests
         Assert.Equal(0, parsed.RequestQueue);
     }
 
+    [Fact]
+    public void ALaterHandshakeChangesOnlyWhatItSays()
+    {
+        Assert.True(ExtensionHandshake.TryParse("d1:md11:ut_metadatai3e6:ut_pexi4ee13:metadata_sizei900e1:pi6881e4:reqqi250e1:v3:abce"u8, out ExtensionHandshake first));
+
+        Assert.True(ExtensionHandshake.TryParse("d1:md6:ut_pexi0ee4:reqq3:note"u8, first, out ExtensionHandshake later));
+
+        Assert.Equal(3, later.UtMetadata);
+        Assert.Equal(0, later.UtPex);
+        Assert.Equal(900, later.MetadataSize);
+        Assert.Equal(6881, later.ListenPort);
+        Assert.Equal(250, later.RequestQueue);
+        Assert.Equal("abc", later.Client);
+    }
+
     [Theory]
     [InlineData("le")]
     [InlineData("d1:md11:ut_metadatai1ee")]
