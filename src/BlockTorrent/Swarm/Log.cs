@@ -12,8 +12,8 @@ internal static partial class Log
     [LoggerMessage(301, LogLevel.Debug, "Disconnected from {Peer}: {Reason}")]
     public static partial void PeerDisconnected(ILogger logger, IPEndPoint peer, string reason);
 
-    [LoggerMessage(302, LogLevel.Warning, "Banned {Peer} after {Failures} pieces that failed their hash check")]
-    public static partial void PeerBanned(ILogger logger, IPEndPoint peer, int failures);
+    [LoggerMessage(302, LogLevel.Warning, "Banned {Peer} after {Failures} pieces that failed their hash check (banned: {Scope})")]
+    public static partial void PeerBanned(ILogger logger, IPEndPoint peer, int failures, string scope);
 
     [LoggerMessage(303, LogLevel.Warning, "Piece {Piece} failed its hash check (sent by {Contributors} peer(s))")]
     public static partial void PieceFailed(ILogger logger, int piece, int contributors);

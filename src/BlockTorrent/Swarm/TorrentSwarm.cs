@@ -37,7 +37,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private readonly ISwarmHost _host;
     private readonly List<PeerSession> _sessions = [];
     private readonly Dictionary<IPEndPoint, Candidate> _candidates = [];
-    private readonly HashSet<IPAddress> _banned = [];
+    private readonly BanList _banned = new();
     private readonly HashSet<IPEndPoint> _connecting = [];
     private readonly HashSet<IPEndPoint> _self = [];
     private readonly Dictionary<PeerSession, HashSet<IPEndPoint>> _pexSent = [];
@@ -522,8 +522,8 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             PeerSession? culprit = _sessions.Find(s => ReferenceEquals(s.Pick, contributors[0]));
             if (culprit is not null && ++culprit.HashFailures >= Options.MaxHashFailuresPerPeer)
             {
-                _banned.Add(culprit.Remote.Address);
-                Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures);
+                bool wholeAddress = _banned.Ban(culprit.Remote, ListenEndPointOf(culprit), culprit.PeerId);
+                Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures, wholeAddress ? "its address, the second peer banned there" : "this peer only, not others at its address");
                 SwarmMetrics.PeersBanned.Add(1);
                 _host.Publish(new SwarmEvent(SwarmEventKind.PeerBanned, InfoHashText) { Peer = culprit.Remote });
                 ThreadPool.UnsafeQueueUserWorkItem(s => s.Close("banned for sending corrupt pieces"), culprit, preferLocal: false);
@@ -574,7 +574,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         var remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
         lock (Sync)
         {
-            if (IsStopping || _banned.Contains(remoteEndPoint.Address))
+            if (IsStopping || _banned.IsBanned(remoteEndPoint, remote.PeerId))
             {
                 return false;
             }
@@ -653,7 +653,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                     break;
                 }
 
-                if (candidate.Connected || now < candidate.NextAttempt || _connecting.Contains(endPoint) || _banned.Contains(endPoint.Address) || IsConnectedLocked(endPoint))
+                if (candidate.Connected || now < candidate.NextAttempt || _connecting.Contains(endPoint) || _banned.IsBanned(endPoint) || IsConnectedLocked(endPoint))
                 {
                     continue;
                 }

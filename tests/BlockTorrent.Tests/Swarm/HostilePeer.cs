@@ -37,6 +37,10 @@ internal sealed class HostilePeer : IAsyncDisposable
 
     private int _requests;
 
+    private static ReadOnlySpan<byte> PeerId => "-XX0000-hostilepeer0"u8;
+
+    private readonly List<NetworkStream> _dialled = [];
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -54,7 +58,41 @@ internal sealed class HostilePeer : IAsyncDisposable
             await connection.ContinueWith(_ => { }, TaskScheduler.Default);
         }
 
+        foreach (NetworkStream stream in _dialled)
+        {
+            await stream.DisposeAsync();
+        }
+
         _stop.Dispose();
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="target"/> as this same peer (same peer id, a new port), as a banned peer coming
+    /// back would, and exchanges handshakes for the manifest's torrent.
+    /// </summary>
+    /// <returns>The connection, or <see langword="null"/> when the target hung up before answering the handshake.</returns>
+    public async Task<Connection?> DialAsync(IPEndPoint target, CancellationToken ct)
+    {
+        var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(target, ct);
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        byte[] infoHash = (Manifest.InfoHashV1 ?? Manifest.InfoHashV2)!.Value.Truncated20.ToArray();
+        byte[] ours = new byte[PeerHandshake.Size];
+        new PeerHandshake(HandshakeFeatures.Fast | HandshakeFeatures.ExtensionProtocol, infoHash, PeerId).WriteTo(ours);
+        await stream.WriteAsync(ours, ct);
+        try
+        {
+            await stream.ReadExactlyAsync(new byte[PeerHandshake.Size], ct);
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException)
+        {
+            await stream.DisposeAsync();
+            return null;
+        }
+
+        var connection = new Connection(this, stream);
+        _dialled.Add(stream);
+        return connection;
     }
 
     private async Task AcceptAsync(Func<Connection, CancellationToken, Task> script)
@@ -86,7 +124,7 @@ internal sealed class HostilePeer : IAsyncDisposable
             {
                 byte[] handshake = new byte[PeerHandshake.Size];
                 await stream.ReadExactlyAsync(handshake, _stop.Token);
-                var ours = new PeerHandshake(HandshakeFeatures.Fast | HandshakeFeatures.ExtensionProtocol, handshake.AsSpan(28, 20), "-XX0000-hostilepeer0"u8);
+                var ours = new PeerHandshake(HandshakeFeatures.Fast | HandshakeFeatures.ExtensionProtocol, handshake.AsSpan(28, 20), PeerId);
                 byte[] reply = new byte[PeerHandshake.Size];
                 ours.WriteTo(reply);
                 await stream.WriteAsync(reply, _stop.Token);

@@ -66,13 +66,7 @@ public sealed class HostilePeerTests
     public async Task APeerSendingCorruptPiecesIsBannedAndTheDiskStaysCorrect()
     {
         var (image, manifest) = await SwarmTestImages.CreateAsync(3 * 1024 * 1024, seed: 42);
-        await using var hostile = new HostilePeer(manifest, async (c, ct) =>
-        {
-            await c.HaveAllAndUnchokeAsync(ct);
-            byte[] junk = new byte[PiecePickerBlock];
-            Random.Shared.NextBytes(junk);
-            await c.ServeAsync(block => c.SendAsync(w => MessageWriter.WritePiece(w, block.Piece, block.Offset, junk.AsSpan(0, block.Length)), ct), ct);
-        });
+        await using var hostile = CorruptingPeer(manifest);
         await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
         await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -112,6 +106,55 @@ public sealed class HostilePeerTests
             "the corrupting peer's ban event",
             TestContext.Current.CancellationToken);
 
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching);
+    }
+
+    [Fact]
+    public async Task ABannedPeerStaysOutWhenItComesBackWhileAnHonestPeerAtTheSameAddressStillGetsIn()
+    {
+        var (image, manifest) = await SwarmTestImages.CreateAsync(2 * 1024 * 1024, seed: 49);
+        await using var hostile = CorruptingPeer(manifest);
+        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        var banned = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task watching = Task.Run(
+            async () =>
+            {
+                await foreach (SwarmEvent e in deployer.WatchEventsAsync(cts.Token))
+                {
+                    if (e.Kind == SwarmEventKind.PeerBanned)
+                    {
+                        banned.TrySetResult();
+                    }
+                }
+            },
+            cts.Token);
+        var target = new MemoryBlockDevice(manifest.Length);
+        Task<DeploymentResult> deploying = deployer.DeployAsync(manifest, target, SwarmTestImages.From(hostile.EndPoint), null, cts.Token);
+        await banned.Task.WaitAsync(cts.Token);
+
+        // The liar dials back in from a new port under its peer id: the handshake is answered, then the line is cut
+        // before any message (an admitted peer would get our have-none and extended handshake first).
+        HostilePeer.Connection? back = await hostile.DialAsync(deployer.LocalEndPoint, cts.Token);
+        if (back is not null)
+        {
+            Exception cut = await Assert.ThrowsAnyAsync<Exception>(() => back.ReadMessageAsync(cts.Token));
+            Assert.True(cut is EndOfStreamException or IOException, $"the connection of the banned peer ended with {cut}");
+        }
+
+        // An honest seed on the same address (127.0.0.1) connects to the deployer and completes it.
+        var seedOptions = new SeedOptions();
+        seedOptions.Peers.Add(deployer.LocalEndPoint);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), seedOptions, cts.Token);
+        DeploymentResult result = await deploying;
+
+        Assert.Equal(image, target.Contents.ToArray());
+        Assert.True(result.HashFailures >= 3, $"{result.HashFailures} hash failures");
+        Assert.Equal(1, hostile.Connections);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching);
@@ -336,6 +379,15 @@ public sealed class HostilePeerTests
         BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(44)));
 
     private const int PiecePickerBlock = 16 * 1024;
+
+    /// <summary>A peer that has every piece and answers every request with random bytes.</summary>
+    private static HostilePeer CorruptingPeer(TorrentManifest manifest) => new(manifest, async (c, ct) =>
+    {
+        await c.HaveAllAndUnchokeAsync(ct);
+        byte[] junk = new byte[PiecePickerBlock];
+        Random.Shared.NextBytes(junk);
+        await c.ServeAsync(block => c.SendAsync(w => MessageWriter.WritePiece(w, block.Piece, block.Offset, junk.AsSpan(0, block.Length)), ct), ct);
+    });
 
     /// <summary>Deploys from the hostile peer plus an honest seed whose reads take <paramref name="seedDelay"/> each.</summary>
     private static async Task<MemoryBlockDevice> DeployWithHostileAsync(byte[] image, TorrentManifest manifest, HostilePeer hostile, TimeSpan seedDelay)
