@@ -43,11 +43,17 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     /// <exception cref="System.Net.Sockets.SocketException">The listen endpoint cannot be bound.</exception>
     public BlockTorrentClient(BlockTorrentClientOptions? options = null, ILoggerFactory? loggerFactory = null)
+        : this(options, loggerFactory, TimeProvider.System)
+    {
+    }
+
+    /// <summary>Initializes a new instance on a given clock: tests move a fake one to reach keep-alives and timeouts.</summary>
+    internal BlockTorrentClient(BlockTorrentClientOptions? options, ILoggerFactory? loggerFactory, TimeProvider time)
     {
         options ??= new BlockTorrentClientOptions();
         options.Validate();
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BlockTorrent.Swarm");
-        _host = new Host(this, options, logger, CreatePeerId(options.PeerIdPrefix));
+        _host = new Host(this, options, logger, CreatePeerId(options.PeerIdPrefix), time);
         _listener = new ConnectionListener(options.ListenEndPoint, Route, logger);
         _host.ListenPort = _listener.LocalEndPoint.Port;
         if (options.EnableLocalPeerDiscovery)
@@ -690,7 +696,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
     }
 
-    private sealed class Host(BlockTorrentClient client, BlockTorrentClientOptions options, ILogger logger, byte[] peerId) : ISwarmHost
+    private sealed class Host(BlockTorrentClient client, BlockTorrentClientOptions options, ILogger logger, byte[] peerId, TimeProvider time) : ISwarmHost
     {
         public ReadOnlyMemory<byte> PeerId { get; } = peerId;
 
@@ -698,7 +704,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         public BlockTorrentClientOptions Options { get; } = options;
 
-        public TimeProvider Time => TimeProvider.System;
+        public TimeProvider Time { get; } = time;
 
         public ILogger Logger { get; } = logger;
 

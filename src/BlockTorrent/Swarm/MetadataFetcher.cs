@@ -191,8 +191,8 @@ internal sealed class MetadataFetcher
             }
 
             using var socket = new Socket(peer.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(PeerTimeout);
+            using var deadline = new CancellationTokenSource(PeerTimeout, _host.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             await socket.ConnectAsync(peer, timeout.Token).ConfigureAwait(false);
             var session = new Session(this, socket, peer);
             failure = await session.RunAsync(timeout.Token).ConfigureAwait(false);

@@ -31,6 +31,14 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     // BEP 11: at most 50 added and 50 dropped peers per ut_pex message.
     private const int MaxPexPeers = 50;
 
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long we may send a peer nothing before we send a keep-alive.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a peer may send us nothing (not even a keep-alive) before we drop it.</summary>
+    public static readonly TimeSpan SilenceTimeout = TimeSpan.FromMinutes(3);
+
     // Peers remembered to connect to, from every source together (trackers, LSD, PEX): a flood of PEX costs nothing.
     private const int MaxCandidates = 1000;
 
@@ -679,8 +687,8 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         string? failure = null;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            using var deadline = new CancellationTokenSource(ConnectTimeout, Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
             var ours = new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span);
             byte[] bytes = new byte[PeerHandshake.Size];
@@ -758,6 +766,8 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     {
         long frequency = Time.TimestampFrequency;
         long timeout = (long)(Options.RequestTimeout.TotalSeconds * frequency);
+        long keepAlive = (long)(KeepAliveInterval.TotalSeconds * frequency);
+        long silence = (long)(SilenceTimeout.TotalSeconds * frequency);
         var close = new List<(PeerSession, string)>();
         bool choke;
         lock (Sync)
@@ -778,12 +788,12 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                     }
                 }
 
-                if (now - s.LastSent > 60 * frequency)
+                if (now - s.LastSent > keepAlive)
                 {
                     s.Send(new Outgoing(MessageId.Choke, KeepAlive: true));
                 }
 
-                if (now - s.LastReceived > 180 * frequency)
+                if (now - s.LastReceived > silence)
                 {
                     close.Add((s, "silent for three minutes"));
                 }

@@ -198,6 +198,23 @@ internal sealed class HostilePeer : IAsyncDisposable
             }
         }
 
+        /// <summary>Reads messages until a keep-alive (a message of length 0) arrives.</summary>
+        public async Task ReadUntilKeepAliveAsync(CancellationToken ct)
+        {
+            byte[] header = new byte[4];
+            while (true)
+            {
+                await stream.ReadExactlyAsync(header, ct);
+                int length = BinaryPrimitives.ReadInt32BigEndian(header);
+                if (length == 0)
+                {
+                    return;
+                }
+
+                await stream.ReadExactlyAsync(new byte[length], ct);
+            }
+        }
+
         /// <summary>Reads messages until one with <paramref name="id"/> (and, for extended messages, <paramref name="extensionId"/>) arrives.</summary>
         public async Task<byte[]> ReadUntilAsync(MessageId id, CancellationToken ct, int extensionId = -1)
         {
