@@ -43,6 +43,8 @@ internal static class LoopDeviceThroughput
         bool shuffled = OptionText(args, "--order", "sequential") == "shuffled";
         bool loopDirectIO = OptionText(args, "--loop-direct-io", "off") == "on";
         long throttleMBps = Option(args, "--throttle-mbps", 0);
+        bool writerOnly = args.Contains("--writer-only");
+        var writerOptions = new PieceWriterOptions { FlushIntervalBytes = Option(args, "--flush-mib", PieceWriterOptions.Default.FlushIntervalBytes >> 20) << 20 };
 
         string directory = Path.Combine(root, "blocktorrent-loop-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(directory);
@@ -75,20 +77,45 @@ internal static class LoopDeviceThroughput
             var writer = new List<double>();
             for (int round = 1; round <= rounds; round++)
             {
+                if (writerOnly)
+                {
+                    // For profiling the writer alone (perf record): no baselines, no comparison.
+                    double before = CpuSeconds();
+                    string only = string.Empty;
+                    double seconds = await TimeAsync(async () => only = await DeployAsync(manifest, imagePath, loop, shuffled, writerOptions).ConfigureAwait(false)).ConfigureAwait(false);
+                    Console.WriteLine($"round {round}: writer {length / seconds / 1e6:F0} MB/s, {(CpuSeconds() - before) / (length / (double)(1L << 30)):F2} core-s/GiB; {only}");
+                    continue;
+                }
+
                 double ddSeconds = await TimeAsync(() => RunProgramAsync("dd", $"if={imagePath}", $"of={loop}", "bs=4M", "oflag=direct", "status=none")).ConfigureAwait(false);
+                double cpu = CpuSeconds();
 
                 // The writer and the device copy end with a flush (an image must be durable); dd as the issue gives it
                 // does not, which on a loop device without direct I/O leaves the data in the backing file's page cache.
                 double ddSyncSeconds = await TimeAsync(() => RunProgramAsync("dd", $"if={imagePath}", $"of={loop}", "bs=4M", "oflag=direct", "conv=fsync", "status=none")).ConfigureAwait(false);
+                double ddCpu = CpuSeconds() - cpu;
+                cpu = CpuSeconds();
                 double deviceSeconds = await TimeAsync(() => CopyAsync(imagePath, loop, length)).ConfigureAwait(false);
+                double deviceCpu = CpuSeconds() - cpu;
                 await VerifyAsync(imagePath, loop, length).ConfigureAwait(false);
-                double writerSeconds = await TimeAsync(() => DeployAsync(manifest, imagePath, loop, shuffled)).ConfigureAwait(false);
+                cpu = CpuSeconds();
+                string stages = string.Empty;
+                double writerSeconds = await TimeAsync(async () => stages = await DeployAsync(manifest, imagePath, loop, shuffled, writerOptions).ConfigureAwait(false)).ConfigureAwait(false);
+                double writerCpu = CpuSeconds() - cpu;
                 await VerifyAsync(imagePath, loop, length).ConfigureAwait(false);
                 dd.Add(length / ddSeconds / 1e6);
                 ddSync.Add(length / ddSyncSeconds / 1e6);
                 device.Add(length / deviceSeconds / 1e6);
                 writer.Add(length / writerSeconds / 1e6);
-                Console.WriteLine($"round {round}: dd {dd[^1],6:F0} MB/s   dd+fsync {ddSync[^1],6:F0} MB/s   device {device[^1],6:F0} MB/s ({device[^1] / dd[^1],4:P0})   writer {writer[^1],6:F0} MB/s ({writer[^1] / dd[^1],4:P0})");
+                Console.WriteLine($"round {round}: dd {dd[^1],6:F0} MB/s   dd+fsync {ddSync[^1],6:F0} MB/s   device {device[^1],6:F0} MB/s ({device[^1] / dd[^1],4:P0})   writer {writer[^1],6:F0} MB/s ({writer[^1] / dd[^1],4:P0}, {writer[^1] / ddSync[^1],4:P0} of dd+fsync)   load {File.ReadAllText("/proc/loadavg")[..14]}");
+                double gib = length / (double)(1L << 30);
+                Console.WriteLine($"  CPU (user + sys of the process or dd; the loop driver's kernel threads not included), core-s per GiB: dd+fsync {ddCpu / gib:F2}, device {deviceCpu / gib:F2}, writer {writerCpu / gib:F2}");
+                Console.WriteLine($"  writer stages: {stages}");
+            }
+
+            if (writerOnly)
+            {
+                return 0;
             }
 
             double ddMedian = Median(dd);
@@ -115,7 +142,7 @@ internal static class LoopDeviceThroughput
 
     // The writer path a deployment takes: rent a pooled aligned buffer (backpressure), fill it as the swarm would,
     // commit; verification runs on all cores and the write stage coalesces pieces into large gathered writes.
-    private static async Task DeployAsync(TorrentManifest manifest, string imagePath, string loop, bool shuffled)
+    private static async Task<string> DeployAsync(TorrentManifest manifest, string imagePath, string loop, bool shuffled, PieceWriterOptions options)
     {
         int[] order = [.. Enumerable.Range(0, manifest.PieceCount)];
         if (shuffled)
@@ -123,9 +150,11 @@ internal static class LoopDeviceThroughput
             new Random(7).Shuffle(order);
         }
 
+        long start = Stopwatch.GetTimestamp();
         using SafeFileHandle image = File.OpenHandle(imagePath);
-        await using var device = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { MinimumLength = manifest.Length, RereadPartitionTableOnDispose = false });
-        await using var writer = new PieceWriter(manifest, device);
+        await using var linux = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { MinimumLength = manifest.Length, RereadPartitionTableOnDispose = false });
+        var device = new TimedDevice(linux);
+        await using var writer = new PieceWriter(manifest, device, options);
         var commits = new Task<PieceWriteResult>[order.Length];
         for (int i = 0; i < order.Length; i++)
         {
@@ -134,6 +163,7 @@ internal static class LoopDeviceThroughput
             commits[i] = writer.CommitAsync(buffer);
         }
 
+        long committed = Stopwatch.GetTimestamp();
         foreach (var result in await Task.WhenAll(commits).ConfigureAwait(false))
         {
             if (result.Status == PieceWriteStatus.HashMismatch)
@@ -142,7 +172,26 @@ internal static class LoopDeviceThroughput
             }
         }
 
+        long written = Stopwatch.GetTimestamp();
         await writer.CompleteAsync().ConfigureAwait(false);
+        long end = Stopwatch.GetTimestamp();
+        return FormattableString.Invariant($"last commit at {Stopwatch.GetElapsedTime(start, committed).TotalSeconds:F2} s, all written at {Stopwatch.GetElapsedTime(start, written).TotalSeconds:F2} s, complete (final flush) at {Stopwatch.GetElapsedTime(start, end).TotalSeconds:F2} s; ") + device.Describe(start, end);
+    }
+
+    // User + system CPU seconds of this process and of its waited-for children (dd).
+    private static double CpuSeconds()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+        // Fields 14-17 of proc(5) (utime, stime, cutime, cstime) are 11-14 here, after pid and comm; clock ticks of 1/100 s.
+        long ticks = 0;
+        for (int i = 11; i <= 14; i++)
+        {
+            ticks += long.Parse(fields[i], CultureInfo.InvariantCulture);
+        }
+
+        return ticks / 100.0;
     }
 
     // Puts this process (and so the dd it starts) in a blkio cgroup that limits writes to the loop device, like a

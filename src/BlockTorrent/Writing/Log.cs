@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4007, Level = LogLevel.Error, Message = "Piece {Piece} could not be verified; it was rejected")]
     public static partial void VerificationFailed(ILogger logger, Exception exception, int piece);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Error, Message = "A background flush of '{Device}' failed; the deployment cannot complete")]
+    public static partial void FlushFailed(ILogger logger, Exception exception, string device);
 }

@@ -55,29 +55,101 @@ public sealed partial class PieceWriter
     /// <summary>Makes every write so far durable, and records the pieces written before it as flushed.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the device has flushed.</returns>
+    /// <exception cref="IOException">A flush the write stage started in the background failed earlier.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
         await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // Only pieces on the device before the flush started are durable after it.
-            _onDevice.CopyTo(_flushSnapshot);
-            await _device.FlushAsync(cancellationToken).ConfigureAwait(false);
-            for (int word = 0; word < _flushSnapshot.Length; word++)
-            {
-                long bits = _flushSnapshot[word];
-                while (bits != 0)
-                {
-                    int bit = System.Numerics.BitOperations.TrailingZeroCount(bits);
-                    bits &= bits - 1;
-                    _flushed.Add((word * 64) + bit);
-                }
-            }
+            await FlushHeldAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _flushLock.Release();
+        }
+    }
+
+    // Flush behind: started by the write stage each time FlushIntervalBytes more have been written, at most one at a
+    // time and never waited for by the write stage, so the device writes back its cache (a disk's, or the page cache
+    // under a loop device) while later pieces are verified and written, instead of all of it in the final flush. A
+    // flush already running (a caller's) does the same, so none is started then.
+    private void FlushBehind()
+    {
+        long written = Interlocked.Read(ref _bytesWritten);
+        if (_options.FlushIntervalBytes == 0 || written - _flushBehindMark < _options.FlushIntervalBytes || _flushBehind is { IsCompleted: false })
+        {
+            return;
+        }
+
+        _flushBehindMark = written;
+        _flushBehind = Task.Run(FlushBehindAsync, CancellationToken.None);
+    }
+
+    private async Task FlushBehindAsync()
+    {
+        CancellationToken stop = _shutdown.Token;
+        if (!_flushLock.Wait(0, CancellationToken.None))
+        {
+            return;
+        }
+
+        try
+        {
+            await FlushHeldAsync(stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The writer is being disposed.
+        }
+        catch (Exception ex)
+        {
+            // Recorded and raised by every later flush and by CompleteAsync (see FlushHeldAsync).
+            Log.FlushFailed(_logger, ex, _device.Name);
+        }
+        finally
+        {
+            _flushLock.Release();
+        }
+    }
+
+    // Runs with _flushLock held.
+    private async Task FlushHeldAsync(CancellationToken cancellationToken)
+    {
+        // Linux reports a failed write-back to one fsync only (errseq): after a failed flush a later one may succeed
+        // although the failed data never reached the disk. So once a flush has failed, no later one vouches for anything.
+        ThrowIfFlushFailed();
+
+        // Only pieces on the device before the flush started are durable after it.
+        _onDevice.CopyTo(_flushSnapshot);
+        try
+        {
+            await _device.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Interlocked.CompareExchange(ref _flushFailure, ex, null);
+            throw;
+        }
+
+        for (int word = 0; word < _flushSnapshot.Length; word++)
+        {
+            long bits = _flushSnapshot[word];
+            while (bits != 0)
+            {
+                int bit = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                _flushed.Add((word * 64) + bit);
+            }
+        }
+    }
+
+    private void ThrowIfFlushFailed()
+    {
+        Exception? failure = Volatile.Read(ref _flushFailure);
+        if (failure is not null)
+        {
+            throw new IOException($"Flushing '{_device.Name}' failed earlier, so writes made before that failure may not be on it; no later flush can make them durable.", failure);
         }
     }
 

@@ -119,6 +119,7 @@ public sealed partial class PieceWriter
             }
 
             await WriteRunsAsync(segments, runs, gather, stop).ConfigureAwait(false);
+            FlushBehind();
         }
     }
 

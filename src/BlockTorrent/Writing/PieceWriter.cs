@@ -56,6 +56,12 @@ public sealed partial class PieceWriter : IAsyncDisposable
     private readonly PieceSet _failed;
     private Exception? _firstFailure;
 
+    // Flush behind (see FlushBehind): the write stage's running flush, the bytes written when it started, and the
+    // first failed flush, after which nothing is durable any more.
+    private Task? _flushBehind;
+    private long _flushBehindMark;
+    private Exception? _flushFailure;
+
     private long _piecesVerified;
     private long _piecesRejected;
     private long _piecesWritten;
@@ -319,6 +325,11 @@ public sealed partial class PieceWriter : IAsyncDisposable
         await Task.WhenAll(_verifiers).WaitAsync(cancellationToken).ConfigureAwait(false);
         _writeQueue.Writer.TryComplete();
         await _writeLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_flushBehind is not null)
+        {
+            await _flushBehind.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await FlushAsync(cancellationToken).ConfigureAwait(false);
 
         if (_options.VerifyAfterWrite)
@@ -355,6 +366,10 @@ public sealed partial class PieceWriter : IAsyncDisposable
         _verifyQueue.Writer.TryComplete();
         _writeQueue.Writer.TryComplete();
         await Task.WhenAll(_verifiers.Append(_writeLoop)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_flushBehind is not null)
+        {
+            await _flushBehind.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
 
         // Whatever the stopped stages left behind is abandoned.
         while (_verifyQueue.Reader.TryRead(out PieceBuffer? buffer) || _writeQueue.Reader.TryRead(out buffer))

@@ -23,6 +23,16 @@ public sealed class PieceWriterOptions
     public int MaxWriteBytes { get; set; } = 32 << 20;
 
     /// <summary>
+    /// Gets or sets how many bytes the writer writes between the flushes it starts in the background while it
+    /// writes. Each flush makes the pieces written before it durable (see <see cref="PieceWriter.IsFlushed"/>) and lets
+    /// the device write its cache back while later pieces are verified and written, so the final flush in
+    /// <see cref="PieceWriter.CompleteAsync"/> has only the tail left. At most one runs at a time; a failed one fails
+    /// every later flush and the completion.
+    /// </summary>
+    /// <value>The default is 64 MiB. 0 turns it off (the device is flushed only when asked and at the end).</value>
+    public long FlushIntervalBytes { get; set; } = 64L << 20;
+
+    /// <summary>
     /// Gets or sets a value indicating whether <see cref="PieceWriter.CompleteAsync"/> reads every piece back after
     /// the final flush and checks it against the manifest (catches devices that lose or corrupt writes).
     /// </summary>
@@ -64,6 +74,11 @@ public sealed class PieceWriterOptions
         if (VerificationWorkers < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(VerificationWorkers), VerificationWorkers, "The number of verification workers must not be negative (0 means one per processor).");
+        }
+
+        if (FlushIntervalBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FlushIntervalBytes), FlushIntervalBytes, "The flush interval must not be negative (0 turns flushing behind off).");
         }
 
         if (MaxWriteBytes < 64 << 10)

@@ -9,6 +9,7 @@ namespace BlockTorrent.Tests.Writing;
 internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
 {
     private int _writes;
+    private int _flushes;
 
     /// <summary>Gets or sets a hook run before every write with its 1-based number and offset; it may throw or wait.</summary>
     public Func<int, long, CancellationToken, Task>? BeforeWrite { get; set; }
@@ -16,11 +17,16 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
     /// <summary>Gets or sets a predicate choosing writes to drop silently (a device that loses data).</summary>
     public Func<long, bool>? DropWrite { get; set; }
 
+    /// <summary>Gets or sets a hook run before every flush with its 1-based number; it may throw or wait.</summary>
+    public Func<int, CancellationToken, Task>? BeforeFlush { get; set; }
+
     public int ZeroRangeCalls { get; private set; }
 
     public int DiscardCalls { get; private set; }
 
     public int Writes => Volatile.Read(ref _writes);
+
+    public int Flushes => Volatile.Read(ref _flushes);
 
     public string Name => inner.Name;
 
@@ -60,7 +66,16 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
         }
     }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        int number = Interlocked.Increment(ref _flushes);
+        if (BeforeFlush is not null)
+        {
+            await BeforeFlush(number, cancellationToken);
+        }
+
+        await inner.FlushAsync(cancellationToken);
+    }
 
     public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
