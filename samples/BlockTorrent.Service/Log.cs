@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(5002, LogLevel.Information, "Depot: creating the manifest {Manifest} for {Image}")]
     public static partial void CreatingManifest(ILogger logger, string manifest, string image);
 
+    [LoggerMessage(5009, LogLevel.Information, "Depot: {Manifest} announced to {Old}; rewritten to announce to this run's tracker {Tracker} (same info-hash)")]
+    public static partial void ManifestTrackerRewritten(ILogger logger, string manifest, string old, Uri tracker);
+
     [LoggerMessage(5003, LogLevel.Information, "Depot: seeding {Image} ({Length} bytes, {PieceCount} pieces, info-hash {InfoHash})")]
     public static partial void Seeding(ILogger logger, string image, long length, int pieceCount, string infoHash);
 

@@ -65,6 +65,55 @@ public sealed class ServiceDeploymentTests : IDisposable
     }
 
     [Fact]
+    public async Task ADepotWhoseTrackerMovedRewritesTheAnnounceOfTheManifestsItCreatedKeepingTheInfoHash()
+    {
+        string images = Directory.CreateDirectory(_dir.File("images")).FullName;
+        string torrent = Path.Combine(images, "a.img.torrent");
+        await new TestImage { Length = 1 << 20 }.WriteFileAsync(Path.Combine(images, "a.img"), TestContext.Current.CancellationToken);
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = images;
+        BlockTorrent.Manifest.TorrentManifest created;
+        await using (ServiceInstance first = await ServiceInstance.StartAsync(_dir.Path, settings))
+        {
+            await Eventually.TrueAsync(() => first.Board.TryGetImage("a.img", out var s) && s!.State == "seeding", Bound, "the first depot seeds a.img", TestContext.Current.CancellationToken);
+            created = BlockTorrent.Manifest.TorrentManifest.Load(torrent);
+        }
+
+        // The next run's tracker listens elsewhere (port 0: another free port).
+        await using ServiceInstance second = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await Eventually.TrueAsync(() => second.Board.TryGetImage("a.img", out var s) && s!.State == "seeding", Bound, "the second depot seeds a.img", TestContext.Current.CancellationToken);
+
+        var rewritten = BlockTorrent.Manifest.TorrentManifest.Load(torrent);
+        string tracker = (await second.GetStatusAsync()).GetProperty("tracker").GetString()!;
+        Assert.NotEqual([tracker], created.Trackers);
+        Assert.Equal([tracker], rewritten.Trackers);
+        Assert.Equal(created.InfoHashV1, rewritten.InfoHashV1);
+        Assert.Equal(created.InfoHashV2, rewritten.InfoHashV2);
+        Assert.Equal(created.CreatedBy, rewritten.CreatedBy);
+        Assert.Equal(created.CreationDate, rewritten.CreationDate);
+    }
+
+    [Fact]
+    public async Task ADepotLeavesTheAnnounceOfAManifestItDidNotCreate()
+    {
+        string images = Directory.CreateDirectory(_dir.File("images")).FullName;
+        string torrent = Path.Combine(images, "a.img.torrent");
+        string path = Path.Combine(images, "a.img");
+        await new TestImage { Length = 1 << 20 }.WriteFileAsync(path, TestContext.Current.CancellationToken);
+        var options = new BlockTorrent.Manifest.ManifestBuilderOptions { CreatedBy = "an operator" };
+        options.Trackers.Add("http://tracker.invalid/announce");
+        byte[] original = (await BlockTorrent.Manifest.ManifestBuilder.CreateAsync(path, options, TestContext.Current.CancellationToken)).ToTorrentBytes();
+        await File.WriteAllBytesAsync(torrent, original, TestContext.Current.CancellationToken);
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = images;
+
+        await using ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await Eventually.TrueAsync(() => depot.Board.TryGetImage("a.img", out var s) && s!.State == "seeding", Bound, "the depot seeds a.img", TestContext.Current.CancellationToken);
+
+        Assert.Equal(original, await File.ReadAllBytesAsync(torrent, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task ARestartedTargetFindsTheImageAlreadyOnTheDeviceAndFetchesNothing()
     {
         var image = new TestImage { Length = 2 << 20, Seed = 9 };

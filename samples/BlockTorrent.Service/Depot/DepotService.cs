@@ -19,6 +19,9 @@ namespace BlockTorrent.Service.Depot;
 /// </summary>
 internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, ILoggerFactory loggerFactory) : BackgroundService
 {
+    // Marks the manifests the depot made itself: those it may rewrite when its tracker moves.
+    private const string CreatedBy = "blocktorrent depot";
+
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Depot");
     private readonly Dictionary<string, DepotImage> _images = new(StringComparer.Ordinal);
     private readonly HashSet<string> _orphansReported = new(StringComparer.Ordinal);
@@ -117,7 +120,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             _images.Add(name, entry);
             await StartAsync(client, entry, depot, tracker, cancellationToken).ConfigureAwait(false);
 
-            // A manifest the depot just created is not a change.
+            // A manifest the depot just created or rewrote is not a change.
             entry.Stamp = DepotImage.ReadStamp(image, manifest);
         }
     }
@@ -220,28 +223,48 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         }
     }
 
-    /// <summary>Loads <c>IMAGE.torrent</c>, or creates it (hybrid v1+v2, announcing to the depot's tracker) when it is missing.</summary>
+    /// <summary>
+    /// Loads <c>IMAGE.torrent</c>, or creates it (hybrid v1+v2, announcing to the depot's tracker) when it is missing.
+    /// A manifest an earlier run of the depot created announces to that run's tracker; when the tracker's address
+    /// changed since, the file is rewritten to announce to this run's (announce is outside the info dictionary, so
+    /// the info-hash does not change), or targets given it would announce to a dead address. A manifest someone else
+    /// made is theirs: it is left as it is, and the depot announces to its own tracker besides.
+    /// </summary>
     private async Task<TorrentManifest> LoadOrCreateManifestAsync(ImageStatus status, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
     {
+        string[] trackers = tracker is null ? [] : [tracker.ToString()];
         if (File.Exists(status.ManifestPath))
         {
-            return await TorrentManifest.LoadAsync(status.ManifestPath, cancellationToken).ConfigureAwait(false);
+            TorrentManifest loaded = await TorrentManifest.LoadAsync(status.ManifestPath, cancellationToken).ConfigureAwait(false);
+            if (tracker is null || loaded.CreatedBy != CreatedBy || loaded.Trackers.SequenceEqual(trackers, StringComparer.Ordinal))
+            {
+                return loaded;
+            }
+
+            Log.ManifestTrackerRewritten(_logger, Path.GetFileName(status.ManifestPath), string.Join(", ", loaded.Trackers), tracker);
+            TorrentManifest moved = loaded.WithTrackers(trackers);
+            await SaveAsync(moved, status.ManifestPath, cancellationToken).ConfigureAwait(false);
+            return moved;
         }
 
         Log.CreatingManifest(_logger, Path.GetFileName(status.ManifestPath), status.Name);
         status.SetState("hashing");
-        var builderOptions = new ManifestBuilderOptions { PieceLength = depot.PieceSize, Name = status.Name, CreatedBy = "blocktorrent depot" };
-        if (tracker is not null)
+        var builderOptions = new ManifestBuilderOptions { PieceLength = depot.PieceSize, Name = status.Name, CreatedBy = CreatedBy };
+        foreach (string url in trackers)
         {
-            builderOptions.Trackers.Add(tracker.ToString());
+            builderOptions.Trackers.Add(url);
         }
 
         TorrentManifest manifest = await ManifestBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
-
-        // Written beside and renamed, so a target or a rescan never sees half a manifest.
-        string temporary = status.ManifestPath + ".tmp";
-        await manifest.SaveAsync(temporary, cancellationToken).ConfigureAwait(false);
-        File.Move(temporary, status.ManifestPath, overwrite: true);
+        await SaveAsync(manifest, status.ManifestPath, cancellationToken).ConfigureAwait(false);
         return manifest;
+    }
+
+    /// <summary>Writes a manifest beside its final name and renames it, so a target or a rescan never sees half of it.</summary>
+    private static async Task SaveAsync(TorrentManifest manifest, string path, CancellationToken cancellationToken)
+    {
+        string temporary = path + ".tmp";
+        await manifest.SaveAsync(temporary, cancellationToken).ConfigureAwait(false);
+        File.Move(temporary, path, overwrite: true);
     }
 }

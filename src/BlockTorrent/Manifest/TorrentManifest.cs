@@ -288,6 +288,25 @@ public sealed class TorrentManifest : IImageManifest
     internal static TorrentManifest Create(byte[] info, ReadOnlySpan<byte> pieceLayer, TorrentMetadata metadata)
         => new(info, pieceLayer, !pieceLayer.IsEmpty, metadata);
 
+    /// <summary>
+    /// Returns a copy that announces to <paramref name="trackers"/> (each in its own tier) instead of this manifest's
+    /// trackers, for a tracker that moved. The info dictionary is outside the change, so the info-hashes stay the same
+    /// and peers of either copy are one swarm; the piece layer, web seeds, comment and creation fields are kept.
+    /// </summary>
+    /// <param name="trackers">The tracker URLs; none for a manifest without trackers.</param>
+    /// <returns>The copy.</returns>
+    public TorrentManifest WithTrackers(IEnumerable<string> trackers)
+    {
+        ArgumentNullException.ThrowIfNull(trackers);
+        IReadOnlyList<string>[] tiers = [.. trackers.Select(t => (IReadOnlyList<string>)[t])];
+        if (tiers.Any(t => string.IsNullOrWhiteSpace(t[0])))
+        {
+            throw new ArgumentException("A tracker URL is empty.", nameof(trackers));
+        }
+
+        return new TorrentManifest(_info, _pieceLayer, _pieceLayer is not null, _metadata with { TrackerTiers = tiers });
+    }
+
     /// <summary>Encodes the manifest as a standard .torrent.</summary>
     /// <returns>The .torrent bytes.</returns>
     public byte[] ToTorrentBytes()

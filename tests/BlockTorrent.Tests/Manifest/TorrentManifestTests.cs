@@ -145,6 +145,26 @@ public sealed class TorrentManifestTests
         Assert.Equal(0, manifest.DuplicatePieceCount);
     }
 
+    [Theory]
+    [MemberData(nameof(AllVersions))]
+    public async Task AManifestWithOtherTrackersKeepsItsInfoHashesAndEverythingElse(TorrentVersions versions)
+    {
+        ManifestBuilderOptions options = Options(versions);
+        options.Trackers.Add("http://old.invalid/announce");
+        options.Comment = "kept";
+        options.CreatedBy = "kept too";
+        TorrentManifest original = await ManifestBuilder.CreateAsync(Image(5 * Piece).ToArray(), "disk.img", options, TestContext.Current.CancellationToken);
+
+        TorrentManifest moved = TorrentManifest.Parse(original.WithTrackers(["http://new.invalid/announce", "udp://also.invalid:6969"]).ToTorrentBytes());
+
+        Assert.Equal(["http://new.invalid/announce", "udp://also.invalid:6969"], moved.Trackers);
+        Assert.Equal(original.InfoHashV1, moved.InfoHashV1);
+        Assert.Equal(original.InfoHashV2, moved.InfoHashV2);
+        Assert.Equal(original.InfoDictionary.ToArray(), moved.InfoDictionary.ToArray());
+        Assert.Equal(original.HasPieceLayer, moved.HasPieceLayer);
+        Assert.Equal((original.Comment, original.CreatedBy, original.CreationDate), (moved.Comment, moved.CreatedBy, moved.CreationDate));
+    }
+
     [Fact]
     public async Task VerifyPieceAllocatesNothing()
     {
