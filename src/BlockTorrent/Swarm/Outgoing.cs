@@ -12,4 +12,5 @@ namespace BlockTorrent.Swarm;
 /// <param name="ExtensionId">The extended message id.</param>
 /// <param name="KeepAlive">Whether this is a keep-alive.</param>
 /// <param name="Hash">The hash request a hashes message (or its hash reject) answers.</param>
-internal readonly record struct Outgoing(MessageId Id, BlockRequest Block = default, byte[]? Payload = null, byte ExtensionId = 0, bool KeepAlive = false, HashRequest Hash = default);
+/// <param name="MetadataReply">Whether this is a ut_metadata reply (counted while it waits: a peer that asks faster than it reads is dropped).</param>
+internal readonly record struct Outgoing(MessageId Id, BlockRequest Block = default, byte[]? Payload = null, byte ExtensionId = 0, bool KeepAlive = false, HashRequest Hash = default, bool MetadataReply = false);

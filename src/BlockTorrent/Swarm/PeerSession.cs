@@ -26,6 +26,12 @@ internal sealed class PeerSession : IChokeable
     // Hash requests answered lazily by the send loop; a peer that queues more is flooding us.
     private const int MaxPendingHashReplies = 16;
 
+    // Replies a peer can make us queue faster than it reads them: ut_metadata pieces (16 KiB each, held until sent)
+    // and rejects of requests we refuse. Past these limits the peer is not reading, and it is dropped instead of
+    // growing the send queue without bound.
+    private const int MaxPendingMetadataReplies = 16;
+    private const int MaxPendingRejects = 2 * TorrentSwarm.RequestQueueLimit;
+
     private static readonly byte[] ZeroBlock = new byte[PiecePicker.BlockSize];
 
     private readonly TorrentSwarm _swarm;
@@ -47,6 +53,8 @@ internal sealed class PeerSession : IChokeable
     private int _unsolicited;
     private int _invalidRequests;
     private int _pendingHashReplies;
+    private int _pendingMetadataReplies;
+    private int _pendingRejects;
     private bool _gotPieces;
     private bool _blocksArrived;
     private long _downloaded;
@@ -139,6 +147,25 @@ internal sealed class PeerSession : IChokeable
     /// <summary>Queues a message.</summary>
     public void Send(Outgoing message) => _outgoing.Writer.TryWrite(message);
 
+    /// <summary>Queues a ut_metadata reply, unless too many wait unsent already (the peer asks faster than it reads).</summary>
+    /// <returns><see langword="false"/> when the reply was not queued and the peer should be dropped.</returns>
+    public bool TrySendMetadataReply(byte extensionId, byte[] payload)
+    {
+        if (Interlocked.Increment(ref _pendingMetadataReplies) > MaxPendingMetadataReplies)
+        {
+            return false;
+        }
+
+        Send(new Outgoing(MessageId.Extended, Payload: payload, ExtensionId: extensionId, MetadataReply: true));
+        return true;
+    }
+
+    private void SendReject(BlockRequest block)
+    {
+        Interlocked.Increment(ref _pendingRejects);
+        Send(new Outgoing(MessageId.RejectRequest, block));
+    }
+
     /// <summary>Wakes the request pump (something may be requestable now).</summary>
     public void Signal() => _pump.Set();
 
@@ -161,7 +188,7 @@ internal sealed class PeerSession : IChokeable
                 {
                     foreach (BlockRequest block in _pendingUploads)
                     {
-                        Send(new Outgoing(MessageId.RejectRequest, block));
+                        SendReject(block);
                     }
                 }
 
@@ -372,9 +399,12 @@ internal sealed class PeerSession : IChokeable
             case MessageId.SuggestPiece:
                 MessageWriter.WritePieceIndex(_output, m.Id, m.Block.Piece);
                 return 9;
+            case MessageId.RejectRequest:
+                Interlocked.Decrement(ref _pendingRejects);
+                MessageWriter.WriteBlock(_output, m.Id, m.Block);
+                return 17;
             case MessageId.Request:
             case MessageId.Cancel:
-            case MessageId.RejectRequest:
                 MessageWriter.WriteBlock(_output, m.Id, m.Block);
                 return 17;
             case MessageId.Hashes:
@@ -384,6 +414,11 @@ internal sealed class PeerSession : IChokeable
                 MessageWriter.WriteBitfield(_output, m.Payload);
                 return 5 + m.Payload!.Length;
             case MessageId.Extended:
+                if (m.MetadataReply)
+                {
+                    Interlocked.Decrement(ref _pendingMetadataReplies);
+                }
+
                 MessageWriter.WriteExtended(_output, m.ExtensionId, m.Payload);
                 return 6 + m.Payload!.Length;
             default:
@@ -641,7 +676,7 @@ internal sealed class PeerSession : IChokeable
             case MessageId.Cancel:
                 if (TryTakeUpload(m.Block) && Fast)
                 {
-                    Send(new Outgoing(MessageId.RejectRequest, m.Block));
+                    SendReject(m.Block);
                 }
 
                 return null;
@@ -784,7 +819,12 @@ internal sealed class PeerSession : IChokeable
             Log.RequestRefused(_swarm.Logger, Remote, block.Piece, block.Offset, block.Length, AmChoking, _swarm.CanServe(block.Piece));
             if (Fast)
             {
-                Send(new Outgoing(MessageId.RejectRequest, block));
+                if (Volatile.Read(ref _pendingRejects) >= MaxPendingRejects)
+                {
+                    return "sends requests we refuse faster than it reads the rejects";
+                }
+
+                SendReject(block);
             }
 
             return ++_invalidRequests > MaxInvalidRequests && !AmChoking ? "too many invalid requests" : null;

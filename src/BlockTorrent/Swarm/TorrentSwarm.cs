@@ -851,8 +851,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             MetadataMessage.Write(reply, MetadataMessageType.Data, message.Piece, info.Length, slice);
         }
 
-        session.Send(new Outgoing(MessageId.Extended, Payload: reply.WrittenSpan.ToArray(), ExtensionId: remoteId));
-        return null;
+        return session.TrySendMetadataReply(remoteId, reply.WrittenSpan.ToArray()) ? null : "asks for metadata faster than it reads the answers";
     }
 
     private string? OnPex(byte[] payload)

@@ -160,6 +160,56 @@ public sealed class HostilePeerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching);
     }
 
+    [Theory]
+    [InlineData("ut_metadata requests")]
+    [InlineData("requests for blocks while choked")]
+    public async Task APeerThatFloodsRequestsButNeverReadsTheAnswersIsDroppedBeforeOurSendQueueGrowsWithoutBound(string flood)
+    {
+        // 1024 pieces: an info dictionary of two 16 KiB metadata pieces, so each metadata answer is 16 KiB.
+        var (image, manifest) = await SwarmTestImages.CreateAsync(16 * 1024 * 1024, seed: 50, TorrentVersions.V1, pieceLength: 16 * 1024);
+        var dropped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var flooder = new HostilePeer(manifest, async (c, ct) =>
+        {
+            try
+            {
+                await c.SendExtendedAsync(0, "d1:md11:ut_metadatai3eee", ct);
+                byte[][] requests = flood == "ut_metadata requests"
+                    ? [Extended(BlockTorrent.Swarm.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei0ee"), Extended(BlockTorrent.Swarm.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei1ee")]
+                    : [Request(0), Request(1)];
+
+                // Hundreds of megabytes of answers if all were queued; the flooder reads none of them until it is done.
+                for (int i = 0; i < 20_000; i++)
+                {
+                    await c.SendRawAsync(requests[i % 2], ct);
+                }
+
+                await c.ServeAsync(null, ct);
+            }
+            catch (Exception e) when (e is IOException or EndOfStreamException)
+            {
+                dropped.TrySetResult();
+            }
+        });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        var options = new SeedOptions();
+        options.Peers.Add(flooder.EndPoint);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), options, cts.Token);
+
+        await dropped.Task.WaitAsync(cts.Token);
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
+    private static byte[] Request(int piece)
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        MessageWriter.WriteBlock(output, MessageId.Request, new BlockRequest(piece, 0, PiecePickerBlock));
+        return output.WrittenSpan.ToArray();
+    }
+
     [Fact]
     public async Task RequestsToAPeerThatNeverAnswersAreReissuedToAnother()
     {
