@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.MemoryMappedFiles;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -17,9 +16,10 @@ namespace BlockTorrent.Manifest;
 /// </summary>
 /// <remarks>
 /// <para>
-/// An image file is memory-mapped: one worker per core claims pieces in order and hashes them straight from the page
-/// cache, with the kernel asked to read ahead of them, so no byte is copied (on a machine with few cores a copy costs
-/// as much as a third of the hashing). Any other source (an <see cref="IBlockDevice"/>) is read by one reader into
+/// An image file is read with positional reads by one worker per core: each claims pieces in order and reads a piece
+/// in 256 KiB chunks into its own buffer, hashed while the chunk is still in the core's cache, with the kernel asked to
+/// read ahead of the workers. (A memory map would save the copy, but a file truncated underneath kills the process
+/// with SIGBUS; a read comes back short, and the build fails with an <see cref="IOException"/> naming the file.) Any other source (an <see cref="IBlockDevice"/>) is read by one reader into
 /// aligned chunk buffers while the workers hash the pieces of earlier chunks; a chunk's buffer is reused as soon as its
 /// last piece is hashed. At most four chunks exist, so memory stays bounded whatever the image size.
 /// </para>
@@ -34,7 +34,7 @@ public static class ManifestBuilder
     private const long TwoGiB = 2L * 1024 * 1024 * 1024;
     private const int FourMiB = 4 * 1024 * 1024;
 
-    // How many read-ahead windows (of ReadChunkSize) the kernel is asked to read ahead of the hashers of a mapped file.
+    // How many read-ahead windows (of ReadChunkSize) the kernel is asked to read ahead of the hashers of an image file.
     private const int PrefetchWindows = 4;
 
     /// <summary>
@@ -81,15 +81,15 @@ public static class ManifestBuilder
     }
 
     /// <summary>
-    /// Makes a .torrent of an image file. A regular file is memory-mapped and hashed in place, so its bytes are never
-    /// copied (the kernel is asked to read ahead of the hashers); anything else is read as a <see cref="FileBlockDevice"/>.
+    /// Makes a .torrent of an image file. A regular file is hashed by all cores with positional reads (the kernel is
+    /// asked to read ahead of the hashers); anything else is read as a <see cref="FileBlockDevice"/>.
     /// </summary>
     /// <param name="path">The image file.</param>
     /// <param name="options">The options, or <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The manifest.</returns>
     /// <exception cref="ArgumentException">The options are invalid or the file is empty.</exception>
-    /// <remarks>The file must not be truncated while it is hashed: a mapped page past the end cannot be read.</remarks>
+    /// <exception cref="IOException">The file cannot be read, or shrank while it was hashed (the message names it).</exception>
     public static async Task<TorrentManifest> CreateAsync(string path, ManifestBuilderOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -101,7 +101,7 @@ public static class ManifestBuilder
             long length = RandomAccess.GetLength(file);
             if (length > 0)
             {
-                return await BuildAsync(name, length, (pieceLength, hashes, token) => HashMappedAsync(file, length, pieceLength, hashes, options, token), options, cancellationToken).ConfigureAwait(false);
+                return await BuildAsync(name, length, (pieceLength, hashes, token) => HashFileAsync(file, path, length, pieceLength, hashes, options, token), options, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -205,22 +205,22 @@ public static class ManifestBuilder
         return TorrentManifest.Create(info, v2 && pieceCount > 1 ? hashes.V2 : default, metadata);
     }
 
-    // Hashes a memory-mapped file in place: workers (one per core, on their own threads) claim pieces in order from a
-    // shared counter and hash them straight from the page cache, so no byte is copied. Whoever claims the first piece
-    // of a read-ahead window asks the kernel to start reading the window PrefetchWindows ahead, so a cold file streams
-    // from the disk while the hashers work on what has arrived.
-    private static async Task HashMappedAsync(SafeFileHandle file, long length, int pieceLength, PieceHashes hashes, ManifestBuilderOptions options, CancellationToken cancellationToken)
+    // Hashes an image file with positional reads: workers (one per core, on their own threads) claim pieces in order
+    // from a shared counter and read each in chunks small enough to stay in the core's cache while they are hashed.
+    // Whoever claims the first piece of a read-ahead window asks the kernel to start reading the window
+    // PrefetchWindows ahead, so a cold file streams from the disk while the hashers work on what has arrived.
+    // Why not a memory map (no copy): a mapped page past the end of a file that shrinks underneath raises SIGBUS,
+    // which kills the process; a read just comes back short, and the file is named in the error.
+    private static async Task HashFileAsync(SafeFileHandle file, string path, long length, int pieceLength, PieceHashes hashes, ManifestBuilderOptions options, CancellationToken cancellationToken)
     {
-        using MemoryMappedFile map = MemoryMappedFile.CreateFromFile(file, mapName: null, length, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-        using MemoryMappedViewAccessor view = map.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var state = new MappedState(file, view, length, pieceLength, hashes, options, (int)Math.Max(1, options.ReadChunkSize / pieceLength), failure.Token);
+        var state = new FileState(file, path, length, pieceLength, hashes, options, (int)Math.Max(1, options.ReadChunkSize / pieceLength), failure.Token);
         state.Prefetch(0, PrefetchWindows);
         int workers = options.MaxDegreeOfParallelism == 0 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
         var tasks = new List<Task>(workers);
         for (int w = 0; w < workers; w++)
         {
-            tasks.Add(Task.Factory.StartNew(static s => ((MappedState)s!).Run(), state, failure.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+            tasks.Add(Task.Factory.StartNew(static s => ((FileState)s!).Run(), state, failure.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         }
 
         await WhenAllOrFirstFailure(tasks, failure).ConfigureAwait(false);
@@ -468,10 +468,10 @@ public static class ManifestBuilder
         }
     }
 
-    /// <summary>The shared state of the workers hashing a mapped file.</summary>
-    private sealed unsafe class MappedState(
+    /// <summary>The shared state of the workers hashing an image file.</summary>
+    private sealed class FileState(
         SafeFileHandle file,
-        MemoryMappedViewAccessor view,
+        string path,
         long length,
         int pieceLength,
         PieceHashes hashes,
@@ -479,37 +479,57 @@ public static class ManifestBuilder
         int windowPieces,
         CancellationToken cancellationToken)
     {
+        // Each read: a whole number of 16 KiB merkle blocks, small enough to be hashed from the core's cache.
+        private const int ReadSize = 256 * 1024;
+
         private readonly int _pieceCount = (int)((length + pieceLength - 1) / pieceLength);
         private readonly ProgressCounter _progress = new(length, (long)windowPieces * pieceLength, options.Progress);
         private int _next = -1;
 
         public void Run()
         {
-            SafeMemoryMappedViewHandle handle = view.SafeMemoryMappedViewHandle;
-            byte* pointer = null;
-            handle.AcquirePointer(ref pointer);
-            try
+            byte[] buffer = GC.AllocateUninitializedArray<byte>(Math.Min(ReadSize, pieceLength));
+            PieceHasher hasher = PieceHasher.ForCurrentThread;
+            int piece;
+            while ((piece = Interlocked.Increment(ref _next)) < _pieceCount)
             {
-                pointer += view.PointerOffset;
-                PieceHasher hasher = PieceHasher.ForCurrentThread;
-                int piece;
-                while ((piece = Interlocked.Increment(ref _next)) < _pieceCount)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (piece % windowPieces == 0)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (piece % windowPieces == 0)
-                    {
-                        Prefetch((piece / windowPieces) + PrefetchWindows, 1);
-                    }
-
-                    long offset = (long)piece * pieceLength;
-                    int size = (int)Math.Min(pieceLength, length - offset);
-                    HashPiece(new ReadOnlySpan<byte>(pointer + offset, size), piece, hashes, hasher);
-                    _progress.Add(size);
+                    Prefetch((piece / windowPieces) + PrefetchWindows, 1);
                 }
+
+                long offset = (long)piece * pieceLength;
+                int size = (int)Math.Min(pieceLength, length - offset);
+                hasher.Start(sha1: hashes.V1 is not null, root: hashes.V2 is not null);
+                for (int done = 0; done < size;)
+                {
+                    Span<byte> chunk = buffer.AsSpan(0, Math.Min(buffer.Length, size - done));
+                    ReadExactly(chunk, offset + done);
+                    hasher.Append(chunk);
+                    done += chunk.Length;
+                }
+
+                hasher.Finish(
+                    hashes.LeavesPerPiece,
+                    hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize),
+                    hashes.V1 is null ? default : hashes.V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
+                _progress.Add(size);
             }
-            finally
+        }
+
+        private void ReadExactly(Span<byte> chunk, long offset)
+        {
+            while (!chunk.IsEmpty)
             {
-                handle.ReleasePointer();
+                int n = RandomAccess.Read(file, chunk, offset);
+                if (n == 0)
+                {
+                    throw new IOException($"The image file '{path}' shrank while it was hashed: it ends before offset {offset}, but was {length} bytes when hashing started.");
+                }
+
+                chunk = chunk[n..];
+                offset += n;
             }
         }
 

@@ -28,6 +28,12 @@ internal sealed class PieceHasher : IDisposable
     private readonly IncrementalHash _sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
     private byte[] _leaves = new byte[256 * MerkleTree.HashSize];
 
+    // The piece being hashed in parts: which hashes, how many leaves so far, and whether a short block ended it.
+    private bool _withSha1;
+    private bool _withRoot;
+    private int _blocks;
+    private bool _tail;
+
     /// <summary>Gets the calling thread's hasher, creating it on first use; it lives as long as the thread.</summary>
     public static PieceHasher ForCurrentThread => t_current ??= new PieceHasher();
 
@@ -97,46 +103,86 @@ internal sealed class PieceHasher : IDisposable
         _sha1.Dispose();
     }
 
-    private void Compute(ReadOnlySpan<byte> data, int leafCount, Span<byte> root, Span<byte> sha1Hash, bool sha1)
+    /// <summary>
+    /// Starts hashing a piece that arrives in parts (<see cref="Append"/>, then <see cref="Finish"/>): the same
+    /// hashes as the one-call methods, for a piece read in chunks that fit the core's cache.
+    /// </summary>
+    /// <param name="sha1">Whether to compute the SHA-1.</param>
+    /// <param name="root">Whether to compute the merkle root.</param>
+    public void Start(bool sha1, bool root)
     {
-        System.Diagnostics.Debug.Assert(System.Numerics.BitOperations.IsPow2(leafCount) && data.Length <= (long)leafCount * MerkleTree.BlockSize, "The data must fit the leaves.");
-        int blocks = (int)MerkleTree.BlockCount(data.Length);
-        if (blocks == 0)
-        {
-            // No data: every leaf is padding.
-            MerkleTree.PadHash(System.Numerics.BitOperations.Log2((uint)leafCount)).CopyTo(root);
-            if (sha1)
-            {
-                ComputeSha1(data, sha1Hash);
-            }
+        _withSha1 = sha1;
+        _withRoot = root;
+        _blocks = 0;
+        _tail = false;
+    }
 
+    /// <summary>Hashes the next part of the piece started by <see cref="Start"/>.</summary>
+    /// <param name="data">The next bytes: a whole number of 16 KiB blocks, except in the piece's last part.</param>
+    public void Append(ReadOnlySpan<byte> data)
+    {
+        System.Diagnostics.Debug.Assert(!_tail, "Only the last part of a piece may end in a partial block.");
+        if (!_withRoot)
+        {
+            _sha1.AppendData(data);
             return;
         }
 
-        if (_leaves.Length < blocks * MerkleTree.HashSize)
+        int blocks = (int)MerkleTree.BlockCount(data.Length);
+        int needed = (_blocks + blocks) * MerkleTree.HashSize;
+        if (_leaves.Length < needed)
         {
-            _leaves = new byte[blocks * MerkleTree.HashSize];
+            Array.Resize(ref _leaves, Math.Max(needed, _leaves.Length * 2));
         }
 
-        Span<byte> leaves = _leaves.AsSpan(0, blocks * MerkleTree.HashSize);
         for (int i = 0; i < blocks; i++)
         {
             int start = i * MerkleTree.BlockSize;
             ReadOnlySpan<byte> block = data.Slice(start, Math.Min(MerkleTree.BlockSize, data.Length - start));
-            if (sha1)
+            if (_withSha1)
             {
                 _sha1.AppendData(block);
             }
 
             _sha256.AppendData(block);
-            _sha256.GetHashAndReset(leaves.Slice(i * MerkleTree.HashSize, MerkleTree.HashSize));
+            _sha256.GetHashAndReset(_leaves.AsSpan((_blocks + i) * MerkleTree.HashSize, MerkleTree.HashSize));
+            _tail = block.Length < MerkleTree.BlockSize;
         }
 
-        if (sha1)
+        _blocks += blocks;
+    }
+
+    /// <summary>Finishes the piece: writes the hashes that <see cref="Start"/> asked for.</summary>
+    /// <param name="leafCount">The piece's leaf count (a power of two); ignored without a merkle root.</param>
+    /// <param name="root">Receives the 32-byte merkle root, when asked for.</param>
+    /// <param name="sha1">Receives the 20-byte SHA-1, when asked for.</param>
+    public void Finish(int leafCount, Span<byte> root, Span<byte> sha1)
+    {
+        if (_withSha1)
         {
-            _sha1.GetHashAndReset(sha1Hash);
+            _sha1.GetHashAndReset(sha1);
         }
 
-        ReduceLayer(leaves, blocks, leafCount, 0, root);
+        if (!_withRoot)
+        {
+            return;
+        }
+
+        System.Diagnostics.Debug.Assert(System.Numerics.BitOperations.IsPow2(leafCount) && _blocks <= leafCount, "The data must fit the leaves.");
+        if (_blocks == 0)
+        {
+            // No data: every leaf is padding.
+            MerkleTree.PadHash(System.Numerics.BitOperations.Log2((uint)leafCount)).CopyTo(root);
+            return;
+        }
+
+        ReduceLayer(_leaves.AsSpan(0, _blocks * MerkleTree.HashSize), _blocks, leafCount, 0, root);
+    }
+
+    private void Compute(ReadOnlySpan<byte> data, int leafCount, Span<byte> root, Span<byte> sha1Hash, bool sha1)
+    {
+        Start(sha1, root: true);
+        Append(data);
+        Finish(leafCount, root, sha1Hash);
     }
 }

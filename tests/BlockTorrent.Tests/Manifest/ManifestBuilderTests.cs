@@ -100,12 +100,14 @@ public sealed class ManifestBuilderTests
     [InlineData(TorrentVersions.V2, 1, 65536)]
     [InlineData(TorrentVersions.Hybrid, 3, 16384)]
     [InlineData(TorrentVersions.Hybrid, 0, 16 * MiB)]
-    public async Task AMappedFileHashesLikeTheSameBytesReadFromADevice(TorrentVersions versions, int workers, int chunk)
+    [InlineData(TorrentVersions.Hybrid, 2, 16 * MiB, 1024 * 1024)]
+    [InlineData(TorrentVersions.V2, 1, 16 * MiB, 512 * 1024)]
+    public async Task AnImageFileHashesLikeTheSameBytesReadFromADevice(TorrentVersions versions, int workers, int chunk, int pieceLength = 65536)
     {
         using var dir = new TempDirectory();
         var image = new TestImage { Length = (3 * MiB) + 12345, Seed = 4 };
         await image.WriteFileAsync(dir.File("disk.img"), TestContext.Current.CancellationToken);
-        var options = new ManifestBuilderOptions { PieceLength = 65536, Versions = versions, MaxDegreeOfParallelism = workers, ReadChunkSize = (int)chunk };
+        var options = new ManifestBuilderOptions { PieceLength = pieceLength, Versions = versions, MaxDegreeOfParallelism = workers, ReadChunkSize = (int)chunk };
 
         var mapped = await ManifestBuilder.CreateAsync(dir.File("disk.img"), options, TestContext.Current.CancellationToken);
         await using var device = FileBlockDevice.Open(dir.File("disk.img"), new FileBlockDeviceOptions { ReadOnly = true });
@@ -115,7 +117,7 @@ public sealed class ManifestBuilderTests
     }
 
     [Fact]
-    public async Task AMappedFileReportsProgressToItsLength()
+    public async Task AnImageFileReportsProgressToItsLength()
     {
         using var dir = new TempDirectory();
         var image = new TestImage { Length = MiB + 7, Seed = 5 };
@@ -130,7 +132,7 @@ public sealed class ManifestBuilderTests
     }
 
     [Fact]
-    public async Task CancellationStopsAMappedBuild()
+    public async Task CancellationStopsAnImageFileBuild()
     {
         using var dir = new TempDirectory();
         await new TestImage { Length = MiB, Seed = 6 }.WriteFileAsync(dir.File("disk.img"), TestContext.Current.CancellationToken);
@@ -148,6 +150,44 @@ public sealed class ManifestBuilderTests
         var e = await Assert.ThrowsAsync<IOException>(() => ManifestBuilder.CreateAsync(device, null, TestContext.Current.CancellationToken));
 
         Assert.Contains("ended at offset", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnImageFileThatShrinksWhileItIsHashedFailsWithAnErrorNamingItInsteadOfCrashing()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.File("shrinking.img");
+        byte[] image = new byte[4 * MiB];
+        new Random(7).NextBytes(image);
+        await File.WriteAllBytesAsync(path, image, TestContext.Current.CancellationToken);
+
+        // Another program cuts the file to nothing once the first piece is hashed (progress is reported on the
+        // hashing thread, so the rest is hashed after the cut).
+        var options = new ManifestBuilderOptions
+        {
+            PieceLength = 16 * 1024,
+            ReadChunkSize = 16 * 1024,
+            MaxDegreeOfParallelism = 1,
+            Progress = new OnFirstReport(() => System.Diagnostics.Process.Start("truncate", ["-s", "0", path])!.WaitForExit()),
+        };
+
+        IOException error = await Assert.ThrowsAsync<IOException>(() => ManifestBuilder.CreateAsync(path, options, TestContext.Current.CancellationToken));
+
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("shrank", error.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class OnFirstReport(Action action) : IProgress<ManifestBuildProgress>
+    {
+        private int _reported;
+
+        public void Report(ManifestBuildProgress value)
+        {
+            if (Interlocked.Exchange(ref _reported, 1) == 0)
+            {
+                action();
+            }
+        }
     }
 
     [Fact]

@@ -42,6 +42,29 @@ public sealed class PieceHasherTests
     }
 
     [Fact]
+    public void APieceHashedInPartsOfWholeBlocksGetsTheSameHashesAsInOneCall()
+    {
+        using var hasher = new PieceHasher();
+        Prop.ForAll(Gen.Choose(0, 1_200_000).ToArbitrary(), Gen.Choose(1, 20).ToArbitrary(), (length, blocksPerPart) =>
+        {
+            byte[] data = Bytes(length, length ^ 0x5A5A);
+            int leaves = (int)MerkleTree.RoundUpToPowerOfTwo(MerkleTree.BlockCount(length));
+            byte[] root = new byte[32], expectedRoot = new byte[32], sha1 = new byte[20], expectedSha1 = new byte[20];
+            hasher.ComputeBoth(data, leaves, expectedRoot, expectedSha1);
+
+            hasher.Start(sha1: true, root: true);
+            for (int at = 0; at < length; at += blocksPerPart * MerkleTree.BlockSize)
+            {
+                hasher.Append(data.AsSpan(at, Math.Min(blocksPerPart * MerkleTree.BlockSize, length - at)));
+            }
+
+            hasher.Finish(leaves, root, sha1);
+
+            return root.AsSpan().SequenceEqual(expectedRoot) && sha1.AsSpan().SequenceEqual(expectedSha1);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
     public void AHasherIsReusableAfterAPieceLargerThanItsScratch()
     {
         using var hasher = new PieceHasher();
