@@ -11,7 +11,8 @@ public sealed class PieceWriterPropertyTests
 
     /// <summary>
     /// Whatever mix of valid and corrupted commits arrives, in whatever order, and whatever zeroing powers the device
-    /// has: once every piece has arrived intact, the device holds exactly the image, and nothing after it changed.
+    /// has, with or without flushes behind the writes: once every piece has arrived intact, the device holds exactly the
+    /// image, nothing after it changed, and every piece is durable after completion.
     /// </summary>
     [Property(MaxTest = 150)]
     public bool AnyOrderOfValidAndInvalidPiecesLeavesExactlyTheImageAndNothingElse(byte[] layout, int[] commits, bool[] corrupt, byte powers, ushort lastPiece)
@@ -32,7 +33,12 @@ public sealed class PieceWriterPropertyTests
             CanDiscard = (powers & 2) != 0,
             DiscardZeroesData = (powers & 4) != 0,
         });
-        var options = new PieceWriterOptions { MaxInFlightBytes = 64 * 1024, VerificationWorkers = 1 + (powers % 3) };
+        var options = new PieceWriterOptions
+        {
+            MaxInFlightBytes = 64 * 1024,
+            VerificationWorkers = 1 + (powers % 3),
+            FlushIntervalBytes = (powers & 16) != 0 ? PieceLength * (1 + (lastPiece % 4)) : 0,
+        };
 
         RunAsync(manifest, device, options, image, commits, corrupt, zeroFirst: (powers & 8) != 0).GetAwaiter().GetResult();
 
@@ -75,6 +81,14 @@ public sealed class PieceWriterPropertyTests
         if (statistics.PiecesOnDevice != manifest.PieceCount)
         {
             throw new InvalidOperationException($"{statistics.PiecesOnDevice} of {manifest.PieceCount} pieces on the device.");
+        }
+
+        for (int piece = 0; piece < manifest.PieceCount; piece++)
+        {
+            if (!writer.IsFlushed(piece))
+            {
+                throw new InvalidOperationException($"Piece {piece} is not flushed after completion.");
+            }
         }
     }
 }
