@@ -104,6 +104,9 @@ internal static class LoopDeviceThroughput
                 cpu = CpuSeconds();
                 double deviceSeconds = await TimeAsync(() => CopyAsync(imagePath, loop, length)).ConfigureAwait(false);
                 double deviceCpu = CpuSeconds() - cpu;
+                cpu = CpuSeconds();
+                double readAndHashSeconds = await TimeAsync(() => ReadAndVerifyAsync(manifest, imagePath)).ConfigureAwait(false);
+                double readAndHashCpu = CpuSeconds() - cpu;
                 await VerifyAsync(imagePath, loop, length).ConfigureAwait(false);
                 cpu = CpuSeconds();
                 string stages = string.Empty;
@@ -116,7 +119,7 @@ internal static class LoopDeviceThroughput
                 writer.Add(length / writerSeconds / 1e6);
                 Console.WriteLine($"round {round}: dd {dd[^1],6:F0} MB/s   dd+fsync {ddSync[^1],6:F0} MB/s   device {device[^1],6:F0} MB/s ({device[^1] / dd[^1],4:P0})   writer {writer[^1],6:F0} MB/s ({writer[^1] / dd[^1],4:P0}, {writer[^1] / ddSync[^1],4:P0} of dd+fsync)   load {File.ReadAllText("/proc/loadavg")[..14]}");
                 double gib = length / (double)(1L << 30);
-                Console.WriteLine($"  CPU (user + sys of the process or dd; the loop driver's kernel threads not included), core-s per GiB: dd+fsync {ddCpu / gib:F2}, device {deviceCpu / gib:F2}, writer {writerCpu / gib:F2}");
+                Console.WriteLine($"  CPU (user + sys of the process or dd; the loop driver's kernel threads not included), core-s per GiB: dd+fsync {ddCpu / gib:F2}, device {deviceCpu / gib:F2}, read + verify on one thread (no device) {readAndHashCpu / gib:F2} ({length / readAndHashSeconds / 1e6:F0} MB/s), writer {writerCpu / gib:F2}");
                 Console.WriteLine($"  writer stages: {stages}");
             }
 
@@ -184,6 +187,23 @@ internal static class LoopDeviceThroughput
         long end = Stopwatch.GetTimestamp();
         return FormattableString.Invariant($"last commit at {Stopwatch.GetElapsedTime(start, committed).TotalSeconds:F2} s, all written at {Stopwatch.GetElapsedTime(start, written).TotalSeconds:F2} s, complete (final flush) at {Stopwatch.GetElapsedTime(start, end).TotalSeconds:F2} s; ") + device.Describe(start, end);
     }
+
+    // The floor of the writer's CPU: the image read into one aligned buffer piece by piece, as the deployment reads it,
+    // and each piece verified as the writer verifies it, on one thread, with no device and no pipeline.
+    private static Task ReadAndVerifyAsync(TorrentManifest manifest, string imagePath) => Task.Run(() =>
+    {
+        using SafeFileHandle image = File.OpenHandle(imagePath);
+        using var buffer = new BlockTorrent.Buffers.AlignedBuffer(manifest.PieceLength);
+        for (int piece = 0; piece < manifest.PieceCount; piece++)
+        {
+            Span<byte> data = buffer.Memory.Span[..manifest.GetPieceSize(piece)];
+            RandomAccess.Read(image, data, manifest.GetPieceOffset(piece));
+            if (!manifest.VerifyPiece(piece, data))
+            {
+                throw new InvalidOperationException($"Piece {piece} failed verification.");
+            }
+        }
+    });
 
     // User + system CPU seconds of this process and of its waited-for children (dd).
     private static double CpuSeconds()

@@ -73,11 +73,14 @@ public sealed partial class PieceWriter
     // Flush behind: started by the write stage each time FlushIntervalBytes more have been written, at most one at a
     // time and never waited for by the write stage, so the device writes back its cache (a disk's, or the page cache
     // under a loop device) while later pieces are verified and written, instead of all of it in the final flush. A
-    // flush already running (a caller's) does the same, so none is started then.
+    // flush already running (a caller's) does the same, so none is started then; after a failed flush none is either.
     private void FlushBehind()
     {
         long written = Interlocked.Read(ref _bytesWritten);
-        if (_options.FlushIntervalBytes == 0 || written - _flushBehindMark < _options.FlushIntervalBytes || _flushBehind is { IsCompleted: false })
+        if (_options.FlushIntervalBytes == 0
+            || written - _flushBehindMark < _options.FlushIntervalBytes
+            || _flushBehind is { IsCompleted: false }
+            || Volatile.Read(ref _flushFailure) is not null)
         {
             return;
         }
