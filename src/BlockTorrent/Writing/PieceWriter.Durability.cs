@@ -55,7 +55,7 @@ public sealed partial class PieceWriter
     /// <summary>Makes every write so far durable, and records the pieces written before it as flushed.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the device has flushed.</returns>
-    /// <exception cref="IOException">A flush the write stage started in the background failed earlier.</exception>
+    /// <exception cref="IOException">An earlier flush (one of the write stage's in the background, or a caller's) failed: no later flush can vouch for the writes made before it.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
