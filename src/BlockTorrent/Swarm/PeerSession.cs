@@ -128,8 +128,8 @@ internal sealed class PeerSession : IChokeable
 
     public int HashFailures { get; set; }
 
-    /// <summary>Gets the pieces offered to this peer in super-seeding mode and not yet announced by it.</summary>
-    public HashSet<int> Offers { get; } = [];
+    /// <summary>Gets what super-seeding knows about this peer (its offers and pacing), when we super-seed.</summary>
+    public SuperSeeder.Peer? Seeding { get; set; }
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 

@@ -1,95 +1,166 @@
 namespace BlockTorrent.Swarm;
 
 /// <summary>
-/// BEP 16 super-seeding for an initial seed: instead of announcing every piece, the seed offers each peer one piece
-/// at a time, always the piece fewest peers have or have been offered, so the seed uploads each piece about once and
-/// the peers spread it among themselves.
+/// BEP 16 super-seeding for an initial seed: instead of announcing every piece, the seed offers each peer a few pieces
+/// at a time, always those fewest peers have or have been offered, and paces each peer by how fast it passes on what
+/// it got, so the seed uploads each piece about once and the peers spread it among themselves.
 /// </summary>
 /// <remarks>
-/// A peer gets its next offer once it announces a piece it was offered (it downloaded it). Pieces a peer already has
-/// are never offered to it. Not thread-safe: the swarm serialises calls.
+/// <para>
+/// A peer holds at most <see cref="OffersPerPeer"/> open offers (offered, not yet announced). Once it announces one,
+/// the piece counts as <em>unforwarded</em> until some other peer announces it too; a peer's open offers and
+/// unforwarded pieces together stay under <see cref="HeldPerPeer"/>. A peer that re-shares fast thus gets more of the
+/// seed's upload, and one that sits on its pieces gets less, which is what keeps every piece leaving the seed once:
+/// BEP 16 itself waits for every piece to reappear elsewhere. An announcement that never comes (peers that cannot reach
+/// each other, or a swarm of one) stops holding a peer back after <see cref="ForwardWait"/>, so pacing can slow the seed
+/// but never stall it.
+/// </para>
+/// <para>
+/// Piece choice: first a piece nobody has or was offered (the first pass over the image); then the fewest holders
+/// and open offers; last, a piece still on its way from us to its first holder, because a second copy of it would
+/// compete for our link with the very transfer it duplicates. Not thread-safe: the swarm serialises calls.
+/// </para>
 /// </remarks>
 internal sealed class SuperSeeder
 {
+    // Above any holder count a swarm can reach, so in-flight pieces rank after every piece some peer holds.
+    private const int InFlightPenalty = 1 << 20;
+
     private readonly int[] _seen;
     private readonly int[] _offered;
+    private readonly List<Peer> _peers = [];
+    private readonly long _forwardWaitTicks;
     private readonly Random _random;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="pieceCount">The number of pieces.</param>
+    /// <param name="offersPerPeer">The most open offers one peer holds.</param>
+    /// <param name="heldPerPeer">The most open offers plus unforwarded pieces one peer holds.</param>
+    /// <param name="forwardWait">How long an unforwarded piece holds its peer back at most.</param>
+    /// <param name="timestampFrequency">Ticks per second of the timestamps passed in.</param>
     /// <param name="random">Breaks ties.</param>
-    public SuperSeeder(int pieceCount, Random? random = null)
+    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, long timestampFrequency, Random? random = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(offersPerPeer, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(heldPerPeer, offersPerPeer);
         _seen = new int[pieceCount];
         _offered = new int[pieceCount];
+        OffersPerPeer = offersPerPeer;
+        HeldPerPeer = heldPerPeer;
+        ForwardWait = forwardWait;
+        _forwardWaitTicks = (long)(forwardWait.TotalSeconds * timestampFrequency);
         _random = random ?? Random.Shared;
     }
+
+    /// <summary>Gets the most open offers one peer holds.</summary>
+    public int OffersPerPeer { get; }
+
+    /// <summary>Gets the most open offers plus unforwarded pieces one peer holds.</summary>
+    public int HeldPerPeer { get; }
+
+    /// <summary>Gets how long an unforwarded piece holds its peer back at most.</summary>
+    public TimeSpan ForwardWait { get; }
 
     /// <summary>Gets how many peers a piece is offered to and have not announced it yet.</summary>
     /// <param name="piece">The piece index.</param>
     /// <returns>The count.</returns>
     public int OfferedCount(int piece) => _offered[piece];
 
-    /// <summary>Counts a peer's pieces (its bitfield) as seen.</summary>
-    /// <param name="has">The peer's pieces.</param>
-    public void AddPeer(Bitfield has)
+    /// <summary>Starts tracking a peer, counting the pieces it already has (its bitfield) as seen.</summary>
+    /// <param name="peer">The peer.</param>
+    public void AddPeer(Peer peer)
     {
-        ArgumentNullException.ThrowIfNull(has);
-        foreach (int piece in has.SetIndices())
+        ArgumentNullException.ThrowIfNull(peer);
+        _peers.Add(peer);
+        foreach (int piece in peer.Has.SetIndices())
         {
             _seen[piece]++;
         }
     }
 
     /// <summary>Forgets a peer that left: its pieces and its open offers.</summary>
-    /// <param name="has">The peer's pieces.</param>
-    /// <param name="offers">The pieces offered to it and not yet announced by it.</param>
-    public void RemovePeer(Bitfield has, IEnumerable<int> offers)
+    /// <param name="peer">The peer.</param>
+    public void RemovePeer(Peer peer)
     {
-        ArgumentNullException.ThrowIfNull(has);
-        ArgumentNullException.ThrowIfNull(offers);
-        foreach (int piece in has.SetIndices())
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!_peers.Remove(peer))
+        {
+            return;
+        }
+
+        foreach (int piece in peer.Has.SetIndices())
         {
             _seen[piece]--;
         }
 
-        foreach (int piece in offers)
+        foreach (int piece in peer.Offers)
         {
             _offered[piece]--;
         }
+
+        peer.Offers.Clear();
+        peer.Unforwarded.Clear();
     }
 
-    /// <summary>Records a peer's have message.</summary>
-    /// <param name="piece">The piece it announced.</param>
-    /// <param name="wasOffered">Whether that piece was offered to that peer (the offer is now fulfilled).</param>
-    public void PeerHave(int piece, bool wasOffered)
+    /// <summary>Records a peer's have message (its <see cref="Peer.Has"/> is already updated).</summary>
+    /// <param name="peer">The peer that announced the piece.</param>
+    /// <param name="piece">The piece.</param>
+    /// <param name="now">The current timestamp.</param>
+    /// <returns><see langword="true"/> when another peer's piece now counts as passed on, so it may get new offers.</returns>
+    public bool PeerHave(Peer peer, int piece, long now)
     {
+        ArgumentNullException.ThrowIfNull(peer);
         _seen[piece]++;
-        if (wasOffered)
+        if (peer.Offers.Remove(piece))
         {
             _offered[piece]--;
+            if (_peers.Count > 1)
+            {
+                peer.Unforwarded[piece] = now;
+            }
         }
+
+        bool freed = false;
+        foreach (Peer other in _peers)
+        {
+            if (!ReferenceEquals(other, peer))
+            {
+                freed |= other.Unforwarded.Remove(piece);
+            }
+        }
+
+        return freed;
     }
 
-    /// <summary>Chooses the next piece to offer a peer: the least seen and offered piece it lacks, at random among equals.</summary>
-    /// <param name="peerHas">The peer's pieces.</param>
-    /// <param name="offers">The pieces already offered to it.</param>
-    /// <returns>The piece (recorded as offered), or -1 when the peer lacks nothing we have not offered it.</returns>
-    public int NextOffer(Bitfield peerHas, IReadOnlySet<int> offers)
+    /// <summary>
+    /// Chooses the next piece to offer a peer, if its pacing allows one: the lowest-ranked piece it lacks and was
+    /// not offered, at random among equals, recorded as offered.
+    /// </summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="now">The current timestamp.</param>
+    /// <returns>The piece, or -1 when the peer holds enough for now or lacks nothing we have not offered it.</returns>
+    public int NextOffer(Peer peer, long now)
     {
-        ArgumentNullException.ThrowIfNull(peerHas);
-        ArgumentNullException.ThrowIfNull(offers);
+        ArgumentNullException.ThrowIfNull(peer);
+        ExpireUnforwarded(peer, now);
+        if (peer.Offers.Count >= OffersPerPeer || peer.Offers.Count + peer.Unforwarded.Count >= HeldPerPeer)
+        {
+            return -1;
+        }
+
         int best = -1;
         int bestScore = int.MaxValue;
         int ties = 0;
         for (int piece = 0; piece < _seen.Length; piece++)
         {
-            if (peerHas[piece] || offers.Contains(piece))
+            if (peer.Has[piece] || peer.Offers.Contains(piece))
             {
                 continue;
             }
 
-            int score = _seen[piece] + _offered[piece];
+            int seen = _seen[piece];
+            int offered = _offered[piece];
+            int score = seen == 0 && offered > 0 ? InFlightPenalty + offered : seen + offered;
             if (score < bestScore)
             {
                 bestScore = score;
@@ -105,8 +176,43 @@ internal sealed class SuperSeeder
         if (best >= 0)
         {
             _offered[best]++;
+            peer.Offers.Add(best);
         }
 
         return best;
+    }
+
+    private void ExpireUnforwarded(Peer peer, long now)
+    {
+        if (peer.Unforwarded.Count == 0)
+        {
+            return;
+        }
+
+        bool alone = _peers.Count < 2;
+        foreach (KeyValuePair<int, long> entry in peer.Unforwarded)
+        {
+            if (alone || now - entry.Value >= _forwardWaitTicks)
+            {
+                peer.Unforwarded.Remove(entry.Key);
+            }
+        }
+    }
+
+    /// <summary>What the super-seeder knows about one peer.</summary>
+    /// <param name="has">The peer's pieces, kept up to date by its session.</param>
+    internal sealed class Peer(Bitfield has)
+    {
+        /// <summary>Gets the peer's pieces.</summary>
+        public Bitfield Has { get; } = has;
+
+        /// <summary>Gets the pieces offered to the peer and not yet announced by it.</summary>
+        public HashSet<int> Offers { get; } = [];
+
+        /// <summary>Gets the pieces the peer announced after an offer that no other peer has announced since, with when.</summary>
+        public Dictionary<int, long> Unforwarded { get; } = [];
+
+        /// <summary>Gets a value indicating whether the peer holds pieces it has not passed on yet.</summary>
+        public bool HoldsUnforwarded => Unforwarded.Count > 0;
     }
 }

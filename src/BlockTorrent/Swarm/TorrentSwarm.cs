@@ -52,7 +52,6 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private readonly int[] _nextInGroup;
     private readonly Choker _choker;
     private readonly SuperSeeder? _superSeeder;
-    private readonly int _offersPerPeer;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _handshakeHash;
@@ -83,11 +82,15 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         ReadCache = new PieceReadCache(manifest, device, host.Options.ReadCacheSize, verifyOnFirstRead);
         ReadCache.PieceInvalid += piece => Log.SourcePieceInvalid(Logger, piece, device.Name);
         _choker = new Choker(host.Options.ChokingMode, host.Options.MaxUploads, host.Time.TimestampFrequency * 30);
-        _superSeeder = superSeed ? new SuperSeeder(PieceCount) : null;
+        // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
+        // times that in pieces it has not passed on yet before its offers wait (for 3 s at most).
+        int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
+        _superSeeder = superSeed
+            ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), Time.TimestampFrequency)
+            : null;
 
         // A super-seed keeps about 2 MiB (at least two pieces) offered to each peer, so the peer's pipeline from us
         // never runs dry while its HAVE for a finished piece and our next offer cross.
-        _offersPerPeer = Math.Max(2, (int)Math.Min(64, (2L * 1024 * 1024) / manifest.PieceLength));
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
         _extensionHandshake = ExtensionHandshake.Encode(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit, pex: PexEnabled);
@@ -243,9 +246,9 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             _pexSent.Remove(session);
 
             Picker?.RemovePeer(session.Pick);
-            if (_superSeeder is not null)
+            if (session.Seeding is not null)
             {
-                _superSeeder.RemovePeer(session.Pick.Has, session.Offers);
+                _superSeeder?.RemovePeer(session.Seeding);
             }
 
             InterruptRentsLocked();
@@ -323,18 +326,34 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
     public void OnPeerPiecesLocked(PeerSession session)
     {
-        _superSeeder?.AddPeer(session.Pick.Has);
+        if (_superSeeder is not null && session.Seeding is null)
+        {
+            session.Seeding = new SuperSeeder.Peer(session.Pick.Has);
+            _superSeeder.AddPeer(session.Seeding);
+        }
+
         OfferLocked(session);
     }
 
     public void OnPeerHaveLocked(PeerSession session, int piece)
     {
-        if (_superSeeder is null)
+        if (_superSeeder is null || session.Seeding is null)
         {
             return;
         }
 
-        _superSeeder.PeerHave(piece, session.Offers.Remove(piece));
+        if (_superSeeder.PeerHave(session.Seeding, piece, Time.GetTimestamp()))
+        {
+            // Someone else's piece counts as passed on now: that peer may be due more offers.
+            foreach (PeerSession other in _sessions)
+            {
+                if (!ReferenceEquals(other, session))
+                {
+                    OfferLocked(other);
+                }
+            }
+        }
+
         OfferLocked(session);
     }
 
@@ -559,20 +578,20 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
     private void OfferLocked(PeerSession session)
     {
-        if (_superSeeder is null)
+        if (_superSeeder is null || session.Seeding is null)
         {
             return;
         }
 
-        while (session.Offers.Count < _offersPerPeer)
+        long now = Time.GetTimestamp();
+        while (true)
         {
-            int piece = _superSeeder.NextOffer(session.Pick.Has, session.Offers);
+            int piece = _superSeeder.NextOffer(session.Seeding, now);
             if (piece < 0)
             {
                 return;
             }
 
-            session.Offers.Add(piece);
             session.Send(new Outgoing(MessageId.Have, new BlockRequest(piece, 0, 0)));
         }
     }
@@ -796,6 +815,11 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                 if (now - s.LastReceived > silence)
                 {
                     close.Add((s, "silent for three minutes"));
+                }
+
+                if (s.Seeding is { HoldsUnforwarded: true })
+                {
+                    OfferLocked(s); // an unforwarded piece may have waited long enough
                 }
 
                 s.Signal();

@@ -5,47 +5,180 @@ namespace BlockTorrent.Tests.Swarm;
 
 public sealed class SuperSeederTests
 {
+    private const long Second = 1000;
+
     [Property(MaxTest = 200)]
     public bool EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnough(int seed)
     {
         var random = new Random(seed);
         int pieces = random.Next(1, 100);
         int peers = random.Next(1, pieces + 1);
-        var seeder = new SuperSeeder(pieces, random);
+        var seeder = NewSeeder(pieces, offers: 1, random: random);
         var offered = new HashSet<int>();
         for (int p = 0; p < peers; p++)
         {
-            var has = new Bitfield(pieces);
-            seeder.AddPeer(has);
-            offered.Add(seeder.NextOffer(has, new HashSet<int>()));
+            var peer = new SuperSeeder.Peer(new Bitfield(pieces));
+            seeder.AddPeer(peer);
+            offered.Add(seeder.NextOffer(peer, 0));
         }
 
         return offered.Count == peers && !offered.Contains(-1);
     }
 
+    [Property(MaxTest = 200)]
+    public bool EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwice(int seed)
+    {
+        // Peers announce offers in a random order and the seed keeps offering: until every piece has left once, no
+        // piece goes out a second time.
+        var random = new Random(seed);
+        int pieces = random.Next(1, 60);
+        var seeder = NewSeeder(pieces, offers: 2, random: random);
+        var peers = Enumerable.Range(0, random.Next(1, 6)).Select(_ => new SuperSeeder.Peer(new Bitfield(pieces))).ToList();
+        peers.ForEach(seeder.AddPeer);
+        var offeredOnce = new HashSet<int>();
+        long now = 0;
+        for (int step = 0; step < pieces * 4; step++)
+        {
+            SuperSeeder.Peer peer = peers[random.Next(peers.Count)];
+            int piece = seeder.NextOffer(peer, now);
+            if (piece >= 0 && !offeredOnce.Add(piece) && offeredOnce.Count < pieces)
+            {
+                return false;
+            }
+
+            if (peer.Offers.Count > 0 && random.Next(2) == 0)
+            {
+                int done = peer.Offers.First();
+                peer.Has.Set(done);
+                seeder.PeerHave(peer, done, now);
+            }
+
+            now += Second / 10;
+        }
+
+        return true;
+    }
+
     [Fact]
     public void APieceThePeerHasIsNeverOfferedToIt()
     {
-        var seeder = new SuperSeeder(3);
+        var seeder = NewSeeder(3, offers: 2);
         var has = new Bitfield(3);
         has.Set(0);
         has.Set(2);
-        seeder.AddPeer(has);
-        Assert.Equal(1, seeder.NextOffer(has, new HashSet<int>()));
-        Assert.Equal(-1, seeder.NextOffer(has, new HashSet<int> { 1 }));
+        var peer = new SuperSeeder.Peer(has);
+        seeder.AddPeer(peer);
+        Assert.Equal(1, seeder.NextOffer(peer, 0));
+        Assert.Equal(-1, seeder.NextOffer(peer, 0));
     }
 
     [Fact]
     public void AnAnnouncedOfferFreesThePieceForOthersLast()
     {
-        var seeder = new SuperSeeder(2, new Random(3));
-        var a = new Bitfield(2);
-        int first = seeder.NextOffer(a, new HashSet<int>());
-        a.Set(first);
-        seeder.PeerHave(first, wasOffered: true);
+        var seeder = NewSeeder(2, offers: 1, random: new Random(3));
+        var a = new SuperSeeder.Peer(new Bitfield(2));
+        seeder.AddPeer(a);
+        int first = seeder.NextOffer(a, 0);
+        a.Has.Set(first);
+        seeder.PeerHave(a, first, 0);
         Assert.Equal(0, seeder.OfferedCount(first));
 
         // The other piece has been seen by nobody: a new peer gets it first.
-        Assert.Equal(1 - first, seeder.NextOffer(new Bitfield(2), new HashSet<int>()));
+        var b = new SuperSeeder.Peer(new Bitfield(2));
+        seeder.AddPeer(b);
+        Assert.Equal(1 - first, seeder.NextOffer(b, 0));
+    }
+
+    [Fact]
+    public void APieceOnItsWayToItsFirstHolderIsOfferedToAnotherPeerOnlyWhenNothingElseIsLeft()
+    {
+        var seeder = NewSeeder(3, offers: 1, random: new Random(1));
+        var a = new SuperSeeder.Peer(new Bitfield(3));
+        var b = new SuperSeeder.Peer(new Bitfield(3));
+        seeder.AddPeer(a);
+        seeder.AddPeer(b);
+        int inFlight = seeder.NextOffer(a, 0);
+        int other = seeder.NextOffer(b, 0);
+        b.Has.Set(other);
+        seeder.PeerHave(b, other, 0);
+
+        // b holds one piece, a is still fetching one: b's next offer is the third piece, never the one in flight to a.
+        int third = 3 - inFlight - other;
+        Assert.Equal(third, seeder.NextOffer(b, 0));
+        b.Has.Set(third);
+        seeder.PeerHave(b, third, 0);
+        Assert.Equal(inFlight, seeder.NextOffer(b, 10 * Second));
+    }
+
+    [Fact]
+    public void APeerThatHasNotPassedOnItsPiecesGetsNoMoreUntilAnotherPeerAnnouncesOne()
+    {
+        var seeder = NewSeeder(8, offers: 1, held: 2);
+        var a = new SuperSeeder.Peer(new Bitfield(8));
+        var b = new SuperSeeder.Peer(new Bitfield(8));
+        seeder.AddPeer(a);
+        seeder.AddPeer(b);
+        int first = Fetch(seeder, a, 0);
+        Fetch(seeder, a, 0);
+        Assert.Equal(-1, seeder.NextOffer(a, Second));
+
+        // b got the first piece from a: a has passed it on and may have another.
+        b.Has.Set(first);
+        Assert.True(seeder.PeerHave(b, first, Second));
+        Assert.NotEqual(-1, seeder.NextOffer(a, Second));
+    }
+
+    [Fact]
+    public void AnUnforwardedPieceStopsHoldingItsPeerBackAfterTheWait()
+    {
+        var seeder = NewSeeder(8, offers: 1, held: 1, wait: TimeSpan.FromSeconds(3));
+        var a = new SuperSeeder.Peer(new Bitfield(8));
+        seeder.AddPeer(a);
+        seeder.AddPeer(new SuperSeeder.Peer(new Bitfield(8)));
+        Fetch(seeder, a, 0);
+        Assert.Equal(-1, seeder.NextOffer(a, 2 * Second));
+        Assert.NotEqual(-1, seeder.NextOffer(a, 3 * Second));
+    }
+
+    [Fact]
+    public void ALonePeerIsNeverHeldBack()
+    {
+        var seeder = NewSeeder(8, offers: 1, held: 1);
+        var a = new SuperSeeder.Peer(new Bitfield(8));
+        seeder.AddPeer(a);
+        for (int i = 0; i < 8; i++)
+        {
+            Assert.NotEqual(-1, Fetch(seeder, a, 0));
+        }
+
+        Assert.True(a.Has.IsFull);
+    }
+
+    [Fact]
+    public void APeerThatLeavesGivesBackItsOpenOffers()
+    {
+        var seeder = NewSeeder(4, offers: 2);
+        var a = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(a);
+        int piece = seeder.NextOffer(a, 0);
+        Assert.Equal(1, seeder.OfferedCount(piece));
+        seeder.RemovePeer(a);
+        Assert.Equal(0, seeder.OfferedCount(piece));
+    }
+
+    private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, Random? random = null) =>
+        new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), Second, random ?? new Random(7));
+
+    // Offers the peer a piece and has it announce it, as if it downloaded the piece from us.
+    private static int Fetch(SuperSeeder seeder, SuperSeeder.Peer peer, long now)
+    {
+        int piece = seeder.NextOffer(peer, now);
+        if (piece >= 0)
+        {
+            peer.Has.Set(piece);
+            seeder.PeerHave(peer, piece, now);
+        }
+
+        return piece;
     }
 }
