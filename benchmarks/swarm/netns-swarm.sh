@@ -6,14 +6,14 @@
 #
 #   sudo benchmarks/swarm/netns-swarm.sh [--targets 8] [--rate 50] [--slow-rate 10] [--size 256MiB]
 #                                        [--piece-size 256KiB] [--no-super-seed] [--dir /dev/shm] [--timeout 300]
-#                                        [--keep-logs DIR]
+#                                        [--switch-queue 50ms] [--ready-to-run] [--keep-logs DIR]
 #
 # --rate and --slow-rate are Mbit/s; --slow-rate puts the last target on a slower link and reports the fast targets
 # separately (they must not wait for it). Namespaces are named btsw<PID>-*, addresses are 10.77.0.0/24 inside them;
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
+nic_queue=1514000 switch_queue=50ms r2r=0 targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -25,6 +25,8 @@ while [ $# -gt 0 ]; do
     --dir) root=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --keep-logs) keep=$2; shift 2 ;;
+    --switch-queue) switch_queue=$2; shift 2 ;;
+    --ready-to-run) r2r=1; shift ;;
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -33,7 +35,13 @@ done
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$repo/benchmarks/BlockTorrent.Benchmarks/bin/Release/net10.0/BlockTorrent.Benchmarks
-if [ ! -x "$bench" ]; then
+if [ "$r2r" = 1 ]; then
+  # Precompiled (ReadyToRun), as a tool would be published: nine processes starting at once on a few cores otherwise
+  # spend the first second JIT-compiling the same code.
+  bench=$repo/benchmarks/BlockTorrent.Benchmarks/bin/r2r/BlockTorrent.Benchmarks
+  dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    -o "$(dirname "$bench")" "$repo/benchmarks/BlockTorrent.Benchmarks" >/dev/null
+elif [ ! -x "$bench" ]; then
   dotnet build -c Release "$repo/benchmarks/BlockTorrent.Benchmarks" >/dev/null
 fi
 
@@ -69,9 +77,12 @@ add_node() {
   ip -n "$ns" addr add "10.77.0.$((i + 1))/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$bridge_ns" link set "p$i" master br0 up
-  # Upload (node -> bridge) and download (bridge -> node) each limited to the link rate.
-  ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate "${mbit}mbit" burst 64kb latency 50ms
-  ip netns exec "$bridge_ns" tc qdisc add dev "p$i" root tbf rate "${mbit}mbit" burst 64kb latency 50ms
+  # Upload (node -> bridge) and download (bridge -> node) each limited to the link rate. The upload side stands for
+  # the node's own NIC: a queue of 1000 full-size packets, like Linux's default txqueuelen, so a sender is held back
+  # (TCP small queues) rather than dropped, as on a real host. The download side stands for a switch port: a shallow
+  # buffer (--switch-queue of drain time, 50 ms by default) where incast from many senders does drop packets.
+  ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate "${mbit}mbit" burst 64kb limit "${nic_queue}"
+  ip netns exec "$bridge_ns" tc qdisc add dev "p$i" root tbf rate "${mbit}mbit" burst 64kb latency "${switch_queue}"
 }
 
 add_node 0 "$rate"
@@ -117,6 +128,29 @@ for i in $(seq 1 "$targets"); do
   echo "target $i: complete after $s s ($(awk -v s="$s" -v b="$bound" 'BEGIN { printf "%.2f", s / b }') x bound)"
   if [ "$i" -le "$fast" ]; then worst=$(awk -v a="$worst" -v b="$s" 'BEGIN { print (b > a ? b : a) }'); fi
 done
+# CPU time (user + system, clock ticks) of the seed and the targets up to now: the emulated LAN shares this machine's
+# cores, so CPU per byte moved decides how close to the link rate the swarm can run.
+ticks=$(getconf CLK_TCK)
+user=0 sys=0
+for pid in "${pids[@]}"; do
+  read -r u s < <(awk '{ print $14, $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0 0)
+  user=$((user + u)) sys=$((sys + s))
+done
+echo "CPU of the seed and targets so far: $(awk -v u="$user" -v s="$sys" -v t="$ticks" 'BEGIN { printf "%.1f s user + %.1f s system", u / t, s / t }') on $(nproc) cores"
+# TCP segments sent and retransmitted, over the seed and every target (drops at the emulated links cost resends).
+out_segs=0 retrans=0
+for i in $(seq 0 "$targets"); do
+  read -r o r < <(ip netns exec "$prefix-n$i" nstat -az TcpOutSegs TcpRetransSegs 2>/dev/null | awk '$1 == "TcpOutSegs" { o = $2 } $1 == "TcpRetransSegs" { r = $2 } END { print o + 0, r + 0 }')
+  out_segs=$((out_segs + o)) retrans=$((retrans + r))
+done
+up_drops=0 down_drops=0
+for i in $(seq 0 "$targets"); do
+  u=$(ip netns exec "$prefix-n$i" tc -s qdisc show dev eth0 | sed -nE 's/.*dropped ([0-9]+).*/\1/p' | head -1)
+  d=$(ip netns exec "$bridge_ns" tc -s qdisc show dev "p$i" | sed -nE 's/.*dropped ([0-9]+).*/\1/p' | head -1)
+  up_drops=$((up_drops + ${u:-0})) down_drops=$((down_drops + ${d:-0}))
+done
+echo "links dropped $up_drops packets on the way up (node queues) and $down_drops on the way down (switch ports)"
+echo "TCP: $retrans of $out_segs segments retransmitted ($(awk -v r="$retrans" -v o="$out_segs" 'BEGIN { printf "%.1f", o ? 100 * r / o : 0 }') %)"
 sent=$(ip netns exec "$prefix-n0" tc -s qdisc show dev eth0 | sed -nE 's/.*Sent ([0-9]+) bytes.*/\1/p' | head -1)
 echo "fluid bound $bound s; last of the $fast fast targets at $worst s = $(awk -v w="$worst" -v b="$bound" 'BEGIN { printf "%.2f", w / b }') x bound (goal <= 1.10)"
 echo "seed sent $(awk -v s="$sent" -v b="$bytes" 'BEGIN { printf "%.2f", s / b }') x the image on the wire ($sent bytes, headers included)"
