@@ -480,10 +480,11 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
             return;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidTorrentException)
+        catch (Exception e)
         {
-            // The device failed, or the manifest's halves disagree about a piece (PieceWriterOptions.VerifyAllHashes):
-            // the deployment cannot complete.
+            // The device failed (whatever a user's IBlockDevice throws: nothing else observes this task, and a
+            // deployment left waiting for the piece would hang), or the manifest's halves disagree about a piece
+            // (PieceWriterOptions.VerifyAllHashes): the deployment cannot complete.
             _completed.TrySetException(e);
             return;
         }
@@ -735,6 +736,11 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         catch (IOException e)
         {
             failure = e.Message;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The swarm stopped while we dialled: nothing else observes this task, so it must not fault.
+            failure = "stopped";
         }
         finally
         {
