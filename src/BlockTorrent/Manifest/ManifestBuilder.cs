@@ -19,9 +19,10 @@ namespace BlockTorrent.Manifest;
 /// An image file is read with positional reads by one worker per core: each claims pieces in order and reads a piece
 /// in 1 MiB chunks into its own buffer, hashed while the chunk is still in the core's cache, with the kernel asked to
 /// read ahead of the workers. (A memory map would save the copy, but a file truncated underneath kills the process
-/// with SIGBUS; a read comes back short, and the build fails with an <see cref="IOException"/> naming the file.) Any other source (an <see cref="IBlockDevice"/>) is read by one reader into
-/// aligned chunk buffers while the workers hash the pieces of earlier chunks; a chunk's buffer is reused as soon as its
-/// last piece is hashed. At most four chunks exist, so memory stays bounded whatever the image size.
+/// with SIGBUS; a read comes back short, and the build fails with an <see cref="IOException"/> naming the file.) Any
+/// other source (an <see cref="IBlockDevice"/>) is read by one reader into aligned chunk buffers while the workers
+/// hash the pieces of earlier chunks; a chunk's buffer is reused as soon as its last piece is hashed. At most four
+/// chunks exist, so memory stays bounded whatever the image size.
 /// </para>
 /// <para>
 /// Every worker hashes with its own reusable SHA-1/SHA-256 state and allocates nothing per piece or leaf; a hybrid

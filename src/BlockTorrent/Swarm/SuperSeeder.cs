@@ -12,8 +12,8 @@ namespace BlockTorrent.Swarm;
 /// unforwarded pieces together stay under <see cref="HeldPerPeer"/>. A peer that re-shares fast thus gets more of the
 /// seed's upload, and one that sits on its pieces gets less, which is what keeps every piece leaving the seed once:
 /// BEP 16 itself waits for every piece to reappear elsewhere. An announcement that never comes (peers that cannot reach
-/// each other, or a swarm of one) stops holding a peer back after <see cref="ForwardWait"/>, so pacing can slow the seed
-/// but never stall it.
+/// each other, or a swarm of one) stops holding a peer back after the forward wait given to the constructor, so pacing
+/// can slow the seed but never stall it.
 /// </para>
 /// <para>
 /// Piece choice: first a piece nobody has or was offered (the first pass over the image); then the fewest holders
@@ -47,7 +47,6 @@ internal sealed class SuperSeeder
         _offered = new int[pieceCount];
         OffersPerPeer = offersPerPeer;
         HeldPerPeer = heldPerPeer;
-        ForwardWait = forwardWait;
         _forwardWaitTicks = (long)(forwardWait.TotalSeconds * timestampFrequency);
         _random = random ?? Random.Shared;
     }
@@ -57,9 +56,6 @@ internal sealed class SuperSeeder
 
     /// <summary>Gets the most open offers plus unforwarded pieces one peer holds.</summary>
     public int HeldPerPeer { get; }
-
-    /// <summary>Gets how long an unforwarded piece holds its peer back at most.</summary>
-    public TimeSpan ForwardWait { get; }
 
     /// <summary>Gets how many peers a piece is offered to and have not announced it yet.</summary>
     /// <param name="piece">The piece index.</param>

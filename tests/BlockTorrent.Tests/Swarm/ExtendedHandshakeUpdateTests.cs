@@ -82,16 +82,6 @@ public sealed class ExtendedHandshakeUpdateTests
                 throw;
             }
         });
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(Bound);
-        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
-        var options = new SeedOptions();
-        options.Peers.Add(peer.EndPoint);
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), options, cts.Token);
-
-        await done.Task.WaitAsync(cts.Token);
-
-        await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+        await SwarmTestImages.SeedToAsync(image, manifest, peer.EndPoint, ct => done.Task.WaitAsync(ct), Bound);
     }
 }

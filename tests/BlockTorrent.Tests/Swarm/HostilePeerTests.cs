@@ -193,17 +193,7 @@ public sealed class HostilePeerTests
                 dropped.TrySetResult();
             }
         });
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(Bound);
-        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
-        var options = new SeedOptions();
-        options.Peers.Add(flooder.EndPoint);
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), options, cts.Token);
-
-        await dropped.Task.WaitAsync(cts.Token);
-
-        await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+        await SwarmTestImages.SeedToAsync(image, manifest, flooder.EndPoint, ct => dropped.Task.WaitAsync(ct), Bound);
     }
 
     private static byte[] Request(int piece)
@@ -398,21 +388,17 @@ public sealed class HostilePeerTests
 
             await c.ServeAsync(null, ct);
         });
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(Bound);
-        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
-        var seedOptions = new SeedOptions();
-        seedOptions.Peers.Add(hostile.EndPoint);
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), seedOptions, cts.Token);
-
-        await BlockTorrent.Testing.Eventually.TrueAsync(() => answers.Count == absurd.Length + 1, Bound, "an answer to every hash request", cts.Token);
+        await SwarmTestImages.SeedToAsync(
+            image,
+            manifest,
+            hostile.EndPoint,
+            ct => BlockTorrent.Testing.Eventually.TrueAsync(() => answers.Count == absurd.Length + 1, Bound, "an answer to every hash request", ct),
+            Bound);
 
         Assert.All(answers.Take(absurd.Length), a => Assert.Equal(MessageId.HashReject, a.Item1));
         (MessageId lastId, byte[] last) = answers[^1];
         Assert.Equal(MessageId.Hashes, lastId);
         Assert.True(MerkleTree.VerifyHashes(manifest.PiecesRoot, manifest.TreeHeight, pieceLayer, 0, width, last.AsSpan(HashRequest.EncodedSize)));
-        await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
     }
 
     /// <summary>Fetches the manifest's metadata from the hostile peer alone, which must fail.</summary>

@@ -105,21 +105,18 @@ public sealed class PeerTimeoutTests
     private static Task<(byte[] Image, TorrentManifest Manifest)> ImageAsync() => SwarmTestImages.CreateAsync(1024 * 1024, seed: 71, TorrentVersions.V1);
 
     /// <summary>Seeds to <paramref name="peer"/> on the fake clock, moving it until <paramref name="done"/>.</summary>
-    private static async Task SeedToAsync(byte[] image, TorrentManifest manifest, HostilePeer peer, FakeTimeProvider time, Task done, TimeSpan maxFake)
-    {
-        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback(), null, time);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(Bound);
-        var options = new SeedOptions();
-        options.Peers.Add(peer.EndPoint);
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), options, cts.Token);
-        await Eventually.TrueAsync(() => peer.Connections == 1, Bound, "the seeder to connect", cts.Token);
-
-        await AdvanceUntilAsync(time, done, maxFake, cts.Token);
-
-        await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
-    }
+    private static Task SeedToAsync(byte[] image, TorrentManifest manifest, HostilePeer peer, FakeTimeProvider time, Task done, TimeSpan maxFake) =>
+        SwarmTestImages.SeedToAsync(
+            image,
+            manifest,
+            peer.EndPoint,
+            async ct =>
+            {
+                await Eventually.TrueAsync(() => peer.Connections == 1, Bound, "the seeder to connect", ct);
+                await AdvanceUntilAsync(time, done, maxFake, ct);
+            },
+            Bound,
+            time);
 
     /// <summary>
     /// Moves the fake clock a step at a time until <paramref name="done"/> completes, giving the engine up to a

@@ -40,6 +40,25 @@ internal static class SwarmTestImages
         return options;
     }
 
+    /// <summary>
+    /// Seeds <paramref name="image"/> to one peer until <paramref name="until"/> completes (the whole run bounded by
+    /// <paramref name="bound"/>), then stops the seed and checks that it stopped by cancellation.
+    /// </summary>
+    public static async Task SeedToAsync(byte[] image, TorrentManifest manifest, IPEndPoint peer, Func<CancellationToken, Task> until, TimeSpan bound, TimeProvider? time = null)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(bound);
+        await using var seeder = new BlockTorrentClient(Loopback(), null, time ?? TimeProvider.System);
+        var options = new SeedOptions();
+        options.Peers.Add(peer);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), options, cts.Token);
+
+        await until(cts.Token);
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
     /// <summary>The bytes a deployment must fetch: one copy of each distinct non-zero piece.</summary>
     public static long FetchedBytes(TorrentManifest manifest, Func<int, bool>? alreadyThere = null)
     {
