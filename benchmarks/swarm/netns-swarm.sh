@@ -6,14 +6,18 @@
 #
 #   sudo benchmarks/swarm/netns-swarm.sh [--targets 8] [--rate 50] [--slow-rate 10] [--size 256MiB]
 #                                        [--piece-size 256KiB] [--no-super-seed] [--dir /dev/shm] [--timeout 300]
-#                                        [--switch-queue 50ms] [--ready-to-run] [--keep-logs DIR]
+#                                        [--switch-queue 50ms] [--ready-to-run] [--congestion-control cubic|reno|bbr|system]
+#                                        [--keep-logs DIR]
+#
+# Every node's TCP uses --congestion-control (cubic, Linux's usual default, unless told otherwise; "system" keeps
+# whatever the host's default is, which a child namespace inherits and, in some containers, may not change).
 #
 # --rate and --slow-rate are Mbit/s; --slow-rate puts the last target on a slower link and reports the fast targets
 # separately (they must not wait for it). Namespaces are named btsw<PID>-*, addresses are 10.77.0.0/24 inside them;
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-nic_queue=1514000 switch_queue=50ms r2r=0 targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
+cc=cubic nic_queue=1514000 switch_queue=50ms r2r=0 targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -27,12 +31,14 @@ while [ $# -gt 0 ]; do
     --keep-logs) keep=$2; shift 2 ;;
     --switch-queue) switch_queue=$2; shift 2 ;;
     --ready-to-run) r2r=1; shift ;;
+    --congestion-control) cc=$2; shift 2 ;;
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
+[ "$cc" != system ] && extra+=(--congestion-control "$cc")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$repo/benchmarks/BlockTorrent.Benchmarks/bin/Release/net10.0/BlockTorrent.Benchmarks
 if [ "$r2r" = 1 ]; then
@@ -108,17 +114,20 @@ done
 
 fast=$targets
 [ "$slow_rate" != 0 ] && fast=$((targets - 1))
-deadline=$(( $(date +%s) + timeout ))
+# Poll cheaply: one grep over the fast targets' logs twice a second (the completion times come from the logs, not
+# from this loop). The emulated nodes share this machine's cores; a busier loop here would take CPU from them.
+fast_logs=()
+for i in $(seq 1 "$fast"); do fast_logs+=("$work/t$i.log"); done
+deadline=$(( EPOCHSECONDS + timeout ))
 while :; do
-  done_count=0
-  for i in $(seq 1 "$fast"); do grep -q '"complete"' "$work/t$i.log" && done_count=$((done_count + 1)); done
+  done_count=$( (grep -l '"complete"' "${fast_logs[@]}" 2>/dev/null || true) | wc -l)
   [ "$done_count" = "$fast" ] && break
-  if [ "$(date +%s)" -ge "$deadline" ]; then echo "timeout: $done_count of $fast fast targets complete" >&2; break; fi
-  sleep 0.2
+  if [ "$EPOCHSECONDS" -ge "$deadline" ]; then echo "timeout: $done_count of $fast fast targets complete" >&2; break; fi
+  sleep 0.5
 done
 
 bound=$(awk -v b="$bytes" -v r="$rate" 'BEGIN { printf "%.1f", b * 8 / (r * 1e6) }')
-echo "netns swarm: 1 seed + $targets targets, links ${rate} Mbit/s$([ "$slow_rate" != 0 ] && echo ", target $targets at ${slow_rate} Mbit/s"), $size in $piece pieces, seed ${super:-normal}; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "netns swarm: 1 seed + $targets targets, links ${rate} Mbit/s$([ "$slow_rate" != 0 ] && echo ", target $targets at ${slow_rate} Mbit/s"), $size in $piece pieces, seed ${super:-normal}, TCP $([ "$cc" = system ] && cat /proc/sys/net/ipv4/tcp_congestion_control || echo "$cc"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 worst=0
 for i in $(seq 1 "$targets"); do
   line=$(grep '"complete"' "$work/t$i.log" | head -1 || true)

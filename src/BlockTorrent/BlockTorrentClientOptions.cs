@@ -45,6 +45,22 @@ public sealed class BlockTorrentClientOptions
     /// <value>The default is 15 seconds.</value>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Gets or sets the TCP congestion control algorithm of peer connections, by its Linux name (<c>cubic</c>,
+    /// <c>reno</c>, <c>bbr</c>, …), or <see langword="null"/> for the system's default. Linux only.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (the system's default, <c>net.ipv4.tcp_congestion_control</c>).</value>
+    /// <remarks>
+    /// When many targets send to one at once (every target re-shares what it has), the switch port in front of the
+    /// receiver drops packets. Loss-based algorithms such as <c>cubic</c> (Linux's usual default) back off and keep
+    /// drops rare; BBR v1 largely ignores loss and, on a shallow switch buffer, can retransmit several per cent of
+    /// everything it sends. Set this when the machines' default does not suit the imaging network. The kernel must
+    /// offer the algorithm (<c>/proc/sys/net/ipv4/tcp_available_congestion_control</c>); one outside
+    /// <c>tcp_allowed_congestion_control</c> needs CAP_NET_ADMIN. A refused algorithm fails the client's construction
+    /// with the list the kernel offers.
+    /// </remarks>
+    public string? TcpCongestionControl { get; set; }
+
     /// <summary>Gets or sets how many failed pieces a peer may send (as their only source) before it is banned.</summary>
     /// <value>The default is 3.</value>
     public int MaxHashFailuresPerPeer { get; set; } = 3;
@@ -105,6 +121,19 @@ public sealed class BlockTorrentClientOptions
         if (PeerIdPrefix is null || PeerIdPrefix.Length > 12 || PeerIdPrefix.Any(c => c > 0x7F))
         {
             throw new ArgumentException($"{nameof(PeerIdPrefix)} must be at most 12 ASCII characters.", nameof(PeerIdPrefix));
+        }
+
+        if (TcpCongestionControl is not null)
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                throw new ArgumentException($"{nameof(TcpCongestionControl)} is only supported on Linux; leave it null elsewhere.", nameof(TcpCongestionControl));
+            }
+
+            if (TcpCongestionControl.Length is 0 or > Swarm.PeerSockets.MaxNameLength || !TcpCongestionControl.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            {
+                throw new ArgumentException($"{nameof(TcpCongestionControl)} must be an algorithm name of 1 to {Swarm.PeerSockets.MaxNameLength} letters, digits or underscores, such as cubic; '{TcpCongestionControl}' is not.", nameof(TcpCongestionControl));
+            }
         }
 
         Check(MaxConnectionsPerTorrent >= 1, nameof(MaxConnectionsPerTorrent), "at least 1");

@@ -12,7 +12,7 @@ namespace BlockTorrent.Benchmarks.Swarm;
 /// One BlockTorrent peer as its own process, so the benchmarks measure it like a real deployment (its own GC heap,
 /// its own peak RSS) and the netns swarm can run it inside a namespace:
 /// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed]</c> prints <c>{"port":N}</c> and seeds until
-/// killed; <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
+/// killed (either role takes <c>--congestion-control NAME</c> and <c>--queue-time SECONDS</c>); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
 /// into a new sparse file and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
 /// seeding for <c>--seed-after</c>.
 /// </summary>
@@ -28,6 +28,7 @@ internal static class PeerCommand
             ListenEndPoint = IPEndPoint.Parse(cl.Text("--listen", "127.0.0.1:0")),
             EnableLocalPeerDiscovery = false,
             EnablePeerExchange = !cl.Flag("--no-pex"),
+            TcpCongestionControl = cl.Text("--congestion-control"),
         };
         if (cl.Text("--queue-time") is { } queueTime)
         {

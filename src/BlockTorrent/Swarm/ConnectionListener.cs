@@ -21,13 +21,15 @@ internal sealed class ConnectionListener : IAsyncDisposable
     private readonly Func<ReadOnlyMemory<byte>, TorrentSwarm?> _route;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly string? _congestionControl;
     private readonly Task _accept;
     private int _pending;
 
-    public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger)
+    public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger, string? congestionControl = null)
     {
         _route = route;
         _logger = logger;
+        _congestionControl = congestionControl;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -36,6 +38,8 @@ internal sealed class ConnectionListener : IAsyncDisposable
 
         try
         {
+            // On the listener too, so a refused algorithm fails the client's construction rather than each connection.
+            PeerSockets.SetCongestionControl(_socket, congestionControl);
             _socket.Bind(endPoint);
             _socket.Listen(512);
         }
@@ -118,6 +122,19 @@ internal sealed class ConnectionListener : IAsyncDisposable
             }
 
             client.NoDelay = true;
+            try
+            {
+                PeerSockets.SetCongestionControl(client, _congestionControl);
+            }
+            catch (InvalidOperationException e)
+            {
+                // The listener took the algorithm, so this takes a module unloaded since: refuse rather than run without.
+                Interlocked.Decrement(ref _pending);
+                Log.IncomingRefused(_logger, client.RemoteEndPoint, e.Message);
+                client.Dispose();
+                continue;
+            }
+
             _ = HandshakeAsync(client);
         }
     }

@@ -86,6 +86,9 @@ internal sealed class PeerSession : IChokeable
 
     public IPEndPoint Remote { get; }
 
+    /// <summary>Gets or sets where a peer that dialled us listens (from its extended handshake), or null.</summary>
+    public IPEndPoint? ListenEndPoint { get; set; }
+
     public byte[] PeerId { get; }
 
     public bool IsOutgoing { get; }

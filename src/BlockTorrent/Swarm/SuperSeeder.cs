@@ -20,6 +20,12 @@ namespace BlockTorrent.Swarm;
 /// and open offers; last, a piece still on its way from us to its first holder, because a second copy of it would
 /// compete for our link with the very transfer it duplicates. Not thread-safe: the swarm serialises calls.
 /// </para>
+/// <para>
+/// Second copies wait for the first pass: while some piece is still on its way to its first holder, no piece is
+/// offered a second time, because every second copy would share our link with the last first copies, which the whole
+/// swarm waits for. The wait ends when the last first copy arrives, or once no first copy has arrived for the hold
+/// given to the constructor (a peer sitting on its offers, or a slow one, cannot keep our link idle for long).
+/// </para>
 /// </remarks>
 internal sealed class SuperSeeder
 {
@@ -30,16 +36,19 @@ internal sealed class SuperSeeder
     private readonly int[] _offered;
     private readonly List<Peer> _peers = [];
     private readonly long _forwardWaitTicks;
+    private readonly long _firstPassHoldTicks;
     private readonly Random _random;
+    private long? _lastFirstArrival;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="pieceCount">The number of pieces.</param>
     /// <param name="offersPerPeer">The most open offers one peer holds.</param>
     /// <param name="heldPerPeer">The most open offers plus unforwarded pieces one peer holds.</param>
     /// <param name="forwardWait">How long an unforwarded piece holds its peer back at most.</param>
+    /// <param name="firstPassHold">How long after the last first copy arrived second copies keep waiting for the others.</param>
     /// <param name="timestampFrequency">Ticks per second of the timestamps passed in.</param>
     /// <param name="random">Breaks ties.</param>
-    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, long timestampFrequency, Random? random = null)
+    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(offersPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(heldPerPeer, offersPerPeer);
@@ -48,6 +57,7 @@ internal sealed class SuperSeeder
         OffersPerPeer = offersPerPeer;
         HeldPerPeer = heldPerPeer;
         _forwardWaitTicks = (long)(forwardWait.TotalSeconds * timestampFrequency);
+        _firstPassHoldTicks = (long)(firstPassHold.TotalSeconds * timestampFrequency);
         _random = random ?? Random.Shared;
     }
 
@@ -62,6 +72,9 @@ internal sealed class SuperSeeder
     /// <returns>The count.</returns>
     public int OfferedCount(int piece) => _offered[piece];
 
+    /// <summary>Gets how many pieces are offered to some peer and held by none yet (first copies on their way).</summary>
+    public int FirstCopiesInFlight { get; private set; }
+
     /// <summary>Starts tracking a peer, counting the pieces it already has (its bitfield) as seen.</summary>
     /// <param name="peer">The peer.</param>
     public void AddPeer(Peer peer)
@@ -70,7 +83,7 @@ internal sealed class SuperSeeder
         _peers.Add(peer);
         foreach (int piece in peer.Has.SetIndices())
         {
-            _seen[piece]++;
+            Count(piece, seen: 1, offered: 0);
         }
     }
 
@@ -86,12 +99,12 @@ internal sealed class SuperSeeder
 
         foreach (int piece in peer.Has.SetIndices())
         {
-            _seen[piece]--;
+            Count(piece, seen: -1, offered: 0);
         }
 
         foreach (int piece in peer.Offers)
         {
-            _offered[piece]--;
+            Count(piece, seen: 0, offered: -1);
         }
 
         peer.Offers.Clear();
@@ -102,14 +115,23 @@ internal sealed class SuperSeeder
     /// <param name="peer">The peer that announced the piece.</param>
     /// <param name="piece">The piece.</param>
     /// <param name="now">The current timestamp.</param>
-    /// <returns><see langword="true"/> when another peer's piece now counts as passed on, so it may get new offers.</returns>
+    /// <returns>
+    /// <see langword="true"/> when other peers may get new offers: one of their pieces now counts as passed on, or the
+    /// last first copy arrived.
+    /// </returns>
     public bool PeerHave(Peer peer, int piece, long now)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        _seen[piece]++;
+        bool firstCopy = _seen[piece] == 0;
+        if (firstCopy)
+        {
+            _lastFirstArrival = now;
+        }
+
+        Count(piece, seen: 1, offered: 0);
         if (peer.Offers.Remove(piece))
         {
-            _offered[piece]--;
+            Count(piece, seen: 0, offered: -1);
             if (_peers.Count > 1)
             {
                 peer.Unforwarded[piece] = now;
@@ -125,12 +147,12 @@ internal sealed class SuperSeeder
             }
         }
 
-        return freed;
+        return freed || (firstCopy && FirstCopiesInFlight == 0);
     }
 
     /// <summary>
     /// Chooses the next piece to offer a peer, if its pacing allows one: the lowest-ranked piece it lacks and was
-    /// not offered, at random among equals, recorded as offered.
+    /// not offered, at random among equals, recorded as offered; a second copy only once the first pass is through.
     /// </summary>
     /// <param name="peer">The peer.</param>
     /// <param name="now">The current timestamp.</param>
@@ -169,13 +191,32 @@ internal sealed class SuperSeeder
             }
         }
 
+        if (best >= 0 && bestScore > 0 && WaitingForFirstPass(now))
+        {
+            return -1;
+        }
+
         if (best >= 0)
         {
-            _offered[best]++;
+            Count(best, seen: 0, offered: 1);
             peer.Offers.Add(best);
         }
 
         return best;
+    }
+
+    // Second copies wait while first copies are on their way and still arriving.
+    private bool WaitingForFirstPass(long now) =>
+        FirstCopiesInFlight > 0 && _lastFirstArrival is long last && now - last < _firstPassHoldTicks;
+
+    // Changes a piece's holder and offer counts, keeping the count of first copies in flight.
+    private void Count(int piece, int seen, int offered)
+    {
+        bool before = _seen[piece] == 0 && _offered[piece] > 0;
+        _seen[piece] += seen;
+        _offered[piece] += offered;
+        bool after = _seen[piece] == 0 && _offered[piece] > 0;
+        FirstCopiesInFlight += (after ? 1 : 0) - (before ? 1 : 0);
     }
 
     private void ExpireUnforwarded(Peer peer, long now)

@@ -83,10 +83,11 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         ReadCache.PieceInvalid += piece => Log.SourcePieceInvalid(Logger, piece, device.Name);
         _choker = new Choker(host.Options.ChokingMode, host.Options.MaxUploads, host.Time.TimestampFrequency * 30);
         // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
-        // times that in pieces it has not passed on yet before its offers wait (for 3 s at most).
+        // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
+        // for the last first copies while those keep arriving (at most 1 s since the last one).
         int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
         _superSeeder = superSeed
-            ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), Time.TimestampFrequency)
+            ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Time.TimestampFrequency)
             : null;
 
         // A super-seed keeps about 2 MiB (at least two pieces) offered to each peer, so the peer's pipeline from us
@@ -364,6 +365,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             lock (Sync)
             {
                 var listen = new IPEndPoint(session.Remote.Address, handshake.ListenPort);
+                session.ListenEndPoint = listen;
                 _candidates.TryAdd(listen, new Candidate { Connected = true });
             }
         }
@@ -600,6 +602,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private bool Register(Socket socket, PeerHandshake remote, bool outgoing)
     {
         var remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
+        PeerSession? replaced = null;
         lock (Sync)
         {
             if (IsStopping || _banned.IsBanned(remoteEndPoint, remote.PeerId))
@@ -618,7 +621,17 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                 return false;
             }
 
-            if (_sessions.Count >= Options.MaxConnectionsPerTorrent || _sessions.Exists(s => s.PeerId.AsSpan().SequenceEqual(remote.PeerId)))
+            PeerSession? existing = _sessions.Find(s => s.PeerId.AsSpan().SequenceEqual(remote.PeerId));
+            if (existing is not null)
+            {
+                if (!ReplacesDuplicate(_host.PeerId.Span, remote.PeerId, existing.IsOutgoing, outgoing))
+                {
+                    return false;
+                }
+
+                replaced = existing;
+            }
+            else if (_sessions.Count >= Options.MaxConnectionsPerTorrent)
             {
                 return false;
             }
@@ -638,9 +651,24 @@ internal sealed class TorrentSwarm : IAsyncDisposable
             _host.Publish(new SwarmEvent(SwarmEventKind.PeerConnected, InfoHashText) { Peer = session.Remote });
         }
 
+        replaced?.Close("replaced by the connection both ends keep");
         RunChoker();
         return true;
     }
+
+    /// <summary>
+    /// Decides between two connections to the same peer, which happen when both ends dial each other at once: each
+    /// end must keep the same one, or each closes the one the other kept and neither survives until a redial seconds
+    /// later. Both ends keep the connection dialled by the peer with the lower peer id; a second connection in the
+    /// same direction as the first never replaces it.
+    /// </summary>
+    /// <param name="ourId">Our peer id.</param>
+    /// <param name="theirId">The peer's id.</param>
+    /// <param name="existingOutgoing">Whether the connection we have was dialled by us.</param>
+    /// <param name="newOutgoing">Whether the new connection was dialled by us.</param>
+    /// <returns><see langword="true"/> to keep the new connection and close the existing one.</returns>
+    internal static bool ReplacesDuplicate(ReadOnlySpan<byte> ourId, ReadOnlySpan<byte> theirId, bool existingOutgoing, bool newOutgoing) =>
+        existingOutgoing != newOutgoing && newOutgoing == ourId.SequenceCompareTo(theirId) < 0;
 
     private void SendPiecesLocked(PeerSession session)
     {
@@ -698,11 +726,12 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         }
     }
 
-    private bool IsConnectedLocked(IPEndPoint endPoint) => _sessions.Exists(s => s.Remote.Equals(endPoint));
+    // A peer that dialled us is connected from an ephemeral port: its extended handshake names the port it listens on.
+    private bool IsConnectedLocked(IPEndPoint endPoint) => _sessions.Exists(s => s.Remote.Equals(endPoint) || endPoint.Equals(s.ListenEndPoint));
 
     private async Task ConnectAsync(IPEndPoint endPoint)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = PeerSockets.Create(endPoint.AddressFamily, Options.TcpCongestionControl);
         bool registered = false;
         string? failure = null;
         try
@@ -823,9 +852,9 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                     close.Add((s, "silent for three minutes"));
                 }
 
-                if (s.Seeding is { HoldsUnforwarded: true })
+                if (s.Seeding is { HoldsUnforwarded: true } || (s.Seeding is not null && _superSeeder!.FirstCopiesInFlight > 0))
                 {
-                    OfferLocked(s); // an unforwarded piece may have waited long enough
+                    OfferLocked(s); // an unforwarded piece, or the first pass, may have been waited for long enough
                 }
 
                 s.Signal();

@@ -20,6 +20,43 @@ public sealed class ClientOptionsTests
         Assert.Throws<ArgumentException>(options.Validate);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("cubic; rm -rf /")]
+    [InlineData("a_name_longer_than_15")]
+    public void AMalformedCongestionControlNameIsRejectedByName(string name)
+    {
+        var options = new BlockTorrentClientOptions { TcpCongestionControl = name };
+        var error = Assert.Throws<ArgumentException>(options.Validate);
+        Assert.Equal(nameof(BlockTorrentClientOptions.TcpCongestionControl), error.ParamName);
+    }
+
+    [Fact]
+    public void PeerSocketsUseTheConfiguredCongestionControl()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "TCP congestion control by name is a Linux socket option.");
+
+        // reno is built into every Linux kernel; the option applies to the sockets we dial with.
+        using var socket = BlockTorrent.Swarm.PeerSockets.Create(System.Net.Sockets.AddressFamily.InterNetwork, "reno");
+        Assert.Equal("reno", BlockTorrent.Swarm.PeerSockets.GetCongestionControl(socket));
+        Assert.True(socket.NoDelay);
+    }
+
+    [Fact]
+    public async Task AnAlgorithmTheKernelDoesNotOfferFailsTheClientWithTheOnesItDoes()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "TCP congestion control by name is a Linux socket option.");
+        var options = new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), TcpCongestionControl = "nosuchcc" };
+        var error = Assert.Throws<InvalidOperationException>(() => new BlockTorrentClient(options));
+        Assert.Contains("'nosuchcc'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("reno", error.Message, StringComparison.Ordinal);
+
+        // The failed construction left its port free: a client with a valid algorithm starts.
+        options.TcpCongestionControl = "reno";
+        await using var client = new BlockTorrentClient(options);
+        Assert.NotEqual(0, client.LocalEndPoint.Port);
+    }
+
     [Fact]
     public void LocalServiceDiscoveryIsOffByDefault() =>
         Assert.False(new BlockTorrentClientOptions().EnableLocalPeerDiscovery);

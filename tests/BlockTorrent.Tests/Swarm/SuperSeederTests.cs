@@ -166,8 +166,109 @@ public sealed class SuperSeederTests
         Assert.Equal(0, seeder.OfferedCount(piece));
     }
 
-    private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, Random? random = null) =>
-        new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), Second, random ?? new Random(7));
+    [Fact]
+    public void SecondCopiesWaitUntilTheLastFirstCopyArrives()
+    {
+        var seeder = NewSeeder(3, offers: 1, hold: TimeSpan.FromSeconds(1));
+        var peers = Enumerable.Range(0, 3).Select(_ => new SuperSeeder.Peer(new Bitfield(3))).ToList();
+        peers.ForEach(seeder.AddPeer);
+        int[] offered = [.. peers.Select(p => seeder.NextOffer(p, 0))];
+        Assert.Equal(3, seeder.FirstCopiesInFlight);
+
+        // Peer 0 has its piece; the other two are still fetching theirs, so it gets no second copy yet.
+        Announce(seeder, peers[0], offered[0], Second / 10);
+        Assert.Equal(-1, seeder.NextOffer(peers[0], Second / 5));
+        Announce(seeder, peers[1], offered[1], Second / 2);
+        Assert.Equal(-1, seeder.NextOffer(peers[0], Second / 2));
+
+        // The last first copy arrives: the seeder says others may be offered more, and they are.
+        Assert.True(Announce(seeder, peers[2], offered[2], Second * 6 / 10));
+        Assert.Equal(0, seeder.FirstCopiesInFlight);
+        Assert.NotEqual(-1, seeder.NextOffer(peers[0], Second * 6 / 10));
+    }
+
+    [Fact]
+    public void AFirstCopyThatDoesNotArriveHoldsSecondCopiesBackOnlyForTheHold()
+    {
+        var seeder = NewSeeder(2, offers: 1, hold: TimeSpan.FromSeconds(1));
+        var stuck = new SuperSeeder.Peer(new Bitfield(2));
+        var fast = new SuperSeeder.Peer(new Bitfield(2));
+        seeder.AddPeer(stuck);
+        seeder.AddPeer(fast);
+        seeder.NextOffer(stuck, 0);
+        Announce(seeder, fast, seeder.NextOffer(fast, 0), 0);
+        Assert.Equal(-1, seeder.NextOffer(fast, Second * 9 / 10));
+
+        // A second after the last arrival the stuck piece no longer holds the link: the fast peer may have it too.
+        Assert.NotEqual(-1, seeder.NextOffer(fast, Second));
+    }
+
+    [Fact]
+    public void APeerThatLeavesWithAFirstCopyStopsHoldingSecondCopiesBack()
+    {
+        var seeder = NewSeeder(2, offers: 1, hold: TimeSpan.FromSeconds(10));
+        var leaving = new SuperSeeder.Peer(new Bitfield(2));
+        var staying = new SuperSeeder.Peer(new Bitfield(2));
+        seeder.AddPeer(leaving);
+        seeder.AddPeer(staying);
+        int lost = seeder.NextOffer(leaving, 0);
+        Announce(seeder, staying, seeder.NextOffer(staying, 0), 0);
+        seeder.RemovePeer(leaving);
+
+        // The piece went back to never offered: it is the next offer, at once.
+        Assert.Equal(0, seeder.FirstCopiesInFlight);
+        Assert.Equal(lost, seeder.NextOffer(staying, 0));
+    }
+
+    [Property(MaxTest = 200)]
+    public bool FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobody(int seed)
+    {
+        var random = new Random(seed);
+        int pieces = random.Next(1, 40);
+        var seeder = NewSeeder(pieces, offers: 2, random: random);
+        var peers = Enumerable.Range(0, random.Next(1, 5)).Select(_ => new SuperSeeder.Peer(new Bitfield(pieces))).ToList();
+        peers.ForEach(seeder.AddPeer);
+        long now = 0;
+        for (int step = 0; step < pieces * 3; step++)
+        {
+            SuperSeeder.Peer peer = peers[random.Next(peers.Count)];
+            switch (random.Next(4))
+            {
+                case 0 when peers.Count > 1:
+                    seeder.RemovePeer(peer);
+                    peers.Remove(peer);
+                    var fresh = new SuperSeeder.Peer(new Bitfield(pieces));
+                    seeder.AddPeer(fresh);
+                    peers.Add(fresh);
+                    break;
+                case 1 when peer.Offers.Count > 0:
+                    Announce(seeder, peer, peer.Offers.First(), now);
+                    break;
+                default:
+                    seeder.NextOffer(peer, now);
+                    break;
+            }
+
+            now += Second / 4;
+            int expected = Enumerable.Range(0, pieces).Count(p => seeder.OfferedCount(p) > 0 && !peers.Any(q => q.Has[p]));
+            if (seeder.FirstCopiesInFlight != expected)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, TimeSpan? hold = null, Random? random = null) =>
+        new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), hold ?? TimeSpan.FromSeconds(1), Second, random ?? new Random(7));
+
+    // The peer announces a piece it fetched.
+    private static bool Announce(SuperSeeder seeder, SuperSeeder.Peer peer, int piece, long now)
+    {
+        peer.Has.Set(piece);
+        return seeder.PeerHave(peer, piece, now);
+    }
 
     // Offers the peer a piece and has it announce it, as if it downloaded the piece from us.
     private static int Fetch(SuperSeeder seeder, SuperSeeder.Peer peer, long now)
