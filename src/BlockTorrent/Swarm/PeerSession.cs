@@ -21,7 +21,7 @@ internal sealed class PeerSession : IChokeable
 {
     private const int MaxUnsolicitedBlocks = 512;
     private const int MaxInvalidRequests = 256;
-    private const int FlushThreshold = 256 * 1024;
+    private const int FlushThreshold = 64 * 1024;
 
     // Hash requests answered lazily by the send loop; a peer that queues more is flooding us.
     private const int MaxPendingHashReplies = 16;
@@ -61,11 +61,15 @@ internal sealed class PeerSession : IChokeable
     private long _uploaded;
     private long _rateDownloaded;
     private long _rateUploaded;
+    private int _unsentLimit;
 
     public PeerSession(TorrentSwarm swarm, Socket socket, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
     {
         _swarm = swarm;
         _socket = socket;
+
+        // The kernel holds little unsent data (more once the upload rate shows it can use more): see the send loop.
+        _unsentLimit = PeerSockets.TrySetUnsentLimit(socket, PeerSockets.InitialUnsentLimit) ? PeerSockets.InitialUnsentLimit : 0;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
@@ -217,8 +221,15 @@ internal sealed class PeerSession : IChokeable
     {
         long down = Downloaded;
         long up = Uploaded;
+        double upNow = (up - _rateUploaded) / seconds;
         DownloadRate = (DownloadRate * 0.5) + ((down - _rateDownloaded) / seconds * 0.5);
-        UploadRate = (UploadRate * 0.5) + ((up - _rateUploaded) / seconds * 0.5);
+        UploadRate = (UploadRate * 0.5) + (upNow * 0.5);
+        int unsentLimit = PeerSockets.UnsentLimitFor(Math.Max(upNow, UploadRate));
+        if (unsentLimit != _unsentLimit && PeerSockets.TrySetUnsentLimit(_socket, unsentLimit))
+        {
+            _unsentLimit = unsentLimit;
+        }
+
         _rateDownloaded = down;
         _rateUploaded = up;
         Queue.Tick(_swarm.Time.GetTimestamp());
@@ -332,13 +343,33 @@ internal sealed class PeerSession : IChokeable
         {
             CancellationToken ct = _cts.Token;
             ChannelReader<Outgoing> queue = _outgoing.Reader;
-            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false))
+
+            // Piece data waits here, behind every other message: a request, a have or a choke must not queue behind
+            // the megabytes the peer asked of us, or in a swarm where every pair trades both ways each end learns of
+            // the other's pieces, and gets its requests answered, only after its own upload to that peer drains. The
+            // kernel's share of that queue is kept to about a tenth of a second of upload (TCP_NOTSENT_LOWAT, set from
+            // the upload rate in UpdateRates), so what we send next waits behind little of what we sent before.
+            var blocks = new Queue<BlockRequest>();
+            do
             {
                 long unflushed = 0;
-                while (queue.TryRead(out Outgoing m))
+                while (true)
                 {
-                    unflushed += await WriteAsync(m, ct).ConfigureAwait(false);
-                    if (unflushed >= FlushThreshold)
+                    bool control = false;
+                    while (queue.TryRead(out Outgoing m))
+                    {
+                        if (m.Id == MessageId.Piece && !m.KeepAlive)
+                        {
+                            blocks.Enqueue(m.Block);
+                        }
+                        else
+                        {
+                            unflushed += await WriteAsync(m, ct).ConfigureAwait(false);
+                            control = true;
+                        }
+                    }
+
+                    if (control || unflushed >= FlushThreshold)
                     {
                         if ((await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
                         {
@@ -347,15 +378,23 @@ internal sealed class PeerSession : IChokeable
 
                         unflushed = 0;
                     }
+
+                    if (!blocks.TryDequeue(out BlockRequest block))
+                    {
+                        break;
+                    }
+
+                    unflushed += await WriteBlockAsync(block, ct).ConfigureAwait(false);
                 }
 
-                if ((await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
+                if (unflushed > 0 && (await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
                 {
                     return;
                 }
 
                 LastSent = _swarm.Time.GetTimestamp();
             }
+            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false));
         }
         catch (Exception e) when (CloseReason(e) is { } why)
         {

@@ -9,10 +9,34 @@ internal static class PeerSockets
     // Linux's IPPROTO_TCP and TCP_CONGESTION (include/uapi/linux/tcp.h); algorithm names are at most 15 characters.
     private const int IPProtoTcp = 6;
     private const int TcpCongestion = 13;
+    private const int TcpNotSentLowWater = 25;
     private const string AvailablePath = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
     /// <summary>The longest algorithm name the kernel takes (TCP_CA_NAME_MAX less the terminating zero).</summary>
     public const int MaxNameLength = 15;
+
+    /// <summary>The unsent-data limit of a new connection, before its upload rate is known.</summary>
+    public const int InitialUnsentLimit = 128 * 1024;
+
+    /// <summary>The lowest unsent-data limit.</summary>
+    public const int MinUnsentLimit = 64 * 1024;
+
+    /// <summary>The highest unsent-data limit.</summary>
+    public const int MaxUnsentLimit = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// The unsent-data limit for a connection uploading at a rate: about a tenth of a second of it (the next power of
+    /// two), within <see cref="MinUnsentLimit"/> and <see cref="MaxUnsentLimit"/>. A message we write waits behind at
+    /// most that much piece data in the kernel, while a fast connection still has enough queued never to run dry
+    /// between our writes.
+    /// </summary>
+    /// <param name="bytesPerSecond">The connection's upload rate.</param>
+    /// <returns>The limit in bytes.</returns>
+    public static int UnsentLimitFor(double bytesPerSecond)
+    {
+        double tenth = Math.Clamp(bytesPerSecond / 10, MinUnsentLimit, MaxUnsentLimit);
+        return (int)Math.Min(MaxUnsentLimit, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Ceiling(tenth)));
+    }
 
     /// <summary>Creates a socket for dialling a peer: no Nagle delay, and the configured congestion control.</summary>
     /// <param name="family">The address family.</param>
@@ -55,6 +79,51 @@ internal static class PeerSockets
                 $"The kernel refused TCP congestion control '{congestionControl}' (TcpCongestionControl) with {e.SocketErrorCode}; it offers: {Available()}. Load the module for it (modprobe tcp_{congestionControl}) or choose one of those.",
                 e);
         }
+    }
+
+    /// <summary>
+    /// Limits how much sent-but-unsent data the kernel holds for a socket (Linux's TCP_NOTSENT_LOWAT), so a message
+    /// written now leaves after at most that much piece data; elsewhere, or if the kernel refuses, nothing changes.
+    /// </summary>
+    /// <param name="socket">The socket.</param>
+    /// <param name="bytes">The most unsent bytes the kernel queues before the socket stops taking writes.</param>
+    /// <returns><see langword="true"/> when the limit was set.</returns>
+    public static bool TrySetUnsentLimit(Socket socket, int bytes)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            Span<byte> value = stackalloc byte[sizeof(int)];
+            BitConverter.TryWriteBytes(value, bytes);
+            socket.SetRawSocketOption(IPProtoTcp, TcpNotSentLowWater, value);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false; // An older kernel: the queue is unlimited, as before; only latency suffers.
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // The connection closed meanwhile.
+        }
+    }
+
+    /// <summary>Reads a socket's unsent-data limit (Linux), or -1 where there is none to read.</summary>
+    /// <param name="socket">The socket.</param>
+    /// <returns>The limit in bytes.</returns>
+    public static int GetUnsentLimit(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return -1;
+        }
+
+        Span<byte> value = stackalloc byte[sizeof(int)];
+        return socket.GetRawSocketOption(IPProtoTcp, TcpNotSentLowWater, value) == sizeof(int) ? BitConverter.ToInt32(value) : -1;
     }
 
     /// <summary>Reads a socket's TCP congestion control algorithm (Linux).</summary>
