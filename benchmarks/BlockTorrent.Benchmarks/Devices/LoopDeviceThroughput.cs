@@ -16,7 +16,7 @@ namespace BlockTorrent.Benchmarks.Devices;
 /// <remarks>
 /// <para>
 /// Run: <c>dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- loop-throughput [--size-mib 1024]
-/// [--piece-kib 4096] [--rounds 3] [--dir /dev/shm] [--versions hybrid|v1|v2] [--order sequential|shuffled] [--loop-direct-io on|off] [--throttle-mbps N]</c>.
+/// [--piece-kib 4096] [--rounds 3] [--dir /dev/shm] [--versions hybrid|v1|v2] [--order sequential|shuffled] [--loop-direct-io on|off] [--throttle-mbps N] [--flush-mib N] [--in-flight-mib N] [--verifiers N] [--writer-only]</c>.
 /// </para>
 /// <para>
 /// The image is incompressible random data (no zero or duplicate pieces, so the writer must write every byte as dd
@@ -47,7 +47,12 @@ internal static class LoopDeviceThroughput
         bool loopDirectIO = OptionText(args, "--loop-direct-io", "off") == "on";
         long throttleMBps = Option(args, "--throttle-mbps", 0);
         bool writerOnly = args.Contains("--writer-only");
-        var writerOptions = new PieceWriterOptions { FlushIntervalBytes = Option(args, "--flush-mib", PieceWriterOptions.Default.FlushIntervalBytes >> 20) << 20 };
+        var writerOptions = new PieceWriterOptions
+        {
+            FlushIntervalBytes = Option(args, "--flush-mib", PieceWriterOptions.Default.FlushIntervalBytes >> 20) << 20,
+            MaxInFlightBytes = Option(args, "--in-flight-mib", PieceWriterOptions.Default.MaxInFlightBytes >> 20) << 20,
+            VerificationWorkers = (int)Option(args, "--verifiers", PieceWriterOptions.Default.VerificationWorkers),
+        };
 
         string directory = Path.Combine(root, "blocktorrent-loop-bench-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(directory);

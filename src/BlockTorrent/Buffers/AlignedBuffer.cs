@@ -8,16 +8,28 @@ namespace BlockTorrent.Buffers;
 /// opened with O_DIRECT or FILE_FLAG_NO_BUFFERING can transfer it without a bounce copy.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The memory is not moved by the GC, so pinning is free. It is freed exactly once, by <see cref="IDisposable.Dispose"/>;
 /// owners (<see cref="AlignedBufferPool"/>) guarantee that no I/O is in flight on it by then.
+/// </para>
+/// <para>
+/// On Linux a buffer is its own anonymous mapping (zero-filled by the kernel) advised to use transparent huge pages
+/// (MADV_HUGEPAGE, which the kernel's default "madvise" mode requires): a 4 MiB piece buffer then takes two page faults
+/// on first use instead of 1,024, and two TLB entries while it is hashed and written instead of 1,024. First use of a
+/// writer's 64 MiB budget in 4 KiB pages cost 180-290 ms of CPU on the 2-core benchmark VM (whose page faults are
+/// costly), ~0.2 core-seconds per GiB of a 1 GiB image; with huge pages, 4 ms. Where the kernel has no huge page to
+/// give (THP off, fragmented memory, a buffer under 2 MiB) the mapping simply uses small pages.
+/// </para>
 /// </remarks>
 internal sealed unsafe class AlignedBuffer : MemoryManager<byte>
 {
     /// <summary>The alignment of every buffer: the page size, which satisfies every sector size up to 4 KiB.</summary>
     public const int Alignment = 4096;
 
-    private byte* _pointer;
     private readonly int _length;
+    private readonly nuint _allocation;
+    private readonly bool _mapped;
+    private byte* _pointer;
 
     /// <summary>Initializes a new instance, allocating <paramref name="length"/> bytes rounded up to <see cref="Alignment"/>.</summary>
     /// <param name="length">The usable length in bytes.</param>
@@ -26,14 +38,23 @@ internal sealed unsafe class AlignedBuffer : MemoryManager<byte>
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         _length = length;
-        nuint allocation = (nuint)RoundUp(length);
-        _pointer = (byte*)NativeMemory.AlignedAlloc(allocation, Alignment);
-        if (clear)
+        _allocation = (nuint)RoundUp(length);
+        if (OperatingSystem.IsLinux())
         {
-            NativeMemory.Clear(_pointer, allocation);
+            // Anonymous mappings are page-aligned and zero-filled, so clear needs nothing more.
+            _pointer = Map(_allocation);
+            _mapped = true;
+        }
+        else
+        {
+            _pointer = (byte*)NativeMemory.AlignedAlloc(_allocation, Alignment);
+            if (clear)
+            {
+                NativeMemory.Clear(_pointer, _allocation);
+            }
         }
 
-        GC.AddMemoryPressure((long)allocation);
+        GC.AddMemoryPressure((long)_allocation);
     }
 
     /// <summary>Gets the usable length in bytes.</summary>
@@ -76,7 +97,33 @@ internal sealed unsafe class AlignedBuffer : MemoryManager<byte>
         }
 
         _pointer = null;
-        NativeMemory.AlignedFree(pointer);
-        GC.RemoveMemoryPressure(RoundUp(_length));
+        if (_mapped && OperatingSystem.IsLinux())
+        {
+            _ = Interop.Libc.MUnmap(pointer, _allocation);
+        }
+        else
+        {
+            NativeMemory.AlignedFree(pointer);
+        }
+
+        GC.RemoveMemoryPressure((long)_allocation);
+    }
+
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static byte* Map(nuint allocation)
+    {
+        void* pointer = Interop.Libc.MMap(null, allocation, Interop.Libc.PROT_READ_WRITE, Interop.Libc.MAP_PRIVATE_ANONYMOUS, -1, 0);
+        if (pointer == (void*)-1)
+        {
+            throw new OutOfMemoryException($"Mapping {allocation} bytes for an aligned buffer failed (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        if (allocation >= Interop.Libc.HugePageSize)
+        {
+            // Advice only: without transparent huge pages (or with none free) the kernel keeps using small pages.
+            _ = Interop.Libc.MAdvise(pointer, allocation, Interop.Libc.MADV_HUGEPAGE);
+        }
+
+        return (byte*)pointer;
     }
 }
