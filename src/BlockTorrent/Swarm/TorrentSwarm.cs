@@ -364,9 +364,10 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         {
             lock (Sync)
             {
+                // Not dialled while this session lasts (IsConnectedLocked knows its listen port); dialled back if it drops.
                 var listen = new IPEndPoint(session.Remote.Address, handshake.ListenPort);
                 session.ListenEndPoint = listen;
-                _candidates.TryAdd(listen, new Candidate { Connected = true });
+                _candidates.TryAdd(listen, new Candidate());
             }
         }
     }
@@ -709,7 +710,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                     break;
                 }
 
-                if (candidate.Connected || now < candidate.NextAttempt || _connecting.Contains(endPoint) || _banned.IsBanned(endPoint) || IsConnectedLocked(endPoint))
+                if (now < candidate.NextAttempt || _connecting.Contains(endPoint) || _banned.IsBanned(endPoint) || IsConnectedLocked(endPoint))
                 {
                     continue;
                 }
@@ -993,8 +994,5 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         public long NextAttempt { get; set; }
 
         public int Failures { get; set; }
-
-        /// <summary>Gets or sets a value indicating whether the peer is already connected to us (it reached us first).</summary>
-        public bool Connected { get; set; }
     }
 }

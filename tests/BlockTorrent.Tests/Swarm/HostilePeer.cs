@@ -144,6 +144,9 @@ internal sealed class HostilePeer : IAsyncDisposable
 
         public Task SendRawAsync(byte[] bytes, CancellationToken ct) => stream.WriteAsync(bytes, ct).AsTask();
 
+        /// <summary>Hangs up.</summary>
+        public ValueTask CloseAsync() => stream.DisposeAsync();
+
         public Task SendAsync(Action<IBufferWriter<byte>> write, CancellationToken ct)
         {
             var buffer = new ArrayBufferWriter<byte>();
