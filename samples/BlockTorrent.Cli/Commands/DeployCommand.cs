@@ -25,6 +25,7 @@ internal static class DeployCommand
         Option<string[]> trackers = CliOptions.Urls("--tracker", "A tracker to announce to, besides the torrent's own.");
         var lsd = new Option<bool>("--lsd") { Description = "Find peers on the local network with Local Service Discovery (BEP 14)." };
         Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
+        Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
         Option<TimeSpan?> seedAfter = CliOptions.Duration("--seed-after", "Keep seeding the finished target to other peers for this long (30s, 10m, forever). Default: 0.");
         var verify = new Option<bool>("--verify") { Description = "Read every piece back from the target and check it after the final flush." };
         var force = new Option<bool>("--force") { Description = "Override the device refusals that may be overridden (never: the running system's disk, a read-only device)." };
@@ -39,7 +40,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, seedAfter, verify, force, dryRun, resumeFile, timeout, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, json, lifeline,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -51,6 +52,7 @@ internal static class DeployCommand
                 Trackers = parse.GetValue(trackers) ?? [],
                 Lsd = parse.GetValue(lsd),
                 Listen = parse.GetValue(listen),
+                CongestionControl = parse.GetValue(congestionControl),
                 SeedAfter = parse.GetValue(seedAfter) ?? TimeSpan.Zero,
                 Verify = parse.GetValue(verify),
                 Force = parse.GetValue(force),
@@ -88,7 +90,7 @@ internal static class DeployCommand
             throw CommandException.Usage("--dry-run contacts no peer, so it needs the .torrent file rather than a magnet link (blocktorrent info FILE.torrent prints the link).");
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd);
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl);
         TorrentManifest fetched = await FetchManifestAsync(context, client, magnet, request, saved, cancellationToken).ConfigureAwait(false);
         return await RunAsync(context, request, fetched, client, cancellationToken).ConfigureAwait(false);
     }
@@ -184,7 +186,7 @@ internal static class DeployCommand
             StopOnStdinEof(stop);
         }
 
-        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd) : null;
+        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl) : null;
         client ??= started!;
         var options = new DeployOptions
         {

@@ -17,6 +17,8 @@ internal sealed record DeployRequest
 
     public IPEndPoint? Listen { get; init; }
 
+    public string? CongestionControl { get; init; }
+
     public TimeSpan SeedAfter { get; init; }
 
     public bool Verify { get; init; }

@@ -19,13 +19,14 @@ internal static class SeedCommand
         Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
         Option<IPEndPoint?> embeddedTracker = CliOptions.EndPoint("--embedded-tracker", "Run a tracker in this process on ADDR:PORT and announce the image to it; targets use it with --tracker http://ADDR:PORT/announce.");
         var lsd = new Option<bool>("--lsd") { Description = "Announce the image on the local network with Local Service Discovery (BEP 14)." };
+        Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
         var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece against the manifest the first time it is read, and never serve one that differs." };
         var superSeed = new Option<bool>("--super-seed") { Description = "Offer each peer one rare piece at a time (BEP 16), for an initial seed with little upload capacity." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
-            torrent, source, listen, embeddedTracker, lsd, peers, verifyReads, superSeed, json,
+            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, verifyReads, superSeed, json,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             context,
@@ -34,6 +35,7 @@ internal static class SeedCommand
             parse.GetValue(listen),
             parse.GetValue(embeddedTracker),
             parse.GetValue(lsd),
+            parse.GetValue(congestionControl),
             parse.GetValue(peers) ?? [],
             new SeedOptions { VerifyOnFirstRead = parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
             parse.GetValue(json),
@@ -57,7 +59,7 @@ internal static class SeedCommand
         };
     }
 
-    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, IReadOnlyList<IPEndPoint> peers, SeedOptions options, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, string? congestionControl, IReadOnlyList<IPEndPoint> peers, SeedOptions options, bool json, CancellationToken cancellationToken)
     {
         TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
         ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source");
@@ -75,7 +77,7 @@ internal static class SeedCommand
             options.Trackers.Add(tracker.AnnounceUri);
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd);
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd, congestionControl);
         using var counters = new TrafficCounters();
         var up = new RateMeter();
         IProgressView view = ProgressViews.Create(context.Console, "seed", json);

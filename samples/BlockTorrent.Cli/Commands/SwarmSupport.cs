@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Cli.Progress;
@@ -12,14 +13,18 @@ internal static class SwarmSupport
     /// <summary>The port BitTorrent clients have listened on by tradition; <c>--listen</c> changes it.</summary>
     public const int DefaultPort = 6881;
 
-    /// <summary>Starts a client listening on <paramref name="listen"/>, with one clear message when the port is taken.</summary>
-    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd)
+    /// <summary>
+    /// Starts a client listening on <paramref name="listen"/>, with one clear message when the port is taken or the
+    /// congestion control algorithm (<c>--congestion-control</c>) is malformed or refused by the kernel.
+    /// </summary>
+    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null)
     {
         IPEndPoint endPoint = listen ?? new IPEndPoint(IPAddress.Any, DefaultPort);
         var options = new BlockTorrentClientOptions
         {
             ListenEndPoint = endPoint,
             EnableLocalPeerDiscovery = lsd,
+            TcpCongestionControl = congestionControl,
         };
         try
         {
@@ -29,6 +34,36 @@ internal static class SwarmSupport
         {
             throw new CommandException(ExitCodes.Failure, $"cannot listen on {endPoint}: {e.Message}; choose another address or port with --listen.", e);
         }
+        catch (ArgumentException e) when (e.ParamName == nameof(BlockTorrentClientOptions.TcpCongestionControl))
+        {
+            throw CommandException.Usage($"--congestion-control: {e.Message}");
+        }
+        catch (InvalidOperationException e) when (congestionControl is not null)
+        {
+            throw CommandException.Usage($"--congestion-control: {e.Message}");
+        }
+    }
+
+    /// <summary>The <c>--congestion-control</c> option of <c>seed</c> and <c>deploy</c>: a malformed name is a usage error before anything runs.</summary>
+    public static Option<string?> CongestionControlOption()
+    {
+        var option = new Option<string?>("--congestion-control")
+        {
+            Description = "TCP congestion control for peer connections, by its Linux name (cubic, reno, bbr, ...). Default: the system's.",
+            HelpName = "ALGORITHM",
+        };
+        option.Validators.Add(r =>
+        {
+            try
+            {
+                new BlockTorrentClientOptions { TcpCongestionControl = r.GetValueOrDefault<string?>() }.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                r.AddError($"--congestion-control: {e.Message}");
+            }
+        });
+        return option;
     }
 
     /// <summary>

@@ -20,6 +20,16 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task AMalformedCongestionControlNameIsAUsageErrorBeforeAnythingRuns()
+    {
+        CliResult result = await CliRun.RunAsync("seed", "missing.torrent", "--source", "missing.img", "--congestion-control", "cubic;rm");
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("blocktorrent: usage: ", result.Error, StringComparison.Ordinal);
+        Assert.Contains("--congestion-control", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HelpDocumentsEveryExitCode()
     {
         CliResult result = await CliRun.RunAsync("--help");
