@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BlockTorrent.Devices;
+using BlockTorrent.Testing;
 
 namespace BlockTorrent.Benchmarks.Devices;
 
@@ -8,7 +9,7 @@ namespace BlockTorrent.Benchmarks.Devices;
 /// time goes: how busy the device was kept, how large and how concurrent the writes were, how long the flushes took.
 /// Costs two timestamps and a lock per device call (a few hundred calls per GiB).
 /// </summary>
-internal sealed class TimedDevice(IBlockDevice inner) : IBlockDevice
+internal sealed class TimedDevice(IBlockDevice inner) : PassThroughDevice(inner)
 {
     private readonly Lock _sync = new();
     private readonly List<(long Start, long End, long Bytes)> _writes = new(4096);
@@ -16,34 +17,14 @@ internal sealed class TimedDevice(IBlockDevice inner) : IBlockDevice
     private int _inFlight;
     private int _maxInFlight;
 
-    public string Name => inner.Name;
-
-    public long Length => inner.Length;
-
-    public int LogicalSectorSize => inner.LogicalSectorSize;
-
-    public int PhysicalSectorSize => inner.PhysicalSectorSize;
-
-    public int MemoryAlignment => inner.MemoryAlignment;
-
-    public bool IsReadOnly => inner.IsReadOnly;
-
-    public bool CanDiscard => inner.CanDiscard;
-
-    public bool CanZeroRange => inner.CanZeroRange;
-
-    public bool DiscardZeroesData => inner.DiscardZeroesData;
-
-    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(offset, buffer, cancellationToken);
-
-    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public override async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         long start = Begin();
-        await inner.WriteAsync(offset, data, cancellationToken).ConfigureAwait(false);
+        await Inner.WriteAsync(offset, data, cancellationToken).ConfigureAwait(false);
         End(start, data.Length);
     }
 
-    public async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
+    public override async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
     {
         long bytes = 0;
         for (int i = 0; i < buffers.Count; i++)
@@ -52,26 +33,22 @@ internal sealed class TimedDevice(IBlockDevice inner) : IBlockDevice
         }
 
         long start = Begin();
-        await inner.WriteGatherAsync(offset, buffers, cancellationToken).ConfigureAwait(false);
+        await Inner.WriteGatherAsync(offset, buffers, cancellationToken).ConfigureAwait(false);
         End(start, bytes);
     }
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    public override async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         long start = Stopwatch.GetTimestamp();
-        await inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await Inner.FlushAsync(cancellationToken).ConfigureAwait(false);
         lock (_sync)
         {
             _flushes.Add((start, Stopwatch.GetTimestamp()));
         }
     }
 
-    public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default) => inner.DiscardAsync(offset, length, cancellationToken);
-
-    public ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default) => inner.ZeroRangeAsync(offset, length, cancellationToken);
-
     // The benchmark disposes the device it wrapped.
-    public ValueTask DisposeAsync() => default;
+    public override ValueTask DisposeAsync() => default;
 
     /// <summary>Summarises the calls between <paramref name="from"/> and <paramref name="to"/> (timestamps).</summary>
     public string Describe(long from, long to)

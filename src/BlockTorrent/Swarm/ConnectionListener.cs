@@ -121,10 +121,9 @@ internal sealed class ConnectionListener : IAsyncDisposable
                 continue;
             }
 
-            client.NoDelay = true;
             try
             {
-                PeerSockets.SetCongestionControl(client, _congestionControl);
+                PeerSockets.Configure(client, _congestionControl);
             }
             catch (InvalidOperationException e)
             {

@@ -358,7 +358,7 @@ internal sealed class PeerSession : IChokeable
                     bool control = false;
                     while (queue.TryRead(out Outgoing m))
                     {
-                        if (m.Id == MessageId.Piece && !m.KeepAlive)
+                        if (m.Id == MessageId.Piece)
                         {
                             blocks.Enqueue(m.Block);
                         }

@@ -38,16 +38,16 @@ internal static class PeerSockets
         return (int)Math.Min(MaxUnsentLimit, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Ceiling(tenth)));
     }
 
-    /// <summary>Creates a socket for dialling a peer: no Nagle delay, and the configured congestion control.</summary>
+    /// <summary>Creates a socket for dialling a peer, set up as <see cref="Configure"/> says.</summary>
     /// <param name="family">The address family.</param>
     /// <param name="congestionControl">The algorithm, or null for the system's.</param>
     /// <returns>The socket.</returns>
     public static Socket Create(AddressFamily family, string? congestionControl)
     {
-        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            SetCongestionControl(socket, congestionControl);
+            Configure(socket, congestionControl);
         }
         catch
         {
@@ -56,6 +56,16 @@ internal static class PeerSockets
         }
 
         return socket;
+    }
+
+    /// <summary>What every peer socket gets, dialled or accepted: no Nagle delay, and the configured congestion control.</summary>
+    /// <param name="socket">The socket.</param>
+    /// <param name="congestionControl">The algorithm, or null for the system's.</param>
+    /// <exception cref="InvalidOperationException">The kernel refused the algorithm; the message lists those it offers.</exception>
+    public static void Configure(Socket socket, string? congestionControl)
+    {
+        socket.NoDelay = true;
+        SetCongestionControl(socket, congestionControl);
     }
 
     /// <summary>Sets a socket's TCP congestion control algorithm (Linux); does nothing for null.</summary>
@@ -143,11 +153,7 @@ internal static class PeerSockets
         {
             return File.ReadAllText(AvailablePath).Trim();
         }
-        catch (IOException)
-        {
-            return "(unknown: " + AvailablePath + " unreadable)";
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return "(unknown: " + AvailablePath + " unreadable)";
         }

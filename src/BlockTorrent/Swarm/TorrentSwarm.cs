@@ -89,9 +89,6 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         _superSeeder = superSeed
             ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Time.TimestampFrequency)
             : null;
-
-        // A super-seed keeps about 2 MiB (at least two pieces) offered to each peer, so the peer's pipeline from us
-        // never runs dry while its HAVE for a finished piece and our next offer cross.
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
         _extensionHandshake = ExtensionHandshake.Encode(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit, pex: PexEnabled);
@@ -853,7 +850,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                     close.Add((s, "silent for three minutes"));
                 }
 
-                if (s.Seeding is { HoldsUnforwarded: true } || (s.Seeding is not null && _superSeeder!.FirstCopiesInFlight > 0))
+                if (s.Seeding is { } seeding && (seeding.HoldsUnforwarded || _superSeeder!.FirstCopiesInFlight > 0))
                 {
                     OfferLocked(s); // an unforwarded piece, or the first pass, may have been waited for long enough
                 }

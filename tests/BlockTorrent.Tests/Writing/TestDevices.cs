@@ -1,4 +1,5 @@
 using BlockTorrent.Devices;
+using BlockTorrent.Testing;
 
 namespace BlockTorrent.Tests.Writing;
 
@@ -6,7 +7,7 @@ namespace BlockTorrent.Tests.Writing;
 /// A device that passes calls to an inner one, with hooks a test sets to fail, hold or drop writes.
 /// It counts zero-range and discard calls, which <see cref="MemoryBlockDevice"/> does not.
 /// </summary>
-internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
+internal sealed class InterceptingDevice(IBlockDevice inner) : PassThroughDevice(inner)
 {
     private int _writes;
     private int _flushes;
@@ -28,45 +29,25 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
 
     public int Flushes => Volatile.Read(ref _flushes);
 
-    public string Name => inner.Name;
-
-    public long Length => inner.Length;
-
-    public int LogicalSectorSize => inner.LogicalSectorSize;
-
-    public int PhysicalSectorSize => inner.PhysicalSectorSize;
-
-    public int MemoryAlignment => inner.MemoryAlignment;
-
-    public bool IsReadOnly => inner.IsReadOnly;
-
-    public bool CanDiscard => inner.CanDiscard;
-
-    public bool CanZeroRange => inner.CanZeroRange;
-
-    public bool DiscardZeroesData => inner.DiscardZeroesData;
-
-    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(offset, buffer, cancellationToken);
-
-    public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    public override async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         await BeforeAsync(offset, cancellationToken);
         if (DropWrite?.Invoke(offset) != true)
         {
-            await inner.WriteAsync(offset, data, cancellationToken);
+            await Inner.WriteAsync(offset, data, cancellationToken);
         }
     }
 
-    public async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
+    public override async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
     {
         await BeforeAsync(offset, cancellationToken);
         if (DropWrite?.Invoke(offset) != true)
         {
-            await inner.WriteGatherAsync(offset, buffers, cancellationToken);
+            await Inner.WriteGatherAsync(offset, buffers, cancellationToken);
         }
     }
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    public override async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         int number = Interlocked.Increment(ref _flushes);
         if (BeforeFlush is not null)
@@ -74,22 +55,20 @@ internal sealed class InterceptingDevice(IBlockDevice inner) : IBlockDevice
             await BeforeFlush(number, cancellationToken);
         }
 
-        await inner.FlushAsync(cancellationToken);
+        await Inner.FlushAsync(cancellationToken);
     }
 
-    public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public override ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         DiscardCalls++;
-        return inner.DiscardAsync(offset, length, cancellationToken);
+        return Inner.DiscardAsync(offset, length, cancellationToken);
     }
 
-    public ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public override ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         ZeroRangeCalls++;
-        return inner.ZeroRangeAsync(offset, length, cancellationToken);
+        return Inner.ZeroRangeAsync(offset, length, cancellationToken);
     }
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 
     private Task BeforeAsync(long offset, CancellationToken cancellationToken)
     {
