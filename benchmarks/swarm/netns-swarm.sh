@@ -7,17 +7,21 @@
 #   sudo benchmarks/swarm/netns-swarm.sh [--targets 8] [--rate 50] [--slow-rate 10] [--size 256MiB]
 #                                        [--piece-size 256KiB] [--no-super-seed] [--dir /dev/shm] [--timeout 300]
 #                                        [--switch-queue 50ms] [--ready-to-run] [--congestion-control cubic|reno|bbr|system]
-#                                        [--keep-logs DIR]
+#                                        [--trace-ms MS] [--keep-logs DIR]
 #
 # Every node's TCP uses --congestion-control (cubic, Linux's usual default, unless told otherwise; "system" keeps
 # whatever the host's default is, which a child namespace inherits and, in some containers, may not change).
+#
+# --trace-ms has every node print the library's byte, piece and peer counters every MS milliseconds, and ends the run
+# with benchmarks/swarm/trace-summary.py over them: when each node got going, the swarm's rate over the first and last
+# seconds, and how the last target's time splits into waiting, the image at its steady rate, and ramp and tail.
 #
 # --rate and --slow-rate are Mbit/s; --slow-rate puts the last target on a slower link and reports the fast targets
 # separately (they must not wait for it). Namespaces are named btsw<PID>-*, addresses are 10.77.0.0/24 inside them;
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-cc=cubic nic_queue=1514000 switch_queue=50ms r2r=0 targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
+trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms r2r=0 targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
     --ready-to-run) r2r=1; shift ;;
     --congestion-control) cc=$2; shift 2 ;;
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
+    --trace-ms) trace=1; extra+=(--trace-ms "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -163,3 +168,4 @@ echo "TCP: $retrans of $out_segs segments retransmitted ($(awk -v r="$retrans" -
 sent=$(ip netns exec "$prefix-n0" tc -s qdisc show dev eth0 | sed -nE 's/.*Sent ([0-9]+) bytes.*/\1/p' | head -1)
 echo "fluid bound $bound s; last of the $fast fast targets at $worst s = $(awk -v w="$worst" -v b="$bound" 'BEGIN { printf "%.2f", w / b }') x bound (goal <= 1.10)"
 echo "seed sent $(awk -v s="$sent" -v b="$bytes" 'BEGIN { printf "%.2f", s / b }') x the image on the wire ($sent bytes, headers included)"
+if [ "$trace" = 1 ]; then python3 "$repo/benchmarks/swarm/trace-summary.py" "$work" "$bytes"; fi

@@ -12,7 +12,7 @@ namespace BlockTorrent.Benchmarks.Swarm;
 /// One BlockTorrent peer as its own process, so the benchmarks measure it like a real deployment (its own GC heap,
 /// its own peak RSS) and the netns swarm can run it inside a namespace:
 /// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed]</c> prints <c>{"port":N}</c> and seeds until
-/// killed (either role takes <c>--congestion-control NAME</c> and <c>--queue-time SECONDS</c>); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
+/// killed (either role takes <c>--congestion-control NAME</c>, <c>--queue-time SECONDS</c> and <c>--trace-ms N</c>, which prints the library's counters every N ms with the wall clock); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
 /// into a new sparse file and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
 /// seeding for <c>--seed-after</c>.
 /// </summary>
@@ -76,7 +76,8 @@ internal static class PeerCommand
             stop.Cancel();
         };
         Task seeding = client.SeedAsync(manifest, source, options, stop.Token);
-        Task statistics = cl.Flag("--progress") ? ReportSeedAsync(client, stop.Token) : Task.CompletedTask;
+        Task statistics = cl.Flag("--progress") ? ReportSeedAsync(stop.Token) : Task.CompletedTask;
+        Task trace = TraceAsync(cl, stop.Token);
         try
         {
             await seeding.ConfigureAwait(false);
@@ -88,36 +89,50 @@ internal static class PeerCommand
 
         await stop.CancelAsync().ConfigureAwait(false);
         await statistics.ConfigureAwait(false);
+        await trace.ConfigureAwait(false);
         return 0;
     }
 
     // The seed prints how much piece payload it has sent, once a second, from the library's own counter.
-    private static async Task ReportSeedAsync(BlockTorrentClient client, CancellationToken cancellationToken)
+    private static async Task ReportSeedAsync(CancellationToken cancellationToken)
     {
-        _ = client;
-        long uploaded = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "BlockTorrent" && instrument.Name == "blocktorrent.bytes.uploaded")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref uploaded, value));
-        listener.Start();
+        using var counters = new LibraryCounters();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         long last = -1;
         try
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                long now = Interlocked.Read(ref uploaded);
+                long now = counters.Uploaded;
                 if (now != last)
                 {
                     last = now;
                     Console.WriteLine(JsonSerializer.Serialize(new { @event = "seed", uploaded = now, peak_rss_kib = PeakRssKiB(), cpu_seconds = Environment.CpuUsage.TotalTime.TotalSeconds, allocated_bytes = GC.GetTotalAllocatedBytes() }));
                 }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    // --trace-ms N: the library's counters every N ms, stamped with the wall clock, so the swarm script can line up
+    // every node's start (which a once-a-second report cannot resolve).
+    private static async Task TraceAsync(CommandLine cl, CancellationToken cancellationToken)
+    {
+        if (cl.Text("--trace-ms") is not { } text)
+        {
+            return;
+        }
+
+        using var counters = new LibraryCounters();
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(int.Parse(text, CultureInfo.InvariantCulture)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { @event = "trace", unix_ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), down = counters.Downloaded, up = counters.Uploaded, verified = counters.Verified, peers = counters.Peers, cpu_ms = (long)Environment.CpuUsage.TotalTime.TotalMilliseconds }));
             }
         }
         catch (OperationCanceledException)
@@ -159,6 +174,8 @@ internal static class PeerCommand
             stop.Cancel();
         };
 
+        Task trace = TraceAsync(cl, stop.Token);
+
         // The completion line goes out when the last piece is verified, not after --seed-after.
         Task watcher = Task.Run(async () =>
         {
@@ -188,6 +205,7 @@ internal static class PeerCommand
 
             double total = Stopwatch.GetElapsedTime(start).TotalSeconds;
             await stop.CancelAsync().ConfigureAwait(false);
+            await trace.ConfigureAwait(false);
             try
             {
                 await watcher.ConfigureAwait(false);
@@ -232,5 +250,47 @@ internal static class PeerCommand
                 Console.WriteLine(JsonSerializer.Serialize(new { @event = "progress", t = second, down = value.BytesDownloaded, up = value.BytesUploaded, pieces = value.PiecesOnDevice, peers = value.ConnectedPeers }));
             }
         }
+    }
+
+    /// <summary>Sums the library's own byte, piece and peer counters for this process.</summary>
+    private sealed class LibraryCounters : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _downloaded;
+        private long _uploaded;
+        private long _verified;
+        private long _peers;
+
+        public LibraryCounters()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "BlockTorrent" && instrument.Name is "blocktorrent.bytes.downloaded" or "blocktorrent.bytes.uploaded" or "blocktorrent.pieces.verified" or "blocktorrent.peers.connected")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+            {
+                switch (instrument.Name)
+                {
+                    case "blocktorrent.bytes.downloaded": Interlocked.Add(ref _downloaded, value); break;
+                    case "blocktorrent.bytes.uploaded": Interlocked.Add(ref _uploaded, value); break;
+                    case "blocktorrent.pieces.verified": Interlocked.Add(ref _verified, value); break;
+                    default: Interlocked.Add(ref _peers, value); break;
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Downloaded => Interlocked.Read(ref _downloaded);
+
+        public long Uploaded => Interlocked.Read(ref _uploaded);
+
+        public long Verified => Interlocked.Read(ref _verified);
+
+        public long Peers => Interlocked.Read(ref _peers);
+
+        public void Dispose() => _listener.Dispose();
     }
 }
