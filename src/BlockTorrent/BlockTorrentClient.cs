@@ -54,7 +54,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         options.Validate();
         ILogger logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("BlockTorrent.Swarm");
         _host = new Host(this, options, logger, CreatePeerId(options.PeerIdPrefix), time);
-        _listener = new ConnectionListener(options.ListenEndPoint, Route, logger, options.TcpCongestionControl);
+        _listener = new ConnectionListener(options.ListenEndPoint, Route, logger, time, options.TcpCongestionControl);
         _host.ListenPort = _listener.LocalEndPoint.Port;
         if (options.EnableLocalPeerDiscovery)
         {

@@ -15,19 +15,22 @@ internal sealed class ConnectionListener : IAsyncDisposable
     /// <summary>The most connections accepted but not yet handshaken; more are closed at once, so a flood of idle sockets costs little.</summary>
     public const int MaxPendingHandshakes = 64;
 
-    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>How long an accepted connection has to send its handshake.</summary>
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Socket _socket;
     private readonly Func<ReadOnlyMemory<byte>, TorrentSwarm?> _route;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly string? _congestionControl;
+    private readonly TimeProvider _time;
     private readonly Task _accept;
     private int _pending;
 
-    public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger, string? congestionControl = null)
+    public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger, TimeProvider time, string? congestionControl = null)
     {
         _route = route;
+        _time = time;
         _logger = logger;
         _congestionControl = congestionControl;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -156,8 +159,8 @@ internal sealed class ConnectionListener : IAsyncDisposable
         string? refusal;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-            timeout.CancelAfter(HandshakeTimeout);
+            using var deadline = new CancellationTokenSource(HandshakeTimeout, _time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
             PeerHandshake? handshake = await ReceiveHandshakeAsync(client, timeout.Token).ConfigureAwait(false);
             TorrentSwarm? swarm = handshake is null ? null : _route(handshake.InfoHash.ToArray());
             if (swarm is null)

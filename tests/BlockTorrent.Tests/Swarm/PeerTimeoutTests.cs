@@ -15,9 +15,6 @@ public sealed class PeerTimeoutTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    // Fake time advances one second at a time, and the engine's once-a-second tick sees every step.
-    private static readonly TimeSpan Step = TimeSpan.FromSeconds(1);
-
     [Fact]
     public async Task WeSendAKeepAliveToAPeerWeHaveNotWrittenToForTheIdleInterval()
     {
@@ -92,7 +89,7 @@ public sealed class PeerTimeoutTests
         cts.CancelAfter(Bound);
         Task deploying = deployer.DeployAsync(manifest, new MemoryBlockDevice(manifest.Length), SwarmTestImages.From(staller.EndPoint), null, cts.Token);
 
-        await AdvanceUntilAsync(time, closed.Task, TimeSpan.FromMinutes(5), cts.Token);
+        await FakeClock.AdvanceUntilAsync(time, closed.Task, TimeSpan.FromMinutes(5), cts.Token);
 
         TimeSpan at = await closed.Task;
         Assert.True(staller.RequestsReceived > 0, "the staller was asked for blocks");
@@ -113,22 +110,8 @@ public sealed class PeerTimeoutTests
             async ct =>
             {
                 await Eventually.TrueAsync(() => peer.Connections == 1, Bound, "the seeder to connect", ct);
-                await AdvanceUntilAsync(time, done, maxFake, ct);
+                await FakeClock.AdvanceUntilAsync(time, done, maxFake, ct);
             },
             Bound,
             time);
-
-    /// <summary>
-    /// Moves the fake clock a step at a time until <paramref name="done"/> completes, giving the engine up to a
-    /// little real time after each step to act on it; fails when <paramref name="maxFake"/> of fake time passes first.
-    /// </summary>
-    private static async Task AdvanceUntilAsync(FakeTimeProvider time, Task done, TimeSpan maxFake, CancellationToken ct)
-    {
-        for (TimeSpan advanced = TimeSpan.Zero; !done.IsCompleted; advanced += Step)
-        {
-            Assert.True(advanced < maxFake, $"nothing happened in {maxFake} of fake time");
-            time.Advance(Step);
-            await Task.WhenAny(done, Task.Delay(TimeSpan.FromMilliseconds(20), ct));
-        }
-    }
 }
