@@ -7,7 +7,7 @@
 #   sudo benchmarks/swarm/netns-swarm.sh [--targets 8] [--rate 50] [--slow-rate 10] [--size 256MiB]
 #                                        [--piece-size 256KiB] [--no-super-seed] [--dir /dev/shm] [--timeout 300]
 #                                        [--switch-queue 50ms] [--ready-to-run] [--congestion-control cubic|reno|bbr|system]
-#                                        [--trace-ms MS] [--keep-logs DIR]
+#                                        [--trace-ms MS] [--warm-up] [--keep-logs DIR]
 #
 # Every node's TCP uses --congestion-control (cubic, Linux's usual default, unless told otherwise; "system" keeps
 # whatever the host's default is, which a child namespace inherits and, in some containers, may not change).
@@ -38,6 +38,7 @@ while [ $# -gt 0 ]; do
     --congestion-control) cc=$2; shift 2 ;;
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     --trace-ms) trace=1; extra+=(--trace-ms "$2"); shift 2 ;;
+    --warm-up) extra+=(--warm-up); shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done

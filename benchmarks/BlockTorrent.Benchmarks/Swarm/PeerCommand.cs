@@ -12,7 +12,7 @@ namespace BlockTorrent.Benchmarks.Swarm;
 /// One BlockTorrent peer as its own process, so the benchmarks measure it like a real deployment (its own GC heap,
 /// its own peak RSS) and the netns swarm can run it inside a namespace:
 /// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed]</c> prints <c>{"port":N}</c> and seeds until
-/// killed (either role takes <c>--congestion-control NAME</c>, <c>--queue-time SECONDS</c> and <c>--trace-ms N</c>, which prints the library's counters every N ms with the wall clock); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
+/// killed (either role takes <c>--congestion-control NAME</c>, <c>--queue-time SECONDS</c> and <c>--trace-ms N</c>, which prints the library's counters every N ms with the wall clock, and <c>--warm-up</c>, which images a small throwaway image in-process first); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
 /// into a new sparse file and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
 /// seeding for <c>--seed-after</c>.
 /// </summary>
@@ -35,6 +35,11 @@ internal static class PeerCommand
             options.RequestQueueTime = TimeSpan.FromSeconds(double.Parse(queueTime.TrimEnd('s'), CultureInfo.InvariantCulture));
         }
 
+        if (cl.Flag("--warm-up"))
+        {
+            await WarmUpAsync(manifest, options.TcpCongestionControl).ConfigureAwait(false);
+        }
+
         await using var client = new BlockTorrentClient(options);
         return role switch
         {
@@ -42,6 +47,47 @@ internal static class PeerCommand
             "deploy" => await DeployAsync(client, manifest, cl).ConfigureAwait(false),
             _ => throw new ArgumentException("peer seed|deploy"),
         };
+    }
+
+    /// <summary>
+    /// --warm-up: before anything is measured, images a small throwaway image once inside this process (a seed and a
+    /// target client on loopback, the same piece size and versions, the target a file), so the measured run executes
+    /// code that has run before, as in a deployment agent that has imaged before. Without it every path is compiled
+    /// on first use, and in the netns swarm nine processes do that at once on the same cores.
+    /// </summary>
+    private static async Task WarmUpAsync(TorrentManifest like, string? congestionControl)
+    {
+        byte[] image = new byte[16 * like.PieceLength];
+        Random.Shared.NextBytes(image);
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice(image), new ManifestBuilderOptions { PieceLength = like.PieceLength, Versions = like.Versions, Name = "warm-up.raw" }).ConfigureAwait(false);
+        BlockTorrentClientOptions Loopback() => new() { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), EnableLocalPeerDiscovery = false, TcpCongestionControl = congestionControl };
+        await using var seed = new BlockTorrentClient(Loopback());
+        await using var target = new BlockTorrentClient(Loopback());
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        Task seeding = seed.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { SuperSeeding = true, UseManifestTrackers = false }, stop.Token);
+        var options = new DeployOptions { UseManifestTrackers = false };
+        options.Peers.Add(seed.LocalEndPoint);
+        string path = Path.Combine(Path.GetTempPath(), $"blocktorrent-warm-up-{Environment.ProcessId}.raw");
+        try
+        {
+            await using (var device = FileBlockDevice.Create(path, manifest.Length, new FileBlockDeviceOptions { Overwrite = true }))
+            {
+                await target.DeployAsync(manifest, device, options, null, stop.Token).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+            await stop.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await seeding.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped.
+            }
+        }
     }
 
     /// <summary>Reads this process's peak resident set (VmHWM) in KiB.</summary>
