@@ -28,14 +28,15 @@ public sealed class BlockTorrentClientOptions
     public ChokingMode ChokingMode { get; set; } = ChokingMode.UnchokeAll;
 
     /// <summary>Gets or sets how much transfer time the request pipeline to each peer should cover (rate × this ÷ 16 KiB requests).</summary>
-    /// <value>The default is 1 second.</value>
+    /// <value>The default is half a second.</value>
     /// <remarks>
-    /// The pipeline must cover a peer's round trip, and a second covers any LAN and most of the Internet many times
-    /// over. Deeper is not free: an uploader answers requests in order, so every request waits behind this much of our
-    /// own queue, and a piece that just appeared in the swarm takes that long per hop to spread. libtorrent's default,
-    /// 3 s, suits slow, high-latency Internet peers; raise it for those.
+    /// The pipeline must cover a peer's round trip, and it always covers at least twice the round trip the kernel
+    /// measures for the connection (on Linux; elsewhere this setting alone), so a peer farther away than this is not
+    /// starved. Deeper is not free: an uploader answers requests in order, so every request waits behind this much of
+    /// our own queue, and a piece that just appeared in the swarm takes that long per hop to spread. Where no round
+    /// trip is measured, raise it for slow, high-latency Internet peers (libtorrent's default is 3 s).
     /// </remarks>
-    public TimeSpan RequestQueueTime { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan RequestQueueTime { get; set; } = TimeSpan.FromSeconds(0.5);
 
     /// <summary>Gets or sets the most requests outstanding to one peer (further limited by the peer's own <c>reqq</c>).</summary>
     /// <value>The default is 500.</value>

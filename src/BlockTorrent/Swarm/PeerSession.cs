@@ -232,6 +232,11 @@ internal sealed class PeerSession : IChokeable
 
         _rateDownloaded = down;
         _rateUploaded = up;
+        if (PeerSockets.TryGetRoundTrip(_socket, out TimeSpan roundTrip))
+        {
+            Queue.RoundTrip = roundTrip;
+        }
+
         Queue.Tick(_swarm.Time.GetTimestamp());
     }
 

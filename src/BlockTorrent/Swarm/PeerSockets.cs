@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace BlockTorrent.Swarm;
@@ -10,6 +11,11 @@ internal static class PeerSockets
     private const int IPProtoTcp = 6;
     private const int TcpCongestion = 13;
     private const int TcpNotSentLowWater = 25;
+    private const int TcpInfo = 11;
+
+    // struct tcp_info (include/uapi/linux/tcp.h): tcpi_rtt, the smoothed round trip in microseconds, is the u32 at
+    // byte 68, in every kernel since 2.6 (the struct only grows at its end).
+    private const int TcpInfoRttOffset = 68;
     private const string AvailablePath = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
     /// <summary>The longest algorithm name the kernel takes (TCP_CA_NAME_MAX less the terminating zero).</summary>
@@ -119,6 +125,44 @@ internal static class PeerSockets
         catch (ObjectDisposedException)
         {
             return false; // The connection closed meanwhile.
+        }
+    }
+
+    /// <summary>
+    /// Reads a connection's smoothed round-trip time as the kernel measures it (Linux's TCP_INFO), queueing along the
+    /// path included; elsewhere, before the first measurement, or once the socket is closed, there is none.
+    /// </summary>
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="roundTrip">The round-trip time, when there is one.</param>
+    /// <returns><see langword="true"/> when <paramref name="roundTrip"/> was read.</returns>
+    public static bool TryGetRoundTrip(Socket socket, out TimeSpan roundTrip)
+    {
+        roundTrip = default;
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            Span<byte> info = stackalloc byte[128];
+            int length = socket.GetRawSocketOption(IPProtoTcp, TcpInfo, info);
+            if (length < TcpInfoRttOffset + sizeof(uint))
+            {
+                return false;
+            }
+
+            uint micros = MemoryMarshal.Read<uint>(info[TcpInfoRttOffset..]);
+            roundTrip = TimeSpan.FromMicroseconds(micros);
+            return micros > 0;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
         }
     }
 

@@ -6,8 +6,15 @@ namespace BlockTorrent.Swarm;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Depth = clamp(rate × <see cref="QueueTime"/> ÷ 16 KiB, <see cref="MinDepth"/>, min(<see cref="MaxDepth"/>, the
-/// peer's <c>reqq</c>)). The rate is a moving average over roughly a second of received payload.
+/// Depth = clamp(rate × max(<see cref="QueueTime"/>, 2 × <see cref="RoundTrip"/>) ÷ 16 KiB, <see cref="MinDepth"/>,
+/// min(<see cref="MaxDepth"/>, the peer's <c>reqq</c>)). The rate is a moving average over roughly a second of
+/// received payload.
+/// </para>
+/// <para>
+/// The round-trip floor keeps a distant peer from starving: with the queue time alone, a peer whose round trip is
+/// longer delivers only depth ÷ round trip, which sizes the next depth smaller still, window after window, down to
+/// the minimum. Covering twice the round trip lets a latency-bound pipeline double each window until the link, not
+/// the pipeline, sets the rate.
 /// </para>
 /// <para>
 /// Slow start: a fresh peer has no rate yet, so the depth grows by one for every block received (doubling per
@@ -58,6 +65,12 @@ internal sealed class RequestQueue
 
     /// <summary>Gets the timestamp frequency.</summary>
     public long Frequency { get; }
+
+    /// <summary>
+    /// Gets or sets the connection's round-trip time (the kernel's measurement; zero when unknown): the pipeline covers
+    /// at least twice it.
+    /// </summary>
+    public TimeSpan RoundTrip { get; set; }
 
     /// <summary>Gets the measured download rate from the peer in bytes per second.</summary>
     public double Rate => _rate;
@@ -124,5 +137,5 @@ internal sealed class RequestQueue
         _lastWindowRate = 0;
     }
 
-    private double RateDepth() => _rate * QueueTime.TotalSeconds / PiecePicker.BlockSize;
+    private double RateDepth() => _rate * Math.Max(QueueTime.TotalSeconds, 2 * RoundTrip.TotalSeconds) / PiecePicker.BlockSize;
 }

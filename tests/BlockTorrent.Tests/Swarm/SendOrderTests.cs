@@ -81,4 +81,24 @@ public sealed class SendOrderTests
         Assert.True(PeerSockets.TrySetUnsentLimit(socket, 1 << 20));
         Assert.Equal(1 << 20, PeerSockets.GetUnsentLimit(socket));
     }
+
+    [Fact]
+    public async Task AConnectionsRoundTripIsReadFromTheKernel()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "TCP_INFO is a Linux socket option.");
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var socket = PeerSockets.Create(System.Net.Sockets.AddressFamily.InterNetwork, congestionControl: null);
+        await socket.ConnectAsync(listener.LocalEndPoint!, ct);
+        using var accepted = await listener.AcceptAsync(ct);
+        await socket.SendAsync(new byte[1000], ct);
+        await accepted.ReceiveAsync(new byte[1000], ct);
+
+        Assert.True(PeerSockets.TryGetRoundTrip(socket, out TimeSpan roundTrip), "the kernel reports a round trip");
+        Assert.InRange(roundTrip, TimeSpan.FromTicks(1), TimeSpan.FromSeconds(1));
+        socket.Dispose();
+        Assert.False(PeerSockets.TryGetRoundTrip(socket, out _), "a closed socket has none");
+    }
 }
