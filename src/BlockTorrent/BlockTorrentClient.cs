@@ -337,7 +337,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             if (_localDiscovery is null)
             {
-                var discovery = new LocalPeerDiscovery(_host.Options.LocalPeerDiscovery, _host.Logger);
+                var discovery = new LocalPeerDiscovery(_host.Options.LocalPeerDiscovery, _host.Logger, _host.Time);
                 discovery.Start();
                 _localDiscovery = discovery;
             }

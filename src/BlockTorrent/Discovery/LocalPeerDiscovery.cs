@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -30,6 +29,7 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
 
     private readonly LocalPeerDiscoveryOptions _options;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new();
     private readonly List<Registration> _registrations = [];
     private readonly List<GroupSocket> _groups = [];
@@ -49,14 +49,16 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
     /// <summary>Initializes a new instance; nothing is sent or received before <see cref="Start"/>.</summary>
     /// <param name="options">The options, or <see langword="null"/> for the defaults.</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
-    public LocalPeerDiscovery(LocalPeerDiscoveryOptions? options = null, ILogger? logger = null)
+    /// <param name="time">The clock announce intervals, the receive rate limit and forgetting peers run on; <see langword="null"/> for the system's.</param>
+    public LocalPeerDiscovery(LocalPeerDiscoveryOptions? options = null, ILogger? logger = null, TimeProvider? time = null)
     {
         _options = options ?? LocalPeerDiscoveryOptions.Default;
         _options.Validate();
         _logger = logger ?? NullLogger.Instance;
+        _time = time ?? TimeProvider.System;
         Cookie = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         _tokens = _options.MaxReceivedPerSecond;
-        _tokensRefilled = Stopwatch.GetTimestamp();
+        _tokensRefilled = _time.GetTimestamp();
     }
 
     /// <summary>Gets the cookie our announces carry.</summary>
@@ -287,13 +289,13 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await _wake.WaitAsync(untilDue, cancellationToken).ConfigureAwait(false);
+                await WaitForWakeAsync(untilDue, cancellationToken).ConfigureAwait(false);
                 if (lastRound != 0)
                 {
-                    TimeSpan sinceLast = Stopwatch.GetElapsedTime(lastRound);
+                    TimeSpan sinceLast = _time.GetElapsedTime(lastRound);
                     if (sinceLast < _options.MinAnnounceInterval)
                     {
-                        await Task.Delay(_options.MinAnnounceInterval - sinceLast, cancellationToken).ConfigureAwait(false);
+                        await Task.Delay(_options.MinAnnounceInterval - sinceLast, _time, cancellationToken).ConfigureAwait(false);
                     }
                 }
 
@@ -311,7 +313,7 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
 
                 SendRound(registrations);
                 AnnounceRounds++;
-                lastRound = Stopwatch.GetTimestamp();
+                lastRound = _time.GetTimestamp();
                 untilDue = _options.AnnounceInterval;
             }
         }
@@ -443,8 +445,29 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
 
             if (peers.Count < MaxRemembered || peers.ContainsKey(peer))
             {
-                peers[peer] = Stopwatch.GetTimestamp();
+                peers[peer] = _time.GetTimestamp();
             }
+        }
+    }
+
+    // Waits for a registration's wake-up or, when a round is due later, for that time on our clock, whichever is first.
+    private async Task WaitForWakeAsync(TimeSpan untilDue, CancellationToken cancellationToken)
+    {
+        if (untilDue == Timeout.InfiniteTimeSpan)
+        {
+            await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        using var due = new CancellationTokenSource(untilDue, _time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, due.Token);
+        try
+        {
+            await _wake.WaitAsync(either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The round is due.
         }
     }
 
@@ -457,7 +480,7 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         }
 
         TimeSpan limit = _options.AnnounceInterval * 2;
-        foreach (IPEndPoint gone in peers.Where(p => Stopwatch.GetElapsedTime(p.Value) > limit).Select(p => p.Key).ToList())
+        foreach (IPEndPoint gone in peers.Where(p => _time.GetElapsedTime(p.Value) > limit).Select(p => p.Key).ToList())
         {
             peers.Remove(gone);
         }
@@ -468,8 +491,8 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
     // A token bucket refilled at MaxReceivedPerSecond: a flood of announces costs a parse each, no more.
     private bool TakeToken()
     {
-        long now = Stopwatch.GetTimestamp();
-        double elapsed = Stopwatch.GetElapsedTime(_tokensRefilled, now).TotalSeconds;
+        long now = _time.GetTimestamp();
+        double elapsed = _time.GetElapsedTime(_tokensRefilled, now).TotalSeconds;
         _tokensRefilled = now;
         _tokens = Math.Min(_options.MaxReceivedPerSecond, _tokens + (elapsed * _options.MaxReceivedPerSecond));
         if (_tokens < 1)

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
+using Microsoft.Extensions.Time.Testing;
 using static BlockTorrent.Interop.Tests.Discovery.DiscoveryTestData;
 
 namespace BlockTorrent.Interop.Tests.Discovery;
@@ -125,6 +126,37 @@ public sealed class LocalPeerDiscoveryTests
         Assert.Equal(AddressB, ((IPEndPoint)connection.RemoteEndPoint!).Address);
     }
 
+    [Fact]
+    public async Task AnInstanceAnnouncesAgainOnceTheAnnounceIntervalHasPassedOnItsClock()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var link = await LinkedNamespaces.CreateAsync(ct);
+        InfoHash infoHash = RandomInfoHash();
+        var heardByB = new ConcurrentQueue<IPEndPoint>();
+        var time = new FakeTimeProvider();
+        LocalPeerDiscoveryOptions defaults = new() { Interfaces = { "lsd0" }, UseIPv6 = false };
+        await using LocalPeerDiscovery a = Start(link.A, defaults, time);
+        await using LocalPeerDiscovery b = Start(link.B, Options("lsd1", ipv4: true));
+        using IDisposable rb = b.Register(infoHash, 6882, heardByB.Enqueue);
+
+        using IDisposable ra = a.Register(infoHash, 6881, _ => { });
+        await Eventually.TrueAsync(() => heardByB.Count(p => p.Port == 6881) == 1, TimeSpan.FromSeconds(20), "b to hear a's first announce", ct);
+        DateTimeOffset first = time.GetUtcNow();
+
+        // Ten fake seconds at a time, each given a little real time to act on: the second round comes when the
+        // default interval (5 minutes) has passed on a's clock, however little real time that took.
+        while (a.AnnounceRounds < 2)
+        {
+            Assert.True(time.GetUtcNow() - first < defaults.AnnounceInterval * 2, $"no second announce within {defaults.AnnounceInterval * 2} of fake time");
+            time.Advance(TimeSpan.FromSeconds(10));
+            await Task.Delay(TimeSpan.FromMilliseconds(20), ct);
+        }
+
+        TimeSpan after = time.GetUtcNow() - first;
+        Assert.InRange(after, defaults.AnnounceInterval, defaults.AnnounceInterval + TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => heardByB.Count(p => p.Port == 6881) == 2, TimeSpan.FromSeconds(20), "b to hear a's second announce", ct);
+    }
+
     private static LocalPeerDiscoveryOptions Options(string networkInterface, bool ipv4) => new()
     {
         Interfaces = { networkInterface },
@@ -134,9 +166,9 @@ public sealed class LocalPeerDiscoveryTests
         MinAnnounceInterval = TimeSpan.FromMilliseconds(500),
     };
 
-    private static LocalPeerDiscovery Start(NetworkNamespace ns, LocalPeerDiscoveryOptions options) => ns.Enter(() =>
+    private static LocalPeerDiscovery Start(NetworkNamespace ns, LocalPeerDiscoveryOptions options, TimeProvider? time = null) => ns.Enter(() =>
     {
-        var discovery = new LocalPeerDiscovery(options);
+        var discovery = new LocalPeerDiscovery(options, null, time);
         discovery.Start();
         Assert.NotEmpty(discovery.ActiveInterfaces);
         return discovery;
