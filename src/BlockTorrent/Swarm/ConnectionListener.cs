@@ -22,7 +22,6 @@ internal sealed class ConnectionListener : IAsyncDisposable
     private readonly Func<ReadOnlyMemory<byte>, TorrentSwarm?> _route;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
-    private readonly string? _congestionControl;
     private readonly TimeProvider _time;
     private readonly Task _accept;
     private int _pending;
@@ -32,7 +31,6 @@ internal sealed class ConnectionListener : IAsyncDisposable
         _route = route;
         _time = time;
         _logger = logger;
-        _congestionControl = congestionControl;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
         {
@@ -41,7 +39,8 @@ internal sealed class ConnectionListener : IAsyncDisposable
 
         try
         {
-            // On the listener too, so a refused algorithm fails the client's construction rather than each connection.
+            // Linux copies the listener's algorithm to every connection it accepts, and a refused one fails the
+            // client's construction rather than each connection.
             PeerSockets.SetCongestionControl(_socket, congestionControl);
             _socket.Bind(endPoint);
             _socket.Listen(512);
@@ -124,19 +123,7 @@ internal sealed class ConnectionListener : IAsyncDisposable
                 continue;
             }
 
-            try
-            {
-                PeerSockets.Configure(client, _congestionControl);
-            }
-            catch (InvalidOperationException e)
-            {
-                // The listener took the algorithm, so this takes a module unloaded since: refuse rather than run without.
-                Interlocked.Decrement(ref _pending);
-                Log.IncomingRefused(_logger, client.RemoteEndPoint, e.Message);
-                client.Dispose();
-                continue;
-            }
-
+            client.NoDelay = true;
             _ = HandshakeAsync(client);
         }
     }

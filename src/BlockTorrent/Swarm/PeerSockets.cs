@@ -7,7 +7,7 @@ namespace BlockTorrent.Swarm;
 /// <summary>Creates and tunes the TCP sockets peer connections use.</summary>
 internal static class PeerSockets
 {
-    // Linux's IPPROTO_TCP and TCP_CONGESTION (include/uapi/linux/tcp.h); algorithm names are at most 15 characters.
+    // Linux's IPPROTO_TCP and the TCP socket options used here (include/uapi/linux/tcp.h).
     private const int IPProtoTcp = 6;
     private const int TcpCongestion = 13;
     private const int TcpNotSentLowWater = 25;
@@ -44,16 +44,20 @@ internal static class PeerSockets
         return (int)Math.Min(MaxUnsentLimit, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Ceiling(tenth)));
     }
 
-    /// <summary>Creates a socket for dialling a peer, set up as <see cref="Configure"/> says.</summary>
+    /// <summary>
+    /// Creates a socket for dialling a peer: no Nagle delay, and the configured congestion control (accepted
+    /// connections get the same: the listener's algorithm carries over, and it sets no Nagle delay itself).
+    /// </summary>
     /// <param name="family">The address family.</param>
     /// <param name="congestionControl">The algorithm, or null for the system's.</param>
     /// <returns>The socket.</returns>
+    /// <exception cref="InvalidOperationException">The kernel refused the algorithm; the message lists those it offers.</exception>
     public static Socket Create(AddressFamily family, string? congestionControl)
     {
-        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            Configure(socket, congestionControl);
+            SetCongestionControl(socket, congestionControl);
         }
         catch
         {
@@ -62,16 +66,6 @@ internal static class PeerSockets
         }
 
         return socket;
-    }
-
-    /// <summary>What every peer socket gets, dialled or accepted: no Nagle delay, and the configured congestion control.</summary>
-    /// <param name="socket">The socket.</param>
-    /// <param name="congestionControl">The algorithm, or null for the system's.</param>
-    /// <exception cref="InvalidOperationException">The kernel refused the algorithm; the message lists those it offers.</exception>
-    public static void Configure(Socket socket, string? congestionControl)
-    {
-        socket.NoDelay = true;
-        SetCongestionControl(socket, congestionControl);
     }
 
     /// <summary>Sets a socket's TCP congestion control algorithm (Linux); does nothing for null.</summary>

@@ -43,6 +43,24 @@ public sealed class ClientOptionsTests
     }
 
     [Fact]
+    public async Task ConnectionsTheListenerAcceptsInheritItsCongestionControl()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "TCP congestion control by name is a Linux socket option.");
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        // The client sets the algorithm on its listener only; Linux carries it over to each accepted connection.
+        using var listener = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        BlockTorrent.Swarm.PeerSockets.SetCongestionControl(listener, "reno");
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var dialler = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await dialler.ConnectAsync(listener.LocalEndPoint!, ct);
+        using var accepted = await listener.AcceptAsync(ct);
+
+        Assert.Equal("reno", BlockTorrent.Swarm.PeerSockets.GetCongestionControl(accepted));
+    }
+
+    [Fact]
     public async Task AnAlgorithmTheKernelDoesNotOfferFailsTheClientWithTheOnesItDoes()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "TCP congestion control by name is a Linux socket option.");
