@@ -31,6 +31,13 @@ public sealed class SeedOptions
     /// initial seed uploads each piece about once and the peers spread it among themselves.
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
+    /// <remarks>
+    /// On Linux a super-seed also evens out its upload among its peers: while a connection getting less than an even
+    /// share is held back by the seed's own uplink (a plain FIFO network queue favours connections with larger
+    /// congestion windows), every connection is paced to at most a quarter above the even share (SO_MAX_PACING_RATE),
+    /// so every peer has distinct pieces to pass on from the first second. Connections slowed further along (slower
+    /// links, busy peers) never turn the pacing on, and it never holds the uplink below what it carried.
+    /// </remarks>
     public bool SuperSeeding { get; set; }
 
     /// <summary>Gets or sets what receives the seed's progress (bytes sent, peers) about four times a second while it runs.</summary>

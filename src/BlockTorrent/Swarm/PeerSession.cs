@@ -62,6 +62,11 @@ internal sealed class PeerSession : IChokeable
     private long _rateDownloaded;
     private long _rateUploaded;
     private int _unsentLimit;
+    private long _shareUploaded;
+    private double _shareRate;
+    private HeldBelief _heldBelief;
+    private TimeSpan _shareReceiveWindowLimited;
+    private ulong _uploadCap = ulong.MaxValue;
 
     public PeerSession(TorrentSwarm swarm, Socket socket, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
     {
@@ -238,6 +243,44 @@ internal sealed class PeerSession : IChokeable
         }
 
         Queue.Tick(_swarm.Time.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Measures the upload since the last call, and whether our side held it back, for a super-seed's even shares
+    /// (<see cref="UploadShares"/>). A connection the receiver's window held back for over a tenth of the interval
+    /// was not held back here.
+    /// </summary>
+    /// <param name="seconds">The seconds since the last call.</param>
+    /// <returns>The share.</returns>
+    public UploadShare SampleUploadShare(double seconds)
+    {
+        long up = Uploaded;
+        double rate = (up - _shareUploaded) / seconds;
+        _shareUploaded = up;
+
+        // Smoothed over about a second: a connection's writes come in bursts of its unsent-data limit.
+        _shareRate = _shareRate == 0 ? rate : (_shareRate * (1 - UploadShares.Smoothing)) + (rate * UploadShares.Smoothing);
+        bool held = false;
+        if (PeerSockets.TryGetSendState(_socket, out SendState state))
+        {
+            TimeSpan receiveLimited = state.ReceiveWindowLimited - _shareReceiveWindowLimited;
+            _shareReceiveWindowLimited = state.ReceiveWindowLimited;
+            held = state.HeldHere && receiveLimited.TotalSeconds < seconds / 10;
+        }
+
+        held = _heldBelief.Judge(held, capped: _uploadCap != ulong.MaxValue, _shareRate);
+        return new UploadShare(_shareRate, held);
+    }
+
+    /// <summary>Caps the connection's upload rate (Linux pacing), or lifts the cap (<see cref="double.PositiveInfinity"/>).</summary>
+    /// <param name="bytesPerSecond">The cap.</param>
+    public void SetUploadCap(double bytesPerSecond)
+    {
+        ulong cap = double.IsPositiveInfinity(bytesPerSecond) ? ulong.MaxValue : (ulong)bytesPerSecond;
+        if (cap != _uploadCap && PeerSockets.TrySetMaxPacingRate(_socket, cap))
+        {
+            _uploadCap = cap;
+        }
     }
 
     /// <summary>Closes the connection (once) and tells the swarm.</summary>

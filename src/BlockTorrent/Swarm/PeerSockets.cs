@@ -16,6 +16,20 @@ internal static class PeerSockets
     // struct tcp_info (include/uapi/linux/tcp.h): tcpi_rtt, the smoothed round trip in microseconds, is the u32 at
     // byte 68, in every kernel since 2.6 (the struct only grows at its end).
     private const int TcpInfoRttOffset = 68;
+
+    // More of struct tcp_info: the congestion state (u8 at 1: 0 open, 1 disorder, 2 CWR, 3 recovery, 4 loss), packets
+    // unacknowledged, selectively acknowledged, lost and retransmitted (u32s at 24,
+    // 28, 32 and 36), the congestion window in packets (u32 at 80), the bytes not yet sent (u32 at 144, since 4.6) and
+    // the microseconds the receiver's window held the connection back (u64 at 176, since 4.10).
+    private const int TcpInfoCongestionStateOffset = 1;
+    private const int TcpInfoUnackedOffset = 24;
+    private const int TcpInfoCongestionWindowOffset = 80;
+    private const int TcpInfoNotSentOffset = 144;
+    private const int TcpInfoReceiveWindowLimitedOffset = 176;
+
+    // Linux's SOL_SOCKET and SO_MAX_PACING_RATE (include/uapi/asm-generic/socket.h); all ones means no limit.
+    private const int SolSocket = 1;
+    private const int SoMaxPacingRate = 47;
     private const string AvailablePath = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
     /// <summary>The longest algorithm name the kernel takes (TCP_CA_NAME_MAX less the terminating zero).</summary>
@@ -100,26 +114,10 @@ internal static class PeerSockets
     /// <returns><see langword="true"/> when the limit was set.</returns>
     public static bool TrySetUnsentLimit(Socket socket, int bytes)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        try
-        {
-            Span<byte> value = stackalloc byte[sizeof(int)];
-            BitConverter.TryWriteBytes(value, bytes);
-            socket.SetRawSocketOption(IPProtoTcp, TcpNotSentLowWater, value);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false; // An older kernel: the queue is unlimited, as before; only latency suffers.
-        }
-        catch (ObjectDisposedException)
-        {
-            return false; // The connection closed meanwhile.
-        }
+        // On an older kernel without it the queue stays unlimited, as before; only latency suffers.
+        Span<byte> value = stackalloc byte[sizeof(int)];
+        BitConverter.TryWriteBytes(value, bytes);
+        return TrySetOption(socket, IPProtoTcp, TcpNotSentLowWater, value);
     }
 
     /// <summary>
@@ -132,32 +130,69 @@ internal static class PeerSockets
     public static bool TryGetRoundTrip(Socket socket, out TimeSpan roundTrip)
     {
         roundTrip = default;
-        if (!OperatingSystem.IsLinux())
+        Span<byte> info = stackalloc byte[128];
+        if (ReadTcpInfo(socket, info) < TcpInfoRttOffset + sizeof(uint))
         {
             return false;
         }
 
-        try
-        {
-            Span<byte> info = stackalloc byte[128];
-            int length = socket.GetRawSocketOption(IPProtoTcp, TcpInfo, info);
-            if (length < TcpInfoRttOffset + sizeof(uint))
-            {
-                return false;
-            }
+        uint micros = MemoryMarshal.Read<uint>(info[TcpInfoRttOffset..]);
+        roundTrip = TimeSpan.FromMicroseconds(micros);
+        return micros > 0;
+    }
 
-            uint micros = MemoryMarshal.Read<uint>(info[TcpInfoRttOffset..]);
-            roundTrip = TimeSpan.FromMicroseconds(micros);
-            return micros > 0;
-        }
-        catch (SocketException)
+    /// <summary>
+    /// Reads how a connection's sending stands (Linux's TCP_INFO): packets in flight, its congestion window, the bytes
+    /// waiting unsent, and how long the receiver's window has held it back in all. Elsewhere, or once the socket is
+    /// closed, there is nothing to read.
+    /// </summary>
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="state">The state, when it was read.</param>
+    /// <returns><see langword="true"/> when <paramref name="state"/> was read.</returns>
+    public static bool TryGetSendState(Socket socket, out SendState state)
+    {
+        state = default;
+        Span<byte> info = stackalloc byte[256];
+        if (ReadTcpInfo(socket, info) < TcpInfoReceiveWindowLimitedOffset + sizeof(ulong))
         {
             return false;
         }
-        catch (ObjectDisposedException)
-        {
-            return false;
-        }
+
+        uint unacked = MemoryMarshal.Read<uint>(info[TcpInfoUnackedOffset..]);
+        uint sacked = MemoryMarshal.Read<uint>(info[(TcpInfoUnackedOffset + 4)..]);
+        uint lost = MemoryMarshal.Read<uint>(info[(TcpInfoUnackedOffset + 8)..]);
+        uint retransmitted = MemoryMarshal.Read<uint>(info[(TcpInfoUnackedOffset + 12)..]);
+        long inFlight = Math.Max(0L, (long)unacked - sacked - lost + retransmitted);
+        state = new SendState(
+            (int)Math.Min(int.MaxValue, inFlight),
+            (int)Math.Min(int.MaxValue, MemoryMarshal.Read<uint>(info[TcpInfoCongestionWindowOffset..])),
+            (int)Math.Min(int.MaxValue, MemoryMarshal.Read<uint>(info[TcpInfoNotSentOffset..])),
+            TimeSpan.FromMicroseconds(MemoryMarshal.Read<ulong>(info[TcpInfoReceiveWindowLimitedOffset..])),
+            Recovering: info[TcpInfoCongestionStateOffset] >= 2);
+        return true;
+    }
+
+    /// <summary>
+    /// Caps how fast the kernel sends on a connection (Linux's SO_MAX_PACING_RATE, which also has TCP pace its
+    /// packets); <see cref="ulong.MaxValue"/> lifts the cap. Elsewhere, or once the socket is closed, nothing is set.
+    /// </summary>
+    /// <param name="socket">The socket.</param>
+    /// <param name="bytesPerSecond">The cap.</param>
+    /// <returns><see langword="true"/> when the cap was set.</returns>
+    public static bool TrySetMaxPacingRate(Socket socket, ulong bytesPerSecond)
+    {
+        Span<byte> value = stackalloc byte[sizeof(ulong)];
+        BitConverter.TryWriteBytes(value, bytesPerSecond);
+        return TrySetOption(socket, SolSocket, SoMaxPacingRate, value);
+    }
+
+    /// <summary>Reads a socket's pacing cap (Linux): <see cref="ulong.MaxValue"/> when there is none.</summary>
+    /// <param name="socket">The socket.</param>
+    /// <returns>The cap in bytes per second.</returns>
+    public static ulong GetMaxPacingRate(Socket socket)
+    {
+        Span<byte> value = stackalloc byte[sizeof(ulong)];
+        return socket.GetRawSocketOption(SolSocket, SoMaxPacingRate, value) == sizeof(ulong) ? BitConverter.ToUInt64(value) : BitConverter.ToUInt32(value);
     }
 
     /// <summary>Reads a socket's unsent-data limit (Linux), or -1 where there is none to read.</summary>
@@ -185,6 +220,43 @@ internal static class PeerSockets
         return Encoding.ASCII.GetString(name[..(end < 0 ? length : end)]);
     }
 
+    /// <summary>Reads TCP_INFO into <paramref name="info"/> (Linux); the bytes read, or 0 elsewhere or once closed.</summary>
+    private static int ReadTcpInfo(Socket socket, Span<byte> info)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return 0;
+        }
+
+        try
+        {
+            return socket.GetRawSocketOption(IPProtoTcp, TcpInfo, info);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Sets a socket option (Linux); false elsewhere, when the kernel refuses it, or once the socket is closed.</summary>
+    private static bool TrySetOption(Socket socket, int level, int name, ReadOnlySpan<byte> value)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            socket.SetRawSocketOption(level, name, value);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     private static string Available()
     {
         try
@@ -196,4 +268,20 @@ internal static class PeerSockets
             return "(unknown: " + AvailablePath + " unreadable)";
         }
     }
+}
+
+/// <summary>How a connection's sending stands, as <see cref="PeerSockets.TryGetSendState"/> reads it.</summary>
+/// <param name="InFlight">Packets sent and not yet acknowledged or known lost.</param>
+/// <param name="CongestionWindow">The congestion window, in packets.</param>
+/// <param name="Unsent">Bytes written and not yet sent.</param>
+/// <param name="ReceiveWindowLimited">How long the receiver's window has held the connection back since it opened.</param>
+/// <param name="Recovering">Whether it is cutting its window after a loss or a congestion signal (CWR, recovery, loss).</param>
+internal readonly record struct SendState(int InFlight, int CongestionWindow, int Unsent, TimeSpan ReceiveWindowLimited, bool Recovering)
+{
+    /// <summary>
+    /// Gets a value indicating whether our side holds the connection back: it has data waiting and its congestion
+    /// window has room (under four fifths in flight) without being in the middle of a cut, so what paces it is here
+    /// (our queue, the kernel's small-queue limit, a pacing cap), not the path.
+    /// </summary>
+    public bool HeldHere => Unsent > 0 && !Recovering && (long)InFlight * 5 < (long)CongestionWindow * 4;
 }

@@ -60,6 +60,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
     private readonly HandshakeFeatures _features;
     private CancellationTokenSource _rentInterrupt = new();
     private Task _tick = Task.CompletedTask;
+    private Task _shares = Task.CompletedTask;
     private int _pendingCommits;
     private long _bytesDownloaded;
     private long _bytesUploaded;
@@ -195,6 +196,10 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         }
 
         _tick = Task.Run(TickLoopAsync);
+        if (_superSeeder is not null && OperatingSystem.IsLinux())
+        {
+            _shares = Task.Run(ShareLoopAsync);
+        }
     }
 
     /// <summary>Adds peers to connect to.</summary>
@@ -448,6 +453,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
         await Task.WhenAll(sessions.Select(s => s.Completion)).ConfigureAwait(false);
         await _tick.ConfigureAwait(false);
+        await _shares.ConfigureAwait(false);
         lock (Sync)
         {
             foreach (PieceBuffer buffer in Buffers.Values)
@@ -790,6 +796,48 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         if (failure is not null)
         {
             Log.ConnectFailed(Logger, endPoint, failure);
+        }
+    }
+
+    /// <summary>
+    /// A super-seed's even shares: every <see cref="UploadShares.Interval"/>, each connection's upload is measured and
+    /// every connection paced to the cap <see cref="UploadShares.Cap"/> computes from them.
+    /// </summary>
+    private async Task ShareLoopAsync()
+    {
+        using var timer = new PeriodicTimer(UploadShares.Interval, Time);
+        long last = Time.GetTimestamp();
+        UploadShare[] shares = [];
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                long now = Time.GetTimestamp();
+                double seconds = Math.Max(0.001, (now - last) / (double)Time.TimestampFrequency);
+                last = now;
+                lock (Sync)
+                {
+                    if (shares.Length < _sessions.Count)
+                    {
+                        shares = new UploadShare[_sessions.Count * 2];
+                    }
+
+                    for (int i = 0; i < _sessions.Count; i++)
+                    {
+                        shares[i] = _sessions[i].SampleUploadShare(seconds);
+                    }
+
+                    double cap = UploadShares.Cap(shares.AsSpan(0, _sessions.Count));
+                    foreach (PeerSession s in _sessions)
+                    {
+                        s.SetUploadCap(cap);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
         }
     }
 

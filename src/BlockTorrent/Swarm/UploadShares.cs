@@ -1,0 +1,179 @@
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// What one connection did lately, for <see cref="UploadShares"/>: its upload rate, and whether our own side holds it
+/// back (it has data waiting and room in its congestion window, so our uplink, not the path beyond it, sets its pace).
+/// </summary>
+/// <param name="Rate">Its payload upload rate, in bytes per second, smoothed over about a second.</param>
+/// <param name="HeldHere">Whether our side holds it back now.</param>
+internal readonly record struct UploadShare(double Rate, bool HeldHere);
+
+/// <summary>
+/// Evens out a super-seed's upload among its connections, so every peer gets its distinct pieces at about the same
+/// pace and every peer's uplink has something to pass on from the start.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Without it the kernel decides the shares, and on a plain FIFO network queue (Linux's default, pfifo_fast) it
+/// decides them unevenly: a connection with a larger congestion window gets a larger pacing rate, larger segments and
+/// more room in the queue, so it keeps a larger share, while the kernel's small-queue limit holds the others back
+/// with their congestion windows half empty. In the eight-target swarm benchmark three connections got 3 MB each in
+/// the first second and five got 0.3 MB, and those five targets had little to pass on for seconds.
+/// </para>
+/// <para>
+/// Every <see cref="Interval"/>, when some connection below the even share (our upload rate over the connections
+/// uploading) is held back by our side, every connection is paced (Linux's SO_MAX_PACING_RATE) to at most
+/// <see cref="Headroom"/> × the even share, never below <see cref="MinimumCap"/>; otherwise nothing is capped. The
+/// condition is what makes the cap safe: a connection our side holds back takes whatever a capped one gives up, so
+/// our uplink stays full; a connection slowed further along (a slower link, a busy receiver) is not held back here,
+/// so it never turns the cap on. Nor does the cap go below <see cref="FillLevel"/>, the level at which the held-back
+/// connections, growing by the headroom, make up what the capped ones give up; so the shares even out over a few
+/// intervals rather than at once, and our uplink carries as much as before while they do. A connection that looks
+/// held back but cannot grow (just under a limit further along) costs up to a quarter of its rate for
+/// <see cref="ProofIntervals"/> intervals, after which <see cref="HeldBelief"/> stops believing it for
+/// <see cref="DisbeliefIntervals"/>: a few per cent of the upload at worst.
+/// </para>
+/// <para>
+/// Measured on the eight-target netns swarm benchmark (links of 50 Mbit/s, FIFO queues): every target done in
+/// 47.0–47.3 s where it took 47.3–48.1 s before, the slowest target now 1.10 × the fluid bound.
+/// </para>
+/// </remarks>
+internal static class UploadShares
+{
+    /// <summary>How far above the even share one connection may go while the cap is on.</summary>
+    public const double Headroom = 1.25;
+
+    /// <summary>The lowest cap, in bytes per second.</summary>
+    public const double MinimumCap = 256 * 1024;
+
+    /// <summary>The weight of the newest interval in a connection's smoothed rate (about a second at 200 ms).</summary>
+    public const double Smoothing = 0.3;
+
+    /// <summary>How many intervals a connection counted as held back here has to grow by a tenth while a cap is on.</summary>
+    public const int ProofIntervals = 5;
+
+    /// <summary>How many intervals a connection that did not grow is not counted as held back here.</summary>
+    public const int DisbeliefIntervals = 25;
+
+    /// <summary>How often the shares are measured and the caps set.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Computes the pacing cap every connection gets for the next interval.</summary>
+    /// <param name="shares">What each connection did lately.</param>
+    /// <returns>The cap in bytes per second, or <see cref="double.PositiveInfinity"/> for none.</returns>
+    public static double Cap(ReadOnlySpan<UploadShare> shares)
+    {
+        int uploading = 0;
+        double total = 0;
+        foreach (UploadShare share in shares)
+        {
+            if (share.Rate > 0)
+            {
+                uploading++;
+                total += share.Rate;
+            }
+        }
+
+        if (uploading < 2)
+        {
+            return double.PositiveInfinity;
+        }
+
+        double even = total / uploading;
+        foreach (UploadShare share in shares)
+        {
+            if (share.HeldHere && share.Rate < even)
+            {
+                return Math.Max(MinimumCap, Math.Max(Headroom * even, FillLevel(shares, total)));
+            }
+        }
+
+        return double.PositiveInfinity;
+    }
+
+    /// <summary>
+    /// The lowest cap that still adds up to the total: the level L at which the connections, each capped at L, upload
+    /// <paramref name="total"/> between them when those not held back here stay at their rates and those held back
+    /// grow by <see cref="Headroom"/> (what one interval lets them take, whatever limits them further along).
+    /// </summary>
+    /// <param name="shares">What each connection did lately.</param>
+    /// <param name="total">The total upload rate.</param>
+    /// <returns>The level in bytes per second.</returns>
+    internal static double FillLevel(ReadOnlySpan<UploadShare> shares, double total)
+    {
+        double low = 0;
+        double high = total;
+        for (int i = 0; i < 48; i++)
+        {
+            double level = (low + high) / 2;
+            double sum = 0;
+            foreach (UploadShare share in shares)
+            {
+                sum += Math.Min(share.HeldHere ? Headroom * share.Rate : share.Rate, level);
+            }
+
+            if (sum >= total)
+            {
+                high = level;
+            }
+            else
+            {
+                low = level;
+            }
+        }
+
+        return high;
+    }
+}
+
+/// <summary>
+/// Whether a connection that looks held back here is believed. While a cap is on, one our side really holds back
+/// takes what the capped ones give up, so one that has not grown by a tenth within
+/// <see cref="UploadShares.ProofIntervals"/> intervals of being counted (starved behind a queue the cap does not
+/// drain, or slowed further along in a way a snapshot misses) is not believed for
+/// <see cref="UploadShares.DisbeliefIntervals"/> intervals, and cannot keep the cap on by itself.
+/// </summary>
+internal struct HeldBelief
+{
+    private double _from;
+    private int _intervals;
+    private int _disbelieved;
+
+    /// <summary>Judges one interval's snapshot.</summary>
+    /// <param name="held">Whether the connection looks held back here now.</param>
+    /// <param name="capped">Whether a cap was on during the interval.</param>
+    /// <param name="rate">Its smoothed upload rate.</param>
+    /// <returns>Whether it counts as held back here.</returns>
+    public bool Judge(bool held, bool capped, double rate)
+    {
+        if (_disbelieved > 0)
+        {
+            _disbelieved--;
+            return false;
+        }
+
+        if (!held || !capped)
+        {
+            _from = 0;
+            return held;
+        }
+
+        if (_from == 0)
+        {
+            _from = rate;
+            _intervals = 0;
+        }
+        else if (++_intervals >= UploadShares.ProofIntervals)
+        {
+            bool grew = rate >= _from * 1.1;
+            _from = 0;
+            if (!grew)
+            {
+                _disbelieved = UploadShares.DisbeliefIntervals;
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
