@@ -64,7 +64,6 @@ internal sealed class PeerSession : IChokeable
     private int _unsentLimit;
     private long _shareUploaded;
     private double _shareRate;
-    private HeldBelief _heldBelief;
     private TimeSpan _shareReceiveWindowLimited;
     private ulong _uploadCap = ulong.MaxValue;
 
@@ -268,7 +267,6 @@ internal sealed class PeerSession : IChokeable
             held = state.HeldHere && receiveLimited.TotalSeconds < seconds / 10;
         }
 
-        held = _heldBelief.Judge(held, capped: _uploadCap != ulong.MaxValue, _shareRate);
         return new UploadShare(_shareRate, held);
     }
 

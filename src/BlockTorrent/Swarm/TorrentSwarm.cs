@@ -801,13 +801,15 @@ internal sealed class TorrentSwarm : IAsyncDisposable
 
     /// <summary>
     /// A super-seed's even shares: every <see cref="UploadShares.Interval"/>, each connection's upload is measured and
-    /// every connection paced to the cap <see cref="UploadShares.Cap"/> computes from them.
+    /// every connection paced to the cap <see cref="UploadShares.Cap"/> computes from them, unless
+    /// <see cref="CapGuard"/> lifts it.
     /// </summary>
     private async Task ShareLoopAsync()
     {
         using var timer = new PeriodicTimer(UploadShares.Interval, Time);
         long last = Time.GetTimestamp();
         UploadShare[] shares = [];
+        var guard = default(CapGuard);
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
@@ -827,7 +829,13 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                         shares[i] = _sessions[i].SampleUploadShare(seconds);
                     }
 
-                    double cap = UploadShares.Cap(shares.AsSpan(0, _sessions.Count));
+                    double total = 0;
+                    for (int i = 0; i < _sessions.Count; i++)
+                    {
+                        total += shares[i].Rate;
+                    }
+
+                    double cap = guard.Apply(UploadShares.Cap(shares.AsSpan(0, _sessions.Count)), total);
                     foreach (PeerSession s in _sessions)
                     {
                         s.SetUploadCap(cap);

@@ -29,9 +29,8 @@ internal readonly record struct UploadShare(double Rate, bool HeldHere);
 /// so it never turns the cap on. Nor does the cap go below <see cref="FillLevel"/>, the level at which the held-back
 /// connections, growing by the headroom, make up what the capped ones give up; so the shares even out over a few
 /// intervals rather than at once, and our uplink carries as much as before while they do. A connection that looks
-/// held back but cannot grow (just under a limit further along) costs up to a quarter of its rate for
-/// <see cref="ProofIntervals"/> intervals, after which <see cref="HeldBelief"/> stops believing it for
-/// <see cref="DisbeliefIntervals"/>: a few per cent of the upload at worst.
+/// held back but cannot grow (just under a limit further along) costs up to a quarter of its rate while the cap is
+/// on; should the total fall by a tenth all the same, <see cref="CapGuard"/> lifts the cap for a while.
 /// </para>
 /// <para>
 /// Measured on the eight-target netns swarm benchmark (links of 50 Mbit/s, FIFO queues): every target done in
@@ -49,11 +48,14 @@ internal static class UploadShares
     /// <summary>The weight of the newest interval in a connection's smoothed rate (about a second at 200 ms).</summary>
     public const double Smoothing = 0.3;
 
-    /// <summary>How many intervals a connection counted as held back here has to grow by a tenth while a cap is on.</summary>
+    /// <summary>How many intervals a cap runs before <see cref="CapGuard"/> judges what it did to the total.</summary>
     public const int ProofIntervals = 5;
 
-    /// <summary>How many intervals a connection that did not grow is not counted as held back here.</summary>
-    public const int DisbeliefIntervals = 25;
+    /// <summary>The part of the total at the cap's start that a cap must keep.</summary>
+    public const double KeptFraction = 0.9;
+
+    /// <summary>How many intervals a cap that cost upload stays lifted.</summary>
+    public const int LiftedIntervals = 25;
 
     /// <summary>How often the shares are measured and the caps set.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
@@ -127,53 +129,48 @@ internal static class UploadShares
 }
 
 /// <summary>
-/// Whether a connection that looks held back here is believed. While a cap is on, one our side really holds back
-/// takes what the capped ones give up, so one that has not grown by a tenth within
-/// <see cref="UploadShares.ProofIntervals"/> intervals of being counted (starved behind a queue the cap does not
-/// drain, or slowed further along in a way a snapshot misses) is not believed for
-/// <see cref="UploadShares.DisbeliefIntervals"/> intervals, and cannot keep the cap on by itself.
+/// Lifts a cap that costs upload. The cap assumes the connections our side holds back take up what the capped ones give
+/// up; if a snapshot took a connection for held back that cannot grow (just under a limit further along), the total
+/// falls instead. Once a cap has been on for <see cref="UploadShares.ProofIntervals"/> intervals, a total under
+/// <see cref="UploadShares.KeptFraction"/> of what it was when the cap went on lifts it for
+/// <see cref="UploadShares.LiftedIntervals"/> intervals.
 /// </summary>
-internal struct HeldBelief
+internal struct CapGuard
 {
     private double _from;
     private int _intervals;
-    private int _disbelieved;
+    private int _lifted;
 
-    /// <summary>Judges one interval's snapshot.</summary>
-    /// <param name="held">Whether the connection looks held back here now.</param>
-    /// <param name="capped">Whether a cap was on during the interval.</param>
-    /// <param name="rate">Its smoothed upload rate.</param>
-    /// <returns>Whether it counts as held back here.</returns>
-    public bool Judge(bool held, bool capped, double rate)
+    /// <summary>Passes on or lifts the next interval's cap.</summary>
+    /// <param name="cap">The cap <see cref="UploadShares.Cap"/> computed.</param>
+    /// <param name="total">The total upload rate now (the sum of the smoothed rates).</param>
+    /// <returns>The cap to set, or <see cref="double.PositiveInfinity"/> for none.</returns>
+    public double Apply(double cap, double total)
     {
-        if (_disbelieved > 0)
+        if (_lifted > 0)
         {
-            _disbelieved--;
-            return false;
+            _lifted--;
+            return double.PositiveInfinity;
         }
 
-        if (!held || !capped)
+        if (double.IsPositiveInfinity(cap))
         {
             _from = 0;
-            return held;
+            return cap;
         }
 
         if (_from == 0)
         {
-            _from = rate;
+            _from = total;
             _intervals = 0;
         }
-        else if (++_intervals >= UploadShares.ProofIntervals)
+        else if (++_intervals >= UploadShares.ProofIntervals && total < _from * UploadShares.KeptFraction)
         {
-            bool grew = rate >= _from * 1.1;
             _from = 0;
-            if (!grew)
-            {
-                _disbelieved = UploadShares.DisbeliefIntervals;
-                return false;
-            }
+            _lifted = UploadShares.LiftedIntervals;
+            return double.PositiveInfinity;
         }
 
-        return true;
+        return cap;
     }
 }

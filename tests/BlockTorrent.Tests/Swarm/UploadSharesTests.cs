@@ -82,7 +82,7 @@ public sealed class UploadSharesTests
 
             double cap = double.PositiveInfinity;
             double[] rates = uncapped;
-            var beliefs = new HeldBelief[limits.Length];
+            var guard = default(CapGuard);
             double carried = 0;
             for (int interval = 0; interval < 60; interval++)
             {
@@ -93,12 +93,12 @@ public sealed class UploadSharesTests
                 }
 
                 carried += rates.Sum();
-                UploadShare[] shares = [.. rates.Select((r, i) => new UploadShare(r, beliefs[i].Judge(held: r < Math.Min(limits[i], cap) * 0.999, capped: !double.IsPositiveInfinity(cap), r)))];
-                cap = UploadShares.Cap(shares);
+                UploadShare[] shares = [.. rates.Select((r, i) => new UploadShare(r, HeldHere: r < Math.Min(limits[i], cap) * 0.999))];
+                cap = guard.Apply(UploadShares.Cap(shares), rates.Sum());
             }
 
             // A connection that looks held back but sits just under a limit further along cannot grow as the cap
-            // assumes: it costs up to a quarter of its rate until it is not believed, a few per cent in all.
+            // assumes: it costs up to a quarter of its rate while the cap is on, a few per cent in all.
             bool kept = carried / 60 >= 0.97 * full;
             // Evened out: the largest share is no larger, and the smallest our uplink set is no smaller.
             bool evened = rates.Max() <= uncapped.Max() * 1.001
@@ -129,45 +129,44 @@ public sealed class UploadSharesTests
     }
 
     [Fact]
-    public void AHeldBackConnectionThatDoesNotGrowUnderTheCapIsNotBelievedForAWhile()
+    public void ACapThatCostsATenthOfTheUploadIsLiftedForAWhile()
     {
-        var belief = default(HeldBelief);
-        for (int i = 0; i < UploadShares.ProofIntervals; i++)
+        var guard = default(CapGuard);
+        Assert.Equal(5.0, guard.Apply(5, total: 100));
+        for (int i = 1; i < UploadShares.ProofIntervals; i++)
         {
-            Assert.True(belief.Judge(held: true, capped: true, 300_000), $"believed while it has had {i} intervals to grow");
+            Assert.Equal(5.0, guard.Apply(5, total: 80));
         }
 
-        Assert.False(belief.Judge(held: true, capped: true, 310_000), "not believed once it has not grown by a tenth");
-        for (int i = 1; i < UploadShares.DisbeliefIntervals; i++)
+        Assert.Equal(double.PositiveInfinity, guard.Apply(5, total: 89));
+        for (int i = 0; i < UploadShares.LiftedIntervals; i++)
         {
-            Assert.False(belief.Judge(held: true, capped: true, 310_000));
+            Assert.Equal(double.PositiveInfinity, guard.Apply(5, total: 100));
         }
 
-        Assert.False(belief.Judge(held: true, capped: true, 310_000));
-        Assert.True(belief.Judge(held: true, capped: true, 310_000), "believed again after the wait");
+        Assert.Equal(5.0, guard.Apply(5, total: 100));
     }
 
     [Fact]
-    public void AHeldBackConnectionThatGrowsUnderTheCapStaysBelieved()
+    public void ACapThatKeepsTheUploadStaysOn()
     {
-        var belief = default(HeldBelief);
-        double rate = 300_000;
-        for (int i = 0; i < 4 * UploadShares.ProofIntervals; i++)
+        var guard = default(CapGuard);
+        for (int i = 0; i < 10 * UploadShares.ProofIntervals; i++)
         {
-            Assert.True(belief.Judge(held: true, capped: true, rate), $"interval {i}");
-            rate *= 1.05;
+            Assert.Equal(5.0, guard.Apply(5, total: i % 2 == 0 ? 100 : 91));
         }
     }
 
     [Fact]
-    public void WithoutACapWhatTheSnapshotShowsIsBelieved()
+    public void WithoutACapThereIsNothingToLift()
     {
-        var belief = default(HeldBelief);
+        var guard = default(CapGuard);
         for (int i = 0; i < 3 * UploadShares.ProofIntervals; i++)
         {
-            Assert.True(belief.Judge(held: true, capped: false, 300_000));
-            Assert.False(belief.Judge(held: false, capped: false, 300_000));
+            Assert.Equal(double.PositiveInfinity, guard.Apply(double.PositiveInfinity, total: 100 - i));
         }
+
+        Assert.Equal(5.0, guard.Apply(5, total: 50));
     }
 
     [Fact]
