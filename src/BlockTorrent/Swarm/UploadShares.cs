@@ -33,8 +33,8 @@ internal readonly record struct UploadShare(double Rate, bool HeldHere);
 /// on; should the total fall by a tenth all the same, <see cref="CapGuard"/> lifts the cap for a while.
 /// </para>
 /// <para>
-/// Measured on the eight-target netns swarm benchmark (links of 50 Mbit/s, FIFO queues): every target done in
-/// 47.0–47.3 s where it took 47.3–48.1 s before, the slowest target now 1.10 × the fluid bound.
+/// Measured on the eight-target netns swarm benchmark (links of 50 Mbit/s, FIFO queues, warm processes): the last
+/// target done in 46.7–47.4 s (median 47.1 s, 1.097 × the fluid bound) where it took 47.3–48.1 s before.
 /// </para>
 /// </remarks>
 internal static class UploadShares
