@@ -36,7 +36,8 @@ public sealed class SeedOptions
     /// share is held back by the seed's own uplink (a plain FIFO network queue favours connections with larger
     /// congestion windows), every connection is paced to at most a quarter above the even share (SO_MAX_PACING_RATE),
     /// so every peer has distinct pieces to pass on from the first second. Connections slowed further along (slower
-    /// links, busy peers) never turn the pacing on, and it never holds the uplink below what it carried.
+    /// links, busy peers) never turn the pacing on, and pacing under which the seed's total upload falls by a tenth is
+    /// lifted for a while.
     /// </remarks>
     public bool SuperSeeding { get; set; }
 

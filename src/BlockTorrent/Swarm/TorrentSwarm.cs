@@ -829,13 +829,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                         shares[i] = _sessions[i].SampleUploadShare(seconds);
                     }
 
-                    double total = 0;
-                    for (int i = 0; i < _sessions.Count; i++)
-                    {
-                        total += shares[i].Rate;
-                    }
-
-                    double cap = guard.Apply(UploadShares.Cap(shares.AsSpan(0, _sessions.Count)), total);
+                    double cap = guard.Next(shares.AsSpan(0, _sessions.Count));
                     foreach (PeerSession s in _sessions)
                     {
                         s.SetUploadCap(cap);

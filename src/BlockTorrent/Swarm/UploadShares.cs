@@ -62,11 +62,12 @@ internal static class UploadShares
 
     /// <summary>Computes the pacing cap every connection gets for the next interval.</summary>
     /// <param name="shares">What each connection did lately.</param>
+    /// <param name="total">The total upload rate (the sum of the connections' rates).</param>
     /// <returns>The cap in bytes per second, or <see cref="double.PositiveInfinity"/> for none.</returns>
-    public static double Cap(ReadOnlySpan<UploadShare> shares)
+    public static double Cap(ReadOnlySpan<UploadShare> shares, out double total)
     {
         int uploading = 0;
-        double total = 0;
+        total = 0;
         foreach (UploadShare share in shares)
         {
             if (share.Rate > 0)
@@ -140,6 +141,15 @@ internal struct CapGuard
     private double _from;
     private int _intervals;
     private int _lifted;
+
+    /// <summary>Computes the next interval's cap (<see cref="UploadShares.Cap"/>), unless the guard lifts it.</summary>
+    /// <param name="shares">What each connection did lately.</param>
+    /// <returns>The cap to set, or <see cref="double.PositiveInfinity"/> for none.</returns>
+    public double Next(ReadOnlySpan<UploadShare> shares)
+    {
+        double cap = UploadShares.Cap(shares, out double total);
+        return Apply(cap, total);
+    }
 
     /// <summary>Passes on or lifts the next interval's cap.</summary>
     /// <param name="cap">The cap <see cref="UploadShares.Cap"/> computed.</param>

@@ -14,7 +14,7 @@ public sealed class UploadSharesTests
     [Fact]
     public void ALoneUploadingConnectionIsNeverCapped()
     {
-        double cap = UploadShares.Cap([new UploadShare(6 * MB, HeldHere: true), new UploadShare(0, HeldHere: true)]);
+        double cap = UploadShares.Cap([new UploadShare(6 * MB, HeldHere: true), new UploadShare(0, HeldHere: true)], out _);
         Assert.Equal(double.PositiveInfinity, cap);
     }
 
@@ -22,7 +22,7 @@ public sealed class UploadSharesTests
     public void NothingIsCappedWhileTheConnectionsBelowTheEvenShareAreSlowedFurtherAlong()
     {
         // Two targets on slow links take what they can; the fast one takes the rest and is itself held back here.
-        double cap = UploadShares.Cap([new UploadShare(0.2 * MB, false), new UploadShare(0.3 * MB, false), new UploadShare(5.5 * MB, true)]);
+        double cap = UploadShares.Cap([new UploadShare(0.2 * MB, false), new UploadShare(0.3 * MB, false), new UploadShare(5.5 * MB, true)], out _);
         Assert.Equal(double.PositiveInfinity, cap);
     }
 
@@ -33,7 +33,7 @@ public sealed class UploadSharesTests
         // The five can grow by a quarter in one interval (0.075 MB/s each), so the three give up as much between them.
         UploadShare[] shares = [.. Enumerable.Repeat(new UploadShare(3 * MB, false), 3), .. Enumerable.Repeat(new UploadShare(0.3 * MB, true), 5)];
 
-        double cap = UploadShares.Cap(shares);
+        double cap = UploadShares.Cap(shares, out _);
 
         Assert.Equal((3 - (5 * 0.075 / 3)) * MB, cap, 0.001 * MB);
     }
@@ -46,7 +46,7 @@ public sealed class UploadSharesTests
         // leave 3 MB/s of our uplink unused.
         UploadShare[] shares = [new(5.6 * MB, true), new(0.2 * MB, true), new(0.2 * MB, false)];
 
-        double cap = UploadShares.Cap(shares);
+        double cap = UploadShares.Cap(shares, out _);
 
         Assert.Equal(6 * MB - (0.25 * MB) - (0.2 * MB), cap, 0.001 * MB);
     }
@@ -54,7 +54,7 @@ public sealed class UploadSharesTests
     [Fact]
     public void TheCapNeverFallsBelowTheMinimum()
     {
-        double cap = UploadShares.Cap([new UploadShare(1000, false), new UploadShare(10, true)]);
+        double cap = UploadShares.Cap([new UploadShare(1000, false), new UploadShare(10, true)], out _);
         Assert.Equal(UploadShares.MinimumCap, cap);
     }
 
@@ -94,7 +94,7 @@ public sealed class UploadSharesTests
 
                 carried += rates.Sum();
                 UploadShare[] shares = [.. rates.Select((r, i) => new UploadShare(r, HeldHere: r < Math.Min(limits[i], cap) * 0.999))];
-                cap = guard.Apply(UploadShares.Cap(shares), rates.Sum());
+                cap = guard.Next(shares);
             }
 
             // A connection that looks held back but sits just under a limit further along cannot grow as the cap
@@ -118,7 +118,7 @@ public sealed class UploadSharesTests
         for (int interval = 0; interval < 10; interval++)
         {
             rates = Uplink.Share(6 * MB, limits, weights, cap);
-            cap = UploadShares.Cap([.. rates.Select(r => new UploadShare(r, HeldHere: r < cap * 0.999))]);
+            cap = UploadShares.Cap([.. rates.Select(r => new UploadShare(r, HeldHere: r < cap * 0.999))], out _);
         }
 
         double even = 6 * MB / 8;
