@@ -6,7 +6,8 @@
 #
 #   sudo benchmarks/swarm/netns-swarm.sh [--targets 8] [--rate 50] [--slow-rate 10] [--size 256MiB]
 #                                        [--piece-size 256KiB] [--no-super-seed] [--dir /dev/shm] [--timeout 300]
-#                                        [--switch-queue 50ms] [--ready-to-run] [--congestion-control cubic|reno|bbr|system]
+#                                        [--switch-queue 50ms] [--ready-to-run | --native-aot]
+#                                        [--congestion-control cubic|reno|bbr|system]
 #                                        [--trace-ms MS] [--warm-up] [--keep-logs DIR]
 #
 # Every node's TCP uses --congestion-control (cubic, Linux's usual default, unless told otherwise; "system" keeps
@@ -21,7 +22,7 @@
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms r2r=0 targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
+trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -34,7 +35,8 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2 ;;
     --keep-logs) keep=$2; shift 2 ;;
     --switch-queue) switch_queue=$2; shift 2 ;;
-    --ready-to-run) r2r=1; shift ;;
+    --ready-to-run) compile=r2r; shift ;;
+    --native-aot) compile=aot; shift ;;
     --congestion-control) cc=$2; shift 2 ;;
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     --trace-ms) trace=1; extra+=(--trace-ms "$2"); shift 2 ;;
@@ -47,7 +49,21 @@ done
 [ "$cc" != system ] && extra+=(--congestion-control "$cc")
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$repo/benchmarks/BlockTorrent.Benchmarks/bin/Release/net10.0/BlockTorrent.Benchmarks
-if [ "$r2r" = 1 ]; then
+if [ "$compile" = aot ]; then
+  # Compiled ahead of time to native code, as a deployment agent would be shipped: no JIT at all, so a cold start
+  # is as quick as a warm one. Needs clang (Debian: apt-get install clang). The libraries are IsAotCompatible (their
+  # trim and AOT analyzer warnings fail the normal build); BenchmarkDotNet, linked into the same executable, is not,
+  # so its warnings are not errors here (the peer command never calls into it).
+  linker=()
+  if ! command -v clang >/dev/null; then
+    cc_path=$(ls /usr/bin/clang-[0-9]* 2>/dev/null | grep -E 'clang-[0-9]+$' | sort -V | tail -n 1 || true)
+    [ -n "$cc_path" ] || { echo "--native-aot needs clang (apt-get install clang)" >&2; exit 2; }
+    linker=(-p:CppCompilerAndLinker="$(basename "$cc_path")")
+  fi
+  bench=$repo/benchmarks/BlockTorrent.Benchmarks/bin/aot/BlockTorrent.Benchmarks
+  dotnet publish -c Release -r linux-x64 -p:PublishAot=true -p:TreatWarningsAsErrors=false "${linker[@]}" \
+    -o "$(dirname "$bench")" "$repo/benchmarks/BlockTorrent.Benchmarks" >/dev/null
+elif [ "$compile" = r2r ]; then
   # Precompiled (ReadyToRun), as a tool would be published: nine processes starting at once on a few cores otherwise
   # spend the first second JIT-compiling the same code.
   bench=$repo/benchmarks/BlockTorrent.Benchmarks/bin/r2r/BlockTorrent.Benchmarks
@@ -133,7 +149,7 @@ while :; do
 done
 
 bound=$(awk -v b="$bytes" -v r="$rate" 'BEGIN { printf "%.1f", b * 8 / (r * 1e6) }')
-echo "netns swarm: 1 seed + $targets targets, links ${rate} Mbit/s$([ "$slow_rate" != 0 ] && echo ", target $targets at ${slow_rate} Mbit/s"), $size in $piece pieces, seed ${super:-normal}, TCP $([ "$cc" = system ] && cat /proc/sys/net/ipv4/tcp_congestion_control || echo "$cc"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "netns swarm: 1 seed + $targets targets, links ${rate} Mbit/s$([ "$slow_rate" != 0 ] && echo ", target $targets at ${slow_rate} Mbit/s"), $size in $piece pieces, seed ${super:-normal}, TCP $([ "$cc" = system ] && cat /proc/sys/net/ipv4/tcp_congestion_control || echo "$cc"), code $compile$(printf "%s" "${extra[*]}" | grep -q -- --warm-up && echo " warmed up"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 worst=0
 for i in $(seq 1 "$targets"); do
   line=$(grep '"complete"' "$work/t$i.log" | head -1 || true)

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
-using System.Text.Json;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 
@@ -114,7 +113,7 @@ internal static class PeerCommand
             options.Peers.Add(IPEndPoint.Parse(peer));
         }
 
-        Console.WriteLine(JsonSerializer.Serialize(new { port = client.LocalEndPoint.Port }));
+        JsonLine.Print(w => { w.WriteNumber("port", client.LocalEndPoint.Port); });
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -153,7 +152,14 @@ internal static class PeerCommand
                 if (now != last)
                 {
                     last = now;
-                    Console.WriteLine(JsonSerializer.Serialize(new { @event = "seed", uploaded = now, peak_rss_kib = PeakRssKiB(), cpu_seconds = Environment.CpuUsage.TotalTime.TotalSeconds, allocated_bytes = GC.GetTotalAllocatedBytes() }));
+                    JsonLine.Print(w =>
+                    {
+                        w.WriteString("event", "seed");
+                        w.WriteNumber("uploaded", now);
+                        w.WriteNumber("peak_rss_kib", PeakRssKiB());
+                        w.WriteNumber("cpu_seconds", Environment.CpuUsage.TotalTime.TotalSeconds);
+                        w.WriteNumber("allocated_bytes", GC.GetTotalAllocatedBytes());
+                    });
                 }
             }
         }
@@ -178,7 +184,16 @@ internal static class PeerCommand
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { @event = "trace", unix_ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), down = counters.Downloaded, up = counters.Uploaded, verified = counters.Verified, peers = counters.Peers, cpu_ms = (long)Environment.CpuUsage.TotalTime.TotalMilliseconds }));
+                JsonLine.Print(w =>
+                {
+                    w.WriteString("event", "trace");
+                    w.WriteNumber("unix_ms", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                    w.WriteNumber("down", counters.Downloaded);
+                    w.WriteNumber("up", counters.Uploaded);
+                    w.WriteNumber("verified", counters.Verified);
+                    w.WriteNumber("peers", counters.Peers);
+                    w.WriteNumber("cpu_ms", (long)Environment.CpuUsage.TotalTime.TotalMilliseconds);
+                });
             }
         }
         catch (OperationCanceledException)
@@ -230,7 +245,13 @@ internal static class PeerCommand
                 if (e.Kind == SwarmEventKind.Completed)
                 {
                     double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                    Console.WriteLine(JsonSerializer.Serialize(new { @event = "complete", seconds, start_unix_ms = startUnixMs, complete_unix_ms = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }));
+                    JsonLine.Print(w =>
+                    {
+                        w.WriteString("event", "complete");
+                        w.WriteNumber("seconds", seconds);
+                        w.WriteNumber("start_unix_ms", startUnixMs);
+                        w.WriteNumber("complete_unix_ms", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                    });
                     return;
                 }
             }
@@ -245,7 +266,12 @@ internal static class PeerCommand
             }
             catch (OperationCanceledException)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { @event = "stopped", seconds = Stopwatch.GetElapsedTime(start).TotalSeconds, peak_rss_kib = PeakRssKiB() }));
+                JsonLine.Print(w =>
+                {
+                    w.WriteString("event", "stopped");
+                    w.WriteNumber("seconds", Stopwatch.GetElapsedTime(start).TotalSeconds);
+                    w.WriteNumber("peak_rss_kib", PeakRssKiB());
+                });
                 return 6;
             }
 
@@ -261,22 +287,22 @@ internal static class PeerCommand
                 // The watcher had already printed.
             }
 
-            Console.WriteLine(JsonSerializer.Serialize(new
+            JsonLine.Print(w =>
             {
-                @event = "result",
-                seconds = total,
-                deploy_seconds = result.Duration.TotalSeconds,
-                downloaded = result.BytesDownloaded,
-                uploaded = result.BytesUploaded,
-                satisfied_locally = result.BytesSatisfiedLocally,
-                hash_failures = result.HashFailures,
-                peak_rss_kib = PeakRssKiB(),
-                cpu_seconds = Environment.CpuUsage.TotalTime.TotalSeconds,
-                gc_heap_bytes = GC.GetTotalMemory(false),
-                allocated_bytes = GC.GetTotalAllocatedBytes(),
-                gen0 = GC.CollectionCount(0),
-                gen2 = GC.CollectionCount(2),
-            }));
+                w.WriteString("event", "result");
+                w.WriteNumber("seconds", total);
+                w.WriteNumber("deploy_seconds", result.Duration.TotalSeconds);
+                w.WriteNumber("downloaded", result.BytesDownloaded);
+                w.WriteNumber("uploaded", result.BytesUploaded);
+                w.WriteNumber("satisfied_locally", result.BytesSatisfiedLocally);
+                w.WriteNumber("hash_failures", result.HashFailures);
+                w.WriteNumber("peak_rss_kib", PeakRssKiB());
+                w.WriteNumber("cpu_seconds", Environment.CpuUsage.TotalTime.TotalSeconds);
+                w.WriteNumber("gc_heap_bytes", GC.GetTotalMemory(false));
+                w.WriteNumber("allocated_bytes", GC.GetTotalAllocatedBytes());
+                w.WriteNumber("gen0", GC.CollectionCount(0));
+                w.WriteNumber("gen2", GC.CollectionCount(2));
+            });
         }
 
         return 0;
@@ -293,7 +319,15 @@ internal static class PeerCommand
             if (second > _second)
             {
                 _second = second;
-                Console.WriteLine(JsonSerializer.Serialize(new { @event = "progress", t = second, down = value.BytesDownloaded, up = value.BytesUploaded, pieces = value.PiecesOnDevice, peers = value.ConnectedPeers }));
+                JsonLine.Print(w =>
+                {
+                    w.WriteString("event", "progress");
+                    w.WriteNumber("t", second);
+                    w.WriteNumber("down", value.BytesDownloaded);
+                    w.WriteNumber("up", value.BytesUploaded);
+                    w.WriteNumber("pieces", value.PiecesOnDevice);
+                    w.WriteNumber("peers", value.ConnectedPeers);
+                });
             }
         }
     }
