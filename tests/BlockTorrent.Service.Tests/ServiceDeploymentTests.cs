@@ -5,6 +5,8 @@ namespace BlockTorrent.Service.Tests;
 
 public sealed class ServiceDeploymentTests : IDisposable
 {
+    private const byte MessageHave = 4;
+    private const byte MessageBitfield = 5;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
     private readonly TempDirectory _dir = new();
 
@@ -138,14 +140,65 @@ public sealed class ServiceDeploymentTests : IDisposable
         Assert.Equal(image.ToArray(), File.ReadAllBytes(_dir.File("target.img")));
     }
 
+    [Theory]
+    [InlineData(false, MessageBitfield)]
+    [InlineData(true, MessageHave)]
+    public async Task ADepotAnnouncesItsWholeImageUnlessSetToSuperSeedWhenItOffersAPieceAtATime(bool superSeed, int expectedFirstAnnouncement)
+    {
+        var image = new TestImage { Length = 2 << 20, Seed = 11 };
+        await using ServiceInstance depot = await StartDepotAsync(image, superSeed);
+        var manifest = BlockTorrent.Manifest.TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
+
+        // A plain BEP 3 peer (no extension bits) that has nothing and wants everything.
+        using var peer = new System.Net.Sockets.TcpClient();
+        await peer.ConnectAsync(System.Net.IPEndPoint.Parse(depot.Board.PeerEndPoint!), TestContext.Current.CancellationToken);
+        Stream wire = peer.GetStream();
+        byte[] handshake = new byte[68];
+        handshake[0] = 19;
+        "BitTorrent protocol"u8.CopyTo(handshake.AsSpan(1));
+        manifest.InfoHashV1!.Value.Truncated20.CopyTo(handshake.AsSpan(28));
+        "-XX0000-service-test"u8[..20].CopyTo(handshake.AsSpan(48));
+        await wire.WriteAsync(handshake, TestContext.Current.CancellationToken);
+        await wire.ReadExactlyAsync(new byte[68], TestContext.Current.CancellationToken);
+        int bitfieldLength = (manifest.PieceCount + 7) / 8;
+        byte[] hello = new byte[4 + 1 + bitfieldLength + 5];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(hello, 1 + bitfieldLength);
+        hello[4] = MessageBitfield;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(hello.AsSpan(5 + bitfieldLength), 1);
+        hello[^1] = 2; // interested
+        await wire.WriteAsync(hello, TestContext.Current.CancellationToken);
+
+        // The first message that announces pieces: a whole bitfield from a plain seed, a have (an offer) from a super-seed.
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        bound.CancelAfter(Bound);
+        byte[] header = new byte[4];
+        while (true)
+        {
+            await wire.ReadExactlyAsync(header, bound.Token);
+            byte[] body = new byte[System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header)];
+            await wire.ReadExactlyAsync(body, bound.Token);
+            if (body.Length > 0 && body[0] is MessageBitfield or MessageHave)
+            {
+                Assert.Equal(expectedFirstAnnouncement, body[0]);
+                if (body[0] == MessageBitfield)
+                {
+                    Assert.Equal(manifest.PieceCount, body.Skip(1).Sum(b => System.Numerics.BitOperations.PopCount(b)));
+                }
+
+                return;
+            }
+        }
+    }
+
     /// <summary>Starts a depot whose folder holds <paramref name="image"/> as disk.img (manifest created, 64 KiB pieces) and waits until it seeds it.</summary>
-    private async Task<ServiceInstance> StartDepotAsync(TestImage image)
+    private async Task<ServiceInstance> StartDepotAsync(TestImage image, bool superSeed = false)
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
         await image.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
         settings["BlockTorrent:Depot:ImageFolder"] = images;
         settings["BlockTorrent:Depot:PieceSize"] = "65536";
+        settings["BlockTorrent:Depot:SuperSeed"] = superSeed ? "true" : "false";
         ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
         return depot;

@@ -188,6 +188,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         var seedOptions = new SeedOptions
         {
             VerifyOnFirstRead = depot.VerifyReads,
+            SuperSeeding = depot.SuperSeed,
             Progress = new SynchronousProgress<SeedProgress>(status.Report),
         };
         if (tracker is not null && !manifest.Trackers.Contains(tracker.ToString(), StringComparer.Ordinal))

@@ -35,6 +35,16 @@ internal sealed class DepotOptions
     /// <value>The default is <see langword="true"/>.</value>
     public bool VerifyReads { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the depot super-seeds (BEP 16): it offers each target a few pieces at a
+    /// time, those the fewest targets hold, and sends a piece again only once the first pass is through, so it uploads
+    /// each piece about once and the targets pass the pieces among themselves (on Linux it also evens out its upload
+    /// among them). Turn it on when many targets image at once and can reach one another; a target that cannot pass
+    /// its pieces on is held back for up to 3 s at a time.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: every target may fetch any piece from the depot.</value>
+    public bool SuperSeed { get; set; }
+
     /// <summary>Gets or sets how often the folder is scanned for new and removed images.</summary>
     /// <value>The default is 1 minute.</value>
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMinutes(1);
