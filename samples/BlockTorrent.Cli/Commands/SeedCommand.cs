@@ -22,7 +22,7 @@ internal static class SeedCommand
         Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
         var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece against the manifest the first time it is read, and never serve one that differs." };
-        var superSeed = new Option<bool>("--super-seed") { Description = "Offer each peer one rare piece at a time (BEP 16), for an initial seed with little upload capacity." };
+        var superSeed = new Option<bool>("--super-seed") { Description = "Super-seed (BEP 16): offer each peer a few rare pieces at a time, so this seed sends each piece about once and the peers pass them on. For a fleet whose targets reach one another." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
