@@ -22,7 +22,7 @@
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" extra=()
+trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" warm="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --congestion-control) cc=$2; shift 2 ;;
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     --trace-ms) trace=1; extra+=(--trace-ms "$2"); shift 2 ;;
-    --warm-up) extra+=(--warm-up); shift ;;
+    --warm-up) extra+=(--warm-up); warm=" warmed up"; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -149,7 +149,7 @@ while :; do
 done
 
 bound=$(awk -v b="$bytes" -v r="$rate" 'BEGIN { printf "%.1f", b * 8 / (r * 1e6) }')
-echo "netns swarm: 1 seed + $targets targets, links ${rate} Mbit/s$([ "$slow_rate" != 0 ] && echo ", target $targets at ${slow_rate} Mbit/s"), $size in $piece pieces, seed ${super:-normal}, TCP $([ "$cc" = system ] && cat /proc/sys/net/ipv4/tcp_congestion_control || echo "$cc"), code $compile$(printf "%s" "${extra[*]}" | grep -q -- --warm-up && echo " warmed up"); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "netns swarm: 1 seed + $targets targets, links ${rate} Mbit/s$([ "$slow_rate" != 0 ] && echo ", target $targets at ${slow_rate} Mbit/s"), $size in $piece pieces, seed ${super:-normal}, TCP $([ "$cc" = system ] && cat /proc/sys/net/ipv4/tcp_congestion_control || echo "$cc"), code $compile$warm; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 worst=0
 for i in $(seq 1 "$targets"); do
   line=$(grep '"complete"' "$work/t$i.log" | head -1 || true)
