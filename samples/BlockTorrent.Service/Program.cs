@@ -10,8 +10,11 @@ using Microsoft.Extensions.Options;
 try
 {
     await using WebApplication app = ImagingServiceHost.Build(args);
+
+    // RunAsync disposes the host's services when the host stops: the board that holds the exit code is taken before.
+    StatusBoard board = app.Services.GetRequiredService<StatusBoard>();
     await app.RunAsync();
-    return app.Services.GetRequiredService<StatusBoard>().ExitCode;
+    return board.ExitCode;
 }
 catch (OptionsValidationException e)
 {
