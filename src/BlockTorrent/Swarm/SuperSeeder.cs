@@ -21,6 +21,14 @@ namespace BlockTorrent.Swarm;
 /// compete for our link with the very transfer it duplicates. Not thread-safe: the swarm serialises calls.
 /// </para>
 /// <para>
+/// Only pieces the peer will request are offered, because an offer it never requests holds one of its
+/// <see cref="OffersPerPeer"/> slots until it leaves, and a peer whose slots are all held so gets nothing more: a later
+/// copy of a duplicate piece is offered only to a peer that already has the first copy (its canonical piece). A peer
+/// that fills duplicates in locally (every BlockTorrent target) requests only first copies and announces every copy
+/// once it has the first, so it is never offered a later copy; a peer that fetches every piece gets the later copies
+/// after the first. All-zero pieces need no such rule: a BlockTorrent target has them before it connects.
+/// </para>
+/// <para>
 /// Second copies wait for the first pass: while some piece is still on its way to its first holder, no piece is
 /// offered a second time, because every second copy would share our link with the last first copies, which the whole
 /// swarm waits for. The wait ends when the last first copy arrives, or once no first copy has arrived for the hold
@@ -38,6 +46,7 @@ internal sealed class SuperSeeder
     private readonly long _forwardWaitTicks;
     private readonly long _firstPassHoldTicks;
     private readonly Random _random;
+    private readonly Func<int, int>? _canonical;
     private long? _lastFirstArrival;
 
     /// <summary>Initializes a new instance.</summary>
@@ -48,7 +57,11 @@ internal sealed class SuperSeeder
     /// <param name="firstPassHold">How long after the last first copy arrived second copies keep waiting for the others.</param>
     /// <param name="timestampFrequency">Ticks per second of the timestamps passed in.</param>
     /// <param name="random">Breaks ties.</param>
-    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null)
+    /// <param name="canonical">
+    /// The first copy of each piece (the piece itself unless it duplicates an earlier one), or <see langword="null"/>
+    /// when no piece repeats.
+    /// </param>
+    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null, Func<int, int>? canonical = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(offersPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(heldPerPeer, offersPerPeer);
@@ -59,6 +72,7 @@ internal sealed class SuperSeeder
         _forwardWaitTicks = (long)(forwardWait.TotalSeconds * timestampFrequency);
         _firstPassHoldTicks = (long)(firstPassHold.TotalSeconds * timestampFrequency);
         _random = random ?? Random.Shared;
+        _canonical = canonical;
     }
 
     /// <summary>Gets the most open offers one peer holds.</summary>
@@ -171,7 +185,7 @@ internal sealed class SuperSeeder
         int ties = 0;
         for (int piece = 0; piece < _seen.Length; piece++)
         {
-            if (peer.Has[piece] || peer.Offers.Contains(piece))
+            if (peer.Has[piece] || peer.Offers.Contains(piece) || !CanRequest(peer, piece))
             {
                 continue;
             }
@@ -203,6 +217,13 @@ internal sealed class SuperSeeder
         }
 
         return best;
+    }
+
+    // A later copy of a duplicate only to a peer that has the first: one that fills duplicates in never requests it.
+    private bool CanRequest(Peer peer, int piece)
+    {
+        int first = _canonical?.Invoke(piece) ?? piece;
+        return first == piece || peer.Has[first];
     }
 
     // Second copies wait while first copies are on their way and still arriving.

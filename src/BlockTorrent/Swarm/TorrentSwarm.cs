@@ -88,7 +88,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         // for the last first copies while those keep arriving (at most 1 s since the last one).
         int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
         _superSeeder = superSeed
-            ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Time.TimestampFrequency)
+            ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Time.TimestampFrequency, canonical: manifest.GetCanonicalPiece)
             : null;
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;

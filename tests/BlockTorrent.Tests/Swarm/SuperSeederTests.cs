@@ -260,6 +260,66 @@ public sealed class SuperSeederTests
         return true;
     }
 
+    [Fact]
+    public void ALaterCopyOfADuplicateIsOfferedOnlyToAPeerThatHasTheFirstCopy()
+    {
+        // Pieces 2 and 3 repeat piece 0.
+        int[] canonical = [0, 1, 0, 0];
+        var seeder = new SuperSeeder(4, 4, 12, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Second, new Random(5), p => canonical[p]);
+        var peer = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(peer);
+        int[] first = [seeder.NextOffer(peer, 0), seeder.NextOffer(peer, 0), seeder.NextOffer(peer, 0)];
+        Assert.Equal([-1, 0, 1], first.Order());
+
+        // A peer that fetches every piece (it does not fill duplicates in) gets the later copies once it has the first.
+        Announce(seeder, peer, 0, 0);
+        int[] later = [seeder.NextOffer(peer, 0), seeder.NextOffer(peer, 0), seeder.NextOffer(peer, 0)];
+        Assert.Equal([-1, 2, 3], later.Order());
+    }
+
+    [Property(MaxTest = 200)]
+    public bool PeersThatFillDuplicatesInGetEveryPieceFromTheSeedAlone(int seed)
+    {
+        // Peers like our targets: they request only the first copy of a duplicate and, once they have it, announce
+        // every copy. Every offer must be one they request, or an offer held for ever stops their offers.
+        var random = new Random(seed);
+        int pieces = random.Next(1, 40);
+        int[] canonical = new int[pieces];
+        for (int p = 0; p < pieces; p++)
+        {
+            canonical[p] = p > 0 && random.Next(3) == 0 ? canonical[random.Next(p)] : p;
+        }
+
+        var seeder = new SuperSeeder(pieces, random.Next(1, 4), 12, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Second, random, p => canonical[p]);
+        var peers = Enumerable.Range(0, random.Next(1, 5)).Select(_ => new SuperSeeder.Peer(new Bitfield(pieces))).ToList();
+        peers.ForEach(seeder.AddPeer);
+        long now = 0;
+        for (int step = 0; step < pieces * peers.Count * 8 && peers.Any(p => !p.Has.IsFull); step++)
+        {
+            SuperSeeder.Peer peer = peers[random.Next(peers.Count)];
+            while (seeder.NextOffer(peer, now) >= 0)
+            {
+            }
+
+            int[] requested = [.. peer.Offers.Where(p => canonical[p] == p)];
+            if (requested.Length > 0)
+            {
+                int fetched = requested[random.Next(requested.Length)];
+                for (int copy = 0; copy < pieces; copy++)
+                {
+                    if (canonical[copy] == fetched)
+                    {
+                        Announce(seeder, peer, copy, now);
+                    }
+                }
+            }
+
+            now += Second / 2;
+        }
+
+        return peers.All(p => p.Has.IsFull);
+    }
+
     private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, TimeSpan? hold = null, Random? random = null) =>
         new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), hold ?? TimeSpan.FromSeconds(1), Second, random ?? new Random(7));
 
