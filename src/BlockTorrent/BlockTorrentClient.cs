@@ -209,7 +209,11 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <see langword="null"/> for the defaults.
     /// </param>
     /// <param name="cancellationToken">Stops the fetch.</param>
-    /// <returns>The manifest, with the link's trackers.</returns>
+    /// <returns>
+    /// The manifest, with the link's trackers. It does not carry the link's peers: a deployment from it needs them in
+    /// its options (<see cref="MagnetLink.ResolvePeersAsync"/>), as
+    /// <see cref="DeployAsync(MagnetLink, IBlockDevice, DeployOptions?, IProgress{DeploymentProgress}?, CancellationToken)"/> does.
+    /// </returns>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     /// <exception cref="TimeoutException">No peer delivered valid metadata in time; the message names the magnet link and what went wrong.</exception>
     /// <exception cref="InvalidTorrentException">The info dictionary matches the info-hash but is not a torrent this library can deploy.</exception>
@@ -369,7 +373,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, isPrivate: false);
         var fetcher = new MetadataFetcher(_host, magnet.InfoHashV1, magnet.InfoHashV2, options.MaxMetadataSize);
         fetcher.AddCandidates(options.Peers);
-        fetcher.AddCandidates(await ResolveAsync(magnet.Peers, cancellationToken).ConfigureAwait(false));
+        fetcher.AddCandidates(await magnet.ResolvePeersAsync(cancellationToken).ConfigureAwait(false));
         long left = magnet.ExactLength ?? 1;
         PeerDiscovery discovery = StartDiscovery(infoHash, isPrivate: false, options.Trackers.Concat(ParseTrackers(magnet.Trackers)), localDiscovery, () => new TransferStats(0, 0, left), fetcher.AddCandidates);
         MetadataFetcher.Result result;
@@ -394,32 +398,6 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         TorrentManifest manifest = TorrentManifest.FromInfoDictionary(result.Info, infoHash, result.PieceLayer, magnet.Trackers);
         _host.Publish(new SwarmEvent(SwarmEventKind.MetadataReceived, infoHash.ToHex()) { Peer = result.Source });
         return (manifest, fetcher.KnownPeers);
-    }
-
-    private static async Task<List<IPEndPoint>> ResolveAsync(IEnumerable<EndPoint> peers, CancellationToken cancellationToken)
-    {
-        var resolved = new List<IPEndPoint>();
-        foreach (EndPoint peer in peers)
-        {
-            if (peer is IPEndPoint ip)
-            {
-                resolved.Add(ip);
-            }
-            else if (peer is DnsEndPoint dns)
-            {
-                try
-                {
-                    IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
-                    resolved.AddRange(addresses.Select(a => new IPEndPoint(a, dns.Port)));
-                }
-                catch (System.Net.Sockets.SocketException)
-                {
-                    // A name that does not resolve is one peer fewer, not a failure of the deployment.
-                }
-            }
-        }
-
-        return resolved;
     }
 
     /// <summary>Streams the events of every swarm of this client from now on, until cancelled or the client is disposed.</summary>

@@ -79,6 +79,15 @@ internal static class DeployCommand
         // interrupted resumes without asking the peers again.
         MagnetLink magnet = Inputs.ParseMagnet(request.Source);
         string saved = ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile);
+        if (!request.DryRun)
+        {
+            // The link's peers (x.pe) serve the image as well as its metadata, in this run and in one that resumes
+            // from the saved manifest: a seed that cannot dial us back is reached only this way. Its trackers (tr)
+            // travel in the manifest.
+            IReadOnlyList<IPEndPoint> linked = await magnet.ResolvePeersAsync(cancellationToken).ConfigureAwait(false);
+            request = request with { Peers = [.. request.Peers, .. linked.Except(request.Peers)] };
+        }
+
         TorrentManifest? known = await LoadSavedManifestAsync(saved, magnet, cancellationToken).ConfigureAwait(false);
         if (known is not null)
         {

@@ -1,3 +1,4 @@
+using System.Net;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
 using BlockTorrent.Service.Options;
@@ -25,7 +26,18 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
     {
         if (image.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
         {
-            return await FromMagnetAsync(client, MagnetLink.Parse(image), deployOptions, cancellationToken).ConfigureAwait(false);
+            // The link's peers (x.pe) serve the image as well as its metadata, also after a restart that finds the
+            // manifest saved: they join the deployment's peers. Its trackers (tr) travel in the manifest.
+            MagnetLink magnet = MagnetLink.Parse(image);
+            foreach (IPEndPoint peer in await magnet.ResolvePeersAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!deployOptions.Peers.Contains(peer))
+                {
+                    deployOptions.Peers.Add(peer);
+                }
+            }
+
+            return await FromMagnetAsync(client, magnet, deployOptions, cancellationToken).ConfigureAwait(false);
         }
 
         if (Uri.TryCreate(image, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))

@@ -87,6 +87,42 @@ public sealed class MagnetLink
         return new MagnetLink(manifest.InfoHashV1, manifest.InfoHashV2, manifest.Name, manifest.Trackers, exactLength: manifest.Length);
     }
 
+    /// <summary>
+    /// Resolves the link's peer addresses (<c>x.pe</c>) to IP endpoints: IP literals as they are, host names through
+    /// DNS (every address a name has; a name that does not resolve is left out, one peer fewer rather than a failure).
+    /// </summary>
+    /// <param name="cancellationToken">Stops the resolution.</param>
+    /// <returns>The endpoints to dial, in the link's order.</returns>
+    /// <remarks>
+    /// A deployment from a manifest fetched earlier (<see cref="BlockTorrentClient.FetchManifestAsync"/>) knows only
+    /// the peers its options name: pass these to it, or the peers the link names serve the metadata and nothing else.
+    /// </remarks>
+    public async Task<IReadOnlyList<IPEndPoint>> ResolvePeersAsync(CancellationToken cancellationToken = default)
+    {
+        var resolved = new List<IPEndPoint>();
+        foreach (EndPoint peer in Peers)
+        {
+            if (peer is IPEndPoint ip)
+            {
+                resolved.Add(ip);
+            }
+            else if (peer is DnsEndPoint dns)
+            {
+                try
+                {
+                    IPAddress[] addresses = await Dns.GetHostAddressesAsync(dns.Host, cancellationToken).ConfigureAwait(false);
+                    resolved.AddRange(addresses.Select(a => new IPEndPoint(a, dns.Port)));
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // A name that does not resolve is one peer fewer, not a failure of the deployment.
+                }
+            }
+        }
+
+        return resolved;
+    }
+
     /// <summary>Parses a magnet link.</summary>
     /// <param name="text">The link.</param>
     /// <returns>The parsed link.</returns>

@@ -17,14 +17,18 @@ internal sealed class QBittorrent : IAsyncDisposable
     private readonly TempDirectory _profile;
     private readonly HttpClient _http;
 
-    private QBittorrent(RunningProgram process, TempDirectory profile, int webPort)
+    private QBittorrent(RunningProgram process, TempDirectory profile, int webPort, int peerPort)
     {
+        PeerPort = peerPort;
         _process = process;
         _profile = profile;
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{webPort}/api/v2/"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
     public string Output => _process.Output;
+
+    /// <summary>Gets the port qBittorrent accepts peer connections on (on the loopback interface).</summary>
+    public int PeerPort { get; }
 
     public static async Task<QBittorrent> StartAsync(string savePath, CancellationToken cancellationToken)
     {
@@ -57,7 +61,7 @@ internal sealed class QBittorrent : IAsyncDisposable
                 """),
             cancellationToken);
         var process = new RunningProgram(program, [$"--profile={profile.Path}", $"--webui-port={webPort}"], profile.Path);
-        var client = new QBittorrent(process, profile, webPort);
+        var client = new QBittorrent(process, profile, webPort, peerPort);
         try
         {
             await Eventually.TrueAsync(() => process.HasExited || client.Answers(), TimeSpan.FromSeconds(30), () => $"qBittorrent's Web API; it said:\n{process.Output}", cancellationToken);

@@ -87,4 +87,17 @@ public sealed class MagnetLinkTests
         Assert.Equal(manifest.Trackers, link.Trackers);
         Assert.Equal(50000, link.ExactLength);
     }
+
+    [Fact]
+    public async Task ALinksPeersResolveToEndPointsInOrderLeavingOutNamesThatDoNotResolve()
+    {
+        MagnetLink link = MagnetLink.Parse($"magnet:?xt=urn:btih:{V1Hex}&x.pe=10.1.2.3:6881&x.pe=localhost:7000&x.pe=no-such-host.invalid:7001&x.pe=[::1]:7002");
+
+        IReadOnlyList<IPEndPoint> peers = await link.ResolvePeersAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.1.2.3"), 6881), peers[0]);
+        Assert.Contains(peers, p => p.Port == 7000 && IPAddress.IsLoopback(p.Address));
+        Assert.DoesNotContain(peers, p => p.Port == 7001);
+        Assert.Equal(new IPEndPoint(IPAddress.IPv6Loopback, 7002), peers[^1]);
+    }
 }
