@@ -140,6 +140,34 @@ public sealed class ServiceDeploymentTests : IDisposable
         Assert.Equal(image.ToArray(), File.ReadAllBytes(_dir.File("target.img")));
     }
 
+    [Fact]
+    public async Task ATargetProcessSetToStopWhenDoneWithoutSeedAfterExitsWithZeroOnceTheDeviceIsBitExact()
+    {
+        var image = new TestImage { Length = 4 << 20, Seed = 13 };
+        await using ServiceInstance depot = await StartDepotAsync(image);
+
+        await using ServiceProcess target = StartTargetProcess($"{depot.Url}/images/disk.img.torrent", "target.img", "--BlockTorrent:Target:StopWhenDone=true");
+
+        Assert.True(await target.WaitForExitAsync(Bound) == 0, target.Output);
+        Assert.Contains("Target: disk.img is on", target.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Target: seeding", target.Output, StringComparison.Ordinal);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task ATargetProcessSetToStopWhenDoneWithASeedAfterSeedsThatLongThenExitsWithZero()
+    {
+        var image = new TestImage { Length = 4 << 20, Seed = 17 };
+        await using ServiceInstance depot = await StartDepotAsync(image);
+
+        await using ServiceProcess target = StartTargetProcess($"{depot.Url}/images/disk.img.torrent", "target.img", "--BlockTorrent:Target:StopWhenDone=true", "--BlockTorrent:Target:SeedAfter=00:00:02");
+
+        Assert.True(await target.WaitForExitAsync(Bound) == 0, target.Output);
+        Assert.Contains("Target: seeding disk.img from", target.Output, StringComparison.Ordinal);
+        Assert.Contains("to the other targets for 00:00:02", target.Output, StringComparison.Ordinal);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
+    }
+
     [Theory]
     [InlineData(false, MessageBitfield)]
     [InlineData(true, MessageHave)]
@@ -203,6 +231,9 @@ public sealed class ServiceDeploymentTests : IDisposable
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
         return depot;
     }
+
+    private ServiceProcess StartTargetProcess(string image, string device, params string[] settings) =>
+        ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Target"), $"--BlockTorrent:Target:Image={image}", $"--BlockTorrent:Target:Device={_dir.File(device)}", $"--BlockTorrent:StateDirectory={_dir.File("state")}", .. settings]);
 
     private Task<ServiceInstance> StartTargetAsync(string image, string device, bool stopWhenDone = false)
     {

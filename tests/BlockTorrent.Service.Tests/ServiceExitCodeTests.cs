@@ -16,7 +16,7 @@ public sealed class ServiceExitCodeTests : IDisposable
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
         await new TestImage { Length = 1 << 20 }.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
-        await using ServiceProcess depot = ServiceProcess.Start([.. LoopbackArguments("Depot"), $"--BlockTorrent:Depot:ImageFolder={images}"]);
+        await using ServiceProcess depot = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Depot"), $"--BlockTorrent:Depot:ImageFolder={images}"]);
         await depot.WaitForOutputAsync("Depot: seeding disk.img", Bound);
 
         await depot.TerminateAsync();
@@ -29,7 +29,7 @@ public sealed class ServiceExitCodeTests : IDisposable
     {
         var image = new TestImage { Length = 2 << 20, Seed = 3 };
         string torrent = await WriteImageAndManifestAsync(image);
-        await using ServiceProcess seed = ServiceProcess.Start([.. LoopbackArguments("Target"), $"--BlockTorrent:Target:Image={torrent}", $"--BlockTorrent:Target:Device={_dir.File("disk.img")}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"]);
+        await using ServiceProcess seed = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Target"), $"--BlockTorrent:Target:Image={torrent}", $"--BlockTorrent:Target:Device={_dir.File("disk.img")}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"]);
         await seed.WaitForOutputAsync("Target: seeding disk.img", Bound);
 
         await seed.TerminateAsync();
@@ -41,7 +41,7 @@ public sealed class ServiceExitCodeTests : IDisposable
     [Fact]
     public async Task ATargetStoppedWithSigtermWhileItWaitsForTheDepotExitsWithZero()
     {
-        await using ServiceProcess target = ServiceProcess.Start([.. LoopbackArguments("Target"), "--BlockTorrent:Target:Image=http://127.0.0.1:9/images/disk.img.torrent", $"--BlockTorrent:Target:Device={_dir.File("target.img")}", $"--BlockTorrent:StateDirectory={_dir.File("state")}", "--BlockTorrent:Target:RetryInterval=00:00:00.200"]);
+        await using ServiceProcess target = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Target"), "--BlockTorrent:Target:Image=http://127.0.0.1:9/images/disk.img.torrent", $"--BlockTorrent:Target:Device={_dir.File("target.img")}", $"--BlockTorrent:StateDirectory={_dir.File("state")}", "--BlockTorrent:Target:RetryInterval=00:00:00.200"]);
         await target.WaitForOutputAsync("retrying in", Bound);
 
         await target.TerminateAsync();
@@ -54,15 +54,11 @@ public sealed class ServiceExitCodeTests : IDisposable
     {
         string torrent = await WriteImageAndManifestAsync(new TestImage { Length = 1 << 20 });
         string folder = Directory.CreateDirectory(_dir.File("a-folder")).FullName;
-        await using ServiceProcess target = ServiceProcess.Start([.. LoopbackArguments("Target"), $"--BlockTorrent:Target:Image={torrent}", $"--BlockTorrent:Target:Device={folder}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"]);
+        await using ServiceProcess target = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Target"), $"--BlockTorrent:Target:Image={torrent}", $"--BlockTorrent:Target:Device={folder}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"]);
 
         Assert.True(await target.WaitForExitAsync(Bound) == 1, target.Output);
         Assert.Contains("is a directory", target.Output, StringComparison.Ordinal);
     }
-
-    /// <summary>Settings as command-line arguments for a service on loopback with free ports and no appsettings.json.</summary>
-    private string[] LoopbackArguments(string role) =>
-        [.. ServiceInstance.Loopback(role).Select(s => $"--{s.Key}={s.Value}"), "--Logging:LogLevel:BlockTorrent.Service=Information", "--contentRoot", _dir.Path];
 
     /// <summary>Writes <paramref name="image"/> as disk.img with its manifest beside it; returns the manifest's path.</summary>
     private async Task<string> WriteImageAndManifestAsync(TestImage image)

@@ -70,6 +70,25 @@ public sealed class ServiceSettingsTests : IDisposable
         Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Status 'localhost' is not ADDR:PORT", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("-00:00:01", false, "Leave it out to seed until the service stops.")]
+    [InlineData("60.00:00:00", false, "Leave it out to seed until the service stops.")]
+    [InlineData("60.00:00:00", true, "To seed until the service is stopped, set StopWhenDone to false and leave SeedAfter out.")]
+    public async Task ASeedAfterThatIsNegativeOrLongerThanTheServiceCanTimeIsRefusedSayingWhatToDoInstead(string seedAfter, bool stopWhenDone, string advice)
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567";
+        settings["BlockTorrent:Target:Device"] = _dir.File("target.img");
+        settings["BlockTorrent:Target:SeedAfter"] = seedAfter;
+        settings["BlockTorrent:Target:StopWhenDone"] = stopWhenDone ? "true" : "false";
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        string failure = Assert.Single(e.Failures);
+        Assert.StartsWith("BlockTorrent:Target:SeedAfter must be between 0 and 49 days", failure, StringComparison.Ordinal);
+        Assert.EndsWith(advice, failure, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ATargetWhoseDeviceIsADirectoryFailsStopsAndSaysWhy()
     {

@@ -130,9 +130,12 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             }
         }
 
-        if (target.SeedAfter is { } seedAfter && seedAfter < TimeSpan.Zero)
+        if (target.SeedAfter is { } seedAfter && (seedAfter < TimeSpan.Zero || seedAfter > TargetOptions.MaxSeedAfter))
         {
-            failures.Add($"{S}:SeedAfter must not be negative; leave it out to seed until the service stops.");
+            // Without SeedAfter a target seeds until stopped, or stops at once with StopWhenDone: a target cannot do both.
+            failures.Add(target.StopWhenDone
+                ? $"{S}:SeedAfter must be between 0 and {TargetOptions.MaxSeedAfter.TotalDays} days with {S}:StopWhenDone, which stops the service after seeding that long; it is {seedAfter}. To seed until the service is stopped, set StopWhenDone to false and leave SeedAfter out."
+                : $"{S}:SeedAfter must be between 0 and {TargetOptions.MaxSeedAfter.TotalDays} days; it is {seedAfter}. Leave it out to seed until the service stops.");
         }
 
         if (target.RetryInterval < TimeSpan.FromMilliseconds(100))

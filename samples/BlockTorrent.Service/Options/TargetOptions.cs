@@ -3,6 +3,9 @@ namespace BlockTorrent.Service.Options;
 /// <summary>The target's settings (<c>BlockTorrent:Target</c>): which image goes onto which device.</summary>
 internal sealed class TargetOptions
 {
+    /// <summary>The longest <see cref="SeedAfter"/>: the longest time a cancellation timer can count.</summary>
+    public static readonly TimeSpan MaxSeedAfter = TimeSpan.FromDays(49);
+
     /// <summary>Gets or sets the image: a .torrent path, an http(s) URL of a .torrent (a depot serves them at <c>/images/NAME.torrent</c>), or a magnet link.</summary>
     /// <value>No default: it must be configured.</value>
     public string? Image { get; set; }
@@ -21,13 +24,19 @@ internal sealed class TargetOptions
     /// <summary>Gets trackers to announce to (http(s) or udp URLs), besides the manifest's own.</summary>
     public IList<string> Trackers { get; } = [];
 
-    /// <summary>Gets or sets how long the finished target seeds to other targets; <see langword="null"/> seeds until the service stops.</summary>
-    /// <value>The default is <see langword="null"/>.</value>
+    /// <summary>Gets or sets how long the finished target seeds to other targets (at most <see cref="MaxSeedAfter"/>).</summary>
+    /// <value>The default is <see langword="null"/>: seed until the service stops, or, with <see cref="StopWhenDone"/>, not at all.</value>
     public TimeSpan? SeedAfter { get; set; }
 
-    /// <summary>Gets or sets a value indicating whether the service stops itself (exit code 0) once the image is on the device and the seeding time is over.</summary>
-    /// <value>The default is <see langword="false"/>: the service keeps running and serving its status.</value>
+    /// <summary>
+    /// Gets or sets a value indicating whether the service stops itself (exit code 0) once the image is on the device:
+    /// at once, or, when <see cref="SeedAfter"/> is set, after seeding that long.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: the service keeps running (seeding, and serving its status).</value>
     public bool StopWhenDone { get; set; }
+
+    /// <summary>Gets how long the finished target seeds: <see cref="SeedAfter"/>; without it, until the service stops (<see cref="Timeout.InfiniteTimeSpan"/>), or not at all when it stops when done.</summary>
+    public TimeSpan SeedingTime => SeedAfter ?? (StopWhenDone ? TimeSpan.Zero : Timeout.InfiniteTimeSpan);
 
     /// <summary>Gets or sets a value indicating whether every piece is read back and checked after the final flush.</summary>
     /// <value>The default is <see langword="false"/>.</value>

@@ -130,7 +130,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
 
     private async Task SeedAfterAsync(BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, TargetOptions target, DeployOptions deployOptions, TargetStatus status, CancellationToken stoppingToken)
     {
-        TimeSpan seedFor = target.SeedAfter ?? Timeout.InfiniteTimeSpan;
+        TimeSpan seedFor = target.SeedingTime;
         if (seedFor == TimeSpan.Zero)
         {
             return;
