@@ -36,7 +36,7 @@ public sealed class WriteTests
                 int read = device.ReadAsync(write.offset, back).AsTask().GetAwaiter().GetResult();
                 return read == write.length && back.AsSpan().SequenceEqual(data);
             });
-            Check.One(Config.QuickThrowOnFailure.WithMaxTest(60).WithQuietOnSuccess(true), property);
+            property.CheckSeeded(maxTest: 60);
 
             var whole = new byte[DeviceLength];
             Assert.Equal(DeviceLength, await device.ReadAsync(0, whole, TestContext.Current.CancellationToken));

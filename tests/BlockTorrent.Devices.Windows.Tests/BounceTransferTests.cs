@@ -1,4 +1,5 @@
 using BlockTorrent.Devices.Windows;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -27,7 +28,7 @@ public sealed class BounceTransferTests
                 .AsTask().GetAwaiter().GetResult();
 
             return disk.Snapshot().AsSpan().SequenceEqual(expected);
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -49,7 +50,7 @@ public sealed class BounceTransferTests
                 .AsTask().GetAwaiter().GetResult();
 
             return buffer.AsSpan().SequenceEqual(disk.Snapshot().AsSpan(r.Offset, r.Length));
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using BlockTorrent.Devices.Windows;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -57,7 +58,7 @@ public sealed class DsmTrimTests
             }
 
             return position == r.Offset + r.Length;
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]

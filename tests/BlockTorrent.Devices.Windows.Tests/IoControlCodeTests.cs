@@ -1,5 +1,6 @@
 using System.Reflection;
 using BlockTorrent.Devices.Windows;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -48,7 +49,7 @@ public sealed class IoControlCodeTests
                     && ((code >> 14) & 0x3) == (uint)f.Access
                     && ((code >> 2) & 0xFFF) == (uint)f.Function
                     && (code & 0x3) == (uint)f.Method;
-            }).QuickCheckThrowOnFailure();
+            }).CheckSeeded();
     }
 
     [Fact]

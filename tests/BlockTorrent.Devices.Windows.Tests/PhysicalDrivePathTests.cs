@@ -1,4 +1,5 @@
 using BlockTorrent.Devices.Windows;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -34,7 +35,7 @@ public sealed class PhysicalDrivePathTests
     [Fact]
     public void FormattingAndParsingRoundTrip() =>
         Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), n =>
-            PhysicalDrivePath.TryGetDiskNumber(PhysicalDrivePath.Format(n), out int parsed) && parsed == n).QuickCheckThrowOnFailure();
+            PhysicalDrivePath.TryGetDiskNumber(PhysicalDrivePath.Format(n), out int parsed) && parsed == n).CheckSeeded();
 
     [Fact]
     public void AnNtDevicePathOpensThroughGlobalRoot() =>

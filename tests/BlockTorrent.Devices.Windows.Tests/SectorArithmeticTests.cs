@@ -1,4 +1,5 @@
 using BlockTorrent.Devices.Windows;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -41,7 +42,7 @@ public sealed class SectorArithmeticTests
             // The chunks end at the sector that holds the last byte: no sector is touched that holds none of the data.
             bool tight = chunks.Count == 0 || device - (chunks[^1].DeviceOffset + chunks[^1].BufferOffset + chunks[^1].DataLength) < r.Sector;
             return consumed == r.Length && tight;
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public sealed class SectorArithmeticTests
             bool aligned = (start - r.Origin) % r.Unit == 0 && (end - r.Origin) % r.Unit == 0;
             bool maximal = start - r.Unit < r.Offset && end + r.Unit > limit;
             return inside && aligned && maximal;
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
+        }).CheckSeeded(maxTest: 2000);
     }
 
     [Fact]

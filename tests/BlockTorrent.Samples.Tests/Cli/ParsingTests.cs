@@ -1,4 +1,5 @@
 using BlockTorrent.Cli.Parsing;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -38,7 +39,7 @@ public sealed class ParsingTests
         {
             long bytes = mantissa * (1L << (10 * unit));
             return ByteSize.TryParse(ByteSize.Format(bytes).Replace(" ", string.Empty, StringComparison.Ordinal), out long parsed, out _) && parsed == bytes;
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
     [Theory]
     [InlineData("30s", 30.0)]

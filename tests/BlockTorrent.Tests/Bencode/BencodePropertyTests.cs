@@ -1,7 +1,7 @@
 using BlockTorrent.Bencode;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
-using FsCheck.Xunit;
 
 namespace BlockTorrent.Tests.Bencode;
 
@@ -25,22 +25,22 @@ public sealed class BencodePropertyTests
 
     private static Arbitrary<BencodeValue> Values => Gen.Sized(ValueGen).ToArbitrary();
 
-    [Property(MaxTest = 300)]
-    public Property AnyValueRoundTrips() => Prop.ForAll(Values, value =>
+    [Fact]
+    public void AnyValueRoundTrips() => Prop.ForAll(Values, value =>
     {
         byte[] encoded = value.Encode();
         BencodeValue decoded = BencodeValue.Parse(encoded);
         return decoded.Equals(value) && decoded.Encode().AsSpan().SequenceEqual(encoded);
-    });
+    }).CheckSeeded(maxTest: 300);
 
-    [Property(MaxTest = 500)]
-    public Property AnyMutationIsRejectedOrDecodesToItsOwnCanonicalEncoding() => Prop.ForAll(
+    [Fact]
+    public void AnyMutationIsRejectedOrDecodesToItsOwnCanonicalEncoding() => Prop.ForAll(
         Values,
         ArbMap.Default.ArbFor<Tuple<int, byte, int>>(),
-        (value, mutation) => RejectedOrCanonical(ByteMutation.Apply(value.Encode(), mutation)));
+        (value, mutation) => RejectedOrCanonical(ByteMutation.Apply(value.Encode(), mutation))).CheckSeeded(maxTest: 500);
 
-    [Property(MaxTest = 300)]
-    public Property AnyTruncationIsRejected() => Prop.ForAll(Values, ArbMap.Default.ArbFor<int>(), (value, cut) =>
+    [Fact]
+    public void AnyTruncationIsRejected() => Prop.ForAll(Values, ArbMap.Default.ArbFor<int>(), (value, cut) =>
     {
         byte[] encoded = value.Encode();
         int length = Math.Abs(cut % encoded.Length);
@@ -53,10 +53,10 @@ public sealed class BencodePropertyTests
         {
             return true;
         }
-    });
+    }).CheckSeeded(maxTest: 300);
 
-    [Property(MaxTest = 1000)]
-    public Property ArbitraryBytesAreRejectedOrCanonical() => Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), bytes => RejectedOrCanonical(bytes ?? []));
+    [Fact]
+    public void ArbitraryBytesAreRejectedOrCanonical() => Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), bytes => RejectedOrCanonical(bytes ?? [])).CheckSeeded(maxTest: 1000);
 
     private static bool RejectedOrCanonical(byte[] input)
     {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Discovery;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -11,8 +12,8 @@ public sealed class CompactPeersTests
     [Fact]
     public void CompactPeersRoundTripInBothFamilies()
     {
-        Prop.ForAll(PeerLists(AddressFamily.InterNetwork).ToArbitrary(), peers => RoundTrips(peers, AddressFamily.InterNetwork)).QuickCheckThrowOnFailure();
-        Prop.ForAll(PeerLists(AddressFamily.InterNetworkV6).ToArbitrary(), peers => RoundTrips(peers, AddressFamily.InterNetworkV6)).QuickCheckThrowOnFailure();
+        Prop.ForAll(PeerLists(AddressFamily.InterNetwork).ToArbitrary(), peers => RoundTrips(peers, AddressFamily.InterNetwork)).CheckSeeded();
+        Prop.ForAll(PeerLists(AddressFamily.InterNetworkV6).ToArbitrary(), peers => RoundTrips(peers, AddressFamily.InterNetworkV6)).CheckSeeded();
     }
 
     [Fact]
@@ -23,7 +24,7 @@ public sealed class CompactPeersTests
             bool v4 = CompactPeers.TryRead(bytes, AddressFamily.InterNetwork, [], [], 1000);
             bool v6 = CompactPeers.TryRead(bytes, AddressFamily.InterNetworkV6, [], [], 1000);
             return v4 == (bytes.Length % 6 == 0) && v6 == (bytes.Length % 18 == 0);
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using BlockTorrent.Bencode;
 using BlockTorrent.Discovery;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -32,7 +33,7 @@ public sealed class HttpTrackerResponseTests
                 });
                 AnnounceResponse response = HttpTrackerResponse.ParseAnnounce(body, Tracker, int.MaxValue);
                 return response.Peers.SequenceEqual(v4.Concat(v6)) && response.Interval == TimeSpan.FromSeconds(900);
-            }).QuickCheckThrowOnFailure();
+            }).CheckSeeded();
     }
 
     [Fact]
@@ -99,7 +100,7 @@ public sealed class HttpTrackerResponseTests
             {
                 return true;
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Theory]
@@ -130,7 +131,7 @@ public sealed class HttpTrackerResponseTests
             TrackerQuery.Append(query, "info_hash", value);
             return TrackerQuery.TryParse(Encoding.ASCII.GetBytes(query.ToString(1, query.Length - 1)), 4, out var parameters)
                 && (value.Length == 0 ? parameters.Count == 1 && parameters[0].Value.Length == 0 : parameters[0].Value.AsSpan().SequenceEqual(value));
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]

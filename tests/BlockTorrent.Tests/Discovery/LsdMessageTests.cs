@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -23,7 +24,7 @@ public sealed class LsdMessageTests
             var read = new List<InfoHash>();
             return LsdMessage.TryParse(buffer.AsSpan(0, length), out int readPort, read, out string? cookie)
                 && readPort == port && cookie == "c00k1e" && read.SequenceEqual(infoHashes);
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -89,7 +90,7 @@ public sealed class LsdMessageTests
             var hashes = new List<InfoHash>();
             bool parsed = LsdMessage.TryParse(bytes, out _, hashes, out _);
             return !parsed || hashes.Count is > 0 and <= LsdMessage.MaxInfoHashesPerMessage;
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
 
         byte[] huge = new byte[LsdMessage.MaxReceiveLength + 1];
         huge.AsSpan().Fill((byte)'a');

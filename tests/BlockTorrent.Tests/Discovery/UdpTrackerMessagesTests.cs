@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -76,7 +77,7 @@ public sealed class UdpTrackerMessagesTests
                 AnnounceResponse? response = UdpTrackerMessages.ReadAnnounce(packet, family, int.MaxValue);
                 return response is not null && response.Peers.SequenceEqual(peers) && response.Interval == TimeSpan.FromSeconds(1800)
                     && response.Leechers == 3 && response.Seeders == 4;
-            }).QuickCheckThrowOnFailure();
+            }).CheckSeeded();
         }
     }
 
@@ -89,7 +90,7 @@ public sealed class UdpTrackerMessagesTests
             UdpTrackerMessages.ReadScrape(packet, 3);
             UdpTrackerMessages.TryReadHeader(packet, out _, out _);
             return response is null ? packet.Length < 20 : response.Peers.Count <= 50;
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]

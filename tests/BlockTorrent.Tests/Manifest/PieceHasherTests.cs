@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using BlockTorrent.Manifest;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 
@@ -21,7 +22,7 @@ public sealed class PieceHasherTests
             hasher.ComputeRoot(data, leaves, actual);
 
             return expected.AsSpan().SequenceEqual(actual);
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -38,7 +39,7 @@ public sealed class PieceHasherTests
             hasher.ComputeBoth(data, leaves, root, sha1);
 
             return root.AsSpan().SequenceEqual(expectedRoot) && sha1.AsSpan().SequenceEqual(SHA1.HashData(data));
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -61,7 +62,7 @@ public sealed class PieceHasherTests
             hasher.Finish(leaves, root, sha1);
 
             return root.AsSpan().SequenceEqual(expectedRoot) && sha1.AsSpan().SequenceEqual(expectedSha1);
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]

@@ -1,14 +1,16 @@
 using BlockTorrent.Swarm;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
-using FsCheck.Xunit;
 
 namespace BlockTorrent.Tests.Swarm;
 
 public sealed class BitfieldTests
 {
-    [Property]
-    public bool TheWireFormRoundTripsEveryBit(bool[] bits)
+    [Fact]
+    public void TheWireFormRoundTripsEveryBit() => Prop.ForAll(ArbMap.Default.ArbFor<bool[]>(), bits => TheWireFormRoundTripsEveryBitFor(bits)).CheckSeeded();
+
+    private bool TheWireFormRoundTripsEveryBitFor(bool[] bits)
     {
         var field = FromBools(bits);
         Assert.True(Bitfield.TryReadWire(field.ToWire(), bits.Length, out Bitfield? back));
@@ -36,8 +38,10 @@ public sealed class BitfieldTests
         Assert.False(Bitfield.TryReadWire([0xFF, 0xC0, 0x00], 10, out _));
     }
 
-    [Property]
-    public bool SetOperationsAgreeWithAModel(bool[] a, bool[] b)
+    [Fact]
+    public void SetOperationsAgreeWithAModel() => Prop.ForAll(ArbMap.Default.ArbFor<bool[]>(), ArbMap.Default.ArbFor<bool[]>(), (a, b) => SetOperationsAgreeWithAModelFor(a, b)).CheckSeeded();
+
+    private bool SetOperationsAgreeWithAModelFor(bool[] a, bool[] b)
     {
         int n = Math.Min(a.Length, b.Length);
         a = a[..n];
@@ -57,8 +61,10 @@ public sealed class BitfieldTests
             && fa.HasAnyNotIn(fb) == Enumerable.Range(0, n).Any(i => a[i] && !b[i]);
     }
 
-    [Property]
-    public bool NextSetVisitsExactlyTheSetBitsInOrder(bool[] bits)
+    [Fact]
+    public void NextSetVisitsExactlyTheSetBitsInOrder() => Prop.ForAll(ArbMap.Default.ArbFor<bool[]>(), bits => NextSetVisitsExactlyTheSetBitsInOrderFor(bits)).CheckSeeded();
+
+    private bool NextSetVisitsExactlyTheSetBitsInOrderFor(bool[] bits)
     {
         var field = FromBools(bits);
         return field.SetIndices().SequenceEqual(Enumerable.Range(0, bits.Length).Where(i => bits[i]));

@@ -1,12 +1,16 @@
 using BlockTorrent.Swarm;
-using FsCheck.Xunit;
+using BlockTorrent.Testing;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;
 
 public sealed class DuplicateConnectionTests
 {
-    [Property(MaxTest = 300)]
-    public bool TwoPeersThatDialEachOtherAtOnceKeepTheSameConnectionWhicheverArrivesFirst(byte[] a, byte[] b, bool aSeesItsOwnFirst, bool bSeesItsOwnFirst)
+    [Fact]
+    public void TwoPeersThatDialEachOtherAtOnceKeepTheSameConnectionWhicheverArrivesFirst() => Prop.ForAll(ArbMap.Default.ArbFor<Tuple<byte[], byte[], bool, bool>>(), t => TwoPeersThatDialEachOtherAtOnceKeepTheSameConnectionWhicheverArrivesFirstFor(t.Item1, t.Item2, t.Item3, t.Item4)).CheckSeeded(maxTest: 300);
+
+    private bool TwoPeersThatDialEachOtherAtOnceKeepTheSameConnectionWhicheverArrivesFirstFor(byte[] a, byte[] b, bool aSeesItsOwnFirst, bool bSeesItsOwnFirst)
     {
         byte[] idA = PeerId(a, 1);
         byte[] idB = PeerId(b, 2);
@@ -22,8 +26,10 @@ public sealed class DuplicateConnectionTests
         return keptAtA == keptAtB && keptAtA == dialledByLower;
     }
 
-    [Property(MaxTest = 100)]
-    public bool ASecondConnectionInTheSameDirectionNeverReplacesTheFirst(byte[] a, byte[] b, bool outgoing)
+    [Fact]
+    public void ASecondConnectionInTheSameDirectionNeverReplacesTheFirst() => Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), ArbMap.Default.ArbFor<byte[]>(), ArbMap.Default.ArbFor<bool>(), (a, b, outgoing) => ASecondConnectionInTheSameDirectionNeverReplacesTheFirstFor(a, b, outgoing)).CheckSeeded(maxTest: 100);
+
+    private bool ASecondConnectionInTheSameDirectionNeverReplacesTheFirstFor(byte[] a, byte[] b, bool outgoing)
     {
         return !TorrentSwarm.ReplacesDuplicate(PeerId(a, 1), PeerId(b, 2), existingOutgoing: outgoing, newOutgoing: outgoing);
     }

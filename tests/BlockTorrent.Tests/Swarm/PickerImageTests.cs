@@ -1,13 +1,17 @@
 using BlockTorrent.Manifest;
 using BlockTorrent.Swarm;
-using FsCheck.Xunit;
+using BlockTorrent.Testing;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;
 
 public sealed class PickerImageTests
 {
-    [Property(MaxTest = 200)]
-    public void ZeroPiecesAndLaterDuplicatesAreNeverPicked(int seed)
+    [Fact]
+    public void ZeroPiecesAndLaterDuplicatesAreNeverPicked() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => ZeroPiecesAndLaterDuplicatesAreNeverPickedFor(seed)).CheckSeeded(maxTest: 200);
+
+    private void ZeroPiecesAndLaterDuplicatesAreNeverPickedFor(int seed)
     {
         var random = new Random(seed);
         var image = new PieceKinds(random);

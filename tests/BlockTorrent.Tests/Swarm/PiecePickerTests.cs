@@ -1,13 +1,17 @@
 using BlockTorrent.Wire;
 using BlockTorrent.Swarm;
-using FsCheck.Xunit;
+using BlockTorrent.Testing;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;
 
 public sealed class PiecePickerTests
 {
-    [Property(MaxTest = 200)]
-    public void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUs(int seed)
+    [Fact]
+    public void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUs() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUsFor(seed)).CheckSeeded(maxTest: 200);
+
+    private void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUsFor(int seed)
     {
         var s = new PickerScenario(seed);
         for (int round = 0; round < 20; round++)
@@ -27,8 +31,10 @@ public sealed class PiecePickerTests
         }
     }
 
-    [Property(MaxTest = 200)]
-    public void EveryWantedPieceSomePeerHasIsEventuallyCompleted(int seed)
+    [Fact]
+    public void EveryWantedPieceSomePeerHasIsEventuallyCompleted() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => EveryWantedPieceSomePeerHasIsEventuallyCompletedFor(seed)).CheckSeeded(maxTest: 200);
+
+    private void EveryWantedPieceSomePeerHasIsEventuallyCompletedFor(int seed)
     {
         var s = new PickerScenario(seed, allUnchoked: true);
         var available = new Bitfield(s.PieceCount);
@@ -54,8 +60,10 @@ public sealed class PiecePickerTests
         Assert.Equal(expected.SetIndices(), completed.SetIndices());
     }
 
-    [Property(MaxTest = 200)]
-    public void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOne(int seed)
+    [Fact]
+    public void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOne() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOneFor(seed)).CheckSeeded(maxTest: 200);
+
+    private void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOneFor(int seed)
     {
         var s = new PickerScenario(seed, allUnchoked: true);
         var requesters = new Dictionary<BlockRequest, List<PickerPeer>>();

@@ -1,5 +1,7 @@
 using BlockTorrent.Swarm;
-using FsCheck.Xunit;
+using BlockTorrent.Testing;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;
 
@@ -7,8 +9,10 @@ public sealed class RequestQueueTests
 {
     private const long Frequency = 1_000_000;
 
-    [Property(MaxTest = 300)]
-    public bool TheDepthStaysWithinTheBoundsAndThePeersLimit(byte min, ushort max, byte peerLimit, int seed)
+    [Fact]
+    public void TheDepthStaysWithinTheBoundsAndThePeersLimit() => Prop.ForAll(ArbMap.Default.ArbFor<Tuple<byte, ushort, byte, int>>(), t => TheDepthStaysWithinTheBoundsAndThePeersLimitFor(t.Item1, t.Item2, t.Item3, t.Item4)).CheckSeeded(maxTest: 300);
+
+    private bool TheDepthStaysWithinTheBoundsAndThePeersLimitFor(byte min, ushort max, byte peerLimit, int seed)
     {
         int lo = Math.Max(1, (int)min);
         int hi = Math.Max(lo, (int)max);
@@ -69,8 +73,10 @@ public sealed class RequestQueueTests
     /// farther away than the queue time is not starved (without the round trip, the depth shrinks with the rate it
     /// allows, window after window, down to the minimum).
     /// </summary>
-    [Property(MaxTest = 200)]
-    public bool AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCap(int seed)
+    [Fact]
+    public void AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCap() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCapFor(seed)).CheckSeeded(maxTest: 200);
+
+    private bool AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCapFor(int seed)
     {
         // FsCheck's integers start small; the distance and the link come from the seed, spread evenly: 1 ms to 3 s,
         // and 256 KiB/s to 256 MiB/s in powers of two.

@@ -1,5 +1,7 @@
 using BlockTorrent.Swarm;
-using FsCheck.Xunit;
+using BlockTorrent.Testing;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;
 
@@ -7,8 +9,10 @@ public sealed class SuperSeederTests
 {
     private const long Second = 1000;
 
-    [Property(MaxTest = 200)]
-    public bool EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnough(int seed)
+    [Fact]
+    public void EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnough() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(seed)).CheckSeeded(maxTest: 200);
+
+    private bool EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(int seed)
     {
         var random = new Random(seed);
         int pieces = random.Next(1, 100);
@@ -25,8 +29,10 @@ public sealed class SuperSeederTests
         return offered.Count == peers && !offered.Contains(-1);
     }
 
-    [Property(MaxTest = 200)]
-    public bool EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwice(int seed)
+    [Fact]
+    public void EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwice() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwiceFor(seed)).CheckSeeded(maxTest: 200);
+
+    private bool EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwiceFor(int seed)
     {
         // Peers announce offers in a random order and the seed keeps offering: until every piece has left once, no
         // piece goes out a second time.
@@ -220,8 +226,10 @@ public sealed class SuperSeederTests
         Assert.Equal(lost, seeder.NextOffer(staying, 0));
     }
 
-    [Property(MaxTest = 200)]
-    public bool FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobody(int seed)
+    [Fact]
+    public void FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobody() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(seed)).CheckSeeded(maxTest: 200);
+
+    private bool FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(int seed)
     {
         var random = new Random(seed);
         int pieces = random.Next(1, 40);

@@ -3,9 +3,9 @@ using System.Net;
 using System.Text;
 using BlockTorrent.Swarm;
 using BlockTorrent.Wire;
+using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
-using FsCheck.Xunit;
 
 namespace BlockTorrent.Tests.Wire;
 
@@ -98,8 +98,8 @@ public sealed class ExtensionMessageTests
         Assert.False(MetadataMessage.TryParse(new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(payload)), out _), what);
     }
 
-    [Property(MaxTest = 200)]
-    public Property AnyPexMessageRoundTripsWithItsIpv4AndIpv6PeersAndFlags() => Prop.ForAll(PexPeers.ToArbitrary(), PexPeers.ToArbitrary(), (added, dropped) =>
+    [Fact]
+    public void AnyPexMessageRoundTripsWithItsIpv4AndIpv6PeersAndFlags() => Prop.ForAll(PexPeers.ToArbitrary(), PexPeers.ToArbitrary(), (added, dropped) =>
     {
         var message = new PexMessage();
         message.Added.AddRange(added);
@@ -113,10 +113,10 @@ public sealed class ExtensionMessageTests
         return parsed is not null
             && parsed.Added.SequenceEqual(ByFamily(message.Added))
             && parsed.Dropped.SequenceEqual(ByFamily(message.Dropped));
-    });
+    }).CheckSeeded(maxTest: 200);
 
-    [Property(MaxTest = 300)]
-    public Property AnyMutatedPexMessageParsesOrIsRefusedWithoutThrowing() => Prop.ForAll(
+    [Fact]
+    public void AnyMutatedPexMessageParsesOrIsRefusedWithoutThrowing() => Prop.ForAll(
         PexPeers.ToArbitrary(),
         ArbMap.Default.ArbFor<Tuple<int, byte, int>>(),
         (added, mutation) =>
@@ -127,7 +127,7 @@ public sealed class ExtensionMessageTests
             message.WriteTo(output);
             PexMessage? parsed = PexMessage.TryParse(Tests.Bencode.ByteMutation.Apply(output.WrittenSpan.ToArray(), mutation));
             return parsed is null || parsed.Added.Count + parsed.Dropped.Count <= 2 * PexMessage.MaxPeersPerList;
-        });
+        }).CheckSeeded(maxTest: 300);
 
     private static Gen<List<PexPeer>> PexPeers =>
         Gen.ListOf(Gen.Zip(Gen.Zip(Gen.Elements(true, false), ArbMap.Default.GeneratorFor<byte[]>()), Gen.Zip(Gen.Choose(1, 65535), Gen.Choose(0, 31))))

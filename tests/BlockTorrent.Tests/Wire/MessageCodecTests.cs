@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using BlockTorrent.Testing;
 using BlockTorrent.Wire;
 using FsCheck;
 using FsCheck.Fluent;
@@ -38,7 +39,7 @@ public sealed class MessageCodecTests
 
             Assert.Equal(0, buffer.Length);
             Assert.Equal(WireReadStatus.NeedMoreData, reader.TryRead(ref buffer));
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -56,7 +57,7 @@ public sealed class MessageCodecTests
                 Assert.Equal(WireReadStatus.NeedMoreData, reader.TryRead(ref buffer));
                 Assert.Equal(length, buffer.Length);
             }
-        }).QuickCheckThrowOnFailure();
+        }).CheckSeeded();
     }
 
     [Fact]
@@ -66,7 +67,7 @@ public sealed class MessageCodecTests
             from bytes in ArbMap.Default.GeneratorFor<byte[]>()
             from cuts in Cuts
             select (bytes, cuts);
-        Prop.ForAll(gen.ToArbitrary(), input => ReadToTheEnd(input.Bytes, input.Cuts)).QuickCheckThrowOnFailure();
+        Prop.ForAll(gen.ToArbitrary(), input => ReadToTheEnd(input.Bytes, input.Cuts)).CheckSeeded();
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public sealed class MessageCodecTests
             from truncate in ArbMap.Default.GeneratorFor<bool>()
             from cuts in Cuts
             select (Mutate(messages, mutations, truncate), cuts);
-        Prop.ForAll(gen.ToArbitrary(), input => ReadToTheEnd(input.Bytes, input.Cuts)).QuickCheckThrowOnFailure();
+        Prop.ForAll(gen.ToArbitrary(), input => ReadToTheEnd(input.Bytes, input.Cuts)).CheckSeeded();
     }
 
     [Theory]

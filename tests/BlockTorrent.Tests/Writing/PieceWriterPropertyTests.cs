@@ -1,6 +1,8 @@
 using BlockTorrent.Devices;
 using BlockTorrent.Writing;
-using FsCheck.Xunit;
+using BlockTorrent.Testing;
+using FsCheck;
+using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Writing;
 
@@ -14,8 +16,10 @@ public sealed class PieceWriterPropertyTests
     /// has, with or without flushes behind the writes: once every piece has arrived intact, the device holds exactly the
     /// image, nothing after it changed, and every piece is durable after completion.
     /// </summary>
-    [Property(MaxTest = 150)]
-    public bool AnyOrderOfValidAndInvalidPiecesLeavesExactlyTheImageAndNothingElse(byte[] layout, int[] commits, bool[] corrupt, byte powers, ushort lastPiece)
+    [Fact]
+    public void AnyOrderOfValidAndInvalidPiecesLeavesExactlyTheImageAndNothingElse() => Prop.ForAll(ArbMap.Default.ArbFor<Tuple<byte[], int[], bool[], byte, ushort>>(), t => AnyOrderOfValidAndInvalidPiecesLeavesExactlyTheImageAndNothingElseFor(t.Item1, t.Item2, t.Item3, t.Item4, t.Item5)).CheckSeeded(maxTest: 150);
+
+    private bool AnyOrderOfValidAndInvalidPiecesLeavesExactlyTheImageAndNothingElseFor(byte[] layout, int[] commits, bool[] corrupt, byte powers, ushort lastPiece)
     {
         if (layout.Length == 0)
         {
