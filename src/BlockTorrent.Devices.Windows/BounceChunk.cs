@@ -32,6 +32,12 @@ internal readonly record struct BounceChunk(long DeviceOffset, int Length, int B
         }
 
         var chunks = new List<BounceChunk>();
+        if (dataLength == 0)
+        {
+            // No data touches no sector: an unaligned empty transfer must not read (or rewrite) the sector it points into.
+            return chunks;
+        }
+
         long end = offset + dataLength;
         long position = SectorMath.AlignDown(offset, sectorSize);
         long alignedEnd = SectorMath.AlignUp(end, sectorSize);

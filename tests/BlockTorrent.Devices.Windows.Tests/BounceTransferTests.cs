@@ -14,7 +14,7 @@ public sealed class BounceTransferTests
             from sector in Gen.Elements(512, 4096)
             from sectorsPerBounce in Gen.Choose(1, 8)
             from offset in Gen.Choose(0, 60_000)
-            from length in Gen.Choose(1, 50_000)
+            from length in Gen.Choose(0, 50_000)
             from seed in Gen.Choose(1, int.MaxValue)
             select (sector, sector * sectorsPerBounce, offset, Pattern(length, seed));
 
@@ -61,6 +61,18 @@ public sealed class BounceTransferTests
         await BounceTransfer.WriteAsync(disk.ReadAsync, disk.WriteAsync, new byte[4096], 512, 700, new byte[] { 1, 2, 3 }, TestContext.Current.CancellationToken);
 
         Assert.Equal((1, 1), (disk.Reads, disk.Writes));
+    }
+
+    [Fact]
+    public async Task AnEmptyTransferAtAnUnalignedOffsetTouchesNoSector()
+    {
+        var disk = new SectorDisk(8192, 512);
+        CancellationToken ct = TestContext.Current.CancellationToken;
+
+        await BounceTransfer.WriteAsync(disk.ReadAsync, disk.WriteAsync, new byte[4096], 512, 700, ReadOnlyMemory<byte>.Empty, ct);
+        await BounceTransfer.ReadAsync(disk.ReadAsync, new byte[4096], 512, 700, Memory<byte>.Empty, ct);
+
+        Assert.Equal((0, 0), (disk.Reads, disk.Writes));
     }
 
     [Fact]

@@ -46,6 +46,13 @@ public sealed class SectorArithmeticTests
     }
 
     [Fact]
+    public void AnEmptyRequestAtAnUnalignedOffsetHasNoChunks()
+    {
+        // The property's counterexample: a zero-length request pointing into a sector planned one chunk for that sector.
+        Assert.Empty(BounceChunk.Plan(370441L, 0, 4096, 212992));
+    }
+
+    [Fact]
     public void WholeUnitsAreTheLargestAlignedRunInsideTheRange()
     {
         Gen<(long Offset, long Length, long Unit, long Origin)> ranges =
