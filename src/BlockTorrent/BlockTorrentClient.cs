@@ -110,7 +110,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         };
         var writer = new PieceWriter(manifest, target, writerOptions, _host.Logger);
         await using var writerScope = writer.ConfigureAwait(false);
-        int present = await PrepareTargetAsync(manifest, target, writer, options, cancellationToken).ConfigureAwait(false);
+        TargetCheck present = await PrepareTargetAsync(manifest, target, writer, options, cancellationToken).ConfigureAwait(false);
         var have = new Bitfield(manifest.PieceCount);
         for (int i = 0; i < manifest.PieceCount; i++)
         {
@@ -185,7 +185,9 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         {
             PieceCount = manifest.PieceCount,
             PiecesDownloaded = swarm.PiecesDownloaded,
-            PiecesAlreadyPresent = present,
+            PiecesAlreadyPresent = present.Present,
+            ResumedPieces = present.Resumed,
+            ResumedPiecesRejected = present.ResumedRejected,
             ZeroPieces = manifest.ZeroPieceCount,
             DuplicatePieces = duplicates,
             BytesDownloaded = swarm.BytesDownloaded,
@@ -523,19 +525,26 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Applies the resume file, checks existing data, satisfies zero pieces and copies duplicates locally.</summary>
-    /// <returns>The number of pieces found already on the device.</returns>
-    private async Task<int> PrepareTargetAsync(TorrentManifest manifest, IBlockDevice target, PieceWriter writer, DeployOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks the pieces a resume file names and, with <see cref="DeployOptions.CheckExistingData"/>, the rest of the
+    /// device; satisfies zero pieces and copies duplicates locally.
+    /// </summary>
+    /// <remarks>
+    /// Nothing is taken on trust: a piece counts as on the device only once it was read back and hashed equal to the
+    /// manifest here, or written by this deployment after verification. A resume file narrows what is read, it never
+    /// replaces the read.
+    /// </remarks>
+    /// <returns>What was found already on the device.</returns>
+    private async Task<TargetCheck> PrepareTargetAsync(TorrentManifest manifest, IBlockDevice target, PieceWriter writer, DeployOptions options, CancellationToken cancellationToken)
     {
-        int present = 0;
-        bool recheck = options.CheckExistingData;
+        var check = default(TargetCheck);
         InfoHash? infoHash = manifest.InfoHashV1 ?? manifest.InfoHashV2;
         if (options.ResumeFilePath is { } path && File.Exists(path) && infoHash is { } hash)
         {
             if (ResumeState.TryLoad(path, hash, target.Name, target.Length, manifest.PieceCount, out ResumeState? state, out string? reason))
             {
-                present += writer.ApplyResumeState(state);
-                recheck = true;
+                int matched = await writer.ApplyResumeStateAsync(state, cancellationToken).ConfigureAwait(false);
+                check = new TargetCheck(matched, state.Count, state.Count - matched);
             }
             else
             {
@@ -543,16 +552,20 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             }
         }
 
-        if (recheck)
+        if (options.CheckExistingData)
         {
             int found = await writer.RecheckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            present += found;
-            Log.FoundOnDevice(_host.Logger, present, target.Name);
+            check = check with { Present = check.Present + found };
+        }
+
+        if (check.Present > 0)
+        {
+            Log.FoundOnDevice(_host.Logger, check.Present, target.Name);
         }
 
         await writer.SatisfyZeroPiecesAsync(cancellationToken).ConfigureAwait(false);
         await CopyDuplicatesLocallyAsync(manifest, writer, target, cancellationToken).ConfigureAwait(false);
-        return present;
+        return check;
     }
 
     /// <summary>
@@ -673,6 +686,12 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>What <see cref="PrepareTargetAsync"/> found on the device.</summary>
+    /// <param name="Present">Pieces read back and hashed equal to the manifest.</param>
+    /// <param name="Resumed">Pieces the resume file named.</param>
+    /// <param name="ResumedRejected">Named pieces that did not match.</param>
+    private readonly record struct TargetCheck(int Present, int Resumed, int ResumedRejected);
 
     private sealed class Host(BlockTorrentClient client, BlockTorrentClientOptions options, ILogger logger, byte[] peerId, TimeProvider time) : ISwarmHost
     {

@@ -36,9 +36,11 @@ public sealed class DeployOptions
     public bool VerifyAllHashes { get; set; }
 
     /// <summary>
-    /// Gets or sets a file that records which pieces are durably on the device. When it exists and matches the image
-    /// and device, those pieces are not fetched again, and the rest of the device is checked for pieces already
-    /// correct. It is written when the call ends, whether it completed, failed or was cancelled.
+    /// Gets or sets a file that records which pieces were durably on the device when an earlier call ended. When it
+    /// exists and matches the image and device, the pieces it names are read back and hashed first, and only those
+    /// whose bytes still match the manifest are kept instead of fetched: the file is a hint that saves transfer,
+    /// never proof (the device may have been written since, or the file may be another device's). It is written
+    /// when the call ends, whether it completed, failed or was cancelled.
     /// </summary>
     /// <value>The default is <see langword="null"/>: no resume file.</value>
     public string? ResumeFilePath { get; set; }

@@ -6,7 +6,10 @@ public sealed record DeploymentProgress
     /// <summary>Gets the number of pieces in the image.</summary>
     public int PieceCount { get; init; }
 
-    /// <summary>Gets the number of pieces verified on the device (downloaded, copied, all-zero or found already there).</summary>
+    /// <summary>
+    /// Gets the number of pieces verified on the device during this deployment: fetched, verified and written; written
+    /// locally (duplicates, all-zero pieces); or read back from the device and hashed equal to the manifest.
+    /// </summary>
     public int PiecesOnDevice { get; init; }
 
     /// <summary>Gets the piece payload received from peers so far, in bytes.</summary>

@@ -1,16 +1,36 @@
 namespace BlockTorrent;
 
 /// <summary>What a completed deployment did.</summary>
+/// <remarks>
+/// A deployment completes only when every piece of the image was, during this call, either read back from the
+/// device and hashed equal to the manifest, or written by this call after its bytes were verified (fetched pieces,
+/// their duplicates, all-zero pieces). A resume file only says which pieces to read back first.
+/// </remarks>
 public sealed record DeploymentResult
 {
     /// <summary>Gets the number of pieces in the image.</summary>
     public int PieceCount { get; init; }
 
-    /// <summary>Gets the number of pieces downloaded from peers (and verified).</summary>
+    /// <summary>Gets the number of pieces fetched from peers, verified against the manifest and written.</summary>
     public int PiecesDownloaded { get; init; }
 
-    /// <summary>Gets the number of pieces that were already correct on the device (resume file or check of existing data).</summary>
+    /// <summary>
+    /// Gets the number of pieces read back from the device during this deployment and hashed equal to the manifest,
+    /// so they were kept instead of fetched: those a resume file named, and with <see cref="DeployOptions.CheckExistingData"/> any other.
+    /// </summary>
     public int PiecesAlreadyPresent { get; init; }
+
+    /// <summary>
+    /// Gets the number of pieces a resume file named as already on the device. Each was read back and hashed during
+    /// this deployment; those that matched count in <see cref="PiecesAlreadyPresent"/>, the rest in <see cref="ResumedPiecesRejected"/>.
+    /// </summary>
+    public int ResumedPieces { get; init; }
+
+    /// <summary>
+    /// Gets the number of pieces a resume file named that, read back from the device, no longer matched the manifest
+    /// (the device was written since, or the file was another device's); they were fetched or written again.
+    /// </summary>
+    public int ResumedPiecesRejected { get; init; }
 
     /// <summary>Gets the number of all-zero pieces, satisfied without transferring them.</summary>
     public int ZeroPieces { get; init; }

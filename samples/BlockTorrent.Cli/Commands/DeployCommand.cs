@@ -30,7 +30,7 @@ internal static class DeployCommand
         var verify = new Option<bool>("--verify") { Description = "Read every piece back from the target and check it after the final flush." };
         var force = new Option<bool>("--force") { Description = "Override the device refusals that may be overridden (never: the running system's disk, a read-only device)." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the target and show what would be fetched, without writing or connecting." };
-        var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record the pieces already on the target (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
+        var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record which pieces are on the target, so a rerun reads back and hashes those first instead of fetching them (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
         Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var lifeline = new Option<bool>("--exit-on-stdin-eof")
@@ -377,16 +377,27 @@ internal static class DeployCommand
         };
     }
 
-    private static string Summary(TorrentManifest manifest, string target, DeploymentResult r, bool verified)
+    private static string Summary(TorrentManifest manifest, string target, DeploymentResult r, bool readBack)
     {
         double seconds = Math.Max(r.Duration.TotalSeconds, 0.001);
-        string check = verified ? "read back and verified" : "verified";
-        return string.Create(
-            CultureInfo.InvariantCulture,
-            $"deployed {manifest.Name} to {target} in {Duration.Format(r.Duration)} ({ByteSize.Format(manifest.Length / seconds)}/s), {check}: "
-            + $"{r.PiecesDownloaded} pieces from peers ({ByteSize.Format(r.BytesDownloaded)}), "
-            + $"{r.ZeroPieces} zero and {r.DuplicatePieces} duplicate pieces satisfied locally ({ByteSize.Format(r.BytesSatisfiedLocally)}), "
-            + $"{r.PiecesAlreadyPresent} already on the target; sent {ByteSize.Format(r.BytesUploaded)} to peers");
+        var text = new System.Text.StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"deployed {manifest.Name} to {target} in {Duration.Format(r.Duration)} ({ByteSize.Format(manifest.Length / seconds)}/s); ");
+        text.Append(CultureInfo.InvariantCulture, $"each of the {r.PieceCount} pieces was checked during this run: ");
+        text.Append(CultureInfo.InvariantCulture, $"{r.PiecesDownloaded} fetched from peers, verified and written ({ByteSize.Format(r.BytesDownloaded)}), ");
+        text.Append(CultureInfo.InvariantCulture, $"{r.ZeroPieces} zero and {r.DuplicatePieces} duplicate pieces written locally or found in place ({ByteSize.Format(r.BytesSatisfiedLocally)}), ");
+        text.Append(CultureInfo.InvariantCulture, $"{r.PiecesAlreadyPresent} read back from the target and hashed equal");
+        if (r.ResumedPieces > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $" ({r.ResumedPieces - r.ResumedPiecesRejected} of the {r.ResumedPieces} the resume file named; {r.ResumedPiecesRejected} it named no longer matched and were written again)");
+        }
+
+        if (readBack)
+        {
+            text.Append("; then every piece was read back and verified after the final flush");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"; sent {ByteSize.Format(r.BytesUploaded)} to peers");
+        return text.ToString();
     }
 
     private static void WriteResult(TextWriter output, TorrentManifest manifest, string target, DeploymentResult r) =>
@@ -397,6 +408,8 @@ internal static class DeployCommand
             w.WriteNumber("pieceCount", r.PieceCount);
             w.WriteNumber("piecesDownloaded", r.PiecesDownloaded);
             w.WriteNumber("piecesAlreadyPresent", r.PiecesAlreadyPresent);
+            w.WriteNumber("resumedPieces", r.ResumedPieces);
+            w.WriteNumber("resumedPiecesRejected", r.ResumedPiecesRejected);
             w.WriteNumber("zeroPieces", r.ZeroPieces);
             w.WriteNumber("duplicatePieces", r.DuplicatePieces);
             w.WriteNumber("bytesDownloaded", r.BytesDownloaded);

@@ -20,8 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Piece {Piece} read back from '{Device}' does not match the manifest after it was written")]
     public static partial void ReadBackMismatch(ILogger logger, int piece, string device);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Resume state marks {Count} pieces of '{Device}' as already written")]
-    public static partial void ResumeApplied(ILogger logger, int count, string device);
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Resume state named {Named} pieces of '{Device}': {Matched} read back and hashed equal to the manifest")]
+    public static partial void ResumeChecked(ILogger logger, int named, string device, int matched);
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "Recheck of '{Device}' found {Valid} of {Checked} pieces already correct")]
     public static partial void Rechecked(ILogger logger, string device, int valid, int @checked);
@@ -31,4 +31,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Error, Message = "A background flush of '{Device}' failed; the deployment cannot complete")]
     public static partial void FlushFailed(ILogger logger, Exception exception, string device);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "{Stale} of the {Named} pieces the resume state named no longer match on '{Device}' (it was written since, or the state is another device's); they will be written again")]
+    public static partial void ResumeStale(ILogger logger, int stale, int named, string device);
 }

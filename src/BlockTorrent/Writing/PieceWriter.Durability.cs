@@ -157,8 +157,8 @@ public sealed partial class PieceWriter
     }
 
     /// <summary>
-    /// Records the durable pieces as a <see cref="ResumeState"/>, to be saved and, after a restart, applied with
-    /// <see cref="ApplyResumeState"/>. Call <see cref="FlushAsync"/> first to include the latest writes.
+    /// Records the durable pieces as a <see cref="ResumeState"/>, to be saved and, after a restart, checked with
+    /// <see cref="ApplyResumeStateAsync"/>. Call <see cref="FlushAsync"/> first to include the latest writes.
     /// </summary>
     /// <returns>A new resume state for this image and device.</returns>
     /// <exception cref="InvalidOperationException">The manifest has no info-hash.</exception>
@@ -176,11 +176,19 @@ public sealed partial class PieceWriter
         return state;
     }
 
-    /// <summary>Marks the pieces a validated resume state proves as on the device (and durable).</summary>
+    /// <summary>
+    /// Reads back the pieces a validated resume state names, checks them on all cores, and marks those whose bytes
+    /// match the manifest as on the device (and durable). A resume state is a hint about where to look, never proof:
+    /// the device may have been written since it was saved (another image, another tool, another backing file), or
+    /// the state may come from another device of the same name. A named piece that no longer matches stays missing
+    /// and is fetched or written again like any other.
+    /// </summary>
     /// <param name="state">A state loaded with <see cref="O:BlockTorrent.Writing.ResumeState.TryLoad"/>.</param>
-    /// <returns>The number of pieces newly marked.</returns>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The number of named pieces that matched and are now marked (pieces already on the device are not checked again).</returns>
     /// <exception cref="ArgumentException">The state is for another image, another device, or another piece count.</exception>
-    public int ApplyResumeState(ResumeState state)
+    /// <exception cref="IOException">The device failed a read.</exception>
+    public async Task<int> ApplyResumeStateAsync(ResumeState state, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(state);
         ThrowIfDisposed();
@@ -189,19 +197,23 @@ public sealed partial class PieceWriter
             throw new ArgumentException($"The resume state does not belong to this deployment: {mismatch}", nameof(state));
         }
 
-        int marked = 0;
+        var named = new List<int>(state.Count);
         foreach (int piece in state.Pieces)
         {
-            _flushed.Add(piece);
-            if (_onDevice.Add(piece))
+            if (!_onDevice.Contains(piece))
             {
-                marked++;
+                named.Add(piece);
             }
         }
 
-        Interlocked.Add(ref _piecesFoundOnDevice, marked);
-        Log.ResumeApplied(_logger, marked, _device.Name);
-        return marked;
+        int matched = await RecheckAsync(new PieceCheckOptions { Pieces = named, Parallelism = _options.EffectiveVerificationWorkers }, cancellationToken).ConfigureAwait(false);
+        Log.ResumeChecked(_logger, named.Count, _device.Name, matched);
+        if (matched < named.Count)
+        {
+            Log.ResumeStale(_logger, named.Count - matched, named.Count, _device.Name);
+        }
+
+        return matched;
     }
 
     private async Task ReadBackAsync(CancellationToken cancellationToken)

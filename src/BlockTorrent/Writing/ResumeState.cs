@@ -8,9 +8,11 @@ using BlockTorrent.Manifest;
 namespace BlockTorrent.Writing;
 
 /// <summary>
-/// Which pieces of one image are verified and durable on one device, saved to a small file so an interrupted
-/// deployment resumes without rehashing them. Pieces the state does not prove must be re-verified from the device
-/// (<see cref="PieceWriter.RecheckAsync"/>) or fetched again.
+/// Which pieces of one image were verified and durable on one device when a deployment stopped, saved to a small
+/// file so a rerun knows which pieces to read back and hash instead of fetching them. It is a hint, never proof:
+/// anything may have written the device since (another image, another tool, a loop device re-attached to another
+/// file), or the file may come from another device of the same name, so every piece it names is hashed again from
+/// the device (<see cref="PieceWriter.ApplyResumeStateAsync"/>) before it counts as there.
 /// </summary>
 /// <remarks>
 /// The file names the image (info-hash), the device (name and length) and the piece count, and ends with a SHA-256

@@ -17,23 +17,34 @@ public sealed class ResumeAndRecheckTests
         byte[] image = TestImages.Build("rrrrrr");
         var manifest = new HashListManifest(image, PieceLength);
         var device = new MemoryBlockDevice(image.Length);
-        string path = dir.File("resume");
-        await using (var first = new PieceWriter(manifest, device))
-        {
-            await first.WriteAsync(0, TestImages.Piece(image, PieceLength, 0), cancellationToken: Token);
-            await first.WriteAsync(4, TestImages.Piece(image, PieceLength, 4), cancellationToken: Token);
-            await first.FlushAsync(Token);
-            await first.WriteAsync(2, TestImages.Piece(image, PieceLength, 2), cancellationToken: Token);
-            first.CreateResumeState().Save(path);
-        }
+        await WriteAndSaveResumeAsync(manifest, device, image, dir.File("resume"), flushed: [0, 4], notFlushed: [2]);
 
-        await using var second = new PieceWriter(manifest, device);
-        Assert.True(ResumeState.TryLoad(path, manifest, device, out ResumeState? state, out string? reason), reason);
-        int marked = second.ApplyResumeState(state);
+        var (second, marked) = await ResumeAsync(manifest, device, dir.File("resume"));
+        await using var scope = second;
 
         Assert.Equal(2, marked);
         Assert.True(second.HasPiece(0) && second.HasPiece(4));
         Assert.False(second.HasPiece(2));
+    }
+
+    [Fact]
+    public async Task APieceTheResumeStateNamesIsKeptOnlyWhenTheDeviceStillHoldsItsBytes()
+    {
+        using var dir = new TempDirectory();
+        byte[] image = TestImages.Build("rrrrrr");
+        var manifest = new HashListManifest(image, PieceLength);
+        var device = new MemoryBlockDevice(image.Length);
+        await WriteAndSaveResumeAsync(manifest, device, image, dir.File("resume"), flushed: [0, 1, 4], notFlushed: []);
+
+        // Something else writes the device between the two runs.
+        await device.WriteAsync(PieceLength + 7, new byte[] { (byte)~image[PieceLength + 7] }, Token);
+        var (second, marked) = await ResumeAsync(manifest, device, dir.File("resume"));
+        await using var scope = second;
+
+        Assert.Equal(2, marked);
+        Assert.True(second.HasPiece(0) && second.HasPiece(4));
+        Assert.False(second.HasPiece(1));
+        Assert.Equal(2, second.GetStatistics().PiecesOnDevice);
     }
 
     [Fact]
@@ -44,7 +55,7 @@ public sealed class ResumeAndRecheckTests
         await using var writer = new PieceWriter(manifest, new MemoryBlockDevice(image.Length));
         var state = new ResumeState(manifest.InfoHashV2!.Value, "another disk", image.Length, manifest.PieceCount);
 
-        Assert.Throws<ArgumentException>(() => writer.ApplyResumeState(state));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyResumeStateAsync(state, Token));
     }
 
     [Fact]
@@ -95,6 +106,32 @@ public sealed class ResumeAndRecheckTests
         var error = await Assert.ThrowsAsync<IOException>(() => PieceChecker.CheckAsync(new HashListManifest(image, PieceLength), device, cancellationToken: Token));
 
         Assert.Equal("unreadable sector", error.Message);
+    }
+
+    /// <summary>Writes pieces, flushes, writes more, and saves the resume state the writer then records.</summary>
+    private static async Task WriteAndSaveResumeAsync(HashListManifest manifest, MemoryBlockDevice device, byte[] image, string path, int[] flushed, int[] notFlushed)
+    {
+        await using var writer = new PieceWriter(manifest, device);
+        foreach (int piece in flushed)
+        {
+            await writer.WriteAsync(piece, TestImages.Piece(image, PieceLength, piece), cancellationToken: Token);
+        }
+
+        await writer.FlushAsync(Token);
+        foreach (int piece in notFlushed)
+        {
+            await writer.WriteAsync(piece, TestImages.Piece(image, PieceLength, piece), cancellationToken: Token);
+        }
+
+        writer.CreateResumeState().Save(path);
+    }
+
+    /// <summary>Loads the saved resume state into a new writer and returns it with the number of pieces it kept.</summary>
+    private static async Task<(PieceWriter Writer, int Marked)> ResumeAsync(HashListManifest manifest, MemoryBlockDevice device, string path)
+    {
+        var writer = new PieceWriter(manifest, device);
+        Assert.True(ResumeState.TryLoad(path, manifest, device, out ResumeState? state, out string? reason), reason);
+        return (writer, await writer.ApplyResumeStateAsync(state, Token));
     }
 
     private sealed class SynchronousProgress(List<int> values) : IProgress<int>
