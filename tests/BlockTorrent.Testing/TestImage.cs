@@ -56,6 +56,53 @@ public sealed record TestImage
         Random,
     }
 
+    /// <summary>
+    /// Creates an image of <paramref name="pieces"/> pieces whose layout blocks are its pieces, with about
+    /// <paramref name="zeroPercent"/> % all-zero pieces and <paramref name="duplicatePercent"/> % copies of
+    /// <paramref name="patterns"/> repeated pieces (together at most 100 %; the rest unique), the first piece unique.
+    /// </summary>
+    /// <param name="pieceLength">The piece length, a multiple of 8.</param>
+    /// <param name="pieces">The number of pieces.</param>
+    /// <param name="zeroPercent">The chance, in percent, that a piece is all zeros.</param>
+    /// <param name="duplicatePercent">The chance, in percent, that a piece repeats one of the patterns.</param>
+    /// <param name="shortLastPiece">Whether the last piece is shorter than the others (by a quarter and 8 bytes).</param>
+    /// <param name="seed">The seed.</param>
+    /// <param name="patterns">The number of distinct repeated pieces.</param>
+    /// <returns>The image.</returns>
+    public static TestImage WithPieces(int pieceLength, int pieces, int zeroPercent, int duplicatePercent, bool shortLastPiece = true, int seed = 1, int patterns = 3)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pieces, 1);
+        long length = (long)pieceLength * pieces;
+        return new TestImage
+        {
+            Length = shortLastPiece ? length - (pieceLength / 4) - 8 : length,
+            Seed = seed,
+            BlockSize = pieceLength,
+            ZeroRunPercent = 0,
+            ZeroBlockPercent = zeroPercent,
+            RepeatBlockPercent = duplicatePercent,
+            RepeatPatterns = patterns,
+        };
+    }
+
+    /// <summary>
+    /// Creates an image of one of the <see cref="TestImageShape"/>s every swarm mode is tested on, in whole pieces of
+    /// <paramref name="pieceLength"/> and a short last piece.
+    /// </summary>
+    /// <param name="shape">The shape.</param>
+    /// <param name="pieceLength">The piece length, a multiple of 8.</param>
+    /// <param name="pieces">The number of pieces.</param>
+    /// <param name="seed">The seed.</param>
+    /// <returns>The image.</returns>
+    public static TestImage Realistic(TestImageShape shape, int pieceLength, int pieces, int seed = 1) => shape switch
+    {
+        TestImageShape.Dense => WithPieces(pieceLength, pieces, 0, 0, seed: seed),
+        TestImageShape.ZeroRuns => WithPieces(pieceLength, pieces, 10, 0, seed: seed) with { ZeroRunPercent = 40, ZeroRunBlocks = 4 },
+        TestImageShape.Duplicates => WithPieces(pieceLength, pieces, 0, 40, seed: seed, patterns: 4),
+        TestImageShape.ZerosAndDuplicates => WithPieces(pieceLength, pieces, 15, 20, seed: seed, patterns: 4) with { ZeroRunPercent = 35, ZeroRunBlocks = 4 },
+        _ => throw new ArgumentOutOfRangeException(nameof(shape), shape, "Not a shape."),
+    };
+
     /// <summary>Gets the number of layout blocks (the last may be partial).</summary>
     public long BlockCount => (Length + BlockSize - 1) / BlockSize;
 
