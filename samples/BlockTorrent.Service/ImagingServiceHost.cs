@@ -1,5 +1,5 @@
-using System.Net;
 using BlockTorrent.Service.Depot;
+using BlockTorrent.Service.Http;
 using BlockTorrent.Service.Options;
 using BlockTorrent.Service.Status;
 using BlockTorrent.Service.Target;
@@ -15,7 +15,7 @@ namespace BlockTorrent.Service;
 
 /// <summary>
 /// Builds the imaging service: settings from appsettings.json, environment variables and the command line
-/// (checked at start), systemd integration, the role's background service, and the HTTP status endpoint.
+/// (checked at start), systemd integration, the role's background service, and the HTTP endpoints (the status; a depot's manifests).
 /// </summary>
 internal static class ImagingServiceHost
 {
@@ -44,7 +44,8 @@ internal static class ImagingServiceHost
         builder.Services.AddOptions<ImagingServiceOptions>().Bind(builder.Configuration.GetSection(ImagingServiceOptions.Section)).ValidateOnStart();
 
         // The role decides which background service runs; an unknown role registers none and fails validation.
-        switch (ImagingServiceOptionsValidator.ParseRole(builder.Configuration[$"{ImagingServiceOptions.Section}:Role"]))
+        ServiceRole role = ImagingServiceOptionsValidator.ParseRole(builder.Configuration[$"{ImagingServiceOptions.Section}:Role"]);
+        switch (role)
         {
             case ServiceRole.Depot:
                 builder.Services.AddHostedService<DepotService>();
@@ -57,29 +58,37 @@ internal static class ImagingServiceHost
                 break;
         }
 
-        string? status = builder.Configuration[$"{ImagingServiceOptions.Section}:Status"] ?? new ImagingServiceOptions().Status;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            if (ImagingServiceOptionsValidator.TryParseEndPoint(status, out IPEndPoint endPoint))
-            {
-                kestrel.Listen(endPoint);
-            }
-        });
+        HttpEndPoints http = HttpEndPoints.FromConfiguration(builder.Configuration, role);
+        builder.Services.AddSingleton(http);
+        builder.WebHost.ConfigureKestrel(http.Listen);
 
         WebApplication app = builder.Build();
-        app.MapGet("/", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json"));
-        app.MapGet("/status", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json"));
-        app.MapGet("/images/{file}", (string file, StatusBoard board) => ServeManifest(file, board));
+        OnlyAt(http.Status, app.MapGet("/", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json")));
+        OnlyAt(http.Status, app.MapGet("/status", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json")));
+        if (http.Manifests is not null)
+        {
+            OnlyAt(http.Manifests, app.MapGet("/images/{file}", (string file, StatusBoard board) => ServeManifest(file, board)));
+        }
+
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("BlockTorrent.Service");
-            foreach (string url in app.Urls)
+            if (http.Status is not null)
             {
-                Log.StatusListening(logger, url);
+                Log.StatusListening(logger, http.Status.Url);
+            }
+
+            if (http.Manifests is not null)
+            {
+                Log.ManifestsListening(logger, http.Manifests.Setting, http.Manifests.Url);
             }
         });
         return app;
     }
+
+    /// <summary>Answers a path only on the connections that reached <paramref name="endPoint"/>; elsewhere it is not found.</summary>
+    private static void OnlyAt(ServedEndPoint? endPoint, RouteHandlerBuilder route) =>
+        route.AddEndpointFilter((context, next) => endPoint is not null && endPoint.Accepts(context.HttpContext.Connection) ? next(context) : ValueTask.FromResult<object?>(Results.NotFound()));
 
     /// <summary>Serves a depot image's manifest (<c>/images/NAME.torrent</c>), so targets can be given its URL. Only the manifests of served images are reachable.</summary>
     private static IResult ServeManifest(string file, StatusBoard board)

@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(5008, LogLevel.Information, "Status endpoint: {StatusUrl}/status")]
     public static partial void StatusListening(ILogger logger, string statusUrl);
 
+    [LoggerMessage(5010, LogLevel.Information, "Depot: manifests at {ManifestsUrl}/images/NAME.torrent ({Setting})")]
+    public static partial void ManifestsListening(ILogger logger, string setting, string manifestsUrl);
+
     [LoggerMessage(5001, LogLevel.Information, "Depot: embedded tracker at {Announce}")]
     public static partial void TrackerStarted(ILogger logger, Uri announce);
 

@@ -18,8 +18,8 @@ public sealed class ServiceDeploymentTests : IDisposable
         var image = new TestImage { Length = 6 << 20, Seed = 5 };
         await using ServiceInstance depot = await StartDepotAsync(image);
 
-        await using ServiceInstance first = await StartTargetAsync($"{depot.Url}/images/disk.img.torrent", "target1.img");
-        await using ServiceInstance second = await StartTargetAsync($"{depot.Url}/images/disk.img.torrent", "target2.img");
+        await using ServiceInstance first = await StartTargetAsync($"{depot.ManifestsUrl}/images/disk.img.torrent", "target1.img");
+        await using ServiceInstance second = await StartTargetAsync($"{depot.ManifestsUrl}/images/disk.img.torrent", "target2.img");
         await Eventually.TrueAsync(() => first.Board.Target!.State == "seeding" && second.Board.Target!.State == "seeding", Bound, "both targets finish and seed", TestContext.Current.CancellationToken);
 
         byte[] expected = image.ToArray();
@@ -146,7 +146,7 @@ public sealed class ServiceDeploymentTests : IDisposable
         var image = new TestImage { Length = 4 << 20, Seed = 13 };
         await using ServiceInstance depot = await StartDepotAsync(image);
 
-        await using ServiceProcess target = StartTargetProcess($"{depot.Url}/images/disk.img.torrent", "target.img", "--BlockTorrent:Target:StopWhenDone=true");
+        await using ServiceProcess target = StartTargetProcess($"{depot.ManifestsUrl}/images/disk.img.torrent", "target.img", "--BlockTorrent:Target:StopWhenDone=true");
 
         Assert.True(await target.WaitForExitAsync(Bound) == 0, target.Output);
         Assert.Contains("Target: disk.img is on", target.Output, StringComparison.Ordinal);
@@ -160,7 +160,7 @@ public sealed class ServiceDeploymentTests : IDisposable
         var image = new TestImage { Length = 4 << 20, Seed = 17 };
         await using ServiceInstance depot = await StartDepotAsync(image);
 
-        await using ServiceProcess target = StartTargetProcess($"{depot.Url}/images/disk.img.torrent", "target.img", "--BlockTorrent:Target:StopWhenDone=true", "--BlockTorrent:Target:SeedAfter=00:00:02");
+        await using ServiceProcess target = StartTargetProcess($"{depot.ManifestsUrl}/images/disk.img.torrent", "target.img", "--BlockTorrent:Target:StopWhenDone=true", "--BlockTorrent:Target:SeedAfter=00:00:02");
 
         Assert.True(await target.WaitForExitAsync(Bound) == 0, target.Output);
         Assert.Contains("Target: seeding disk.img from", target.Output, StringComparison.Ordinal);

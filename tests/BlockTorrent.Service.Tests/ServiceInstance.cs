@@ -1,5 +1,6 @@
 using System.Text.Json;
 using BlockTorrent.Service;
+using BlockTorrent.Service.Http;
 using BlockTorrent.Service.Status;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +20,10 @@ internal sealed class ServiceInstance : IAsyncDisposable
     }
 
     /// <summary>Gets the status endpoint's base address, for example http://127.0.0.1:41234.</summary>
-    public string Url => _app.Urls.First();
+    public string Url => _app.Services.GetRequiredService<HttpEndPoints>().Status!.Url;
+
+    /// <summary>Gets the base address where a depot serves its manifests (<c>/images/NAME.torrent</c>).</summary>
+    public string ManifestsUrl => _app.Services.GetRequiredService<HttpEndPoints>().Manifests!.Url;
 
     public StatusBoard Board => _app.Services.GetRequiredService<StatusBoard>();
 
@@ -33,6 +37,7 @@ internal sealed class ServiceInstance : IAsyncDisposable
         ["BlockTorrent:Listen"] = "127.0.0.1:0",
         ["BlockTorrent:Status"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Tracker"] = "127.0.0.1:0",
+        ["BlockTorrent:Depot:Manifests"] = "127.0.0.1:0",
         ["Logging:LogLevel:Default"] = "Warning",
     };
 

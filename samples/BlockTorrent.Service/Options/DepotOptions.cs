@@ -19,6 +19,14 @@ internal sealed class DepotOptions
     /// <value>The default is <see langword="true"/>.</value>
     public bool CreateMissingManifests { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets where the depot serves its images' manifests (<c>GET /images/NAME.torrent</c>, ADDR:PORT), so a
+    /// target can be given <c>http://depot:8580/images/NAME.torrent</c>; empty serves none. It may share its port with
+    /// <see cref="ImagingServiceOptions.Status"/>: the status is then still answered only on the status's own address.
+    /// </summary>
+    /// <value>The default is <c>0.0.0.0:8580</c>: every IPv4 address, so targets on other machines reach it.</value>
+    public string? Manifests { get; set; } = "0.0.0.0:8580";
+
     /// <summary>Gets or sets where the embedded tracker listens (ADDR:PORT); empty runs no tracker.</summary>
     /// <value>The default is <c>0.0.0.0:6969</c>.</value>
     public string? Tracker { get; set; } = "0.0.0.0:6969";

@@ -71,6 +71,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             CheckEndPoint(failures, $"{S}:Tracker", depot.Tracker);
         }
 
+        if (!string.IsNullOrEmpty(depot.Manifests))
+        {
+            CheckEndPoint(failures, $"{S}:Manifests", depot.Manifests);
+        }
+
         if (depot.PieceSize != 0 && (depot.PieceSize < 16 * 1024 || (depot.PieceSize & (depot.PieceSize - 1)) != 0))
         {
             failures.Add($"{S}:PieceSize must be 0 (automatic) or a power of two of at least 16384 bytes; it is {depot.PieceSize}.");

@@ -213,7 +213,7 @@ public sealed class EmbeddedTracker : IAsyncDisposable
                 headEnd = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8);
             }
 
-            (int status, string reason, byte[] body) = Handle(buffer.AsSpan(0, headEnd), remote);
+            (int status, string reason, byte[] body) = Handle(buffer.AsSpan(0, headEnd), remote, (IPEndPoint)client.LocalEndPoint!);
             await RespondAsync(client, status, reason, body, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -232,7 +232,7 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         }
     }
 
-    private (int Status, string Reason, byte[] Body) Handle(ReadOnlySpan<byte> head, IPEndPoint remote)
+    private (int Status, string Reason, byte[] Body) Handle(ReadOnlySpan<byte> head, IPEndPoint remote, IPEndPoint local)
     {
         int lineEnd = head.IndexOf("\r\n"u8);
         ReadOnlySpan<byte> line = lineEnd < 0 ? head : head[..lineEnd];
@@ -264,10 +264,10 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         }
 
         // Tracker errors travel as a bencoded "failure reason" in a 200 response, which every client reads.
-        return (200, "OK", announce ? Announce(parameters, remote) : Scrape(parameters));
+        return (200, "OK", announce ? Announce(parameters, remote, local) : Scrape(parameters));
     }
 
-    private byte[] Announce(List<KeyValuePair<string, byte[]>> parameters, IPEndPoint remote)
+    private byte[] Announce(List<KeyValuePair<string, byte[]>> parameters, IPEndPoint remote, IPEndPoint local)
     {
         byte[]? infoHash = Get(parameters, "info_hash");
         byte[]? peerId = Get(parameters, "peer_id");
@@ -317,6 +317,22 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         if (!Peers.Announce(hash, peer, peerId, left, announceEvent, (int)Math.Min(numWant, _options.MaxNumWant), peers, out ScrapeStats stats))
         {
             return Failure("this tracker tracks too many torrents");
+        }
+
+        // A peer that announced from a loopback address runs on the tracker's machine: typically the seed the tracker
+        // is embedded with, announcing to this machine's name, which often resolves to a loopback address (127.0.1.1).
+        // A requester on another machine reaches it at the address by which it reached the tracker.
+        if (!IPAddress.IsLoopback(CompactPeers.Normalize(remote.Address)))
+        {
+            IPAddress here = CompactPeers.Normalize(local.Address);
+            for (int i = 0; i < peers.Count; i++)
+            {
+                TrackedPeer listed = peers[i];
+                if (IPAddress.IsLoopback(listed.EndPoint.Address))
+                {
+                    peers[i] = new TrackedPeer(new IPEndPoint(here, listed.EndPoint.Port), listed.PeerId, listed.Left, listed.LastSeen);
+                }
+            }
         }
 
         Log.TrackerServedAnnounce(_logger, peer, hash, announceEvent, peers.Count);
