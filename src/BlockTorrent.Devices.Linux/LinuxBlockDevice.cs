@@ -368,15 +368,7 @@ public sealed class LinuxBlockDevice : IBlockDevice
                 await Task.Factory.StartNew(static state => ((LinuxBlockDevice)state!).FlushCore(), this, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
                 if (_isWholeDisk && _rereadOnDispose)
                 {
-                    int error = TryRereadPartitionTable();
-                    if (error == 0)
-                    {
-                        Log.PartitionTableReread(_logger, Name);
-                    }
-                    else
-                    {
-                        Log.PartitionTableNotReread(_logger, Name, DeviceErrors.Name(error));
-                    }
+                    LogReread(TryRereadPartitionTable());
                 }
             }
         }
@@ -1002,6 +994,53 @@ public sealed class LinuxBlockDevice : IBlockDevice
         {
             _bounce.Return(zeros);
         }
+    }
+
+    // EINVAL from BLKRRPART on a whole disk means the kernel keeps no partitions for this device (a loop device
+    // attached without partition scanning, a device with a single minor): there are no stale partitions, and a re-read
+    // only matters when the disk holds a partition table whose partitions the operator will look for.
+    private void LogReread(int error)
+    {
+        if (error == 0)
+        {
+            Log.PartitionTableReread(_logger, Name);
+        }
+        else if (error != Interop.Libc.EINVAL)
+        {
+            Log.PartitionTableNotReread(_logger, Name, DeviceErrors.Name(error));
+        }
+        else
+        {
+            switch (HoldsPartitionTable())
+            {
+                case false:
+                    Log.NoPartitionsToReread(_logger, Name);
+                    break;
+                case true:
+                    Log.PartitionsNotScanned(_logger, Name);
+                    break;
+                default:
+                    Log.PartitionTableNotReread(_logger, Name, DeviceErrors.Name(error));
+                    break;
+            }
+        }
+    }
+
+    // Whether the disk now holds a partition table, or null when its first sectors cannot be read.
+    private bool? HoldsPartitionTable()
+    {
+        byte[] start = new byte[(int)Math.Min(PartitionTableProbe.BytesNeeded(LogicalSectorSize), Length)];
+        try
+        {
+            ReadCore(0, start);
+        }
+        catch (BlockDeviceIOException e)
+        {
+            Log.PartitionTableUnreadable(_logger, Name, e.Message);
+            return null;
+        }
+
+        return PartitionTableProbe.HoldsPartitionTable(start, LogicalSectorSize);
     }
 
     private int TryRereadPartitionTable()

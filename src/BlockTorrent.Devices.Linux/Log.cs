@@ -22,4 +22,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7105, Level = LogLevel.Information, Message = "{Report}")]
     public static partial void DryRunSummary(ILogger logger, string report);
+
+    [LoggerMessage(EventId = 7106, Level = LogLevel.Debug, Message = "{Device}: holds no partition table, and the kernel keeps no partitions for it (BLKRRPART: EINVAL); nothing to re-read")]
+    public static partial void NoPartitionsToReread(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 7107, Level = LogLevel.Warning, Message = "{Device}: holds a partition table, but the kernel keeps no partitions for this device (BLKRRPART: EINVAL), so its partitions will not appear; for a loop device, attach it with 'losetup --partscan'")]
+    public static partial void PartitionsNotScanned(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 7108, Level = LogLevel.Debug, Message = "{Device}: could not read its first sectors to look for a partition table: {Error}")]
+    public static partial void PartitionTableUnreadable(ILogger logger, string device, string error);
 }
