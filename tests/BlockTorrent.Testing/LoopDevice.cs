@@ -21,7 +21,7 @@ public sealed class LoopDevice : IAsyncDisposable
     public string Name => System.IO.Path.GetFileName(Path);
 
     /// <summary>Gets the backing file.</summary>
-    public string BackingFile { get; }
+    public string BackingFile { get; private set; }
 
     /// <summary>Skips (outside CI) or fails (in CI) unless loop devices can be attached here.</summary>
     public static void Require()
@@ -67,6 +67,17 @@ public sealed class LoopDevice : IAsyncDisposable
         var result = await ExternalProgram.RunAsync("losetup", arguments, CommandTimeout);
         result.EnsureSuccess("losetup " + string.Join(' ', arguments));
         return new LoopDevice(result.StandardOutput.Trim(), backingFile);
+    }
+
+    /// <summary>
+    /// Detaches the device and attaches another file to the same node, as an operator re-pointing a loop device
+    /// between two runs would: the same device name and length, other bytes.
+    /// </summary>
+    public async Task ReattachAsync(string backingFile)
+    {
+        await RunAsync("losetup", "-d", Path);
+        await RunAsync("losetup", Path, backingFile);
+        BackingFile = backingFile;
     }
 
     /// <summary>Runs a program against the device and fails with its output when it does not succeed.</summary>
