@@ -86,6 +86,14 @@ internal static class ImagingServiceHost
         return app;
     }
 
+    /// <summary>
+    /// Stops the service (a role failed, or a target is done), but not before the host has started: a stop requested
+    /// while the host still starts its other services (the HTTP listeners) cancels that start, and the program would
+    /// end with the cancellation instead of its exit code. Once the host has started, the stop is requested at once.
+    /// </summary>
+    public static void StopOnceStarted(IHostApplicationLifetime lifetime) =>
+        lifetime.ApplicationStarted.Register(lifetime.StopApplication);
+
     /// <summary>Answers a path only on the connections that reached <paramref name="endPoint"/>; elsewhere it is not found.</summary>
     private static void OnlyAt(ServedEndPoint? endPoint, RouteHandlerBuilder route) =>
         route.AddEndpointFilter((context, next) => endPoint is not null && endPoint.Accepts(context.HttpContext.Connection) ? next(context) : ValueTask.FromResult<object?>(Results.NotFound()));

@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(5007, LogLevel.Error, "Depot: cannot scan {Folder}: {Reason}")]
     public static partial void ScanFailed(ILogger logger, Exception exception, string folder, string reason);
 
+    [LoggerMessage(5011, LogLevel.Critical, "Depot: cannot serve: {Reason}")]
+    public static partial void DepotFailed(ILogger logger, Exception exception, string reason);
+
     [LoggerMessage(5020, LogLevel.Information, "Target: deploying {Name} ({Length} bytes, {PieceCount} pieces) to {Device}; peers connect to {PeerEndPoint}; resume file {ResumeFile}")]
     public static partial void Deploying(ILogger logger, string name, long length, int pieceCount, string device, IPEndPoint peerEndPoint, string resumeFile);
 

@@ -60,6 +60,17 @@ public sealed class ServiceExitCodeTests : IDisposable
         Assert.Contains("is a directory", target.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ADepotWhoseTrackerAddressIsTakenExitsWithOneSayingSo()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        await using ServiceProcess depot = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Depot"), $"--BlockTorrent:Depot:ImageFolder={_dir.Path}", $"--BlockTorrent:Depot:Tracker={taken.LocalEndpoint}"]);
+
+        Assert.True(await depot.WaitForExitAsync(Bound) == 1, depot.Output);
+        Assert.Contains("Depot: cannot serve", depot.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>Writes <paramref name="image"/> as disk.img with its manifest beside it; returns the manifest's path.</summary>
     private async Task<string> WriteImageAndManifestAsync(TestImage image)
     {

@@ -17,7 +17,7 @@ namespace BlockTorrent.Service.Depot;
 /// and every <see cref="DepotOptions.RescanInterval"/>: new images start seeding, removed ones stop, and an image
 /// or manifest that changed is loaded again.
 /// </summary>
-internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, ILoggerFactory loggerFactory) : BackgroundService
+internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
 {
     // Marks the manifests the depot made itself: those it may rewrite when its tracker moves.
     private const string CreatedBy = "blocktorrent depot";
@@ -27,6 +27,22 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     private readonly HashSet<string> _orphansReported = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ServeAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !(e is OperationCanceledException && stoppingToken.IsCancellationRequested))
+        {
+            // A depot that cannot serve (its tracker's or its peers' address is taken) stops the service with a
+            // failure, so systemd (Restart=on-failure) or an operator sees it, instead of the host ending with 0.
+            Log.DepotFailed(_logger, e, e.Message);
+            board.ExitCode = 1;
+            ImagingServiceHost.StopOnceStarted(lifetime);
+        }
+    }
+
+    private async Task ServeAsync(CancellationToken stoppingToken)
     {
         ImagingServiceOptions settings = options.Value;
         DepotOptions depot = settings.Depot;

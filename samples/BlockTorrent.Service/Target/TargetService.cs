@@ -73,7 +73,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             await SeedAfterAsync(client, manifest, device, target, deployOptions, status, stoppingToken).ConfigureAwait(false);
             if (target.StopWhenDone)
             {
-                StopOnceStarted(lifetime);
+                ImagingServiceHost.StopOnceStarted(lifetime);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -92,17 +92,9 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             status.SetState("failed", reason);
             Log.DeployFailed(_logger, e, image, devicePath, reason);
             board.ExitCode = 1;
-            StopOnceStarted(lifetime);
+            ImagingServiceHost.StopOnceStarted(lifetime);
         }
     }
-
-    /// <summary>
-    /// Stops the service, but not before the host has started: a stop requested while the host still starts its other
-    /// services (the status endpoint's listener) cancels that start, and the program would end with the cancellation
-    /// instead of its exit code. Once the host has started, the stop is requested at once.
-    /// </summary>
-    private static void StopOnceStarted(IHostApplicationLifetime lifetime) =>
-        lifetime.ApplicationStarted.Register(lifetime.StopApplication);
 
     /// <summary>Turns a failure into the sentence the log and the status endpoint show.</summary>
     internal static string Describe(Exception e) => e switch
