@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using FsCheck;
+using FsCheck.Fluent;
 using Microsoft.FSharp.Core;
 using Xunit;
 using Xunit.Sdk;
@@ -36,6 +37,12 @@ public static partial class PropertyCheck
     private static readonly Rnd s_ciSeed = new(0x5EED_B10C_7022_E47UL, 0x9E37_79B9_7F4A_7C15UL);
 
     private static readonly Lazy<(Replay Seed, string Source)> s_seed = new(ChooseSeed);
+
+    /// <summary>
+    /// Gets seeds for scenarios a property drives with <see cref="Random"/>: any 32-bit value, spread evenly. FsCheck's
+    /// own integers stay within the size (±100), so a scenario seeded with them would only ever see 201 scenarios.
+    /// </summary>
+    public static Arbitrary<int> ScenarioSeeds { get; } = Gen.Choose(int.MinValue, int.MaxValue).ToArbitrary();
 
     /// <summary>Gets the seed every property of this test process starts from, as <c>seed,gamma</c>.</summary>
     public static string Seed => Format(s_seed.Value.Seed);

@@ -9,7 +9,7 @@ namespace BlockTorrent.Tests.Swarm;
 public sealed class PickerImageTests
 {
     [Fact]
-    public void ZeroPiecesAndLaterDuplicatesAreNeverPicked() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => ZeroPiecesAndLaterDuplicatesAreNeverPickedFor(seed)).CheckSeeded(maxTest: 200);
+    public void ZeroPiecesAndLaterDuplicatesAreNeverPicked() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => ZeroPiecesAndLaterDuplicatesAreNeverPickedFor(seed)).CheckSeeded(maxTest: 200);
 
     private void ZeroPiecesAndLaterDuplicatesAreNeverPickedFor(int seed)
     {

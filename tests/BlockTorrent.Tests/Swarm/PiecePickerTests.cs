@@ -9,7 +9,7 @@ namespace BlockTorrent.Tests.Swarm;
 public sealed class PiecePickerTests
 {
     [Fact]
-    public void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUs() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUsFor(seed)).CheckSeeded(maxTest: 200);
+    public void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUs() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUsFor(seed)).CheckSeeded(maxTest: 200);
 
     private void ThePickerNeverPicksAPieceThatIsUnwantedOrThePeerCannotGiveUsFor(int seed)
     {
@@ -32,7 +32,7 @@ public sealed class PiecePickerTests
     }
 
     [Fact]
-    public void EveryWantedPieceSomePeerHasIsEventuallyCompleted() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => EveryWantedPieceSomePeerHasIsEventuallyCompletedFor(seed)).CheckSeeded(maxTest: 200);
+    public void EveryWantedPieceSomePeerHasIsEventuallyCompleted() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => EveryWantedPieceSomePeerHasIsEventuallyCompletedFor(seed)).CheckSeeded(maxTest: 200);
 
     private void EveryWantedPieceSomePeerHasIsEventuallyCompletedFor(int seed)
     {
@@ -61,7 +61,7 @@ public sealed class PiecePickerTests
     }
 
     [Fact]
-    public void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOne() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOneFor(seed)).CheckSeeded(maxTest: 200);
+    public void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOne() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOneFor(seed)).CheckSeeded(maxTest: 200);
 
     private void NoBlockIsEverRequestedFromMoreThanTwoPeersOrTwiceFromOneFor(int seed)
     {

@@ -10,7 +10,7 @@ public sealed class RequestQueueTests
     private const long Frequency = 1_000_000;
 
     [Fact]
-    public void TheDepthStaysWithinTheBoundsAndThePeersLimit() => Prop.ForAll(ArbMap.Default.ArbFor<Tuple<byte, ushort, byte, int>>(), t => TheDepthStaysWithinTheBoundsAndThePeersLimitFor(t.Item1, t.Item2, t.Item3, t.Item4)).CheckSeeded(maxTest: 300);
+    public void TheDepthStaysWithinTheBoundsAndThePeersLimit() => Prop.ForAll(ArbMap.Default.ArbFor<Tuple<byte, ushort, byte>>(), PropertyCheck.ScenarioSeeds, (t, seed) => TheDepthStaysWithinTheBoundsAndThePeersLimitFor(t.Item1, t.Item2, t.Item3, seed)).CheckSeeded(maxTest: 300);
 
     private bool TheDepthStaysWithinTheBoundsAndThePeersLimitFor(byte min, ushort max, byte peerLimit, int seed)
     {
@@ -74,11 +74,11 @@ public sealed class RequestQueueTests
     /// allows, window after window, down to the minimum).
     /// </summary>
     [Fact]
-    public void AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCap() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCapFor(seed)).CheckSeeded(maxTest: 200);
+    public void AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCap() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCapFor(seed)).CheckSeeded(maxTest: 200);
 
     private bool AnyPeerNearOrFarReachesItsLinkRateOrTheDepthCapFor(int seed)
     {
-        // FsCheck's integers start small; the distance and the link come from the seed, spread evenly: 1 ms to 3 s,
+        // The distance and the link come from the seed, spread evenly: 1 ms to 3 s,
         // and 256 KiB/s to 256 MiB/s in powers of two.
         var random = new Random(seed);
         double roundTrip = 0.001 + (random.NextDouble() * 2.999);

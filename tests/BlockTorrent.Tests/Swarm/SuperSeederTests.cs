@@ -10,7 +10,7 @@ public sealed class SuperSeederTests
     private const long Second = 1000;
 
     [Fact]
-    public void EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnough() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(seed)).CheckSeeded(maxTest: 200);
+    public void EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnough() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(seed)).CheckSeeded(maxTest: 200);
 
     private bool EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(int seed)
     {
@@ -30,7 +30,7 @@ public sealed class SuperSeederTests
     }
 
     [Fact]
-    public void EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwice() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwiceFor(seed)).CheckSeeded(maxTest: 200);
+    public void EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwice() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwiceFor(seed)).CheckSeeded(maxTest: 200);
 
     private bool EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwiceFor(int seed)
     {
@@ -227,7 +227,7 @@ public sealed class SuperSeederTests
     }
 
     [Fact]
-    public void FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobody() => Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(seed)).CheckSeeded(maxTest: 200);
+    public void FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobody() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(seed)).CheckSeeded(maxTest: 200);
 
     private bool FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(int seed)
     {
@@ -287,7 +287,7 @@ public sealed class SuperSeederTests
 
     [Fact]
     public void PeersThatFillDuplicatesInGetEveryPieceFromTheSeedAlone() =>
-        Prop.ForAll(ArbMap.Default.ArbFor<int>(), seed => PeersThatFillDuplicatesInGetEveryPieceFromTheSeedAloneFor(seed)).CheckSeeded(maxTest: 200);
+        Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => PeersThatFillDuplicatesInGetEveryPieceFromTheSeedAloneFor(seed)).CheckSeeded(maxTest: 200);
 
     private static bool PeersThatFillDuplicatesInGetEveryPieceFromTheSeedAloneFor(int seed)
     {
