@@ -31,6 +31,13 @@ internal static class ExitCodes
     /// <summary>The deployment stopped before the target was complete (no peers, a timeout); run it again to resume.</summary>
     public const int Incomplete = 6;
 
+    /// <summary>
+    /// <c>deploy</c> stopped because no peer it can use has the pieces still missing (a seed whose image changed after
+    /// its manifest was made, or whose peers were banned for bad pieces), after <c>--stall-timeout</c> with nothing
+    /// arriving; the message names the pieces and the banned peers. Fix or replace the source, then run again to resume.
+    /// </summary>
+    public const int PiecesUnavailable = 7;
+
     /// <summary>Stopped by Ctrl-C or SIGTERM; whatever was written stays verified, and a second run resumes.</summary>
     public const int Interrupted = 130;
 
@@ -44,6 +51,7 @@ internal static class ExitCodes
         (TargetRefused, "target refused: too small, mounted, read-only, busy or holds the running system"),
         (VerifyFailed, "the target differs from the manifest"),
         (Incomplete, "stopped before the target was complete; run again to resume"),
+        (PiecesUnavailable, "no peer has the pieces still missing (a changed source, banned peers); fix the source, run again"),
         (Interrupted, "interrupted by Ctrl-C/SIGTERM; run again to resume"),
     ];
 }

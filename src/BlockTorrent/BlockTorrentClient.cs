@@ -92,6 +92,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <exception cref="ArgumentException">The device is read-only or too short, or the options are invalid.</exception>
     /// <exception cref="InvalidOperationException">The client is already deploying or seeding this torrent.</exception>
     /// <exception cref="IOException">The device failed.</exception>
+    /// <exception cref="PiecesUnavailableException">No usable peer had the pieces still missing for <see cref="DeployOptions.StallTimeout"/>.</exception>
     public async Task<DeploymentResult> DeployAsync(TorrentManifest manifest, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -120,7 +121,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             }
         }
 
-        var swarm = new TorrentSwarm(_host, manifest, target, writer, have, verifyOnFirstRead: false, superSeed: false);
+        var swarm = new TorrentSwarm(_host, manifest, target, writer, have, verifyOnFirstRead: false, superSeed: false) { StallTimeout = options.StallTimeout };
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;

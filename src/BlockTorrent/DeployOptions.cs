@@ -70,6 +70,15 @@ public sealed class DeployOptions
     /// <value>The default is 5 minutes.</value>
     public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Gets or sets how long a deployment waits, with nothing arriving, while pieces it still needs are held by no
+    /// peer it can use (the connected peers lack them, or the peers that had them were banned), before it stops with
+    /// a <see cref="PiecesUnavailableException"/> naming the pieces and the banned peers. A deployment that has met no
+    /// peer yet waits for one regardless; <see cref="Timeout.InfiniteTimeSpan"/> waits until cancelled.
+    /// </summary>
+    /// <value>The default is 60 seconds.</value>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -93,6 +102,11 @@ public sealed class DeployOptions
         {
             throw new ArgumentException($"{nameof(MetadataTimeout)} must be positive or infinite.", nameof(MetadataTimeout));
         }
+
+        if (StallTimeout <= TimeSpan.Zero && StallTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException($"{nameof(StallTimeout)} must be positive or infinite.", nameof(StallTimeout));
+        }
     }
 
     /// <summary>Copies the settings, adding peers (those found while fetching a magnet link's metadata).</summary>
@@ -109,6 +123,7 @@ public sealed class DeployOptions
             DeviceIsZeroed = DeviceIsZeroed,
             MaxMetadataSize = MaxMetadataSize,
             MetadataTimeout = MetadataTimeout,
+            StallTimeout = StallTimeout,
         };
         foreach (IPEndPoint peer in Peers.Concat(peers).Distinct())
         {

@@ -20,11 +20,15 @@ public sealed class SeedOptions
     public bool? UseLocalPeerDiscovery { get; set; }
 
     /// <summary>
-    /// Gets or sets a value indicating whether each piece is checked against the manifest the first time it is read
-    /// (a piece that does not match is never served). Without it the source is trusted, as a depot seed usually is.
+    /// Gets or sets a value indicating whether each piece is checked against the manifest the first time it is read.
+    /// A piece that does not match (the image changed after its manifest was made) is never served: it is reported
+    /// (<see cref="SwarmEventKind.SourcePieceInvalid"/>, an error in the log), the seed stops offering it, and the
+    /// peers it was offered to are reconnected with a bitfield without it, so they look for it elsewhere instead of
+    /// asking again. Turning this off trusts the source: a changed piece is served, fails the peers' hash checks and
+    /// gets the seed banned.
     /// </summary>
-    /// <value>The default is <see langword="false"/>.</value>
-    public bool VerifyOnFirstRead { get; set; }
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool VerifyOnFirstRead { get; set; } = true;
 
     /// <summary>
     /// Gets or sets a value indicating whether to super-seed (BEP 16): offer each peer one rare piece at a time, so an

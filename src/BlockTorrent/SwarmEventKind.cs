@@ -23,4 +23,16 @@ public enum SwarmEventKind
 
     /// <summary>The torrent's metadata arrived from peers (a deployment started from a magnet link).</summary>
     MetadataReceived = 6,
+
+    /// <summary>
+    /// A seed read a piece from its source that does not match the manifest (the image changed after the manifest was
+    /// made); <see cref="SwarmEvent.Piece"/> names it and <see cref="SwarmEvent.Detail"/> the source. It is not served.
+    /// </summary>
+    SourcePieceInvalid = 7,
+
+    /// <summary>
+    /// A deployment has pieces left that no peer it can use has; <see cref="SwarmEvent.Detail"/> names them and the
+    /// banned peers. It stops after <see cref="DeployOptions.StallTimeout"/> unless a source turns up.
+    /// </summary>
+    PiecesUnavailable = 8,
 }

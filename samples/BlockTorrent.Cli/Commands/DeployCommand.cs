@@ -32,6 +32,7 @@ internal static class DeployCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the target and show what would be fetched, without writing or connecting." };
         var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record which pieces are on the target, so a rerun reads back and hashes those first instead of fetching them (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
         Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
+        Option<TimeSpan?> stallTimeout = CliOptions.Duration("--stall-timeout", "Stop with exit code 7 when pieces still missing have no usable source (the connected peers lack them, or the peers that had them were banned) and nothing arrived for this long (30s, 10m, forever). Default: 60s.");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var lifeline = new Option<bool>("--exit-on-stdin-eof")
         {
@@ -40,7 +41,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, json, lifeline,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -59,6 +60,7 @@ internal static class DeployCommand
                 DryRun = parse.GetValue(dryRun),
                 ResumeFile = parse.GetValue(resumeFile),
                 Timeout = parse.GetValue(timeout),
+                StallTimeout = parse.GetValue(stallTimeout),
                 Json = parse.GetValue(json),
                 ExitOnStdinEof = parse.GetValue(lifeline),
             };
@@ -205,6 +207,11 @@ internal static class DeployCommand
             CheckExistingData = existed,
             DeviceIsZeroed = !existed,
         };
+        if (request.StallTimeout is TimeSpan stall)
+        {
+            options.StallTimeout = stall;
+        }
+
         AddPeersAndTrackers(options.Peers, options.Trackers, request);
 
         DeploymentProgress? latest = null;
@@ -235,6 +242,14 @@ internal static class DeployCommand
                 throw new CommandException(
                     ExitCodes.Incomplete,
                     $"gave up after {Duration.Format(request.Timeout!.Value)}: {last?.PiecesOnDevice ?? 0} of {manifest.PieceCount} pieces are on the target; run the same command again to resume.");
+            }
+            catch (PiecesUnavailableException e)
+            {
+                DeploymentProgress? last = Volatile.Read(ref latest);
+                throw new CommandException(
+                    ExitCodes.PiecesUnavailable,
+                    $"{Uncapitalize(e.Message)}. {last?.PiecesOnDevice ?? 0} of {manifest.PieceCount} pieces are on the target and stay verified; fix or replace the source, then run the same command again to resume.",
+                    e);
             }
             finally
             {

@@ -31,6 +31,8 @@ internal sealed record DeployRequest
 
     public TimeSpan? Timeout { get; init; }
 
+    public TimeSpan? StallTimeout { get; init; }
+
     public bool Json { get; init; }
 
     public bool ExitOnStdinEof { get; init; }

@@ -21,12 +21,13 @@ internal static class SeedCommand
         var lsd = new Option<bool>("--lsd") { Description = "Announce the image on the local network with Local Service Discovery (BEP 14)." };
         Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
-        var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece against the manifest the first time it is read, and never serve one that differs." };
+        var trustSource = new Option<bool>("--trust-source") { Description = "Serve pieces without checking them against the manifest. By default each piece is checked the first time it is read, and one that differs (the image changed after its manifest was made) is reported and never served." };
+        var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece the first time it is read (the default now).", Hidden = true };
         var superSeed = new Option<bool>("--super-seed") { Description = "Super-seed (BEP 16): offer each peer a few rare pieces at a time, so this seed sends each piece about once and the peers pass them on. For a fleet whose targets reach one another." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
-            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, verifyReads, superSeed, json,
+            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, json,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             context,
@@ -37,7 +38,7 @@ internal static class SeedCommand
             parse.GetValue(lsd),
             parse.GetValue(congestionControl),
             parse.GetValue(peers) ?? [],
-            new SeedOptions { VerifyOnFirstRead = parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
+            new SeedOptions { VerifyOnFirstRead = !parse.GetValue(trustSource) || parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
             parse.GetValue(json),
             cancellationToken));
         return command;

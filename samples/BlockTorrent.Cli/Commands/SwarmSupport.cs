@@ -101,6 +101,8 @@ internal static class SwarmSupport
                     SwarmEventKind.PeerBanned => $"banned peer {e.Peer}: {e.Detail ?? "it sent pieces that failed their hash check"}",
                     SwarmEventKind.PieceFailed => $"piece {e.Piece} from {e.Peer?.ToString() ?? "a peer"} failed its hash check; fetching it again",
                     SwarmEventKind.MetadataReceived => "received the torrent's metadata from peers",
+                    SwarmEventKind.SourcePieceInvalid => $"THE SOURCE NO LONGER MATCHES ITS MANIFEST: piece {e.Piece} read from {e.Detail} differs from the manifest (the image changed after the manifest was made); it is not served. Make the manifest again from the image, or restore the image",
+                    SwarmEventKind.PiecesUnavailable => e.Detail,
                     SwarmEventKind.PeerConnected when showPeers => $"peer {e.Peer} connected",
                     SwarmEventKind.PeerDisconnected when showPeers => $"peer {e.Peer} disconnected{(e.Detail is null ? string.Empty : ": " + e.Detail)}",
                     _ => null,
@@ -124,6 +126,8 @@ internal static class SwarmSupport
         SwarmEventKind.PeerBanned => "peer-banned",
         SwarmEventKind.PieceFailed => "piece-failed",
         SwarmEventKind.MetadataReceived => "metadata",
+        SwarmEventKind.SourcePieceInvalid => "source-mismatch",
+        SwarmEventKind.PiecesUnavailable => "pieces-unavailable",
         _ => kind.ToString(),
     };
 }

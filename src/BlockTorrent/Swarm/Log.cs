@@ -39,7 +39,7 @@ internal static partial class Log
     [LoggerMessage(310, LogLevel.Debug, "Peer {Peer} stalled with {Outstanding} requests outstanding; they go to other peers")]
     public static partial void PeerStalled(ILogger logger, IPEndPoint peer, int outstanding);
 
-    [LoggerMessage(311, LogLevel.Error, "Piece {Piece} read from {Device} does not match the manifest; it is not served")]
+    [LoggerMessage(311, LogLevel.Error, "Piece {Piece} read from {Device} does not match the manifest: the source changed after its manifest was made; the piece is not served")]
     public static partial void SourcePieceInvalid(ILogger logger, int piece, string device);
 
     [LoggerMessage(312, LogLevel.Warning, "Could not save the resume state to {Path}")]
@@ -74,4 +74,10 @@ internal static partial class Log
 
     [LoggerMessage(322, LogLevel.Debug, "Peer {Peer} did not deliver the metadata: {Reason}")]
     public static partial void MetadataPeerFailed(ILogger logger, IPEndPoint peer, string reason);
+
+    [LoggerMessage(330, LogLevel.Warning, "Deploying {Torrent}: {Detail}; {When}")]
+    public static partial void PiecesUnavailable(ILogger logger, string torrent, string detail, string when);
+
+    [LoggerMessage(331, LogLevel.Error, "Deploying {Torrent} stopped: {Detail}")]
+    public static partial void PiecesUnavailableStop(ILogger logger, string torrent, string detail);
 }

@@ -18,7 +18,7 @@ namespace BlockTorrent.Swarm;
 /// committed to it; once verified and written (with their duplicates) they are announced to every peer. A seeding
 /// swarm has no writer and wants nothing. Both serve every piece they have from the device.
 /// </remarks>
-internal sealed class TorrentSwarm : IAsyncDisposable
+internal sealed partial class TorrentSwarm : IAsyncDisposable
 {
     /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
     public const int RequestQueueLimit = 2048;
@@ -81,7 +81,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
         PieceCount = manifest.PieceCount;
         Picker = PiecePicker.ForManifest(manifest, have, host.Options.ExtentSize);
         ReadCache = new PieceReadCache(manifest, device, host.Options.ReadCacheSize, verifyOnFirstRead);
-        ReadCache.PieceInvalid += piece => Log.SourcePieceInvalid(Logger, piece, device.Name);
+        ReadCache.PieceInvalid += OnSourcePieceInvalid;
         _choker = new Choker(host.Options.ChokingMode, host.Options.MaxUploads, host.Time.TimestampFrequency * 30);
         // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
         // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
@@ -559,6 +559,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                 bool wholeAddress = _banned.Ban(culprit.Remote, ListenEndPointOf(culprit), culprit.PeerId);
                 Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures, wholeAddress ? "its address, the second peer banned there" : "this peer only, not others at its address");
                 SwarmMetrics.PeersBanned.Add(1);
+                RecordBanLocked(culprit, piece);
                 _host.Publish(new SwarmEvent(SwarmEventKind.PeerBanned, InfoHashText) { Peer = culprit.Remote });
                 ThreadPool.UnsafeQueueUserWorkItem(s => s.Close("banned for sending corrupt pieces"), culprit, preferLocal: false);
             }
@@ -855,6 +856,7 @@ internal sealed class TorrentSwarm : IAsyncDisposable
                 double seconds = Math.Max(0.001, (now - last) / (double)Time.TimestampFrequency);
                 last = now;
                 Tick(now, seconds);
+                CheckSources(now);
                 ConnectToCandidates();
             }
         }

@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using BlockTorrent.Testing;
 
-namespace BlockTorrent.Interop.Tests.Clients;
+namespace BlockTorrent.Testing;
 
 /// <summary>A long-running program under test (it does not exit by itself), killed with its children by PID on dispose; its output is kept for failure messages.</summary>
-internal sealed class RunningProgram : IAsyncDisposable
+public sealed class RunningProgram : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
