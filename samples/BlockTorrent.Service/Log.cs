@@ -42,6 +42,18 @@ internal static partial class Log
     [LoggerMessage(5011, LogLevel.Critical, "Depot: cannot serve: {Reason}")]
     public static partial void DepotFailed(ILogger logger, Exception exception, string reason);
 
+    [LoggerMessage(5012, LogLevel.Information, "Depot: {Image} is new or changing; it is served once it has not changed for {SettleTime}")]
+    public static partial void ImageSettling(ILogger logger, string image, TimeSpan settleTime);
+
+    [LoggerMessage(5013, LogLevel.Warning, "Depot: {Image} changed while it was served; it is served again once it settles")]
+    public static partial void ImageChanged(ILogger logger, string image);
+
+    [LoggerMessage(5014, LogLevel.Information, "Depot: {Image} changed after the depot made {Manifest}; making it again")]
+    public static partial void ManifestRemade(ILogger logger, string image, string manifest);
+
+    [LoggerMessage(5015, LogLevel.Warning, "Depot: {Image} changed while its manifest was made; the manifest is dropped and made again once the image settles")]
+    public static partial void ImageChangedWhileHashing(ILogger logger, string image);
+
     [LoggerMessage(5020, LogLevel.Information, "Target: deploying {Name} ({Length} bytes, {PieceCount} pieces) to {Device}; peers connect to {PeerEndPoint}; resume file {ResumeFile}")]
     public static partial void Deploying(ILogger logger, string name, long length, int pieceCount, string device, IPEndPoint peerEndPoint, string resumeFile);
 

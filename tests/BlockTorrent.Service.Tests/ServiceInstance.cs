@@ -38,6 +38,7 @@ internal sealed class ServiceInstance : IAsyncDisposable
         ["BlockTorrent:Status"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Tracker"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Manifests"] = "127.0.0.1:0",
+        ["BlockTorrent:Depot:SettleTime"] = "00:00:00",
         ["Logging:LogLevel:Default"] = "Warning",
     };
 

@@ -2,20 +2,22 @@ using BlockTorrent.Service.Status;
 
 namespace BlockTorrent.Service.Depot;
 
-/// <summary>One image the depot serves: its status, the seed task, and the file times it was started with.</summary>
-internal sealed class DepotImage(ImageStatus status, (DateTime Image, DateTime Manifest) stamp)
+/// <summary>One image the depot knows: its status, the seed task once started, and the file stamps it was started with.</summary>
+internal sealed class DepotImage(ImageStatus status, ImageStamps stamps)
 {
     private CancellationTokenSource? _stop;
     private Task? _seed;
 
     public ImageStatus Status { get; } = status;
 
-    /// <summary>Gets the last-write times of the image and its manifest when it was started; a change restarts it.</summary>
-    public (DateTime Image, DateTime Manifest) Stamp { get; set; } = stamp;
+    /// <summary>Gets or sets the stamps of the image and its manifest when it was started; a change restarts it.</summary>
+    public ImageStamps Stamps { get; set; } = stamps;
 
-    /// <summary>Reads the stamp of an image and its manifest (<see cref="DateTime.MinValue"/> for a missing file).</summary>
-    public static (DateTime Image, DateTime Manifest) ReadStamp(string image, string manifest) =>
-        (File.Exists(image) ? File.GetLastWriteTimeUtc(image) : DateTime.MinValue, File.Exists(manifest) ? File.GetLastWriteTimeUtc(manifest) : DateTime.MinValue);
+    /// <summary>Gets or sets a value indicating whether the depot started it (it is served, or failed to start) rather than waiting for it to settle.</summary>
+    public bool Started { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the image changed since the depot first served it, so a manifest the depot made of it describes other bytes.</summary>
+    public bool Changed { get; set; }
 
     public void Start(Func<CancellationToken, Task> seed, CancellationToken stopping)
     {
@@ -34,5 +36,6 @@ internal sealed class DepotImage(ImageStatus status, (DateTime Image, DateTime M
         await _seed.ConfigureAwait(false);
         _stop.Dispose();
         _stop = null;
+        _seed = null;
     }
 }

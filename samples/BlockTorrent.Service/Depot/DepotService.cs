@@ -14,8 +14,10 @@ namespace BlockTorrent.Service.Depot;
 /// <summary>
 /// The depot role: runs the embedded tracker, and seeds every image in the image folder with its manifest
 /// (<c>IMAGE</c> + <c>IMAGE.torrent</c>), creating missing manifests when allowed. The folder is scanned at start
-/// and every <see cref="DepotOptions.RescanInterval"/>: new images start seeding, removed ones stop, and an image
-/// or manifest that changed is loaded again.
+/// and every <see cref="DepotOptions.RescanInterval"/>: removed images stop, and new images and images or manifests
+/// that changed (<see cref="FileStamp"/>) start seeding once they have settled (<see cref="ImageSettling"/>), so a
+/// file still being copied in is never hashed or served. A manifest the depot made of an image that changed since is
+/// made again.
 /// </summary>
 internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
 {
@@ -25,6 +27,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Depot");
     private readonly Dictionary<string, DepotImage> _images = new(StringComparer.Ordinal);
     private readonly HashSet<string> _orphansReported = new(StringComparer.Ordinal);
+    private ImageSettling? _settling;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -64,14 +67,16 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
             Log.DepotStarted(_logger, depot.ImageFolder!, client.LocalEndPoint);
-            using var timer = new PeriodicTimer(depot.RescanInterval, board.Time);
+            _settling = new ImageSettling(board.Time, depot.SettleTime);
             try
             {
-                do
+                while (true)
                 {
-                    await ScanAsync(client, depot, tracker?.AnnounceUri, stoppingToken).ConfigureAwait(false);
+                    // An image still settling is looked at again when it may have settled, not only at the next rescan.
+                    TimeSpan? settling = await ScanAsync(client, depot, tracker?.AnnounceUri, stoppingToken).ConfigureAwait(false);
+                    TimeSpan wait = settling < depot.RescanInterval ? settling.Value : depot.RescanInterval;
+                    await Task.Delay(wait, board.Time, stoppingToken).ConfigureAwait(false);
                 }
-                while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -96,8 +101,11 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         }
     }
 
-    /// <summary>Brings the running seeds in line with the folder.</summary>
-    private async Task ScanAsync(BlockTorrentClient client, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
+    /// <summary>
+    /// Brings the running seeds in line with the folder, and returns how soon an image still settling may have settled
+    /// (<see langword="null"/> when none is).
+    /// </summary>
+    private async Task<TimeSpan?> ScanAsync(BlockTorrentClient client, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
     {
         string folder = depot.ImageFolder!;
         Dictionary<string, (string Image, string Manifest)> found;
@@ -108,36 +116,77 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.ScanFailed(_logger, e, folder, e.Message);
-            return;
+            return null;
         }
 
         foreach (string name in _images.Keys.ToList())
         {
-            DepotImage running = _images[name];
-            if (!found.ContainsKey(name) || running.Stamp != DepotImage.ReadStamp(running.Status.ImagePath, running.Status.ManifestPath))
+            DepotImage known = _images[name];
+            if (!found.ContainsKey(name))
             {
                 Log.ImageRemoved(_logger, name);
-                await running.StopAsync().ConfigureAwait(false);
+                await known.StopAsync().ConfigureAwait(false);
                 _images.Remove(name);
                 board.RemoveImage(name);
+                _settling!.Forget(name);
+            }
+            else if (known.Started && known.Stamps != ReadStamps(known.Status))
+            {
+                Log.ImageChanged(_logger, name);
+                await known.StopAsync().ConfigureAwait(false);
+                known.Started = false;
+                known.Changed = true;
+                known.Status.SetState("settling");
             }
         }
 
         foreach ((string name, (string image, string manifest)) in found)
         {
-            if (_images.ContainsKey(name))
+            if (!_images.ContainsKey(name))
+            {
+                var status = new ImageStatus(name, image, manifest, board.Time);
+                status.SetState("settling");
+                board.AddImage(status);
+                _images.Add(name, new DepotImage(status, default));
+                Log.ImageSettling(_logger, name, depot.SettleTime);
+            }
+        }
+
+        TimeSpan? next = null;
+        foreach ((string name, DepotImage entry) in _images)
+        {
+            if (entry.Started)
             {
                 continue;
             }
 
-            var status = new ImageStatus(name, image, manifest, board.Time);
-            board.AddImage(status);
-            var entry = new DepotImage(status, DepotImage.ReadStamp(image, manifest));
-            _images.Add(name, entry);
-            await StartAsync(client, entry, depot, tracker, cancellationToken).ConfigureAwait(false);
+            ImageStamps stamps = ReadStamps(entry.Status);
+            if (!_settling!.HasSettled(name, stamps, out TimeSpan wait))
+            {
+                next = next is TimeSpan soonest && soonest < wait ? soonest : wait;
+                continue;
+            }
+
+            entry.Started = await StartAsync(client, entry, depot, tracker, cancellationToken).ConfigureAwait(false);
 
             // A manifest the depot just created or rewrote is not a change.
-            entry.Stamp = DepotImage.ReadStamp(image, manifest);
+            entry.Stamps = ReadStamps(entry.Status);
+        }
+
+        return next;
+    }
+
+    /// <summary>Reads the stamps of an image and its manifest; a file whose status cannot be read counts as missing (and so as changed).</summary>
+    private ImageStamps ReadStamps(ImageStatus status)
+    {
+        try
+        {
+            return ImageStamps.Read(status.ImagePath, status.ManifestPath);
+        }
+        catch (IOException e)
+        {
+            Log.ScanFailed(_logger, e, status.ImagePath, e.Message);
+            return default;
         }
     }
 
@@ -177,14 +226,23 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         return images;
     }
 
-    private async Task StartAsync(BlockTorrentClient client, DepotImage entry, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
+    /// <summary>Starts serving an image that settled; returns whether it started (or failed for good), rather than changed meanwhile.</summary>
+    private async Task<bool> StartAsync(BlockTorrentClient client, DepotImage entry, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
     {
         ImageStatus status = entry.Status;
         TorrentManifest manifest;
         IBlockDevice device;
         try
         {
-            manifest = await LoadOrCreateManifestAsync(status, depot, tracker, cancellationToken).ConfigureAwait(false);
+            TorrentManifest? made = await LoadOrCreateManifestAsync(status, depot, tracker, entry.Changed, cancellationToken).ConfigureAwait(false);
+            if (made is null)
+            {
+                status.SetState("settling");
+                return false;
+            }
+
+            manifest = made;
+            entry.Changed = false;
             device = FileBlockDevice.Open(status.ImagePath, new FileBlockDeviceOptions { ReadOnly = true });
             if (device.Length < manifest.Length)
             {
@@ -196,7 +254,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         {
             status.SetState("error", e.Message);
             Log.ImageFailed(_logger, e, status.Name, e.Message);
-            return;
+            return true;
         }
 
         string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
@@ -214,6 +272,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 
         Log.Seeding(_logger, status.Name, manifest.Length, manifest.PieceCount, infoHash);
         entry.Start(ct => SeedAsync(client, manifest, device, seedOptions, status, ct), cancellationToken);
+        return true;
     }
 
     private async Task SeedAsync(BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, SeedOptions seedOptions, ImageStatus status, CancellationToken cancellationToken)
@@ -245,14 +304,23 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     /// A manifest an earlier run of the depot created announces to that run's tracker; when the tracker's address
     /// changed since, the file is rewritten to announce to this run's (announce is outside the info dictionary, so
     /// the info-hash does not change), or targets given it would announce to a dead address. A manifest someone else
-    /// made is theirs: it is left as it is, and the depot announces to its own tracker besides.
+    /// made is theirs: it is left as it is, and the depot announces to its own tracker besides. A manifest the depot
+    /// made of an image that changed since (<paramref name="imageChanged"/> while served, or a change after the
+    /// manifest was written, as after a restart) is made again. Returns <see langword="null"/> when the image changed
+    /// while it was hashed.
     /// </summary>
-    private async Task<TorrentManifest> LoadOrCreateManifestAsync(ImageStatus status, DepotOptions depot, Uri? tracker, CancellationToken cancellationToken)
+    private async Task<TorrentManifest?> LoadOrCreateManifestAsync(ImageStatus status, DepotOptions depot, Uri? tracker, bool imageChanged, CancellationToken cancellationToken)
     {
         string[] trackers = tracker is null ? [] : [tracker.ToString()];
         if (File.Exists(status.ManifestPath))
         {
             TorrentManifest loaded = await TorrentManifest.LoadAsync(status.ManifestPath, cancellationToken).ConfigureAwait(false);
+            if (loaded.CreatedBy == CreatedBy && (imageChanged || ChangedSince(status.ImagePath, status.ManifestPath)))
+            {
+                Log.ManifestRemade(_logger, status.Name, Path.GetFileName(status.ManifestPath));
+                return await CreateManifestAsync(status, depot, trackers, cancellationToken).ConfigureAwait(false);
+            }
+
             if (tracker is null || loaded.CreatedBy != CreatedBy || loaded.Trackers.SequenceEqual(trackers, StringComparer.Ordinal))
             {
                 return loaded;
@@ -264,7 +332,18 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             return moved;
         }
 
+        return await CreateManifestAsync(status, depot, trackers, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether the image's last change (its ctime on Linux) is later than its manifest's last write.</summary>
+    private static bool ChangedSince(string image, string manifest) =>
+        FileStamp.Read(image) is FileStamp i && FileStamp.Read(manifest) is FileStamp m && Math.Max(i.LastWriteUtc.Ticks, i.LastChangeUtc.Ticks) > m.LastWriteUtc.Ticks;
+
+    /// <summary>Hashes the image into a new manifest and saves it; <see langword="null"/> when the image changed meanwhile.</summary>
+    private async Task<TorrentManifest?> CreateManifestAsync(ImageStatus status, DepotOptions depot, string[] trackers, CancellationToken cancellationToken)
+    {
         Log.CreatingManifest(_logger, Path.GetFileName(status.ManifestPath), status.Name);
+        FileStamp? before = FileStamp.Read(status.ImagePath);
         status.SetState("hashing");
         var builderOptions = new ManifestBuilderOptions { PieceLength = depot.PieceSize, Name = status.Name, CreatedBy = CreatedBy };
         foreach (string url in trackers)
@@ -273,6 +352,12 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         }
 
         TorrentManifest manifest = await ManifestBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
+        if (FileStamp.Read(status.ImagePath) != before)
+        {
+            Log.ImageChangedWhileHashing(_logger, status.Name);
+            return null;
+        }
+
         await SaveAsync(manifest, status.ManifestPath, cancellationToken).ConfigureAwait(false);
         return manifest;
     }

@@ -53,6 +53,14 @@ internal sealed class DepotOptions
     /// <value>The default is <see langword="false"/>: every target may fetch any piece from the depot.</value>
     public bool SuperSeed { get; set; }
 
+    /// <summary>
+    /// Gets or sets how long a new or changed image (and its manifest) must stay unchanged (length, modification
+    /// time, and on Linux inode and ctime) before the depot makes its manifest and serves it, so a file still being
+    /// copied in is never served. An image whose last change is already that long ago is served at once.
+    /// </summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan SettleTime { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Gets or sets how often the folder is scanned for new and removed images.</summary>
     /// <value>The default is 1 minute.</value>
     public TimeSpan RescanInterval { get; set; } = TimeSpan.FromMinutes(1);

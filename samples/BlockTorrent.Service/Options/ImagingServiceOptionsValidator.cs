@@ -85,6 +85,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         {
             failures.Add($"{S}:RescanInterval must be at least 1 second; it is {depot.RescanInterval}.");
         }
+
+        if (depot.SettleTime < TimeSpan.Zero)
+        {
+            failures.Add($"{S}:SettleTime must not be negative; it is {depot.SettleTime}.");
+        }
     }
 
     private static void ValidateTarget(List<string> failures, TargetOptions target)
