@@ -39,6 +39,37 @@ public sealed class ServiceDeploymentTests : IDisposable
         Assert.True(served.GetProperty("bytesServed").GetInt64() > 0, served.ToString());
     }
 
+    public static TheoryData<bool, TestImageShape> SeedingAndShapes()
+    {
+        var data = new TheoryData<bool, TestImageShape>();
+        foreach (bool superSeed in new[] { false, true })
+        {
+            foreach (TestImageShape shape in Enum.GetValues<TestImageShape>())
+            {
+                data.Add(superSeed, shape);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SeedingAndShapes))]
+    public async Task TwoTargetsOfADepotEndBitExactWhetherItSuperSeedsAndWhateverTheShapeOfTheImage(bool superSeed, TestImageShape shape)
+    {
+        // 256 KiB pieces: a super-seeding depot offers four at a time, as to the fleets that stalled on duplicates.
+        TestImage image = TestImage.Realistic(shape, 256 * 1024, 96, seed: 9);
+        await using ServiceInstance depot = await StartDepotAsync(image, superSeed, pieceSize: 256 * 1024);
+
+        await using ServiceInstance first = await StartTargetAsync($"{depot.ManifestsUrl}/images/disk.img.torrent", "target1.img");
+        await using ServiceInstance second = await StartTargetAsync($"{depot.ManifestsUrl}/images/disk.img.torrent", "target2.img");
+        await Eventually.TrueAsync(() => first.Board.Target!.State == "seeding" && second.Board.Target!.State == "seeding", Bound, "both targets finish and seed", TestContext.Current.CancellationToken);
+
+        byte[] expected = image.ToArray();
+        Assert.Equal(expected, File.ReadAllBytes(_dir.File("target1.img")));
+        Assert.Equal(expected, File.ReadAllBytes(_dir.File("target2.img")));
+    }
+
     [Fact]
     public async Task ATargetGivenAMagnetLinkFetchesTheManifestFromTheDepotKeepsItAndDeploysBitExact()
     {
@@ -218,14 +249,14 @@ public sealed class ServiceDeploymentTests : IDisposable
         }
     }
 
-    /// <summary>Starts a depot whose folder holds <paramref name="image"/> as disk.img (manifest created, 64 KiB pieces) and waits until it seeds it.</summary>
-    private async Task<ServiceInstance> StartDepotAsync(TestImage image, bool superSeed = false)
+    /// <summary>Starts a depot whose folder holds <paramref name="image"/> as disk.img (manifest created, 64 KiB pieces unless told) and waits until it seeds it.</summary>
+    private async Task<ServiceInstance> StartDepotAsync(TestImage image, bool superSeed = false, int pieceSize = 64 * 1024)
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
         await image.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
         settings["BlockTorrent:Depot:ImageFolder"] = images;
-        settings["BlockTorrent:Depot:PieceSize"] = "65536";
+        settings["BlockTorrent:Depot:PieceSize"] = pieceSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         settings["BlockTorrent:Depot:SuperSeed"] = superSeed ? "true" : "false";
         ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
