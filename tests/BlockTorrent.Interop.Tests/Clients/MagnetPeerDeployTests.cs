@@ -1,4 +1,5 @@
 using System.Net;
+using BlockTorrent.Discovery;
 using BlockTorrent.Interop.Tests.Discovery;
 using BlockTorrent.Interop.Tests.Swarm;
 using BlockTorrent.Manifest;
@@ -8,7 +9,8 @@ namespace BlockTorrent.Interop.Tests.Clients;
 
 /// <summary>
 /// <c>blocktorrent deploy MAGNET</c>, as a process, from a seed nobody here wrote that the link names only by its
-/// <c>x.pe</c> address and that cannot dial the target back: the peer that served the metadata must serve the image.
+/// <c>x.pe</c> address or its tracker (<c>tr</c>) and that cannot dial the target back: the peers the link leads to
+/// for the metadata must serve the image too.
 /// </summary>
 /// <remarks>
 /// The target listens on 127.0.0.2 and dials from 127.0.0.1, so a seed that dials back the address and port it
@@ -54,9 +56,36 @@ public sealed class MagnetPeerDeployTests
         await DeployFromMagnetAsync(dir, image, manifest, new IPEndPoint(IPAddress.Loopback, qbittorrent.PeerPort), () => qbittorrent.Output, cts.Token);
     }
 
-    private static async Task DeployFromMagnetAsync(TempDirectory dir, byte[] image, TorrentManifest manifest, IPEndPoint seed, Func<string> seedOutput, CancellationToken cancellationToken)
+    [Fact]
+    public async Task TheCliDeploysAMagnetLinkFromALibtorrentSeedItFindsOnlyThroughTheLinksTracker()
     {
-        string link = $"{MagnetLink.FromManifest(manifest)}&x.pe={seed}";
+        using var dir = new TempDirectory();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound * 4);
+
+        // The info-hashes do not cover the announce address: opentracker whitelists those of a first build.
+        var (_, unannounced, _) = await InteropImages.CreateAsync(dir, ImageLength, seed: 73, TorrentVersions.Hybrid);
+        await using OpenTracker tracker = await OpenTracker.StartAsync([unannounced.InfoHashV1!.Value, new InfoHash(unannounced.InfoHashV2!.Value.Truncated20.ToArray())], cts.Token);
+        var (image, manifest, torrent) = await InteropImages.CreateAsync(dir, ImageLength, seed: 73, TorrentVersions.Hybrid, tracker.HttpAnnounceUri.ToString());
+        await File.WriteAllBytesAsync(Path.Combine(dir.Path, manifest.Name), image, cts.Token);
+        await using LibtorrentSwarmPeer libtorrent = await LibtorrentSwarmPeer.SeedAsync(torrent, dir.Path, cts.Token);
+        using var scraper = new HttpTrackerClient(tracker.HttpAnnounceUri);
+        await Eventually.TrueAsync(() => Seeders(scraper, manifest.InfoHashV1!.Value) == 1, TimeSpan.FromSeconds(20), "libtorrent's announce to reach opentracker", cts.Token);
+
+        // The link's tr is the only way to the seed: no x.pe, no --peer.
+        string link = MagnetLink.FromManifest(manifest).ToString();
+        Assert.Contains("tr=", link, StringComparison.Ordinal);
+        await DeployAsync(dir, image, link, () => libtorrent.Output, cts.Token);
+    }
+
+    private static Task DeployFromMagnetAsync(TempDirectory dir, byte[] image, TorrentManifest manifest, IPEndPoint seed, Func<string> seedOutput, CancellationToken cancellationToken) =>
+        DeployAsync(dir, image, $"{MagnetLink.FromManifest(manifest)}&x.pe={seed}", seedOutput, cancellationToken);
+
+    private static int Seeders(HttpTrackerClient scraper, InfoHash infoHash) =>
+        scraper.ScrapeAsync([infoHash]).GetAwaiter().GetResult().TryGetValue(infoHash, out ScrapeStats stats) ? stats.Seeders : 0;
+
+    private static async Task DeployAsync(TempDirectory dir, byte[] image, string link, Func<string> seedOutput, CancellationToken cancellationToken)
+    {
         string target = dir.File("target.img");
         var listen = new IPEndPoint(IPAddress.Parse("127.0.0.2"), OpenTracker.FreePortForTcpAndUdp());
 
