@@ -71,6 +71,15 @@ public sealed class ServiceExitCodeTests : IDisposable
         Assert.Contains("Depot: cannot serve", depot.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ADepotWhoseManifestsAddressIsNotAnEndPointExitsWithTwoNamingTheSetting()
+    {
+        await using ServiceProcess depot = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Depot"), $"--BlockTorrent:Depot:ImageFolder={_dir.Path}", "--BlockTorrent:Depot:Manifests=depot:8580"]);
+
+        Assert.True(await depot.WaitForExitAsync(Bound) == 2, depot.Output);
+        Assert.Contains("stderr:   BlockTorrent:Depot:Manifests 'depot:8580' is not ADDR:PORT", depot.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>Writes <paramref name="image"/> as disk.img with its manifest beside it; returns the manifest's path.</summary>
     private async Task<string> WriteImageAndManifestAsync(TestImage image)
     {

@@ -21,7 +21,7 @@ internal sealed class ImagingServiceOptions
     public string Listen { get; set; } = "0.0.0.0:6881";
 
     /// <summary>Gets or sets where the HTTP status endpoint (<c>GET /status</c>) is answered (ADDR:PORT).</summary>
-    /// <value>The default is <c>127.0.0.1:8580</c>: this machine only, also where a depot serves its manifests on the same port to every machine (<see cref="DepotOptions.Manifests"/>).</value>
+    /// <value>The default is <c>127.0.0.1:8580</c>: this machine only (a depot serves its manifests to every machine on the same port, <see cref="DepotOptions.Manifests"/>).</value>
     public string Status { get; set; } = "127.0.0.1:8580";
 
     /// <summary>Gets or sets a value indicating whether peers are found on the local network by Local Service Discovery (BEP 14).</summary>
