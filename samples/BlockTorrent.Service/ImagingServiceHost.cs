@@ -3,12 +3,6 @@ using BlockTorrent.Service.Http;
 using BlockTorrent.Service.Options;
 using BlockTorrent.Service.Status;
 using BlockTorrent.Service.Target;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BlockTorrent.Service;

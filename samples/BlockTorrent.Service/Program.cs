@@ -1,7 +1,5 @@
 using BlockTorrent.Service;
 using BlockTorrent.Service.Status;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 // The imaging service: a depot that seeds the images in a folder, or a target that deploys one image to a device.

@@ -1,7 +1,6 @@
 using BlockTorrent.Devices;
 using BlockTorrent.Devices.Linux;
 using BlockTorrent.Devices.Windows;
-using Microsoft.Extensions.Logging;
 
 namespace BlockTorrent.Samples;
 
@@ -48,7 +47,7 @@ internal static class TargetDevices
     /// <exception cref="DeviceSafetyException">The target is a directory, or the platform refuses the device.</exception>
     /// <exception cref="DirectoryNotFoundException">The image file's folder does not exist.</exception>
     /// <exception cref="PlatformNotSupportedException">A device path on a platform without a device package.</exception>
-    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, Microsoft.Extensions.Logging.ILogger logger, CancellationToken cancellationToken)
     {
         if (!IsDevicePath(path))
         {

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Devices.Linux.Tests;

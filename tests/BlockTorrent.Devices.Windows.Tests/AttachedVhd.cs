@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.Versioning;
 using System.Security.Principal;
-using BlockTorrent.Devices.Windows;
 using BlockTorrent.Testing;
 
 namespace BlockTorrent.Devices.Windows.Tests;
@@ -13,7 +12,7 @@ namespace BlockTorrent.Devices.Windows.Tests;
 [SupportedOSPlatform("windows")]
 internal sealed class AttachedVhd : IAsyncDisposable
 {
-    private static readonly TimeSpan s_diskpartTimeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan DiskpartTimeout = TimeSpan.FromMinutes(2);
     private readonly TempDirectory _directory;
     private readonly string _file;
 
@@ -81,7 +80,7 @@ internal sealed class AttachedVhd : IAsyncDisposable
     {
         string scriptFile = directory.File($"diskpart-{Guid.NewGuid():N}.txt");
         await File.WriteAllTextAsync(scriptFile, script, cancellationToken);
-        ProgramResult result = await ExternalProgram.RunAsync("diskpart.exe", ["/s", scriptFile], s_diskpartTimeout, cancellationToken: cancellationToken);
+        ProgramResult result = await ExternalProgram.RunAsync("diskpart.exe", ["/s", scriptFile], DiskpartTimeout, cancellationToken: cancellationToken);
         result.EnsureSuccess("diskpart " + script.Replace('\n', ';'));
     }
 }

@@ -1,4 +1,3 @@
-using BlockTorrent.Devices.Windows;
 using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
@@ -113,6 +112,7 @@ public sealed class BounceTransferTests
 
         internal ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Check(offset, buffer.Length);
             Reads++;
             _bytes.AsSpan((int)offset, buffer.Length).CopyTo(buffer.Span);
@@ -121,6 +121,7 @@ public sealed class BounceTransferTests
 
         internal ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Check(offset, data.Length);
             Writes++;
             data.Span.CopyTo(_bytes.AsSpan((int)offset));

@@ -1,5 +1,4 @@
 using System.Text;
-using BlockTorrent.Devices.Windows;
 
 namespace BlockTorrent.Devices.Windows.Tests;
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using BlockTorrent.Devices.Windows;
 using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;

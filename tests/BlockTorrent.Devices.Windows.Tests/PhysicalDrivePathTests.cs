@@ -1,6 +1,4 @@
-using BlockTorrent.Devices.Windows;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Devices.Windows.Tests;

@@ -1,4 +1,3 @@
-using BlockTorrent.Devices.Windows;
 using BlockTorrent.Testing;
 using FsCheck;
 using FsCheck.Fluent;
@@ -7,13 +6,13 @@ namespace BlockTorrent.Devices.Windows.Tests;
 
 public sealed class SectorArithmeticTests
 {
-    private static readonly Gen<int> s_sectorSizes = Gen.Elements(512, 4096);
+    private static readonly Gen<int> SectorSizes = Gen.Elements(512, 4096);
 
     [Fact]
     public void BounceChunksCoverExactlyTheRequestInDeviceOrder()
     {
         Gen<(long Offset, int Length, int Sector, int Bounce)> requests =
-            from sector in s_sectorSizes
+            from sector in SectorSizes
             from offset in Gen.Choose(0, 1 << 22)
             from length in Gen.Choose(0, 1 << 18)
             from sectorsPerBounce in Gen.Choose(1, 64)

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using BlockTorrent.Devices.Windows;
 using static BlockTorrent.Devices.Windows.Interop.Kernel32;
 
 namespace BlockTorrent.Devices.Windows.Tests;

@@ -1,5 +1,3 @@
-using BlockTorrent.Devices.Windows;
-
 namespace BlockTorrent.Devices.Windows.Tests;
 
 public sealed class Win32ErrorTests

@@ -1,5 +1,4 @@
 using System.Runtime.Versioning;
-using BlockTorrent.Devices.Windows;
 
 namespace BlockTorrent.Devices.Windows.Tests;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using BlockTorrent.Service;
 using BlockTorrent.Service.Http;
 using BlockTorrent.Service.Status;
 using Microsoft.AspNetCore.Builder;

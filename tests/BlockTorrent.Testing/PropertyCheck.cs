@@ -34,18 +34,18 @@ public static partial class PropertyCheck
     public const string MaxTestVariable = "BLOCKTORRENT_FSCHECK_MAX_TEST";
 
     // Any pair of numbers serves; what matters is that CI uses the same one every run. The gamma must be odd.
-    private static readonly Rnd s_ciSeed = new(0x5EED_B10C_7022_E47UL, 0x9E37_79B9_7F4A_7C15UL);
+    private static readonly Rnd CiSeed = new(0x5EED_B10C_7022_E47UL, 0x9E37_79B9_7F4A_7C15UL);
 
-    private static readonly Lazy<(Replay Seed, string Source)> s_seed = new(ChooseSeed);
+    private static readonly Lazy<(Replay Seed, string Source)> ChosenSeed = new(ChooseSeed);
 
     /// <summary>
-    /// Gets seeds for scenarios a property drives with <see cref="Random"/>: any 32-bit value, spread evenly. FsCheck's
+    /// Gets seeds for scenarios a property drives with <see cref="System.Random"/>: any 32-bit value, spread evenly. FsCheck's
     /// own integers stay within the size (±100), so a scenario seeded with them would only ever see 201 scenarios.
     /// </summary>
     public static Arbitrary<int> ScenarioSeeds { get; } = Gen.Choose(int.MinValue, int.MaxValue).ToArbitrary();
 
     /// <summary>Gets the seed every property of this test process starts from, as <c>seed,gamma</c>.</summary>
-    public static string Seed => Format(s_seed.Value.Seed);
+    public static string Seed => Format(ChosenSeed.Value.Seed);
 
     /// <summary>
     /// Checks <paramref name="property"/> on <paramref name="maxTest"/> cases (or as many as <see cref="MaxTestVariable"/> says)
@@ -59,7 +59,7 @@ public static partial class PropertyCheck
     {
         ArgumentNullException.ThrowIfNull(property);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxTest);
-        (Replay seed, string source) = s_seed.Value;
+        (Replay seed, string source) = ChosenSeed.Value;
         int cases = Cases(maxTest, Environment.GetEnvironmentVariable(MaxTestVariable));
         string replay = $"{SeedVariable}={Format(seed)}";
         TestContext.Current.TestOutputHelper?.WriteLine($"FsCheck: {cases} cases from {replay} ({source}).");
@@ -142,7 +142,7 @@ public static partial class PropertyCheck
 
         if (Requires.InCi)
         {
-            return (new Replay(s_ciSeed, FSharpOption<int>.None), "the fixed CI seed");
+            return (new Replay(CiSeed, FSharpOption<int>.None), "the fixed CI seed");
         }
 
         Span<byte> random = stackalloc byte[16];

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Runtime.Versioning;
-using System.Text.Json;
 using BlockTorrent.Cli.Console;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Devices.Linux;

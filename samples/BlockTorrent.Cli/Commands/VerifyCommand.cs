@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Devices;

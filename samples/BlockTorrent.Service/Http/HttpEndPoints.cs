@@ -1,7 +1,6 @@
 using System.Net;
 using BlockTorrent.Service.Options;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 
 namespace BlockTorrent.Service.Http;
 

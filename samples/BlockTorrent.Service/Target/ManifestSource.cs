@@ -2,7 +2,6 @@ using System.Net;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
 using BlockTorrent.Service.Options;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BlockTorrent.Service.Target;

@@ -4,7 +4,6 @@ using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
 using BlockTorrent.Service.Options;
 using BlockTorrent.Service.Status;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace BlockTorrent.Service.Target;

@@ -9,10 +9,10 @@ internal static class ZeroBuffer
     /// <summary>The length of the block: 1 MiB, a multiple of every sector size.</summary>
     public const int Length = 1 << 20;
 
-    private static readonly Lazy<AlignedBuffer> s_buffer = new(() => new AlignedBuffer(Length, clear: true));
+    private static readonly Lazy<AlignedBuffer> Zeros = new(() => new AlignedBuffer(Length, clear: true));
 
     /// <summary>Gets the zeros.</summary>
-    public static ReadOnlyMemory<byte> Memory => s_buffer.Value.Memory;
+    public static ReadOnlyMemory<byte> Memory => Zeros.Value.Memory;
 
     /// <summary>Writes zeros over a range of a device in gathered writes of up to 16 MiB.</summary>
     /// <param name="write">The gathered write to use (the device's own, or a caller's wrapper).</param>

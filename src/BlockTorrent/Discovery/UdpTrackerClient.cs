@@ -174,7 +174,7 @@ internal sealed class UdpTrackerClient : ITrackerClient
     // which is the schedule BEP 15's "announce times out" example shows. Returns the response length in _receive.
     private async Task<int> ExchangeAsync(Socket socket, UdpTrackerAction action, Func<byte[], long, int, int> write, CancellationToken cancellationToken)
     {
-        for (int attempt = 0; ; )
+        for (int attempt = 0; ;)
         {
             if (attempt > _options.UdpMaxRetransmissions)
             {

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using BlockTorrent.Wire;
-using Microsoft.Extensions.Logging;
 
 namespace BlockTorrent.Swarm;
 

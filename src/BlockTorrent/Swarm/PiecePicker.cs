@@ -1,5 +1,5 @@
-using BlockTorrent.Wire;
 using BlockTorrent.Manifest;
+using BlockTorrent.Wire;
 
 namespace BlockTorrent.Swarm;
 

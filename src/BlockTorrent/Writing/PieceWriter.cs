@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Threading.Channels;
 using BlockTorrent.Buffers;
 using BlockTorrent.Devices;
-using BlockTorrent.Diagnostics;
 using BlockTorrent.Manifest;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,5 @@
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Samples.Tests.Cli;

@@ -5,7 +5,6 @@ using System.Text;
 using BlockTorrent.Bencode;
 using BlockTorrent.Discovery;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Discovery;

@@ -1,11 +1,9 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Discovery;

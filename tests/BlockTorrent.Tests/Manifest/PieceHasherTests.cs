@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Manifest;

@@ -1,6 +1,4 @@
-using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
-using BlockTorrent.Testing;
 using BlockTorrent.Wire;
 
 namespace BlockTorrent.Tests.Swarm;

@@ -1,5 +1,4 @@
 using BlockTorrent.Devices;
-using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
 
 namespace BlockTorrent.Tests.Swarm;

@@ -1,7 +1,6 @@
 using BlockTorrent.Manifest;
 using BlockTorrent.Swarm;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;

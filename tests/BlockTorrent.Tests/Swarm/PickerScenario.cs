@@ -1,5 +1,5 @@
-using BlockTorrent.Wire;
 using BlockTorrent.Swarm;
+using BlockTorrent.Wire;
 
 namespace BlockTorrent.Tests.Swarm;
 

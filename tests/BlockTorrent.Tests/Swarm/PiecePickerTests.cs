@@ -1,7 +1,6 @@
-using BlockTorrent.Wire;
 using BlockTorrent.Swarm;
 using BlockTorrent.Testing;
-using FsCheck;
+using BlockTorrent.Wire;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;

@@ -1,6 +1,5 @@
 using BlockTorrent.Swarm;
 using BlockTorrent.Testing;
-using FsCheck;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Swarm;

@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using BlockTorrent.Swarm;
-using BlockTorrent.Wire;
 using BlockTorrent.Testing;
+using BlockTorrent.Wire;
 using FsCheck;
 using FsCheck.Fluent;
 

@@ -1,7 +1,6 @@
 using BlockTorrent.Devices;
-using BlockTorrent.Writing;
 using BlockTorrent.Testing;
-using FsCheck;
+using BlockTorrent.Writing;
 using FsCheck.Fluent;
 
 namespace BlockTorrent.Tests.Writing;
