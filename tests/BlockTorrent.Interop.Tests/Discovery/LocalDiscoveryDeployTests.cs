@@ -17,19 +17,26 @@ public sealed class LocalDiscoveryDeployTests
     private const long ImageLength = (3 * 1024 * 1024) + 4321;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    [Fact]
-    public async Task ATargetFindsABlockTorrentSeedByLocalServiceDiscoveryAloneAndDeploysBitExact()
+    [Theory]
+    [InlineData(TestImageShape.Dense, false)]
+    [InlineData(TestImageShape.ZeroRuns, false)]
+    [InlineData(TestImageShape.Duplicates, false)]
+    [InlineData(TestImageShape.ZerosAndDuplicates, false)]
+    [InlineData(TestImageShape.Duplicates, true)]
+    [InlineData(TestImageShape.ZerosAndDuplicates, true)]
+    public async Task ATargetFindsABlockTorrentSeedByLocalServiceDiscoveryAloneAndDeploysBitExact(TestImageShape shape, bool superSeed)
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using LinkedNamespaces link = await CreateAsync(ct);
         using var dir = new TempDirectory();
-        var (image, _, torrent) = await InteropImages.CreateAsync(dir, ImageLength, seed: 41, TorrentVersions.Hybrid);
+        var (image, _, torrent) = await InteropImages.CreateAsync(dir, TestImage.Realistic(shape, InteropImages.PieceLength, 48, seed: 41), TorrentVersions.Hybrid);
         string source = dir.File("image.raw");
         await File.WriteAllBytesAsync(source, image, ct);
         string target = dir.File("target.img");
 
         await using RunningProgram deploy = await StartDeployAsync(link.B, torrent, target, ct);
-        await using RunningProgram seed = BlockTorrentCli.Start(link.A, "seed", torrent, "--source", source, "--lsd", "--listen", $"{AddressA}:6881");
+        string[] seeding = ["seed", torrent, "--source", source, "--lsd", "--listen", $"{AddressA}:6881"];
+        await using RunningProgram seed = BlockTorrentCli.Start(link.A, superSeed ? [.. seeding, "--super-seed"] : seeding);
 
         int exitCode = await deploy.WaitForExitAsync(Bound, ct);
         Assert.True(exitCode == 0, $"deploy exited with {exitCode}:\n{deploy.Output}\nseed:\n{seed.Output}");

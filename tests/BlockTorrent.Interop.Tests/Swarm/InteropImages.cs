@@ -10,10 +10,15 @@ internal static class InteropImages
 {
     public const int PieceLength = 64 * 1024;
 
-    public static async Task<(byte[] Image, TorrentManifest Manifest, string TorrentPath)> CreateAsync(TempDirectory dir, long length, int seed, TorrentVersions versions, string? tracker = null)
+    public static Task<(byte[] Image, TorrentManifest Manifest, string TorrentPath)> CreateAsync(TempDirectory dir, long length, int seed, TorrentVersions versions, string? tracker = null) =>
+        CreateAsync(dir, new TestImage { Length = length, Seed = seed, BlockSize = PieceLength }, versions, tracker);
+
+    /// <summary>Generates <paramref name="shape"/>, in pieces of its block size, and saves its manifest as image.torrent.</summary>
+    public static async Task<(byte[] Image, TorrentManifest Manifest, string TorrentPath)> CreateAsync(TempDirectory dir, TestImage shape, TorrentVersions versions, string? tracker = null)
     {
-        byte[] image = new TestImage { Length = length, Seed = seed, BlockSize = PieceLength }.ToArray();
-        var options = new ManifestBuilderOptions { PieceLength = PieceLength, Name = "image.raw", Versions = versions };
+        ArgumentNullException.ThrowIfNull(shape);
+        byte[] image = shape.ToArray();
+        var options = new ManifestBuilderOptions { PieceLength = shape.BlockSize, Name = "image.raw", Versions = versions };
         if (tracker is not null)
         {
             options.Trackers.Add(tracker);
