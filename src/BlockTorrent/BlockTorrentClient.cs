@@ -539,13 +539,16 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     private async Task<TargetCheck> PrepareTargetAsync(TorrentManifest manifest, IBlockDevice target, PieceWriter writer, DeployOptions options, CancellationToken cancellationToken)
     {
         var check = default(TargetCheck);
+        bool checkedAll = false;
         InfoHash? infoHash = manifest.InfoHashV1 ?? manifest.InfoHashV2;
         if (options.ResumeFilePath is { } path && File.Exists(path) && infoHash is { } hash)
         {
             if (ResumeState.TryLoad(path, hash, target.Name, target.Length, manifest.PieceCount, out ResumeState? state, out string? reason))
             {
-                int matched = await writer.ApplyResumeStateAsync(state, cancellationToken).ConfigureAwait(false);
-                check = new TargetCheck(matched, state.Count, state.Count - matched);
+                // With CheckExistingData, one pass over the device checks the named pieces and all the others.
+                var (named, matched, others) = await writer.CheckResumeStateAsync(state, options.CheckExistingData, cancellationToken).ConfigureAwait(false);
+                check = new TargetCheck(matched + others, named, named - matched);
+                checkedAll = options.CheckExistingData;
             }
             else
             {
@@ -553,7 +556,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             }
         }
 
-        if (options.CheckExistingData)
+        if (options.CheckExistingData && !checkedAll)
         {
             int found = await writer.RecheckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
             check = check with { Present = check.Present + found };

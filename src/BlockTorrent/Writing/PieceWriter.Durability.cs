@@ -188,7 +188,15 @@ public sealed partial class PieceWriter
     /// <returns>The number of named pieces that matched and are now marked (pieces already on the device are not checked again).</returns>
     /// <exception cref="ArgumentException">The state is for another image, another device, or another piece count.</exception>
     /// <exception cref="IOException">The device failed a read.</exception>
-    public async Task<int> ApplyResumeStateAsync(ResumeState state, CancellationToken cancellationToken = default)
+    public async Task<int> ApplyResumeStateAsync(ResumeState state, CancellationToken cancellationToken = default) =>
+        (await CheckResumeStateAsync(state, checkEveryPiece: false, cancellationToken).ConfigureAwait(false)).Matched;
+
+    /// <summary>
+    /// Checks the pieces a resume state names as <see cref="ApplyResumeStateAsync"/> does and, with
+    /// <paramref name="checkEveryPiece"/>, every other piece not yet on the device in the same pass.
+    /// </summary>
+    /// <returns>How many pieces the state named, how many of those matched, and how many other pieces matched.</returns>
+    internal async Task<(int Named, int Matched, int Others)> CheckResumeStateAsync(ResumeState state, bool checkEveryPiece, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(state);
         ThrowIfDisposed();
@@ -206,14 +214,16 @@ public sealed partial class PieceWriter
             }
         }
 
-        int matched = await RecheckAsync(new PieceCheckOptions { Pieces = named, Parallelism = _options.EffectiveVerificationWorkers }, cancellationToken).ConfigureAwait(false);
+        var options = new PieceCheckOptions { Pieces = checkEveryPiece ? null : named, Parallelism = _options.EffectiveVerificationWorkers };
+        int found = await RecheckAsync(options, cancellationToken).ConfigureAwait(false);
+        int matched = named.Count(_onDevice.Contains);
         Log.ResumeChecked(_logger, named.Count, _device.Name, matched);
         if (matched < named.Count)
         {
             Log.ResumeStale(_logger, named.Count - matched, named.Count, _device.Name);
         }
 
-        return matched;
+        return (named.Count, matched, found - matched);
     }
 
     private async Task ReadBackAsync(CancellationToken cancellationToken)
