@@ -93,6 +93,10 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The client is already deploying or seeding this torrent.</exception>
     /// <exception cref="IOException">The device failed.</exception>
     /// <exception cref="PiecesUnavailableException">No usable peer had the pieces still missing for <see cref="DeployOptions.StallTimeout"/>.</exception>
+    /// <exception cref="ManifestTrustException">
+    /// The manifest is not signed by a key of <see cref="DeployOptions.Trust"/>, or its info-hash is not
+    /// <see cref="DeployOptions.ExpectedInfoHash"/>; nothing was read from or written to the device.
+    /// </exception>
     public async Task<DeploymentResult> DeployAsync(TorrentManifest manifest, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -100,6 +104,9 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         options ??= new DeployOptions();
         options.Validate();
+
+        // The manifest is the root of every piece check: it is accepted or refused before the device is touched.
+        CheckManifest(manifest, options);
         LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
         long started = _host.Time.GetTimestamp();
         var writerOptions = new PieceWriterOptions
@@ -238,10 +245,19 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <exception cref="TimeoutException">No peer delivered the metadata in time.</exception>
     /// <exception cref="ArgumentException">The device is read-only or too short, or the options are invalid.</exception>
     /// <exception cref="IOException">The device failed.</exception>
+    /// <exception cref="ManifestTrustException">
+    /// <see cref="DeployOptions.Trust"/> is set (a magnet link carries no signature), or the metadata's info-hash is
+    /// not <see cref="DeployOptions.ExpectedInfoHash"/>; nothing was written.
+    /// </exception>
     public async Task<DeploymentResult> DeployAsync(MagnetLink magnet, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
         options ??= new DeployOptions();
+        if (options.Trust is not null)
+        {
+            throw new ManifestTrustException("A magnet link carries no signature, and only manifests signed by a trusted key are accepted: deploy from the signed .torrent instead. Nothing was written.", ManifestTrustFailure.Unsigned);
+        }
+
         (TorrentManifest manifest, IReadOnlyList<IPEndPoint> peers) = await FetchAsync(magnet, options, cancellationToken).ConfigureAwait(false);
         return await DeployAsync(manifest, target, options.WithPeers(peers), progress, cancellationToken).ConfigureAwait(false);
     }
@@ -475,6 +491,22 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         return id;
+    }
+
+    /// <summary>Refuses a manifest that is not the pinned one, or not signed by a trusted key.</summary>
+    private void CheckManifest(TorrentManifest manifest, DeployOptions options)
+    {
+        if (options.ExpectedInfoHash is { } pinned && pinned != manifest.InfoHashV1 && pinned != manifest.InfoHashV2)
+        {
+            string actual = string.Join(" / ", new[] { manifest.InfoHashV1, manifest.InfoHashV2 }.OfType<InfoHash>().Select(h => h.ToHex()));
+            throw new ManifestTrustException($"The manifest of '{manifest.Name}' has info-hash {actual}, not the pinned {pinned}: it is not the expected image. Nothing was written.", ManifestTrustFailure.InfoHashMismatch);
+        }
+
+        if (options.Trust is { } trust)
+        {
+            ManifestSignature signer = trust.Verify(manifest);
+            Log.ManifestTrusted(_host.Logger, manifest.Name, signer.Fingerprint);
+        }
     }
 
     private static long ZeroBytes(TorrentManifest manifest)

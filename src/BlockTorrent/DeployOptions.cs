@@ -79,6 +79,23 @@ public sealed class DeployOptions
     /// <value>The default is 60 seconds.</value>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// Gets or sets the keys a manifest must be signed by. When set, a manifest that is unsigned, whose signature
+    /// does not verify, or that is signed by another key is refused with a <see cref="Manifest.ManifestTrustException"/>
+    /// before anything is written to the device. A magnet link carries no signature, so a deployment from one is
+    /// refused too.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: signatures are not required.</value>
+    public Manifest.ManifestTrust? Trust { get; set; }
+
+    /// <summary>
+    /// Gets or sets the info-hash the manifest must have (v1, or v2 in full): a manifest with any other identity is
+    /// refused with a <see cref="Manifest.ManifestTrustException"/> before anything is written. This pins one image
+    /// without signatures, as a URL fragment <c>#btih=…</c> does.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: any info-hash.</value>
+    public Manifest.InfoHash? ExpectedInfoHash { get; set; }
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -103,6 +120,11 @@ public sealed class DeployOptions
             throw new ArgumentException($"{nameof(MetadataTimeout)} must be positive or infinite.", nameof(MetadataTimeout));
         }
 
+        if (ExpectedInfoHash is { Version: Manifest.TorrentVersions.None })
+        {
+            throw new ArgumentException($"{nameof(ExpectedInfoHash)} is empty.", nameof(ExpectedInfoHash));
+        }
+
         if (StallTimeout <= TimeSpan.Zero && StallTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException($"{nameof(StallTimeout)} must be positive or infinite.", nameof(StallTimeout));
@@ -124,6 +146,9 @@ public sealed class DeployOptions
             MaxMetadataSize = MaxMetadataSize,
             MetadataTimeout = MetadataTimeout,
             StallTimeout = StallTimeout,
+            VerifyAllHashes = VerifyAllHashes,
+            Trust = Trust,
+            ExpectedInfoHash = ExpectedInfoHash,
         };
         foreach (IPEndPoint peer in Peers.Concat(peers).Distinct())
         {

@@ -203,7 +203,8 @@ public static class ManifestBuilder
             CreatedBy = options.CreatedBy,
             CreationDate = options.CreationDate,
         };
-        return TorrentManifest.Create(info, v2 && pieceCount > 1 ? hashes.V2 : default, metadata);
+        TorrentManifest manifest = TorrentManifest.Create(info, v2 && pieceCount > 1 ? hashes.V2 : default, metadata);
+        return options.SigningKey is { } key ? manifest.WithSignature(key) : manifest;
     }
 
     // Hashes an image file with positional reads: workers (one per core, on their own threads) claim pieces in order

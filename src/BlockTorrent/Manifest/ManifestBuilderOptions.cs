@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace BlockTorrent.Manifest;
 
 /// <summary>How <see cref="ManifestBuilder"/> makes a .torrent of an image.</summary>
@@ -45,6 +47,13 @@ public sealed class ManifestBuilderOptions
     /// <value>The default is <see langword="null"/> (omitted, so the same image always gives the same .torrent).</value>
     public DateTimeOffset? CreationDate { get; set; }
 
+    /// <summary>
+    /// Gets or sets the key that signs the manifest (see <see cref="TorrentManifest.WithSignature"/>): an ECDSA P-256
+    /// key with its private part. The caller keeps ownership of the key.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (unsigned).</value>
+    public ECDsa? SigningKey { get; set; }
+
     /// <summary>Gets or sets where hashing progress is reported.</summary>
     /// <value>The default is <see langword="null"/> (none).</value>
     public IProgress<ManifestBuildProgress>? Progress { get; set; }
@@ -82,6 +91,11 @@ public sealed class ManifestBuilderOptions
         if (ReadChunkSize < TorrentInfo.MinPieceLength)
         {
             throw new ArgumentException($"ReadChunkSize is {ReadChunkSize}; it must be at least 16 KiB.", nameof(ReadChunkSize));
+        }
+
+        if (SigningKey is not null)
+        {
+            ManifestSigning.CheckKey(SigningKey, nameof(SigningKey));
         }
 
         foreach (string url in Trackers.Concat(WebSeeds))

@@ -84,6 +84,7 @@ public sealed class TorrentManifest : IImageManifest
         }
 
         (_isZero, _canonical, ZeroPieceCount, DuplicatePieceCount) = FindZeroAndDuplicatePieces();
+        Signatures = metadata.Signatures is { } signatures ? ManifestSigning.Read(signatures, InfoHashV1, InfoHashV2) : [];
     }
 
     /// <inheritdoc />
@@ -136,6 +137,13 @@ public sealed class TorrentManifest : IImageManifest
 
     /// <summary>Gets when the torrent was made, if recorded.</summary>
     public DateTimeOffset? CreationDate => _metadata.CreationDate;
+
+    /// <summary>
+    /// Gets the signatures this library recognises in the torrent's <c>signatures</c> entry (outside the info
+    /// dictionary), each already checked against this torrent's info-hashes (<see cref="ManifestSignature.IsValid"/>).
+    /// Empty when the torrent is unsigned. Whether a signer is trusted is decided by <see cref="ManifestTrust"/>.
+    /// </summary>
+    public IReadOnlyList<ManifestSignature> Signatures { get; }
 
     /// <summary>Gets the v2 merkle root of the image file (32 bytes), or an empty span for a v1-only torrent.</summary>
     public ReadOnlySpan<byte> PiecesRoot => _piecesRoot;
@@ -307,6 +315,23 @@ public sealed class TorrentManifest : IImageManifest
         return new TorrentManifest(_info, _pieceLayer, _pieceLayer is not null, _metadata with { TrackerTiers = tiers });
     }
 
+    /// <summary>
+    /// Returns a copy signed with <paramref name="signingKey"/>: an ECDSA P-256 signature over the info-hashes, in the
+    /// top-level <c>signatures</c> entry, which replaces any signatures this manifest had. The info dictionary is
+    /// untouched, so the info-hashes stay the same, every BitTorrent client still reads the .torrent, and signed
+    /// and unsigned copies are one swarm. The signature survives <see cref="WithTrackers"/>.
+    /// </summary>
+    /// <param name="signingKey">An ECDSA key on NIST P-256 holding its private part.</param>
+    /// <returns>The signed copy.</returns>
+    /// <exception cref="ArgumentException">The key is not on P-256.</exception>
+    /// <exception cref="CryptographicException">The key cannot sign (it has no private part, for instance).</exception>
+    public TorrentManifest WithSignature(ECDsa signingKey)
+    {
+        ManifestSigning.CheckKey(signingKey, nameof(signingKey));
+        byte[] signatures = ManifestSigning.Sign(signingKey, InfoHashV1, InfoHashV2);
+        return new TorrentManifest(_info, _pieceLayer, _pieceLayer is not null, _metadata with { Signatures = signatures });
+    }
+
     /// <summary>Encodes the manifest as a standard .torrent.</summary>
     /// <returns>The .torrent bytes.</returns>
     public byte[] ToTorrentBytes()
@@ -367,6 +392,12 @@ public sealed class TorrentManifest : IImageManifest
             writer.WriteString(_piecesRoot);
             writer.WriteString(_pieceLayer);
             writer.WriteEnd();
+        }
+
+        if (_metadata.Signatures is { } signatures)
+        {
+            writer.WriteString("signatures");
+            writer.WriteRaw(signatures);
         }
 
         if (_metadata.WebSeeds.Count > 0)
@@ -520,6 +551,7 @@ public sealed class TorrentManifest : IImageManifest
         int infoStart = -1, infoEnd = -1;
         int layerStart = -1, layerLength = 0, layerKeyStart = -1;
         int layerEntries = 0;
+        byte[]? signatures = null;
 
         var reader = new BencodeReader(torrent);
         reader.ReadExpect(BencodeTokenType.StartDictionary, "the torrent");
@@ -585,6 +617,16 @@ public sealed class TorrentManifest : IImageManifest
                     }
 
                     break;
+                case "signatures":
+                    reader.Read();
+                    int signaturesStart = reader.TokenStart;
+                    reader.Skip();
+                    if (reader.TokenType == BencodeTokenType.EndDictionary)
+                    {
+                        signatures = torrent[signaturesStart..reader.BytesConsumed].ToArray();
+                    }
+
+                    break;
                 case "url-list":
                     reader.Read();
                     if (reader.TokenType == BencodeTokenType.String)
@@ -632,6 +674,7 @@ public sealed class TorrentManifest : IImageManifest
             Comment = comment,
             CreatedBy = createdBy,
             CreationDate = creationDate,
+            Signatures = signatures,
         };
 
         if (layerEntries > 1)

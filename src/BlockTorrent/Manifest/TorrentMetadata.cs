@@ -20,4 +20,7 @@ internal sealed record TorrentMetadata
 
     /// <summary>Gets when the torrent was made.</summary>
     public DateTimeOffset? CreationDate { get; init; }
+
+    /// <summary>Gets the bencoded <c>signatures</c> dictionary, byte for byte, or <see langword="null"/> when unsigned.</summary>
+    public byte[]? Signatures { get; init; }
 }

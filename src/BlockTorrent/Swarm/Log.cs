@@ -80,4 +80,7 @@ internal static partial class Log
 
     [LoggerMessage(331, LogLevel.Error, "Deploying {Torrent} stopped: {Detail}")]
     public static partial void PiecesUnavailableStop(ILogger logger, string torrent, string detail);
+
+    [LoggerMessage(340, LogLevel.Information, "The manifest of {Torrent} is signed by trusted key {Fingerprint}")]
+    public static partial void ManifestTrusted(ILogger logger, string torrent, string fingerprint);
 }
