@@ -481,9 +481,9 @@ public static class ManifestBuilder
         int windowPieces,
         CancellationToken cancellationToken)
     {
-        // Each read: a whole number of 16 KiB merkle blocks, about the size of a core's L2 cache. Measured on this
-        // 2-core machine (manifest-speed, quiet): 256 KiB reads reached only ~45 % of min(read, SHA x cores) (the
-        // per-call cost dominates), 4 MiB 75-84 %, 1 MiB 80-91 %; the memory map it replaced, 86-94 %.
+        // Each read: a whole number of 16 KiB merkle blocks, about the size of a core's L2 cache, so the bytes are
+        // still cached when they are hashed. Much smaller reads pay the per-call cost too often; larger ones are
+        // evicted before they are hashed (benchmarks/README.md, manifest-speed).
         private const int ReadSize = 1024 * 1024;
 
         private readonly int _pieceCount = (int)((length + pieceLength - 1) / pieceLength);

@@ -17,8 +17,8 @@ internal readonly record struct UploadShare(double Rate, bool HeldHere);
 /// Without it the kernel decides the shares, and on a plain FIFO network queue (Linux's default, pfifo_fast) it
 /// decides them unevenly: a connection with a larger congestion window gets a larger pacing rate, larger segments and
 /// more room in the queue, so it keeps a larger share, while the kernel's small-queue limit holds the others back
-/// with their congestion windows half empty. In the eight-target swarm benchmark three connections got 3 MB each in
-/// the first second and five got 0.3 MB, and those five targets had little to pass on for seconds.
+/// with their congestion windows half empty. The peers it starves have little to pass on, so their uplinks idle
+/// while the swarm ramps up.
 /// </para>
 /// <para>
 /// Every <see cref="Interval"/>, when some connection below the even share (our upload rate over the connections
@@ -31,10 +31,6 @@ internal readonly record struct UploadShare(double Rate, bool HeldHere);
 /// intervals rather than at once, and our uplink carries as much as before while they do. A connection that looks
 /// held back but cannot grow (just under a limit further along) costs up to a quarter of its rate while the cap is
 /// on; should the total fall by a tenth all the same, <see cref="CapGuard"/> lifts the cap for a while.
-/// </para>
-/// <para>
-/// Measured on the eight-target netns swarm benchmark (links of 50 Mbit/s, FIFO queues, warm processes): the last
-/// target done in 46.7–47.4 s (median 47.1 s, 1.097 × the fluid bound) where it took 47.3–48.1 s before.
 /// </para>
 /// </remarks>
 internal static class UploadShares

@@ -15,10 +15,10 @@ namespace BlockTorrent.Buffers;
 /// <para>
 /// On Linux a buffer is its own anonymous mapping (zero-filled by the kernel) advised to use transparent huge pages
 /// (MADV_HUGEPAGE, which the kernel's default "madvise" mode requires): a 4 MiB piece buffer then takes two page faults
-/// on first use instead of 1,024, and two TLB entries while it is hashed and written instead of 1,024. First use of a
-/// writer's 64 MiB budget in 4 KiB pages cost 180-290 ms of CPU on the 2-core benchmark VM (whose page faults are
-/// costly), ~0.2 core-seconds per GiB of a 1 GiB image; with huge pages, 4 ms. Where the kernel has no huge page to
-/// give (THP off, fragmented memory, a buffer under 2 MiB) the mapping simply uses small pages.
+/// on first use instead of 1,024, and two TLB entries while it is hashed and written instead of 1,024. Every deployment
+/// touches its writer's buffers for the first time, so where page faults are costly (virtual machines) small pages
+/// cost the writer CPU it needs for hashing. Where the kernel has no huge page to give (THP off, fragmented memory, a
+/// buffer under 2 MiB) the mapping simply uses small pages.
 /// </para>
 /// </remarks>
 internal sealed unsafe class AlignedBuffer : MemoryManager<byte>
