@@ -179,7 +179,7 @@ internal sealed class HostilePeer : IAsyncDisposable
         {
             var payload = new ArrayBufferWriter<byte>();
             write(payload);
-            return SendExtendedAsync(BlockTorrent.Swarm.ExtensionHandshake.UtMetadataId, payload.WrittenSpan.ToArray(), ct);
+            return SendExtendedAsync(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, payload.WrittenSpan.ToArray(), ct);
         }
 
         /// <summary>Reads the next message (keep-alives skipped): its id and the bytes after it.</summary>

@@ -1,8 +1,7 @@
 using System.Buffers;
 using System.Text;
-using BlockTorrent.Wire;
 
-namespace BlockTorrent.Swarm;
+namespace BlockTorrent.Wire;
 
 /// <summary>
 /// The BEP 10 extended handshake: which extensions a peer speaks (and the message ids it wants for them), its
