@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
-using BlockTorrent.Swarm;
 using BlockTorrent.Wire;
 
 namespace BlockTorrent.Tests.Swarm;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
-using BlockTorrent.Swarm;
 using BlockTorrent.Testing;
 using BlockTorrent.Wire;
 using FsCheck;
