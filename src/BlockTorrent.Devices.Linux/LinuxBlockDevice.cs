@@ -1,4 +1,5 @@
 using System.Buffers;
+using BlockTorrent.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -76,7 +77,7 @@ public sealed class LinuxBlockDevice : IBlockDevice
         _isWholeDisk = geometry.IsWholeDisk;
         _rereadOnDispose = options.RereadPartitionTableOnDispose;
         DryRun = options.DryRun ? new DryRunReport(path) : null;
-        _bounce = new AlignedBufferPool(BounceBufferSize, Math.Max(4096, Math.Max(_memoryAlignment, _ioAlignment)), capacity: Environment.ProcessorCount * 2);
+        _bounce = new AlignedBufferPool(BounceBufferSize);
     }
 
     /// <inheritdoc />
@@ -501,6 +502,12 @@ public sealed class LinuxBlockDevice : IBlockDevice
 
         var stat = StatHandle(handle, path);
         int memoryAlignment = (stat.Mask & Interop.Libc.STATX_DIOALIGN) != 0 && stat.DioMemAlign > 0 ? (int)stat.DioMemAlign : logical;
+        if (memoryAlignment > Environment.SystemPageSize)
+        {
+            // Bounce buffers are page-aligned mappings; a device asking for more could not be written through them.
+            throw new NotSupportedException(FormattableString.Invariant($"{path} needs memory aligned to {memoryAlignment} bytes, more than a page ({Environment.SystemPageSize})."));
+        }
+
 
         string sys = FormattableString.Invariant($"/sys/dev/block/{pathStat.RdevMajor}:{pathStat.RdevMinor}");
         bool isPartition = File.Exists(Path.Combine(sys, "partition"));
@@ -570,7 +577,7 @@ public sealed class LinuxBlockDevice : IBlockDevice
                 int count = (int)Math.Min(destination.Length - done, chunkStart + buffer.Length - position);
                 int chunkLength = (int)(AlignUp(position + count, _ioAlignment) - chunkStart);
                 ReadAllOrThrow(buffer.Pointer, chunkLength, chunkStart);
-                buffer.Span.Slice(skip, count).CopyTo(destination[done..]);
+                buffer.GetSpan().Slice(skip, count).CopyTo(destination[done..]);
                 done += count;
                 position += count;
             }
@@ -642,7 +649,7 @@ public sealed class LinuxBlockDevice : IBlockDevice
                         ReadAllOrThrow(buffer.Pointer + chunkLength - _ioAlignment, _ioAlignment, chunkEnd - _ioAlignment);
                     }
 
-                    data.Slice(done, count).CopyTo(buffer.Span[head..]);
+                    data.Slice(done, count).CopyTo(buffer.GetSpan()[head..]);
                     int error = TryWriteAll(buffer.Pointer, chunkLength, chunkStart);
                     if (error != 0)
                     {
@@ -966,7 +973,7 @@ public sealed class LinuxBlockDevice : IBlockDevice
         var zeros = _bounce.Rent();
         try
         {
-            zeros.Span.Clear();
+            zeros.GetSpan().Clear();
             long end = offset + length;
             long position = offset;
             while (position < end)
@@ -984,7 +991,7 @@ public sealed class LinuxBlockDevice : IBlockDevice
                 else
                 {
                     // Partial sectors need read-modify-write under their locks; WriteBounced does that with its own buffer.
-                    WriteBounced(position, zeros.Span[..count]);
+                    WriteBounced(position, zeros.GetSpan()[..count]);
                 }
 
                 position += count;

@@ -60,6 +60,17 @@ internal sealed unsafe class AlignedBuffer : MemoryManager<byte>
     /// <summary>Gets the usable length in bytes.</summary>
     public int Length => _length;
 
+    /// <summary>Gets the start of the memory, for system calls that take a pointer.</summary>
+    /// <exception cref="ObjectDisposedException">The buffer was disposed.</exception>
+    public byte* Pointer
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_pointer is null, this);
+            return _pointer;
+        }
+    }
+
     /// <summary>Rounds a length up to a multiple of <see cref="Alignment"/>.</summary>
     /// <param name="length">The length.</param>
     /// <returns>The rounded length.</returns>
