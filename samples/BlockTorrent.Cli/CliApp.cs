@@ -85,6 +85,7 @@ internal static class CliApp
         root.Options.Add(verbose);
         root.Subcommands.Add(CreateCommand.Build(context));
         root.Subcommands.Add(InfoCommand.Build(context));
+        root.Subcommands.Add(KeygenCommand.Build(context));
         root.Subcommands.Add(SeedCommand.Build(context));
         root.Subcommands.Add(DeployCommand.Build(context));
         root.Subcommands.Add(VerifyCommand.Build(context));

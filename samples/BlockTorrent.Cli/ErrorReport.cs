@@ -41,6 +41,7 @@ internal static class ErrorReport
             FileNotFoundException e => (ExitCodes.InvalidInput, e.FileName is null ? e.Message : $"no such file: {e.FileName}"),
             DirectoryNotFoundException e => (ExitCodes.InvalidInput, e.Message),
             InvalidTorrentException e => (ExitCodes.InvalidInput, e.Message),
+            ManifestTrustException e => (ExitCodes.ManifestRefused, e.Message),
             DeviceSafetyException e => (ExitCodes.TargetRefused, e.Message),
             BlockDeviceIOException { ErrorKind: BlockDeviceErrorKind.ReadOnly or BlockDeviceErrorKind.Busy or BlockDeviceErrorKind.NoSpace or BlockDeviceErrorKind.AccessDenied } e =>
                 (ExitCodes.TargetRefused, e.Message),

@@ -38,6 +38,12 @@ internal static class ExitCodes
     /// </summary>
     public const int PiecesUnavailable = 7;
 
+    /// <summary>
+    /// The manifest was refused before anything was touched: <c>--trust</c> was given and it is unsigned, signed by
+    /// another key, or its signature does not verify; or it is not the image <c>--btih</c> pins.
+    /// </summary>
+    public const int ManifestRefused = 8;
+
     /// <summary>Stopped by Ctrl-C or SIGTERM; whatever was written stays verified, and a second run resumes.</summary>
     public const int Interrupted = 130;
 
@@ -52,6 +58,7 @@ internal static class ExitCodes
         (VerifyFailed, "the target differs from the manifest"),
         (Incomplete, "stopped before the target was complete; run again to resume"),
         (PiecesUnavailable, "no peer has the pieces still missing (a changed source, banned peers); fix the source, run again"),
+        (ManifestRefused, "manifest refused: unsigned or not signed by a --trust key, or not the --btih image; nothing was written"),
         (Interrupted, "interrupted by Ctrl-C/SIGTERM; run again to resume"),
     ];
 }

@@ -27,6 +27,46 @@ internal static class Inputs
         }
     }
 
+    /// <summary>Loads the trusted keys of <c>--trust</c>.</summary>
+    /// <param name="path">The PEM file of public keys or certificates.</param>
+    /// <returns>The trust set.</returns>
+    /// <exception cref="CommandException">The file is missing or holds no usable key (exit code 3).</exception>
+    public static ManifestTrust LoadTrust(string path)
+    {
+        RequireFile(path, "trust file");
+        try
+        {
+            return ManifestTrust.Load(path);
+        }
+        catch (ArgumentException e)
+        {
+            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+            throw CommandException.InvalidInput($"the trust file {reason}", e);
+        }
+    }
+
+    /// <summary>Loads the ECDSA P-256 private key of <c>create --sign</c> from a PEM file.</summary>
+    /// <param name="path">The PEM file (PKCS#8 <c>PRIVATE KEY</c> or SEC1 <c>EC PRIVATE KEY</c>, unencrypted).</param>
+    /// <returns>The key; the caller disposes of it.</returns>
+    /// <exception cref="CommandException">The file is missing or holds no usable private key (exit code 3).</exception>
+    public static System.Security.Cryptography.ECDsa LoadSigningKey(string path)
+    {
+        RequireFile(path, "signing key");
+        var key = System.Security.Cryptography.ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(File.ReadAllText(path));
+            return key.ExportParameters(includePrivateParameters: true).D is null
+                ? throw new ArgumentException("it holds no private key")
+                : key;
+        }
+        catch (Exception e) when (e is ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            key.Dispose();
+            throw CommandException.InvalidInput($"'{path}' is not an unencrypted ECDSA P-256 private key in PEM (make one with 'blocktorrent keygen'): {e.Message}", e);
+        }
+    }
+
     /// <summary>Parses a magnet link given on the command line.</summary>
     /// <param name="text">The link.</param>
     /// <returns>The link.</returns>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Numerics;
+using System.Security.Cryptography;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Devices;
@@ -30,11 +31,12 @@ internal static class CreateCommand
         var name = new Option<string?>("--name") { Description = "The name in the torrent (default: the file name)." };
         var comment = new Option<string?>("--comment") { Description = "A comment stored in the torrent." };
         var isPrivate = new Option<bool>("--private") { Description = "Mark the torrent private (trackers only: no LSD or peer exchange)." };
+        var sign = new Option<string?>("--sign") { Description = "Sign the manifest with this ECDSA P-256 private key (PEM; see 'keygen'); the signature sits outside the info dictionary, so every client still reads the .torrent.", HelpName = "KEY.pem" };
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("create", "Make the manifest (.torrent) of an image or device: hybrid v1+v2 by default.")
         {
-            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, force, json,
+            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, force, json,
         };
         command.Validators.Add(result =>
         {
@@ -59,13 +61,28 @@ internal static class CreateCommand
                 options.Trackers.Add(tracker);
             }
 
-            return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, parse.GetValue(force), parse.GetValue(json), cancellationToken);
+            return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, string sourcePath, string outputPath, ManifestBuilderOptions options, bool force, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string sourcePath, string outputPath, ManifestBuilderOptions options, string? signingKey, bool force, bool json, CancellationToken cancellationToken)
     {
+        // The key is read first: a wrong key file fails before minutes of hashing.
+        using ECDsa? key = signingKey is null ? null : Inputs.LoadSigningKey(signingKey);
+        options.SigningKey = key;
+        if (key is not null)
+        {
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw CommandException.InvalidInput($"'{signingKey}': {e.Message}", e);
+            }
+        }
+
         if (File.Exists(outputPath) && !force)
         {
             throw CommandException.Usage($"'{outputPath}' already exists; use --force to overwrite it.");

@@ -33,6 +33,8 @@ internal static class DeployCommand
         var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record which pieces are on the target, so a rerun reads back and hashes those first instead of fetching them (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
         Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
         Option<TimeSpan?> stallTimeout = CliOptions.Duration("--stall-timeout", "Stop with exit code 7 when pieces still missing have no usable source (the connected peers lack them, or the peers that had them were banned) and nothing arrived for this long (30s, 10m, forever). Default: 60s.");
+        var trust = new Option<string?>("--trust") { Description = "Deploy only a manifest signed by a key in this PEM file (PUBLIC KEY or CERTIFICATE blocks); anything else exits 8 before the target is opened.", HelpName = "FILE" };
+        Option<InfoHash?> btih = CliOptions.InfoHash("--btih", "Deploy only the image with this info-hash (40 or 64 hex digits, v1 or v2); another manifest exits 8 before the target is opened.");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var lifeline = new Option<bool>("--exit-on-stdin-eof")
         {
@@ -41,7 +43,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, trust, btih, json, lifeline,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -61,6 +63,8 @@ internal static class DeployCommand
                 ResumeFile = parse.GetValue(resumeFile),
                 Timeout = parse.GetValue(timeout),
                 StallTimeout = parse.GetValue(stallTimeout),
+                TrustFile = parse.GetValue(trust),
+                Btih = parse.GetValue(btih),
                 Json = parse.GetValue(json),
                 ExitOnStdinEof = parse.GetValue(lifeline),
             };
@@ -71,6 +75,7 @@ internal static class DeployCommand
 
     private static async Task<int> RunAsync(CliContext context, DeployRequest request, CancellationToken cancellationToken)
     {
+        ManifestTrust? trust = request.TrustFile is { } trustFile ? Inputs.LoadTrust(trustFile) : null;
         if (!request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
         {
             TorrentManifest manifest = await Inputs.LoadTorrentAsync(request.Source, cancellationToken).ConfigureAwait(false);
@@ -80,6 +85,15 @@ internal static class DeployCommand
         // A magnet link: the manifest comes from peers once and is saved beside the resume file, so a run that is
         // interrupted resumes without asking the peers again.
         MagnetLink magnet = Inputs.ParseMagnet(request.Source);
+        if (trust is not null)
+        {
+            throw new CommandException(ExitCodes.ManifestRefused, "--trust accepts only a signed manifest, and a magnet link carries no signature: deploy from the signed .torrent instead. Nothing was written.");
+        }
+
+        if (request.Btih is { } pinned && magnet.InfoHashV1 != pinned && magnet.InfoHashV2 != pinned)
+        {
+            throw new CommandException(ExitCodes.ManifestRefused, $"the magnet link is not the image --btih {pinned} pins. Nothing was written.");
+        }
         string saved = ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile);
         if (!request.DryRun)
         {
@@ -163,6 +177,24 @@ internal static class DeployCommand
         return manifest;
     }
 
+    /// <summary>Refuses a manifest that is not the pinned image or not signed by a trusted key (exit code 8).</summary>
+    private static void CheckManifest(CliContext context, TorrentManifest manifest, InfoHash? pinned, ManifestTrust? trust, bool json)
+    {
+        if (pinned is { } hash && manifest.InfoHashV1 != hash && manifest.InfoHashV2 != hash)
+        {
+            throw new CommandException(ExitCodes.ManifestRefused, $"the manifest of {manifest.Name} has info-hash {manifest.InfoHashV1?.ToHex() ?? manifest.InfoHashV2?.ToHex()}, not the pinned {hash}: it is not the expected image. Nothing was written.");
+        }
+
+        if (trust is not null)
+        {
+            ManifestSignature signer = trust.Verify(manifest);
+            if (!json)
+            {
+                context.Console.Out.WriteLine($"manifest signed by trusted key {signer.Fingerprint}");
+            }
+        }
+    }
+
     private static string Uncapitalize(string text) => text.Length == 0 ? text : char.ToLowerInvariant(text[0]) + text[1..];
 
     private static void AddPeersAndTrackers(IList<IPEndPoint> peers, IList<Uri> trackers, DeployRequest request)
@@ -182,6 +214,10 @@ internal static class DeployCommand
     private static async Task<int> RunAsync(CliContext context, DeployRequest request, TorrentManifest manifest, BlockTorrentClient? client, CancellationToken cancellationToken)
     {
         ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Target");
+
+        // The manifest is checked before the target is opened (opening an image file may create it).
+        ManifestTrust? trust = request.TrustFile is { } trustFile ? Inputs.LoadTrust(trustFile) : null;
+        CheckManifest(context, manifest, request.Btih, trust, request.Json);
         if (request.DryRun)
         {
             return await DryRunAsync(context, manifest, request, logger, cancellationToken).ConfigureAwait(false);
@@ -206,6 +242,8 @@ internal static class DeployCommand
             ResumeFilePath = resumePath,
             CheckExistingData = existed,
             DeviceIsZeroed = !existed,
+            Trust = trust,
+            ExpectedInfoHash = request.Btih,
         };
         if (request.StallTimeout is TimeSpan stall)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Cli.Commands;
 
@@ -32,6 +33,10 @@ internal sealed record DeployRequest
     public TimeSpan? Timeout { get; init; }
 
     public TimeSpan? StallTimeout { get; init; }
+
+    public string? TrustFile { get; init; }
+
+    public InfoHash? Btih { get; init; }
 
     public bool Json { get; init; }
 

@@ -28,6 +28,16 @@ internal static class ManifestSummary
         output.WriteLine($"info-hash v1:     {manifest.InfoHashV1?.ToHex() ?? "(none)"}");
         output.WriteLine($"info-hash v2:     {manifest.InfoHashV2?.ToHex() ?? "(none)"}");
         output.WriteLine($"private:          {(manifest.IsPrivate ? "yes" : "no")}");
+        if (manifest.Signatures.Count == 0)
+        {
+            output.WriteLine("signed by:        (unsigned)");
+        }
+
+        foreach (ManifestSignature signature in manifest.Signatures)
+        {
+            output.WriteLine($"signed by:        {signature.Fingerprint} ({(signature.IsValid ? "valid signature" : "INVALID: the manifest or signature was altered")})");
+        }
+
         foreach (string tracker in manifest.Trackers)
         {
             output.WriteLine($"tracker:          {tracker}");
@@ -59,6 +69,16 @@ internal static class ManifestSummary
             WriteHash(w, "infoHashV1", manifest.InfoHashV1);
             WriteHash(w, "infoHashV2", manifest.InfoHashV2);
             w.WriteBoolean("private", manifest.IsPrivate);
+            w.WriteStartArray("signatures");
+            foreach (ManifestSignature signature in manifest.Signatures)
+            {
+                w.WriteStartObject();
+                w.WriteString("fingerprint", signature.Fingerprint);
+                w.WriteBoolean("valid", signature.IsValid);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             w.WriteStartArray("trackers");
             foreach (string tracker in manifest.Trackers)
             {

@@ -53,6 +53,26 @@ internal static class CliOptions
         }),
     };
 
+    /// <summary>An info-hash option: 40 (v1) or 64 (v2) hexadecimal digits.</summary>
+    public static Option<Manifest.InfoHash?> InfoHash(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "HEX",
+        CustomParser = result => Parse(result, (string text, out Manifest.InfoHash? value, out string? error) =>
+        {
+            value = null;
+            error = null;
+            if (text.Length is 40 or 64 && text.All(char.IsAsciiHexDigit))
+            {
+                value = Manifest.InfoHash.FromHex(text);
+                return true;
+            }
+
+            error = $"'{text}' is not an info-hash: 40 (v1) or 64 (v2) hexadecimal digits.";
+            return false;
+        }),
+    };
+
     public static Option<IPEndPoint[]> EndPointList(string name, string description) => new(name)
     {
         Description = description,

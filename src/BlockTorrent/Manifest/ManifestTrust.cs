@@ -101,7 +101,8 @@ public sealed class ManifestTrust
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"'{path}': {e.Message}", nameof(path), e);
+            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal);
+            throw new ArgumentException($"'{path}': {reason}", nameof(path), e);
         }
     }
 
