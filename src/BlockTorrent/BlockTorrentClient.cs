@@ -132,7 +132,6 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;
-        PieceWriterStatistics statistics;
         try
         {
             swarm.Start();
@@ -158,7 +157,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
                 duration = _host.Time.GetElapsedTime(started);
                 discovery.NotifyCompleted();
-                statistics = await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 if (options.ResumeFilePath is not null)
                 {
                     await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);
@@ -178,17 +177,6 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             await swarm.DisposeAsync().ConfigureAwait(false);
         }
 
-        long duplicateBytes = 0;
-        int duplicates = 0;
-        for (int i = 0; i < manifest.PieceCount; i++)
-        {
-            if (!manifest.IsZeroPiece(i) && manifest.GetCanonicalPiece(i) != i)
-            {
-                duplicates++;
-                duplicateBytes += manifest.GetPieceSize(i);
-            }
-        }
-
         return new DeploymentResult
         {
             PieceCount = manifest.PieceCount,
@@ -197,9 +185,9 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             ResumedPieces = present.Resumed,
             ResumedPiecesRejected = present.ResumedRejected,
             ZeroPieces = manifest.ZeroPieceCount,
-            DuplicatePieces = duplicates,
+            DuplicatePieces = manifest.DuplicatePieceCount,
             BytesDownloaded = swarm.BytesDownloaded,
-            BytesSatisfiedLocally = duplicateBytes + ZeroBytes(manifest),
+            BytesSatisfiedLocally = BytesSatisfiedLocally(manifest),
             BytesUploaded = swarm.BytesUploaded,
             HashFailures = swarm.HashFailures,
             PeersSeen = swarm.PeersSeen,
@@ -509,12 +497,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
     }
 
-    private static long ZeroBytes(TorrentManifest manifest)
+    // Zero pieces and every copy of a duplicate after the first never travel.
+    private static long BytesSatisfiedLocally(TorrentManifest manifest)
     {
         long bytes = 0;
         for (int i = 0; i < manifest.PieceCount; i++)
         {
-            if (manifest.IsZeroPiece(i))
+            if (manifest.IsZeroPiece(i) || manifest.GetCanonicalPiece(i) != i)
             {
                 bytes += manifest.GetPieceSize(i);
             }
@@ -600,66 +589,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         await writer.SatisfyZeroPiecesAsync(cancellationToken).ConfigureAwait(false);
-        await CopyDuplicatesLocallyAsync(manifest, writer, target, cancellationToken).ConfigureAwait(false);
+        await writer.CopyDuplicatesLocallyAsync(cancellationToken).ConfigureAwait(false);
         return check;
-    }
-
-    /// <summary>
-    /// Where some copies of a duplicate group are already on the device and others are not, reads one good copy and
-    /// commits it, so the writer fills in the missing copies without fetching anything.
-    /// </summary>
-    private static async Task CopyDuplicatesLocallyAsync(TorrentManifest manifest, PieceWriter writer, IBlockDevice target, CancellationToken cancellationToken)
-    {
-        var groups = new Dictionary<int, (int Present, bool Missing)>();
-        for (int i = 0; i < manifest.PieceCount; i++)
-        {
-            if (manifest.IsZeroPiece(i))
-            {
-                continue;
-            }
-
-            int canonical = manifest.GetCanonicalPiece(i);
-            if (!groups.TryGetValue(canonical, out var g))
-            {
-                g = (-1, false);
-            }
-
-            if (writer.HasPiece(i))
-            {
-                g.Present = g.Present < 0 ? i : g.Present;
-            }
-            else
-            {
-                g.Missing = true;
-            }
-
-            groups[canonical] = g;
-        }
-
-        byte[]? buffer = null;
-        foreach ((int canonical, (int presentPiece, bool missing)) in groups)
-        {
-            if (presentPiece < 0 || !missing)
-            {
-                continue;
-            }
-
-            int size = manifest.GetPieceSize(presentPiece);
-            buffer ??= new byte[manifest.PieceLength];
-            int done = 0;
-            while (done < size)
-            {
-                int n = await target.ReadAsync(manifest.GetPieceOffset(presentPiece) + done, buffer.AsMemory(done, size - done), cancellationToken).ConfigureAwait(false);
-                if (n <= 0)
-                {
-                    throw new EndOfStreamException($"'{target.Name}' ended inside piece {presentPiece}.");
-                }
-
-                done += n;
-            }
-
-            await writer.WriteAsync(canonical, buffer.AsMemory(0, size), source: null, cancellationToken).ConfigureAwait(false);
-        }
     }
 
     private async Task SaveResumeAsync(PieceWriter writer, string path)
