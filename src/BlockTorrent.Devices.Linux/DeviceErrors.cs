@@ -7,21 +7,9 @@ namespace BlockTorrent.Devices.Linux;
 /// <summary>Turns errno values into the typed exceptions the rest of BlockTorrent understands (the hot paths throw through here).</summary>
 internal static class DeviceErrors
 {
-    /// <summary>Classifies an errno portably.</summary>
-    public static BlockDeviceErrorKind Classify(int errno) => errno switch
-    {
-        Interop.Libc.EIO => BlockDeviceErrorKind.MediaError,
-        Interop.Libc.ENOSPC => BlockDeviceErrorKind.NoSpace,
-        Interop.Libc.EROFS => BlockDeviceErrorKind.ReadOnly,
-        Interop.Libc.EBUSY => BlockDeviceErrorKind.Busy,
-        Interop.Libc.ENOENT or Interop.Libc.ENXIO or Interop.Libc.ENODEV => BlockDeviceErrorKind.NotFound,
-        Interop.Libc.EACCES or Interop.Libc.EPERM => BlockDeviceErrorKind.AccessDenied,
-        _ => BlockDeviceErrorKind.Other,
-    };
-
     /// <summary>Creates the exception for a failed call with the given errno, naming the device, the call and the offset.</summary>
     public static BlockDeviceIOException Create(string device, string operation, long? offset, int errno) =>
-        new(device, operation, offset, errno, Classify(errno), $"{Marshal.GetPInvokeErrorMessage(errno)} ({Name(errno)})");
+        new(device, operation, offset, errno, Interop.Libc.Classify(errno), $"{Marshal.GetPInvokeErrorMessage(errno)} ({Name(errno)})");
 
     /// <summary>Throws for a failed call with the given errno.</summary>
     [DoesNotReturn]

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
+using BlockTorrent.Devices.Linux;
 
-namespace BlockTorrent.Devices.Linux;
+namespace BlockTorrent;
 
 internal static partial class Interop
 {

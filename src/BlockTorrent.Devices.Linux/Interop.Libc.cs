@@ -1,15 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace BlockTorrent.Devices.Linux;
+namespace BlockTorrent;
 
-/// <summary>The native calls this package makes, one import per <c>Interop.&lt;Function&gt;.cs</c> file, named as in C.</summary>
 internal static partial class Interop
 {
-    /// <summary>glibc: constants keep their native names so they can be looked up in the kernel headers.</summary>
+    /// <summary>The calls and constants only the Linux device package needs (the shared ones are in src/Common).</summary>
     internal static partial class Libc
     {
-        internal const string LibraryName = "libc";
-
         // <fcntl.h> (asm-generic values; O_DIRECT differs per architecture, see ODirect).
         internal const int O_RDONLY = 0x0;
         internal const int O_WRONLY = 0x1;
@@ -33,24 +30,6 @@ internal static partial class Interop
         internal const int S_IFMT = 0xF000;
         internal const int S_IFBLK = 0x6000;
         internal const int S_IFREG = 0x8000;
-
-        // <asm-generic/errno-base.h> / <asm-generic/errno.h>
-        internal const int EPERM = 1;
-        internal const int ENOENT = 2;
-        internal const int EINTR = 4;
-        internal const int EIO = 5;
-        internal const int ENXIO = 6;
-        internal const int EBADF = 9;
-        internal const int EAGAIN = 11;
-        internal const int EACCES = 13;
-        internal const int EBUSY = 16;
-        internal const int ENODEV = 19;
-        internal const int EINVAL = 22;
-        internal const int ENOTTY = 25;
-        internal const int ENOSPC = 28;
-        internal const int EROFS = 30;
-        internal const int ENOSYS = 38;
-        internal const int EOPNOTSUPP = 95;
 
         // <linux/uio.h>
         internal const int IOV_MAX = 1024;

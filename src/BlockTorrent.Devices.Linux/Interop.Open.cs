@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace BlockTorrent.Devices.Linux;
+namespace BlockTorrent;
 
 internal static partial class Interop
 {

@@ -52,7 +52,10 @@ public sealed class ErrorTests
     [InlineData(30, BlockDeviceErrorKind.ReadOnly, "EROFS")]
     [InlineData(16, BlockDeviceErrorKind.Busy, "EBUSY")]
     [InlineData(13, BlockDeviceErrorKind.AccessDenied, "EACCES")]
+    [InlineData(2, BlockDeviceErrorKind.NotFound, "ENOENT")]
     [InlineData(6, BlockDeviceErrorKind.NotFound, "ENXIO")]
+    [InlineData(19, BlockDeviceErrorKind.NotFound, "ENODEV")]
+    [InlineData(1, BlockDeviceErrorKind.AccessDenied, "EPERM")]
     [InlineData(71, BlockDeviceErrorKind.Other, "errno 71")]
     public void ErrnoValuesBecomeTypedErrorsNamingTheDeviceOffsetAndCall(int errno, BlockDeviceErrorKind kind, string name)
     {
