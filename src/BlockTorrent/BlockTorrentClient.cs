@@ -668,6 +668,22 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         public BlockTorrentClientOptions Options { get; } = options;
 
+        public SwarmSettings Settings { get; } = new()
+        {
+            ChokingMode = options.ChokingMode,
+            MaxUploads = options.MaxUploads,
+            RequestQueueTime = options.RequestQueueTime,
+            MaxRequestQueueDepth = options.MaxRequestQueueDepth,
+            RequestTimeout = options.RequestTimeout,
+            TcpCongestionControl = options.TcpCongestionControl,
+            MaxHashFailuresPerPeer = options.MaxHashFailuresPerPeer,
+            MaxConnectionsPerTorrent = options.MaxConnectionsPerTorrent,
+            ExtentSize = options.ExtentSize,
+            ReadCacheSize = options.ReadCacheSize,
+            EnablePeerExchange = options.EnablePeerExchange,
+            PeerExchangeInterval = options.PeerExchangeInterval,
+        };
+
         public TimeProvider Time { get; } = time;
 
         public ILogger Logger { get; } = logger;

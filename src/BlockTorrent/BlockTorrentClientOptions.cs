@@ -7,6 +7,9 @@ namespace BlockTorrent;
 /// <remarks>The defaults suit a LAN or a machine room: everyone is unchoked and the request pipeline is deep.</remarks>
 public sealed class BlockTorrentClientOptions
 {
+    /// <summary>The longest congestion control name the kernel takes (its TCP_CA_NAME_MAX less the terminating zero).</summary>
+    internal const int MaxCongestionControlNameLength = 15;
+
     /// <summary>Gets or sets where the client accepts peer connections. Port 0 picks a free port.</summary>
     /// <value>The default is 0.0.0.0:6881.</value>
     public IPEndPoint ListenEndPoint { get; set; } = new(IPAddress.Any, 6881);
@@ -131,9 +134,9 @@ public sealed class BlockTorrentClientOptions
                 throw new ArgumentException($"{nameof(TcpCongestionControl)} is only supported on Linux; leave it null elsewhere.", nameof(TcpCongestionControl));
             }
 
-            if (TcpCongestionControl.Length is 0 or > Swarm.PeerSockets.MaxNameLength || !TcpCongestionControl.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            if (TcpCongestionControl.Length is 0 or > MaxCongestionControlNameLength || !TcpCongestionControl.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
             {
-                throw new ArgumentException($"{nameof(TcpCongestionControl)} must be an algorithm name of 1 to {Swarm.PeerSockets.MaxNameLength} letters, digits or underscores, such as cubic; '{TcpCongestionControl}' is not.", nameof(TcpCongestionControl));
+                throw new ArgumentException($"{nameof(TcpCongestionControl)} must be an algorithm name of 1 to {MaxCongestionControlNameLength} letters, digits or underscores, such as cubic; '{TcpCongestionControl}' is not.", nameof(TcpCongestionControl));
             }
         }
 

@@ -11,8 +11,8 @@ internal interface ISwarmHost
     /// <summary>Gets the port we accept connections on.</summary>
     int ListenPort { get; }
 
-    /// <summary>Gets the client's settings.</summary>
-    BlockTorrentClientOptions Options { get; }
+    /// <summary>Gets the settings the swarm runs with.</summary>
+    SwarmSettings Settings { get; }
 
     /// <summary>Gets the clock.</summary>
     TimeProvider Time { get; }

@@ -190,7 +190,7 @@ internal sealed class MetadataFetcher
                 }
             }
 
-            using var socket = PeerSockets.Create(peer.AddressFamily, _host.Options.TcpCongestionControl);
+            using var socket = PeerSockets.Create(peer.AddressFamily, _host.Settings.TcpCongestionControl);
             using var deadline = new CancellationTokenSource(PeerTimeout, _host.Time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
             await socket.ConnectAsync(peer, timeout.Token).ConfigureAwait(false);

@@ -86,8 +86,8 @@ internal sealed class PeerSession : IChokeable
         _reader.ExtensionProtocol = Extensions;
         _reader.PieceCount = swarm.PieceCount;
         Pick = new PickerPeer(swarm.PieceCount);
-        Queue = new RequestQueue(4, swarm.Options.MaxRequestQueueDepth, swarm.Options.RequestQueueTime, swarm.Time.GetTimestamp(), swarm.Time.TimestampFrequency);
-        _picked = new BlockRequest[swarm.Options.MaxRequestQueueDepth];
+        Queue = new RequestQueue(4, swarm.Settings.MaxRequestQueueDepth, swarm.Settings.RequestQueueTime, swarm.Time.GetTimestamp(), swarm.Time.TimestampFrequency);
+        _picked = new BlockRequest[swarm.Settings.MaxRequestQueueDepth];
         LastReceived = LastSent = LastProgress = swarm.Time.GetTimestamp();
     }
 

@@ -32,8 +32,8 @@ internal static class PeerSockets
     private const int SoMaxPacingRate = 47;
     private const string AvailablePath = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
-    /// <summary>The longest algorithm name the kernel takes (TCP_CA_NAME_MAX less the terminating zero).</summary>
-    public const int MaxNameLength = 15;
+    // The kernel's TCP_CA_NAME_MAX: the longest algorithm name and its terminating zero.
+    private const int TcpCaNameMax = 16;
 
     /// <summary>The unsent-data limit of a new connection, before its upload rate is known.</summary>
     public const int InitialUnsentLimit = 128 * 1024;
@@ -214,7 +214,7 @@ internal static class PeerSockets
     /// <returns>The algorithm's name.</returns>
     public static string GetCongestionControl(Socket socket)
     {
-        Span<byte> name = stackalloc byte[MaxNameLength + 1];
+        Span<byte> name = stackalloc byte[TcpCaNameMax];
         int length = socket.GetRawSocketOption(IPProtoTcp, TcpCongestion, name);
         int end = name[..length].IndexOf((byte)0);
         return Encoding.ASCII.GetString(name[..(end < 0 ? length : end)]);

@@ -79,10 +79,10 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         Device = device;
         Writer = writer;
         PieceCount = manifest.PieceCount;
-        Picker = PiecePicker.ForManifest(manifest, have, host.Options.ExtentSize);
-        ReadCache = new PieceReadCache(manifest, device, host.Options.ReadCacheSize, verifyOnFirstRead);
+        Picker = PiecePicker.ForManifest(manifest, have, host.Settings.ExtentSize);
+        ReadCache = new PieceReadCache(manifest, device, host.Settings.ReadCacheSize, verifyOnFirstRead);
         ReadCache.PieceInvalid += OnSourcePieceInvalid;
-        _choker = new Choker(host.Options.ChokingMode, host.Options.MaxUploads, host.Time.TimestampFrequency * 30);
+        _choker = new Choker(host.Settings.ChokingMode, host.Settings.MaxUploads, host.Time.TimestampFrequency * 30);
         // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
         // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
         // for the last first copies while those keep arriving (at most 1 s since the last one).
@@ -134,7 +134,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
 
     public Dictionary<int, PieceBuffer> Buffers { get; } = [];
 
-    public BlockTorrentClientOptions Options => _host.Options;
+    public SwarmSettings Settings => _host.Settings;
 
     public TimeProvider Time => _host.Time;
 
@@ -181,7 +181,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         }
     }
 
-    private bool PexEnabled => Options.EnablePeerExchange && !Manifest.IsPrivate;
+    private bool PexEnabled => Settings.EnablePeerExchange && !Manifest.IsPrivate;
 
     /// <summary>Gets a value indicating whether a handshake's info-hash names this torrent.</summary>
     public bool Matches(ReadOnlySpan<byte> hash20) =>
@@ -554,7 +554,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         if (contributors.Length == 1)
         {
             PeerSession? culprit = _sessions.Find(s => ReferenceEquals(s.Pick, contributors[0]));
-            if (culprit is not null && ++culprit.HashFailures >= Options.MaxHashFailuresPerPeer)
+            if (culprit is not null && ++culprit.HashFailures >= Settings.MaxHashFailuresPerPeer)
             {
                 bool wholeAddress = _banned.Ban(culprit.Remote, ListenEndPointOf(culprit), culprit.PeerId);
                 Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures, wholeAddress ? "its address, the second peer banned there" : "this peer only, not others at its address");
@@ -636,7 +636,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
 
                 replaced = existing;
             }
-            else if (_sessions.Count >= Options.MaxConnectionsPerTorrent)
+            else if (_sessions.Count >= Settings.MaxConnectionsPerTorrent)
             {
                 return false;
             }
@@ -706,7 +706,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
             }
 
             long now = Time.GetTimestamp();
-            int room = Options.MaxConnectionsPerTorrent - _sessions.Count - _connecting.Count;
+            int room = Settings.MaxConnectionsPerTorrent - _sessions.Count - _connecting.Count;
             foreach ((IPEndPoint endPoint, Candidate candidate) in _candidates)
             {
                 if (room <= 0)
@@ -736,7 +736,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
 
     private async Task ConnectAsync(IPEndPoint endPoint)
     {
-        var socket = PeerSockets.Create(endPoint.AddressFamily, Options.TcpCongestionControl);
+        var socket = PeerSockets.Create(endPoint.AddressFamily, Settings.TcpCongestionControl);
         bool registered = false;
         string? failure = null;
         try
@@ -869,7 +869,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     private void Tick(long now, double seconds)
     {
         long frequency = Time.TimestampFrequency;
-        long timeout = (long)(Options.RequestTimeout.TotalSeconds * frequency);
+        long timeout = (long)(Settings.RequestTimeout.TotalSeconds * frequency);
         long keepAlive = (long)(KeepAliveInterval.TotalSeconds * frequency);
         long silence = (long)(SilenceTimeout.TotalSeconds * frequency);
         var close = new List<(PeerSession, string)>();
@@ -910,7 +910,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
                 s.Signal();
             }
 
-            if (PexEnabled && now - _lastPex >= Options.PeerExchangeInterval.TotalSeconds * frequency)
+            if (PexEnabled && now - _lastPex >= Settings.PeerExchangeInterval.TotalSeconds * frequency)
             {
                 _lastPex = now;
                 SendPexLocked();
