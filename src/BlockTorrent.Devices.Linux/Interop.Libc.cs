@@ -15,11 +15,6 @@ internal static partial class Interop
         internal const int O_EXCL = 0x80;
         internal const int O_CLOEXEC = 0x80000;
 
-        // <linux/falloc.h>
-        internal const int FALLOC_FL_KEEP_SIZE = 0x01;
-        internal const int FALLOC_FL_PUNCH_HOLE = 0x02;
-        internal const int FALLOC_FL_ZERO_RANGE = 0x10;
-
         // <fcntl.h> statx
         internal const int AT_FDCWD = -100;
         internal const int AT_EMPTY_PATH = 0x1000;

@@ -241,7 +241,7 @@ public sealed class FileBlockDevice : IBlockDevice
             int result;
             do
             {
-                result = Interop.Libc.Fallocate(_handle, mode, offset, length);
+                result = Interop.Libc.FAllocate(_handle, mode, offset, length);
             }
             while (result != 0 && Marshal.GetLastPInvokeError() == Interop.Libc.EINTR);
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
-using Microsoft.Win32.SafeHandles;
 
 namespace BlockTorrent;
 
@@ -17,14 +16,14 @@ internal static partial class Interop
         /// <summary>Makes the range read as zeros, converting it to unwritten extents where the file system can.</summary>
         internal const int FALLOC_FL_ZERO_RANGE = 0x10;
 
-        /// <summary>fallocate(2): manipulates the allocated space of a file. off_t is 64-bit on every 64-bit Linux ABI.</summary>
-        /// <param name="fd">The open file.</param>
+        /// <summary>fallocate(2) with a 64-bit off_t on every ABI: manipulates the allocated space of a file.</summary>
+        /// <param name="fd">The open file (a <c>SafeFileHandle</c> in the core, the Linux package's own handle there).</param>
         /// <param name="mode">A combination of FALLOC_FL_* flags.</param>
         /// <param name="offset">The start of the range.</param>
         /// <param name="len">The length of the range.</param>
         /// <returns>0 on success, -1 with errno set on failure.</returns>
-        [LibraryImport(LibraryName, EntryPoint = "fallocate", SetLastError = true)]
+        [LibraryImport(LibraryName, EntryPoint = "fallocate64", SetLastError = true)]
         [SupportedOSPlatform("linux")]
-        internal static partial int Fallocate(SafeFileHandle fd, int mode, long offset, long len);
+        internal static partial int FAllocate(SafeHandle fd, int mode, long offset, long len);
     }
 }
