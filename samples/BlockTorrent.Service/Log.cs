@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(5027, LogLevel.Information, "Target: fetching the manifest of {Magnet} from peers")]
     public static partial void FetchingMetadata(ILogger logger, string magnet);
+
+    [LoggerMessage(5028, LogLevel.Information, "Target: the manifest of {Image} is signed by trusted key {Fingerprint}")]
+    public static partial void ManifestTrusted(ILogger logger, string image, string fingerprint);
 }

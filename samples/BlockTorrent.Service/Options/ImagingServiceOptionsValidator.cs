@@ -119,6 +119,23 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             failures.Add($"{S}:Image: no such .torrent file '{image}'.");
         }
 
+        if (target.PinnedInfoHash is { } pinned && !(pinned.Length is 40 or 64 && pinned.All(char.IsAsciiHexDigit)))
+        {
+            failures.Add($"{S}:InfoHash (or the image URL's #btih=) '{pinned}' is not an info-hash: 40 (v1) or 64 (v2) hexadecimal digits.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(target.Trust))
+        {
+            try
+            {
+                ManifestTrust.Load(target.Trust);
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"{S}:Trust must be a PEM file of trusted public keys or certificates: {e.Message}");
+            }
+        }
+
         if (string.IsNullOrWhiteSpace(target.Device))
         {
             failures.Add($"{S}:Device must name the device (for example /dev/sdb) or image file to write.");

@@ -10,6 +10,37 @@ internal sealed class TargetOptions
     /// <value>No default: it must be configured.</value>
     public string? Image { get; set; }
 
+    /// <summary>
+    /// Gets or sets a PEM file of trusted keys (<c>PUBLIC KEY</c> or <c>CERTIFICATE</c> blocks): only a manifest
+    /// signed by one of them is deployed; any other fails the target before the device is opened.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: signatures are not required.</value>
+    public string? Trust { get; set; }
+
+    /// <summary>
+    /// Gets or sets the info-hash (40 or 64 hexadecimal digits) the manifest must have; an http(s)
+    /// <see cref="Image"/> URL may carry it instead as <c>#btih=HEX</c>. Another manifest fails the target before
+    /// the device is opened.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: any info-hash.</value>
+    public string? InfoHash { get; set; }
+
+    /// <summary>Gets the pinned info-hash: <see cref="InfoHash"/>, else the <c>#btih=</c> of the image URL; <see langword="null"/> when neither is set or valid.</summary>
+    public string? PinnedInfoHash
+    {
+        get
+        {
+            if (!string.IsNullOrWhiteSpace(InfoHash))
+            {
+                return InfoHash.Trim();
+            }
+
+            string? image = Image?.Trim();
+            int fragment = image?.IndexOf("#btih=", StringComparison.OrdinalIgnoreCase) ?? -1;
+            return fragment < 0 || image!.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase) ? null : image[(fragment + "#btih=".Length)..];
+        }
+    }
+
     /// <summary>Gets or sets the device (<c>/dev/sdb</c>, <c>\\.\PhysicalDrive1</c>) or image file to write.</summary>
     /// <value>No default: it must be configured.</value>
     public string? Device { get; set; }

@@ -43,6 +43,8 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
             status.SetManifest(manifest.Name, infoHash, manifest.Length, manifest.PieceCount);
 
+            // The manifest is checked before the device is opened (opening an image file may create it).
+            CheckManifest(manifest, deployOptions);
             resumeFile ??= ResumeFiles.DefaultPath(manifest, devicePath);
             bool existed = File.Exists(devicePath) || TargetDevices.IsDevicePath(devicePath);
             IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, manifest.Length, target.Force, _logger, stoppingToken).ConfigureAwait(false);
@@ -102,9 +104,29 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         _ => e.Message,
     };
 
+    /// <summary>Refuses a manifest that is not the pinned one or not signed by a trusted key, as DeployAsync would.</summary>
+    private void CheckManifest(TorrentManifest manifest, DeployOptions deployOptions)
+    {
+        if (deployOptions.ExpectedInfoHash is { } pinned && manifest.InfoHashV1 != pinned && manifest.InfoHashV2 != pinned)
+        {
+            throw new ManifestTrustException($"The manifest of '{manifest.Name}' is not the pinned image {pinned}. Nothing was written.", ManifestTrustFailure.InfoHashMismatch);
+        }
+
+        if (deployOptions.Trust is { } trust)
+        {
+            Log.ManifestTrusted(_logger, manifest.Name, trust.Verify(manifest).Fingerprint);
+        }
+    }
+
     private static DeployOptions CreateDeployOptions(TargetOptions target, bool lsd)
     {
-        var deployOptions = new DeployOptions { UseLocalPeerDiscovery = lsd, VerifyAfterWrite = target.Verify };
+        var deployOptions = new DeployOptions
+        {
+            UseLocalPeerDiscovery = lsd,
+            VerifyAfterWrite = target.Verify,
+            Trust = string.IsNullOrWhiteSpace(target.Trust) ? null : ManifestTrust.Load(target.Trust),
+            ExpectedInfoHash = target.PinnedInfoHash is { } pinned ? InfoHash.FromHex(pinned) : null,
+        };
         foreach (string peer in target.Peers)
         {
             ImagingServiceOptionsValidator.TryParseEndPoint(peer, out IPEndPoint endPoint);
