@@ -41,6 +41,13 @@ public interface IBlockDevice : IAsyncDisposable
     /// <summary>Gets a value indicating whether <see cref="DiscardAsync"/> is available.</summary>
     bool CanDiscard { get; }
 
+    /// <summary>
+    /// Gets a value indicating whether every byte of the device is known to read as zero (a file just created and not
+    /// written since): a writer can then skip all-zero pieces without touching the device.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: nothing is known about what the device holds.</value>
+    bool IsKnownZeroed => false;
+
     /// <summary>Gets a value indicating whether <see cref="ZeroRangeAsync"/> is available.</summary>
     bool CanZeroRange { get; }
 

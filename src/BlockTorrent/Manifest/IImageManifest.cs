@@ -71,4 +71,19 @@ public interface IImageManifest
     /// <param name="data">The piece's bytes; a length other than <see cref="GetPieceSize"/> fails verification.</param>
     /// <returns><see langword="true"/> when the bytes are the piece.</returns>
     bool VerifyPiece(int piece, ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// Checks bytes against a piece's hashes; with <paramref name="allHashes"/>, against every hash the manifest
+    /// carries for it (both halves of a hybrid torrent), in one pass.
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="data">The piece's bytes; a length other than <see cref="GetPieceSize"/> fails verification.</param>
+    /// <param name="allHashes">Whether to check every hash, not only the strongest.</param>
+    /// <returns><see langword="true"/> when the bytes match every hash checked.</returns>
+    /// <exception cref="InvalidTorrentException">
+    /// <paramref name="allHashes"/> is set and the bytes match some of the piece's hashes but not the others: the
+    /// manifest is inconsistent, whoever sent the bytes.
+    /// </exception>
+    /// <remarks>The default, for a manifest with one hash per piece, is <see cref="VerifyPiece(int, ReadOnlySpan{byte})"/>.</remarks>
+    bool VerifyPiece(int piece, ReadOnlySpan<byte> data, bool allHashes) => VerifyPiece(piece, data);
 }

@@ -501,7 +501,7 @@ public sealed class TorrentManifest : IImageManifest
     /// <paramref name="allHashes"/> is set and the bytes match one half of a hybrid torrent but not the other: the
     /// torrent is inconsistent, whoever sent the bytes.
     /// </exception>
-    internal bool VerifyPiece(int piece, ReadOnlySpan<byte> data, bool allHashes)
+    public bool VerifyPiece(int piece, ReadOnlySpan<byte> data, bool allHashes)
     {
         CheckPiece(piece);
         if (data.Length != GetPieceSize(piece))

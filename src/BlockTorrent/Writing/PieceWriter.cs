@@ -111,7 +111,7 @@ public sealed partial class PieceWriter : IAsyncDisposable
         _flushed = new PieceSet(manifest.PieceCount);
         _failed = new PieceSet(manifest.PieceCount);
         _flushSnapshot = new long[_onDevice.WordCount];
-        _deviceZeroed = options.DeviceIsZeroed || device is FileBlockDevice { IsKnownZeroed: true };
+        _deviceZeroed = options.DeviceIsZeroed || device.IsKnownZeroed;
 
         // The budget counts whole pool buffers: every rented buffer is one piece length, whatever the piece's size.
         _pool = new AlignedBufferPool(manifest.PieceLength);

@@ -42,8 +42,8 @@ public sealed class PieceWriterOptions
     /// <summary>
     /// Gets or sets a value indicating whether the caller guarantees that the target reads as zeros wherever the writer
     /// has not written (a freshly created file, a disk just discarded with zeroing). All-zero pieces are then satisfied
-    /// without touching the device. A <see cref="Devices.FileBlockDevice"/> whose
-    /// <see cref="Devices.FileBlockDevice.IsKnownZeroed"/> is true is treated so without this option.
+    /// without touching the device. A device whose
+    /// <see cref="Devices.IBlockDevice.IsKnownZeroed"/> is true is treated so without this option.
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool DeviceIsZeroed { get; set; }
