@@ -79,4 +79,7 @@ internal static partial class Log
 
     [LoggerMessage(5028, LogLevel.Information, "Target: the manifest of {Image} is signed by trusted key {Fingerprint}")]
     public static partial void ManifestTrusted(ILogger logger, string image, string fingerprint);
+
+    [LoggerMessage(5016, LogLevel.Information, "Depot: signed {Manifest} with key {Fingerprint}")]
+    public static partial void ManifestSigned(ILogger logger, string manifest, string fingerprint);
 }

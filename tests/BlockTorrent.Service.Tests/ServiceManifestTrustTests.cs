@@ -64,6 +64,23 @@ public sealed class ServiceManifestTrustTests : IDisposable
         Assert.Contains("'xyz' is not an info-hash", target.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ADepotWithASigningKeySignsTheManifestItServesWithThatKey()
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await File.WriteAllTextAsync(_dir.File("depot.pem"), key.ExportPkcs8PrivateKeyPem(), TestContext.Current.CancellationToken);
+        string images = Directory.CreateDirectory(_dir.File("images")).FullName;
+        await new TestImage { Length = 1 << 20 }.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
+
+        await using ServiceProcess depot = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Depot"), $"--BlockTorrent:Depot:ImageFolder={images}", $"--BlockTorrent:Depot:SigningKey={_dir.File("depot.pem")}"]);
+        await depot.WaitForOutputAsync("Depot: seeding disk.img", Bound);
+
+        TorrentManifest served = TorrentManifest.Load(Path.Combine(images, "disk.img.torrent"));
+        Assert.Equal(ManifestTrust.FromPem(key.ExportSubjectPublicKeyInfoPem()).Fingerprints.Single(), ManifestTrust.FromPem(key.ExportSubjectPublicKeyInfoPem()).Verify(served).Fingerprint);
+        await depot.TerminateAsync();
+        Assert.True(await depot.WaitForExitAsync(Bound) == 0, depot.Output);
+    }
+
     private ServiceProcess StartTarget(string image, params string[] more) => ServiceProcess.Start(
     [
         .. ServiceProcess.Loopback(_dir, "Target"),

@@ -234,6 +234,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         try
         {
             TorrentManifest? made = await LoadOrCreateManifestAsync(status, depot, tracker, entry.Changed, cancellationToken).ConfigureAwait(false);
+            made = made is null ? null : await SignAsync(made, status, depot, cancellationToken).ConfigureAwait(false);
             if (made is null)
             {
                 status.SetState("settling");
@@ -359,6 +360,31 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 
         await SaveAsync(manifest, status.ManifestPath, cancellationToken).ConfigureAwait(false);
         return manifest;
+    }
+
+    /// <summary>
+    /// With <c>Depot:SigningKey</c>, signs a manifest that carries no valid signature by the depot's key and saves it
+    /// (the signature is outside the info dictionary: the info-hashes and the swarm stay the same).
+    /// </summary>
+    private async Task<TorrentManifest> SignAsync(TorrentManifest manifest, ImageStatus status, DepotOptions depot, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(depot.SigningKey))
+        {
+            return manifest;
+        }
+
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        key.ImportFromPem(await File.ReadAllTextAsync(depot.SigningKey, cancellationToken).ConfigureAwait(false));
+        string fingerprint = "SHA256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
+        if (manifest.Signatures.Any(s => s.IsValid && s.Fingerprint == fingerprint))
+        {
+            return manifest;
+        }
+
+        TorrentManifest signed = manifest.WithSignature(key);
+        await SaveAsync(signed, status.ManifestPath, cancellationToken).ConfigureAwait(false);
+        Log.ManifestSigned(_logger, Path.GetFileName(status.ManifestPath), fingerprint);
+        return signed;
     }
 
     /// <summary>Writes a manifest beside its final name and renames it, so a target or a rescan never sees half of it.</summary>

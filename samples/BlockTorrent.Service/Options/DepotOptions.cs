@@ -54,6 +54,13 @@ internal sealed class DepotOptions
     public bool SuperSeed { get; set; }
 
     /// <summary>
+    /// Gets or sets a PEM file holding the depot's ECDSA P-256 private key (<c>blocktorrent keygen</c>): every
+    /// manifest it serves is signed with it, so targets with <c>Target:Trust</c> accept them.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: manifests are served as they are.</value>
+    public string? SigningKey { get; set; }
+
+    /// <summary>
     /// Gets or sets how long a new or changed image (and its manifest) must stay unchanged (length, modification
     /// time, and on Linux inode and ctime) before the depot makes its manifest and serves it, so a file still being
     /// copied in is never served. An image whose last change is already that long ago is served at once.

@@ -90,6 +90,23 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         {
             failures.Add($"{S}:SettleTime must not be negative; it is {depot.SettleTime}.");
         }
+
+        if (!string.IsNullOrWhiteSpace(depot.SigningKey))
+        {
+            try
+            {
+                using var key = System.Security.Cryptography.ECDsa.Create();
+                key.ImportFromPem(File.ReadAllText(depot.SigningKey));
+                if (key.KeySize != 256 || key.ExportParameters(includePrivateParameters: true).D is null)
+                {
+                    failures.Add($"{S}:SigningKey '{depot.SigningKey}' must hold an ECDSA P-256 private key.");
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                failures.Add($"{S}:SigningKey must be a PEM file of an ECDSA P-256 private key (blocktorrent keygen makes one): {e.Message}");
+            }
+        }
     }
 
     private static void ValidateTarget(List<string> failures, TargetOptions target)
