@@ -186,6 +186,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         {
             failures.Add($"{S}:RetryInterval must be at least 100 ms; it is {target.RetryInterval}.");
         }
+
+        if (target.StallTimeout <= TimeSpan.Zero && target.StallTimeout != Timeout.InfiniteTimeSpan)
+        {
+            failures.Add($"{S}:StallTimeout must be positive, or -00:00:00.001 to wait until the service stops; it is {target.StallTimeout}.");
+        }
     }
 
     private static void CheckEndPoint(List<string> failures, string key, string? value)

@@ -80,4 +80,12 @@ internal sealed class TargetOptions
     /// <summary>Gets or sets how long to wait between attempts to get the manifest (a depot that is not up yet).</summary>
     /// <value>The default is 5 seconds.</value>
     public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Gets or sets how long the deployment waits, with nothing arriving, while no usable peer holds the pieces it still
+    /// needs, before it stops with a failure naming them (<c>DeployOptions.StallTimeout</c>);
+    /// <see cref="Timeout.InfiniteTimeSpan"/> (<c>-00:00:00.001</c>) waits until the service stops.
+    /// </summary>
+    /// <value>The default is 60 seconds.</value>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
 }

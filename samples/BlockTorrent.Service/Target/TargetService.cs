@@ -118,12 +118,14 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         }
     }
 
-    private static DeployOptions CreateDeployOptions(TargetOptions target, bool lsd)
+    /// <summary>The deployment's options from the target's settings.</summary>
+    internal static DeployOptions CreateDeployOptions(TargetOptions target, bool lsd)
     {
         var deployOptions = new DeployOptions
         {
             UseLocalPeerDiscovery = lsd,
             VerifyAfterWrite = target.Verify,
+            StallTimeout = target.StallTimeout,
             Trust = string.IsNullOrWhiteSpace(target.Trust) ? null : ManifestTrust.Load(target.Trust),
             ExpectedInfoHash = target.PinnedInfoHash is { } pinned ? InfoHash.FromHex(pinned) : null,
         };
