@@ -128,7 +128,6 @@ internal sealed class BencodeValue : IEquatable<BencodeValue>
     /// <param name="writer">The writer.</param>
     public void WriteTo(BencodeWriter writer)
     {
-        ArgumentNullException.ThrowIfNull(writer);
         switch (Kind)
         {
             case BencodeTokenType.Integer:

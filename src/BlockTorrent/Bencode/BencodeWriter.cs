@@ -6,9 +6,10 @@ namespace BlockTorrent.Bencode;
 
 /// <summary>
 /// Writes bencode to an <see cref="IBufferWriter{T}"/>. The caller writes dictionary keys in ascending raw byte
-/// order (as BEP 3 requires); <see cref="BencodeValue"/> does that for a dictionary it holds.
+/// order (as BEP 3 requires); <see cref="BencodeValue"/> does that for a dictionary it holds. A struct, so the
+/// wire path's extension messages are written without allocating.
 /// </summary>
-internal sealed class BencodeWriter
+internal readonly struct BencodeWriter
 {
     private readonly IBufferWriter<byte> _output;
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using BlockTorrent.Bencode;
 
 namespace BlockTorrent.Wire;
 
@@ -50,30 +51,36 @@ internal sealed class ExtensionHandshake
     public static byte[] Encode(int metadataSize, int listenPort, int requestQueue, bool pex)
     {
         var output = new ArrayBufferWriter<byte>(128);
-        var e = new BencodeEmitter(output);
-        e.StartDictionary();
-        e.String("m"u8);
-        e.StartDictionary();
-        e.Integer("ut_metadata"u8, UtMetadataId);
+        var e = new BencodeWriter(output);
+        e.WriteStartDictionary();
+        e.WriteString("m"u8);
+        e.WriteStartDictionary();
+        e.WriteString("ut_metadata"u8);
+        e.WriteInteger(UtMetadataId);
         if (pex)
         {
-            e.Integer("ut_pex"u8, UtPexId);
+            e.WriteString("ut_pex"u8);
+            e.WriteInteger(UtPexId);
         }
 
-        e.End();
+        e.WriteEnd();
         if (metadataSize > 0)
         {
-            e.Integer("metadata_size"u8, metadataSize);
+            e.WriteString("metadata_size"u8);
+            e.WriteInteger(metadataSize);
         }
 
         if (listenPort > 0)
         {
-            e.Integer("p"u8, listenPort);
+            e.WriteString("p"u8);
+            e.WriteInteger(listenPort);
         }
 
-        e.Integer("reqq"u8, requestQueue);
-        e.String("v"u8, "BlockTorrent 0.1"u8);
-        e.End();
+        e.WriteString("reqq"u8);
+        e.WriteInteger(requestQueue);
+        e.WriteString("v"u8);
+        e.WriteString("BlockTorrent 0.1"u8);
+        e.WriteEnd();
         return output.WrittenSpan.ToArray();
     }
 

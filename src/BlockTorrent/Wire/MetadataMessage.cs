@@ -1,4 +1,5 @@
 using System.Buffers;
+using BlockTorrent.Bencode;
 
 namespace BlockTorrent.Wire;
 
@@ -87,16 +88,19 @@ internal readonly record struct MetadataMessage(MetadataMessageType Type, int Pi
     /// <param name="data">The piece's bytes (data messages only).</param>
     public static void Write(IBufferWriter<byte> writer, MetadataMessageType type, int piece, int totalSize, ReadOnlySpan<byte> data)
     {
-        var e = new BencodeEmitter(writer);
-        e.StartDictionary();
-        e.Integer("msg_type"u8, (int)type);
-        e.Integer("piece"u8, piece);
+        var e = new BencodeWriter(writer);
+        e.WriteStartDictionary();
+        e.WriteString("msg_type"u8);
+        e.WriteInteger((int)type);
+        e.WriteString("piece"u8);
+        e.WriteInteger(piece);
         if (type == MetadataMessageType.Data)
         {
-            e.Integer("total_size"u8, totalSize);
+            e.WriteString("total_size"u8);
+            e.WriteInteger(totalSize);
         }
 
-        e.End();
+        e.WriteEnd();
         if (type == MetadataMessageType.Data)
         {
             writer.Write(data);

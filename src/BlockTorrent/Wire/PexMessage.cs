@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using BlockTorrent.Bencode;
 
 namespace BlockTorrent.Wire;
 
@@ -61,17 +62,23 @@ internal sealed class PexMessage
     /// <param name="writer">The destination.</param>
     public void WriteTo(IBufferWriter<byte> writer)
     {
-        var e = new BencodeEmitter(writer);
-        e.StartDictionary();
+        var e = new BencodeWriter(writer);
+        e.WriteStartDictionary();
 
         // Keys in ascending byte order: added, added.f, added6, added6.f, dropped, dropped6.
-        e.String("added"u8, Compact(Added, AddressFamily.InterNetwork));
-        e.String("added.f"u8, Flags(Added, AddressFamily.InterNetwork));
-        e.String("added6"u8, Compact(Added, AddressFamily.InterNetworkV6));
-        e.String("added6.f"u8, Flags(Added, AddressFamily.InterNetworkV6));
-        e.String("dropped"u8, Compact(Dropped, AddressFamily.InterNetwork));
-        e.String("dropped6"u8, Compact(Dropped, AddressFamily.InterNetworkV6));
-        e.End();
+        e.WriteString("added"u8);
+        e.WriteString(Compact(Added, AddressFamily.InterNetwork));
+        e.WriteString("added.f"u8);
+        e.WriteString(Flags(Added, AddressFamily.InterNetwork));
+        e.WriteString("added6"u8);
+        e.WriteString(Compact(Added, AddressFamily.InterNetworkV6));
+        e.WriteString("added6.f"u8);
+        e.WriteString(Flags(Added, AddressFamily.InterNetworkV6));
+        e.WriteString("dropped"u8);
+        e.WriteString(Compact(Dropped, AddressFamily.InterNetwork));
+        e.WriteString("dropped6"u8);
+        e.WriteString(Compact(Dropped, AddressFamily.InterNetworkV6));
+        e.WriteEnd();
     }
 
     private static bool TryReadPeers(ReadOnlySpan<byte> compact, ReadOnlySpan<byte> flags, int addressLength, List<PexPeer> peers)
