@@ -106,8 +106,11 @@ public sealed class ProcessDeployTests : IDisposable
         return (process.ExitCode, output);
     }
 
+    // The CLI is started with SIGINT at its default disposition: a test runner launched in the background of a
+    // non-interactive shell ignores SIGINT, its children inherit that, and .NET keeps an inherited SIG_IGN, so the
+    // Ctrl-C these tests send would never reach the CLI.
     private static Process StartCli(IEnumerable<string> args) =>
-        ExternalProgram.Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "BlockTorrent.Cli.dll"), .. args]);
+        ExternalProgram.Start("env", ["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "BlockTorrent.Cli.dll"), .. args]);
 
     /// <summary>Collects a child's JSON lines as they come, and its standard error.</summary>
     private sealed class OutputLines
