@@ -4,6 +4,8 @@ using BlockTorrent.Service.Options;
 using BlockTorrent.Service.Status;
 using BlockTorrent.Service.Target;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace BlockTorrent.Service;
 
@@ -55,8 +57,20 @@ internal static class ImagingServiceHost
         HttpEndPoints http = HttpEndPoints.FromConfiguration(builder.Configuration, role);
         builder.Services.AddSingleton(http);
         builder.WebHost.ConfigureKestrel(http.Listen);
+        if (http.Metrics is not null)
+        {
+            // The library's instruments (bytes moved, pieces verified and written, peers) as Prometheus scrapes them.
+            builder.Services.AddOpenTelemetry()
+                .ConfigureResource(resource => resource.AddService("blocktorrent-" + role.ToString().ToLowerInvariant()))
+                .WithMetrics(metrics => metrics.AddMeter(BlockTorrentClient.MeterName).AddPrometheusExporter());
+        }
 
         WebApplication app = builder.Build();
+        if (http.Metrics is { } metricsAt)
+        {
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Request.Path == "/metrics" && metricsAt.Accepts(context.Connection));
+        }
+
         OnlyAt(http.Status, app.MapGet("/", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json")));
         OnlyAt(http.Status, app.MapGet("/status", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json")));
         if (http.Manifests is not null)
@@ -70,6 +84,11 @@ internal static class ImagingServiceHost
             if (http.Status is not null)
             {
                 Log.StatusListening(logger, http.Status.Url);
+            }
+
+            if (http.Metrics is not null)
+            {
+                Log.MetricsListening(logger, http.Metrics.Url);
             }
 
             if (http.Manifests is not null)

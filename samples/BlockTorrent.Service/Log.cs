@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(5008, LogLevel.Information, "Status endpoint: {StatusUrl}/status")]
     public static partial void StatusListening(ILogger logger, string statusUrl);
 
+    [LoggerMessage(5017, LogLevel.Information, "Metrics: Prometheus scrapes {MetricsUrl}/metrics")]
+    public static partial void MetricsListening(ILogger logger, string metricsUrl);
+
     [LoggerMessage(5010, LogLevel.Information, "Depot: manifests at {ManifestsUrl}/images/NAME.torrent ({Setting})")]
     public static partial void ManifestsListening(ILogger logger, string setting, string manifestsUrl);
 

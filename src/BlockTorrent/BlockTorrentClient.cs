@@ -29,6 +29,13 @@ namespace BlockTorrent;
 /// </remarks>
 public sealed class BlockTorrentClient : IAsyncDisposable
 {
+    /// <summary>
+    /// The name of the library's one <see cref="System.Diagnostics.Metrics.Meter"/>, whose instruments
+    /// (<c>blocktorrent.bytes.downloaded</c>, <c>blocktorrent.bytes.uploaded</c>, <c>blocktorrent.pieces.verified</c>, ...)
+    /// every client reports to: pass it to OpenTelemetry's <c>AddMeter</c> or a <c>MeterListener</c>.
+    /// </summary>
+    public const string MeterName = Diagnostics.BlockTorrentMetrics.MeterName;
+
     private readonly Host _host;
     private readonly ConnectionListener _listener;
     private readonly Dictionary<string, TorrentSwarm> _swarms = new(StringComparer.Ordinal);

@@ -24,6 +24,9 @@ internal sealed class ServiceInstance : IAsyncDisposable
     /// <summary>Gets the base address where a depot serves its manifests (<c>/images/NAME.torrent</c>).</summary>
     public string ManifestsUrl => _app.Services.GetRequiredService<HttpEndPoints>().Manifests!.Url;
 
+    /// <summary>Gets the base address of the Prometheus scrape endpoint (<c>/metrics</c>).</summary>
+    public string MetricsUrl => _app.Services.GetRequiredService<HttpEndPoints>().Metrics!.Url;
+
     public StatusBoard Board => _app.Services.GetRequiredService<StatusBoard>();
 
     /// <summary>Completes when the service has stopped (by itself, or disposed).</summary>
@@ -35,6 +38,7 @@ internal sealed class ServiceInstance : IAsyncDisposable
         ["BlockTorrent:Role"] = role,
         ["BlockTorrent:Listen"] = "127.0.0.1:0",
         ["BlockTorrent:Status"] = "127.0.0.1:0",
+        ["BlockTorrent:Metrics"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Tracker"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Manifests"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:SettleTime"] = "00:00:00",

@@ -24,6 +24,14 @@ internal sealed class ImagingServiceOptions
     /// <value>The default is <c>127.0.0.1:8580</c>: this machine only (a depot serves its manifests to every machine on the same port, <see cref="DepotOptions.Manifests"/>).</value>
     public string Status { get; set; } = "127.0.0.1:8580";
 
+    /// <summary>
+    /// Gets or sets where the Prometheus scrape endpoint (<c>GET /metrics</c>: the library's <c>BlockTorrent</c>
+    /// meter through OpenTelemetry) is answered (ADDR:PORT); empty exports no metrics. It may share its port with
+    /// <see cref="Status"/> and the depot's other paths.
+    /// </summary>
+    /// <value>The default is <c>127.0.0.1:8580</c>: this machine only; set <c>0.0.0.0:8580</c> for a Prometheus server elsewhere.</value>
+    public string? Metrics { get; set; } = "127.0.0.1:8580";
+
     /// <summary>Gets or sets a value indicating whether peers are found on the local network by Local Service Discovery (BEP 14).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool LocalPeerDiscovery { get; set; }

@@ -16,6 +16,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         const string S = ImagingServiceOptions.Section;
         CheckEndPoint(failures, $"{S}:Listen", options.Listen);
         CheckEndPoint(failures, $"{S}:Status", options.Status);
+        if (!string.IsNullOrEmpty(options.Metrics))
+        {
+            CheckEndPoint(failures, $"{S}:Metrics", options.Metrics);
+        }
+
         switch (options.ParsedRole)
         {
             case ServiceRole.Depot:
