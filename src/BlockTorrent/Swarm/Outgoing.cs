@@ -1,3 +1,4 @@
+using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 
 namespace BlockTorrent.Swarm;
@@ -12,5 +13,5 @@ namespace BlockTorrent.Swarm;
 /// <param name="ExtensionId">The extended message id.</param>
 /// <param name="KeepAlive">Whether this is a keep-alive.</param>
 /// <param name="Hash">The hash request a hashes message (or its hash reject) answers.</param>
-/// <param name="MetadataReply">Whether this is a ut_metadata reply (counted while it waits: a peer that asks faster than it reads is dropped).</param>
-internal readonly record struct Outgoing(MessageId Id, BlockRequest Block = default, byte[]? Payload = null, byte ExtensionId = 0, bool KeepAlive = false, HashRequest Hash = default, bool MetadataReply = false);
+/// <param name="Extension">For a reply an extension queued, the extension: its waiting replies are counted (a peer that asks faster than it reads is dropped), and it writes a reply that is not an extended message.</param>
+internal readonly record struct Outgoing(MessageId Id, BlockRequest Block = default, byte[]? Payload = null, byte ExtensionId = 0, bool KeepAlive = false, HashRequest Hash = default, PeerExtension? Extension = null);

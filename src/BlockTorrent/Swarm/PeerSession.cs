@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 
 namespace BlockTorrent.Swarm;
@@ -16,19 +17,14 @@ namespace BlockTorrent.Swarm;
 /// Shared swarm state (picker, piece buffers, peer list) is only touched under <see cref="TorrentSwarm.Sync"/>;
 /// block bytes are copied into the piece buffer outside the lock, under the picker's receive claim.
 /// </remarks>
-internal sealed class PeerSession : IChokeable
+internal sealed class PeerSession : IChokeable, IExtensionPeer
 {
     private const int MaxUnsolicitedBlocks = 512;
     private const int MaxInvalidRequests = 256;
     private const int FlushThreshold = 64 * 1024;
 
-    // Hash requests answered lazily by the send loop; a peer that queues more is flooding us.
-    private const int MaxPendingHashReplies = 16;
-
-    // Replies a peer can make us queue faster than it reads them: ut_metadata pieces (16 KiB each, held until sent)
-    // and rejects of requests we refuse. Past these limits the peer is not reading, and it is dropped instead of
-    // growing the send queue without bound.
-    private const int MaxPendingMetadataReplies = 16;
+    // Rejects of requests we refuse a peer can make us queue faster than it reads them (the extensions limit their
+    // own replies). Past the limit the peer is not reading, and it is dropped instead of growing the send queue.
     private const int MaxPendingRejects = 2 * TorrentSwarm.RequestQueueLimit;
 
     private static readonly byte[] ZeroBlock = new byte[PiecePicker.BlockSize];
@@ -51,8 +47,7 @@ internal sealed class PeerSession : IChokeable
     private int _closed;
     private int _unsolicited;
     private int _invalidRequests;
-    private int _pendingHashReplies;
-    private int _pendingMetadataReplies;
+    private readonly int[] _pendingReplies;
     private int _pendingRejects;
     private bool _gotPieces;
     private bool _blocksArrived;
@@ -88,6 +83,7 @@ internal sealed class PeerSession : IChokeable
         Pick = new PickerPeer(swarm.PieceCount);
         Queue = new RequestQueue(4, swarm.Settings.MaxRequestQueueDepth, swarm.Settings.RequestQueueTime, swarm.Time.GetTimestamp(), swarm.Time.TimestampFrequency);
         _picked = new BlockRequest[swarm.Settings.MaxRequestQueueDepth];
+        _pendingReplies = new int[swarm.Extensions.All.Count];
         LastReceived = LastSent = LastProgress = swarm.Time.GetTimestamp();
     }
 
@@ -95,6 +91,12 @@ internal sealed class PeerSession : IChokeable
 
     /// <summary>Gets or sets where a peer that dialled us listens (from its extended handshake), or null.</summary>
     public IPEndPoint? ListenEndPoint { get; set; }
+
+    /// <summary>Gets where the peer accepts connections: the address we dialled, or its address and the port it announced.</summary>
+    public IPEndPoint? ReachableAt => IsOutgoing ? Remote : ListenEndPoint;
+
+    /// <summary>Gets a value indicating whether the peer has every piece (read under the swarm's lock).</summary>
+    public bool IsSeed => Pick.Has.IsFull;
 
     public byte[] PeerId { get; }
 
@@ -157,16 +159,18 @@ internal sealed class PeerSession : IChokeable
     /// <summary>Queues a message.</summary>
     public void Send(Outgoing message) => _outgoing.Writer.TryWrite(message);
 
-    /// <summary>Queues a ut_metadata reply, unless too many wait unsent already (the peer asks faster than it reads).</summary>
-    /// <returns><see langword="false"/> when the reply was not queued and the peer should be dropped.</returns>
-    public bool TrySendMetadataReply(byte extensionId, byte[] payload)
+    /// <inheritdoc/>
+    public void SendExtended(byte remoteId, byte[] payload) => Send(new Outgoing(MessageId.Extended, Payload: payload, ExtensionId: remoteId));
+
+    /// <inheritdoc/>
+    public bool TryQueueReply(PeerExtension owner, Outgoing reply, int limit)
     {
-        if (Interlocked.Increment(ref _pendingMetadataReplies) > MaxPendingMetadataReplies)
+        if (Interlocked.Increment(ref _pendingReplies[owner.Index]) > limit)
         {
             return false;
         }
 
-        Send(new Outgoing(MessageId.Extended, Payload: payload, ExtensionId: extensionId, MetadataReply: true));
+        Send(reply with { Extension = owner });
         return true;
     }
 
@@ -495,15 +499,15 @@ internal sealed class PeerSession : IChokeable
                 MessageWriter.WriteBlock(_output, m.Id, m.Block);
                 return 17;
             case MessageId.Hashes:
-                Interlocked.Decrement(ref _pendingHashReplies);
-                return _swarm.WriteHashReply(_output, m.Hash);
+                Interlocked.Decrement(ref _pendingReplies[m.Extension!.Index]);
+                return m.Extension.WriteReply(_output, m);
             case MessageId.Bitfield:
                 MessageWriter.WriteBitfield(_output, m.Payload);
                 return 5 + m.Payload!.Length;
             case MessageId.Extended:
-                if (m.MetadataReply)
+                if (m.Extension is { } owner)
                 {
-                    Interlocked.Decrement(ref _pendingMetadataReplies);
+                    Interlocked.Decrement(ref _pendingReplies[owner.Index]);
                 }
 
                 MessageWriter.WriteExtended(_output, m.ExtensionId, m.Payload);
@@ -796,19 +800,9 @@ internal sealed class PeerSession : IChokeable
             case MessageId.Extended:
                 return OnExtended(m);
 
-            case MessageId.HashRequest:
-                if (Interlocked.Increment(ref _pendingHashReplies) > MaxPendingHashReplies)
-                {
-                    return "too many hash requests at once";
-                }
-
-                // Answered (hashes or hash reject) by the send loop, so a queued reply holds no memory.
-                Send(new Outgoing(MessageId.Hashes, Hash: m.Hashes));
-                return null;
-
             default:
-                // Port, suggest piece, hashes and hash reject: nothing to do.
-                return null;
+                // BEP 52 hash requests go to their extension; port, suggest piece, hashes and hash reject: nothing to do.
+                return _swarm.Extensions.For(m)?.OnMessage(this, m);
         }
     }
 
@@ -987,10 +981,9 @@ internal sealed class PeerSession : IChokeable
 
     private string? OnExtended(PeerMessage m)
     {
-        byte[] payload = m.Payload.ToArray();
         if (m.ExtensionId == 0)
         {
-            if (!ExtensionHandshake.TryParse(payload, RemoteExtensions, out ExtensionHandshake handshake))
+            if (!ExtensionHandshake.TryParse(m.Payload.ToArray(), RemoteExtensions, out ExtensionHandshake handshake))
             {
                 return "an invalid extended handshake";
             }
@@ -1005,9 +998,10 @@ internal sealed class PeerSession : IChokeable
             }
 
             _swarm.OnExtendedHandshake(this, handshake);
+            _swarm.Extensions.OnHandshake(this, handshake);
             return null;
         }
 
-        return _swarm.OnExtensionMessage(this, m.ExtensionId, payload);
+        return _swarm.Extensions.For(m)?.OnMessage(this, m);
     }
 }

@@ -53,7 +53,7 @@ internal sealed partial class TorrentSwarm
 
     /// <summary>Remembers a ban and why, for the report of a deployment left without a source.</summary>
     private void RecordBanLocked(PeerSession culprit, int piece) =>
-        _bans.Add(string.Create(CultureInfo.InvariantCulture, $"{ListenEndPointOf(culprit) ?? culprit.Remote}: sent {culprit.HashFailures} pieces that failed their hash check (the last: piece {piece}), as a source changed after its manifest was made does"));
+        _bans.Add(string.Create(CultureInfo.InvariantCulture, $"{culprit.ReachableAt ?? culprit.Remote}: sent {culprit.HashFailures} pieces that failed their hash check (the last: piece {piece}), as a source changed after its manifest was made does"));
 
     /// <summary>
     /// Once a second, for a deployment: while nothing arrives and some wanted piece has no source among the connected
@@ -131,7 +131,7 @@ internal sealed partial class TorrentSwarm
         }
         else
         {
-            text.Append("connected peers without them: ").AppendJoin(", ", _sessions.Take(8).Select(s => ListenEndPointOf(s) ?? s.Remote));
+            text.Append("connected peers without them: ").AppendJoin(", ", _sessions.Take(8).Select(s => s.ReachableAt ?? s.Remote));
             if (_sessions.Count > 8)
             {
                 text.Append(CultureInfo.InvariantCulture, $" and {_sessions.Count - 8} more");

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
+using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 using BlockTorrent.Writing;
 using Microsoft.Extensions.Logging;
@@ -23,14 +24,6 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
     public const int RequestQueueLimit = 2048;
 
-    /// <summary>The most base-layer hashes served in one hashes message: 8192, libtorrent's own limit (256 KiB of hashes).</summary>
-    public const int MaxHashesServed = 8192;
-
-    private const int MaxProofLayers = 64;
-
-    // BEP 11: at most 50 added and 50 dropped peers per ut_pex message.
-    private const int MaxPexPeers = 50;
-
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>How long we may send a peer nothing before we send a keep-alive.</summary>
@@ -48,7 +41,6 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     private readonly BanList _banned = new();
     private readonly HashSet<IPEndPoint> _connecting = [];
     private readonly HashSet<IPEndPoint> _self = [];
-    private readonly Dictionary<PeerSession, HashSet<IPEndPoint>> _pexSent = [];
     private readonly int[] _nextInGroup;
     private readonly Choker _choker;
     private readonly SuperSeeder? _superSeeder;
@@ -69,7 +61,6 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     private int _piecesDownloaded;
     private int _peersSeen;
     private long _lastChoke;
-    private long _lastPex;
     private bool _stopping;
 
     public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, bool superSeed)
@@ -92,7 +83,15 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
             : null;
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
-        _extensionHandshake = ExtensionHandshake.Encode(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit, pex: PexEnabled);
+        Extensions = new ExtensionRegistry();
+        Extensions.Add(new MetadataServer(manifest.InfoDictionary));
+        if (PexEnabled)
+        {
+            Extensions.Add(new PeerExchange(AddCandidates, (long)(host.Settings.PeerExchangeInterval.TotalSeconds * host.Time.TimestampFrequency)));
+        }
+
+        Extensions.Add(new HashServer(manifest));
+        _extensionHandshake = Extensions.EncodeHandshake(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit);
         Name = manifest.Name;
 
         // The v2 upgrade bit only for torrents with v2 metadata: libtorrent drops a v1-only connection that sets it.
@@ -133,6 +132,9 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     public string InfoHashText { get; }
 
     public Dictionary<int, PieceBuffer> Buffers { get; } = [];
+
+    /// <summary>Gets the swarm's protocol extensions (ut_metadata, ut_pex, BEP 52 hashes), by name.</summary>
+    public ExtensionRegistry Extensions { get; }
 
     public SwarmSettings Settings => _host.Settings;
 
@@ -246,7 +248,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
                 return;
             }
 
-            _pexSent.Remove(session);
+            Extensions.OnPeerClosed(session);
 
             Picker?.RemovePeer(session.Pick);
             if (session.Seeding is not null)
@@ -372,54 +374,6 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
                 _candidates.TryAdd(listen, new Candidate());
             }
         }
-    }
-
-    /// <summary>Handles ut_metadata and ut_pex messages; returns a reason to close, or null.</summary>
-    public string? OnExtensionMessage(PeerSession session, byte id, byte[] payload)
-    {
-        if (id == ExtensionHandshake.UtMetadataId)
-        {
-            return OnMetadataMessage(session, payload);
-        }
-
-        if (id == ExtensionHandshake.UtPexId && PexEnabled)
-        {
-            return OnPex(payload);
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// Writes the answer to a BEP 52 hash request from our piece layer: the hashes and their proof, or a hash reject
-    /// when the request is invalid, names another file, or asks for more than <see cref="MaxHashesServed"/> hashes
-    /// (or leaf hashes, which need the data). The request's numbers are checked before anything is sized by them.
-    /// </summary>
-    /// <returns>The bytes written.</returns>
-    public int WriteHashReply(IBufferWriter<byte> output, in HashRequest request)
-    {
-        Sha256Hash root = request.PiecesRoot;
-        if (request.Length <= MaxHashesServed && request.ProofLayers <= MaxProofLayers && Manifest.PiecesRoot.SequenceEqual(root))
-        {
-            // Uncles come one per layer above the requested subtree, fewer than the tree's height (under 64).
-            int size = (request.Length + MaxProofLayers) * Sha256Hash.Size;
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
-            try
-            {
-                if (Manifest.TryGetHashes(request.BaseLayer, request.Index, request.Length, request.ProofLayers, buffer.AsSpan(0, size), out int written))
-                {
-                    MessageWriter.WriteHashes(output, request, buffer.AsSpan(0, written));
-                    return 5 + HashRequest.EncodedSize + written;
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
-        }
-
-        MessageWriter.WriteHashRequest(output, MessageId.HashReject, request);
-        return 5 + HashRequest.EncodedSize;
     }
 
     public void RunChoker()
@@ -556,7 +510,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
             PeerSession? culprit = _sessions.Find(s => ReferenceEquals(s.Pick, contributors[0]));
             if (culprit is not null && ++culprit.HashFailures >= Settings.MaxHashFailuresPerPeer)
             {
-                bool wholeAddress = _banned.Ban(culprit.Remote, ListenEndPointOf(culprit), culprit.PeerId);
+                bool wholeAddress = _banned.Ban(culprit.Remote, culprit.ReachableAt, culprit.PeerId);
                 Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures, wholeAddress ? "its address, the second peer banned there" : "this peer only, not others at its address");
                 SwarmMetrics.PeersBanned.Add(1);
                 RecordBanLocked(culprit, piece);
@@ -910,11 +864,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
                 s.Signal();
             }
 
-            if (PexEnabled && now - _lastPex >= Settings.PeerExchangeInterval.TotalSeconds * frequency)
-            {
-                _lastPex = now;
-                SendPexLocked();
-            }
+            Extensions.Tick(now, _sessions);
 
             choke = now - _lastChoke > 10 * frequency;
             if (choke)
@@ -933,110 +883,6 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
             RunChoker();
         }
     }
-
-    private string? OnMetadataMessage(PeerSession session, byte[] payload)
-    {
-        if (!MetadataMessage.TryParse(new ReadOnlySequence<byte>(payload), out MetadataMessage message))
-        {
-            return "an invalid ut_metadata message";
-        }
-
-        byte remoteId = session.RemoteExtensions?.UtMetadata ?? 0;
-        if (message.Type != MetadataMessageType.Request || remoteId == 0)
-        {
-            return null; // data and rejects only matter to a client fetching metadata
-        }
-
-        ReadOnlyMemory<byte> info = Manifest.InfoDictionary;
-        var reply = new ArrayBufferWriter<byte>(MetadataMessage.PieceSize + 64);
-        long start = (long)message.Piece * MetadataMessage.PieceSize;
-        if (start >= info.Length)
-        {
-            MetadataMessage.Write(reply, MetadataMessageType.Reject, message.Piece, 0, default);
-        }
-        else
-        {
-            ReadOnlySpan<byte> slice = info.Span.Slice((int)start, Math.Min(MetadataMessage.PieceSize, info.Length - (int)start));
-            MetadataMessage.Write(reply, MetadataMessageType.Data, message.Piece, info.Length, slice);
-        }
-
-        return session.TrySendMetadataReply(remoteId, reply.WrittenSpan.ToArray()) ? null : "asks for metadata faster than it reads the answers";
-    }
-
-    private string? OnPex(byte[] payload)
-    {
-        if (PexMessage.TryParse(payload) is not { } message)
-        {
-            return "an invalid ut_pex message";
-        }
-
-        AddCandidates(message.Added.Take(MaxPexPeers).Select(p => p.EndPoint));
-        return null;
-    }
-
-    /// <summary>
-    /// Tells every peer that speaks ut_pex which of our peers it has not heard of from us yet (added) and which we
-    /// lost since (dropped), by their listen endpoints (BEP 11). Not called for private torrents.
-    /// </summary>
-    private void SendPexLocked()
-    {
-        var current = new Dictionary<IPEndPoint, PexFlags>();
-        foreach (PeerSession s in _sessions)
-        {
-            if (ListenEndPointOf(s) is { } endPoint)
-            {
-                current[endPoint] = (s.IsOutgoing ? PexFlags.Reachable : PexFlags.None) | (s.Pick.Has.IsFull ? PexFlags.Seed : PexFlags.None);
-            }
-        }
-
-        foreach (PeerSession s in _sessions)
-        {
-            byte id = s.RemoteExtensions?.UtPex ?? 0;
-            if (id == 0)
-            {
-                continue;
-            }
-
-            if (!_pexSent.TryGetValue(s, out HashSet<IPEndPoint>? sent))
-            {
-                _pexSent[s] = sent = [];
-            }
-
-            IPEndPoint? itself = ListenEndPointOf(s);
-            var message = new PexMessage();
-            foreach ((IPEndPoint endPoint, PexFlags flags) in current)
-            {
-                if (message.Added.Count < MaxPexPeers && !endPoint.Equals(itself) && sent.Add(endPoint))
-                {
-                    message.Added.Add(new PexPeer(endPoint, flags));
-                }
-            }
-
-            foreach (IPEndPoint endPoint in sent)
-            {
-                if (message.Dropped.Count < MaxPexPeers && !current.ContainsKey(endPoint))
-                {
-                    message.Dropped.Add(new PexPeer(endPoint, PexFlags.None));
-                }
-            }
-
-            sent.ExceptWith(message.Dropped.Select(p => p.EndPoint));
-            if (message.Added.Count + message.Dropped.Count == 0)
-            {
-                continue;
-            }
-
-            var payload = new ArrayBufferWriter<byte>(256);
-            message.WriteTo(payload);
-            s.Send(new Outgoing(MessageId.Extended, Payload: payload.WrittenSpan.ToArray(), ExtensionId: id));
-        }
-    }
-
-    /// <summary>Gets where a peer accepts connections: the address we dialled, or its address and the port it announced.</summary>
-    private static IPEndPoint? ListenEndPointOf(PeerSession session) =>
-        session.IsOutgoing ? session.Remote
-        : session.RemoteExtensions is { ListenPort: > 0 } extensions ? new IPEndPoint(session.Remote.Address, extensions.ListenPort)
-        : null;
 
     private sealed class Candidate
     {

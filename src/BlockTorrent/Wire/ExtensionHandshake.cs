@@ -21,6 +21,12 @@ internal sealed class ExtensionHandshake
     /// <summary>The id we ask peers to use for ut_pex messages sent to us.</summary>
     public const byte UtPexId = 2;
 
+    /// <summary>The BEP 9 extension's name.</summary>
+    public const string UtMetadataName = "ut_metadata";
+
+    /// <summary>The BEP 11 extension's name.</summary>
+    public const string UtPexName = "ut_pex";
+
     // Cap on what a peer may make us keep: the client string.
     private const int MaxClientLength = 256;
 
@@ -42,25 +48,44 @@ internal sealed class ExtensionHandshake
     /// <summary>Gets the peer's client name, when given.</summary>
     public string? Client { get; init; }
 
+    /// <summary>Gets the peer's id for the extension message of that name, or 0 when it does not speak it (or it is one we do not read).</summary>
+    /// <param name="name">The extension message's name.</param>
+    /// <returns>The id.</returns>
+    public byte IdFor(string name) => name switch
+    {
+        UtMetadataName => UtMetadata,
+        UtPexName => UtPex,
+        _ => 0,
+    };
+
     /// <summary>Encodes our handshake.</summary>
     /// <param name="metadataSize">The info dictionary's size, or 0 when we do not have it.</param>
     /// <param name="listenPort">Our listen port.</param>
     /// <param name="requestQueue">How many requests we queue from one peer.</param>
     /// <param name="pex">Whether we speak ut_pex (not for private torrents).</param>
     /// <returns>The bencoded dictionary.</returns>
-    public static byte[] Encode(int metadataSize, int listenPort, int requestQueue, bool pex)
+    public static byte[] Encode(int metadataSize, int listenPort, int requestQueue, bool pex) =>
+        Encode(metadataSize, listenPort, requestQueue, pex ? [new(UtMetadataName, UtMetadataId), new(UtPexName, UtPexId)] : [new(UtMetadataName, UtMetadataId)]);
+
+    /// <summary>Encodes our handshake, naming the extension messages we speak and the ids we want them under.</summary>
+    /// <param name="metadataSize">The info dictionary's size, or 0 when we do not have it.</param>
+    /// <param name="listenPort">Our listen port.</param>
+    /// <param name="requestQueue">How many requests we queue from one peer.</param>
+    /// <param name="messages">Each extension message's name and id.</param>
+    /// <returns>The bencoded dictionary.</returns>
+    public static byte[] Encode(int metadataSize, int listenPort, int requestQueue, IReadOnlyList<KeyValuePair<string, byte>> messages)
     {
         var output = new ArrayBufferWriter<byte>(128);
         var e = new BencodeWriter(output);
         e.WriteStartDictionary();
         e.WriteString("m"u8);
         e.WriteStartDictionary();
-        e.WriteString("ut_metadata"u8);
-        e.WriteInteger(UtMetadataId);
-        if (pex)
+
+        // Canonical bencode: keys in byte order.
+        foreach (KeyValuePair<string, byte> message in messages.OrderBy(m => m.Key, StringComparer.Ordinal))
         {
-            e.WriteString("ut_pex"u8);
-            e.WriteInteger(UtPexId);
+            e.WriteString(message.Key);
+            e.WriteInteger(message.Value);
         }
 
         e.WriteEnd();

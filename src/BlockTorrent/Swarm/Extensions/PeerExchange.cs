@@ -1,0 +1,107 @@
+using System.Buffers;
+using System.Net;
+using BlockTorrent.Wire;
+
+namespace BlockTorrent.Swarm.Extensions;
+
+/// <summary>
+/// BEP 11 (<c>ut_pex</c>) both ways: the peers a peer tells us of become candidates to dial, and every
+/// <c>interval</c> each peer that speaks it is told which of our peers it has not heard of from us yet (added) and
+/// which we lost since (dropped), by their listen endpoints. Never registered for a private torrent.
+/// </summary>
+internal sealed class PeerExchange : PeerExtension
+{
+    // BEP 11: at most 50 added and 50 dropped peers per ut_pex message.
+    private const int MaxPeers = 50;
+
+    private readonly Action<IEnumerable<IPEndPoint>> _addCandidates;
+    private readonly long _interval;
+    private readonly Dictionary<IExtensionPeer, HashSet<IPEndPoint>> _sent = [];
+    private long _last;
+
+    /// <summary>Initializes a new instance of the <see cref="PeerExchange"/> class.</summary>
+    /// <param name="addCandidates">Takes the peers we are told of (called outside the swarm's lock).</param>
+    /// <param name="interval">How often peers are told of ours, in timestamp ticks.</param>
+    public PeerExchange(Action<IEnumerable<IPEndPoint>> addCandidates, long interval)
+        : base(ExtensionHandshake.UtPexName, advertised: true)
+    {
+        _addCandidates = addCandidates;
+        _interval = interval;
+    }
+
+    /// <inheritdoc/>
+    public override string? OnMessage(IExtensionPeer peer, PeerMessage message)
+    {
+        if (PexMessage.TryParse(message.Payload.ToArray()) is not { } pex)
+        {
+            return "an invalid ut_pex message";
+        }
+
+        _addCandidates(pex.Added.Take(MaxPeers).Select(p => p.EndPoint));
+        return null;
+    }
+
+    /// <inheritdoc/>
+    public override void Tick(long now, IReadOnlyList<IExtensionPeer> peers)
+    {
+        if (now - _last < _interval)
+        {
+            return;
+        }
+
+        _last = now;
+        var current = new Dictionary<IPEndPoint, PexFlags>();
+        foreach (IExtensionPeer p in peers)
+        {
+            if (p.ReachableAt is { } endPoint)
+            {
+                current[endPoint] = (p.IsOutgoing ? PexFlags.Reachable : PexFlags.None) | (p.IsSeed ? PexFlags.Seed : PexFlags.None);
+            }
+        }
+
+        foreach (IExtensionPeer p in peers)
+        {
+            byte id = p.RemoteExtensions?.IdFor(Name) ?? 0;
+            if (id == 0)
+            {
+                continue;
+            }
+
+            if (!_sent.TryGetValue(p, out HashSet<IPEndPoint>? sent))
+            {
+                _sent[p] = sent = [];
+            }
+
+            IPEndPoint? itself = p.ReachableAt;
+            var message = new PexMessage();
+            foreach ((IPEndPoint endPoint, PexFlags flags) in current)
+            {
+                if (message.Added.Count < MaxPeers && !endPoint.Equals(itself) && sent.Add(endPoint))
+                {
+                    message.Added.Add(new PexPeer(endPoint, flags));
+                }
+            }
+
+            foreach (IPEndPoint endPoint in sent)
+            {
+                if (message.Dropped.Count < MaxPeers && !current.ContainsKey(endPoint))
+                {
+                    message.Dropped.Add(new PexPeer(endPoint, PexFlags.None));
+                }
+            }
+
+            sent.ExceptWith(message.Dropped.Select(d => d.EndPoint));
+            if (message.Added.Count + message.Dropped.Count == 0)
+            {
+                continue;
+            }
+
+            var payload = new ArrayBufferWriter<byte>(256);
+            message.WriteTo(payload);
+            p.SendExtended(id, payload.WrittenSpan.ToArray());
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void OnPeerClosed(IExtensionPeer peer) => _sent.Remove(peer);
+}
