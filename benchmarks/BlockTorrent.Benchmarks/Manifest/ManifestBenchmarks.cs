@@ -1,19 +1,16 @@
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
-using BlockTorrent.Bencode;
 using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Benchmarks.Manifest;
 
 /// <summary>
-/// Parsing a large torrent (a hybrid torrent of 16384 pieces: 320 KiB of SHA-1 hashes and a 512 KiB piece layer),
-/// hashing one piece, and verifying one piece.
+/// Hashing one piece and verifying one piece (parsing a torrent is in <c>BencodeBenchmarks</c>).
 /// </summary>
 /// <remarks>Run: <c>dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- --filter '*ManifestBenchmarks*' --job short</c>.</remarks>
 [MemoryDiagnoser]
 public class ManifestBenchmarks
 {
-    private byte[] _torrent = [];
     private byte[] _piece = [];
     private TorrentManifest _manifest = null!;
 
@@ -23,28 +20,10 @@ public class ManifestBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        byte[] image = new byte[16384L * 16384];
-        new Random(1).NextBytes(image);
-        _torrent = ManifestBuilder.CreateAsync(image, "large.img", new ManifestBuilderOptions { PieceLength = 16384 }).GetAwaiter().GetResult().ToTorrentBytes();
-        _piece = image.AsSpan(0, PieceLength).ToArray();
+        _piece = new byte[PieceLength];
+        new Random(1).NextBytes(_piece);
         _manifest = ManifestBuilder.CreateAsync(_piece.AsMemory(), "piece.img", new ManifestBuilderOptions { PieceLength = PieceLength / 2 }).GetAwaiter().GetResult();
     }
-
-    [Benchmark(Description = "Bencode walk of a 16384-piece hybrid torrent")]
-    public int WalkTorrent()
-    {
-        var reader = new BencodeReader(_torrent);
-        int tokens = 0;
-        while (reader.Read())
-        {
-            tokens++;
-        }
-
-        return tokens;
-    }
-
-    [Benchmark(Description = "TorrentManifest.Parse of a 16384-piece hybrid torrent")]
-    public int ParseTorrent() => TorrentManifest.Parse(_torrent).PieceCount;
 
     [Benchmark(Description = "SHA-1 of one piece")]
     public byte SHA1Piece()

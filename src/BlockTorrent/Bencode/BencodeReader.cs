@@ -5,15 +5,25 @@ using System.Runtime.CompilerServices;
 namespace BlockTorrent.Bencode;
 
 /// <summary>
-/// A forward-only, allocation-free reader of strict, canonical bencode, in the manner of <c>Utf8JsonReader</c>:
-/// <see cref="Read"/> stops at every integer, string and container boundary.
+/// The one bencode reader: forward-only and allocation-free, in the manner of <c>Utf8JsonReader</c>.
+/// <see cref="Read"/> and <see cref="TryRead"/> stop at every integer, string and container boundary.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Exactly one value is accepted, and nothing after it. Anything that has a second spelling is rejected, so a
+/// By default (<see cref="BencodeReaderOptions.Default"/>, for .torrent files and tracker responses) it is strict:
+/// exactly one value is accepted, and nothing after it. Anything that has a second spelling is rejected, so a
 /// value that reads without error re-encodes to the same bytes: integers without leading zeros and without
 /// <c>-0</c>, string lengths without leading zeros, dictionary keys in strictly ascending raw byte order (no
-/// duplicates). Errors throw <see cref="BencodeException"/> naming the byte offset.
+/// duplicates). <see cref="BencodeReaderOptions.Lenient"/> (for peers' extension messages, which are not all
+/// canonical) accepts keys in any order, repeated keys and leading zeros, and stops after the value, so whatever
+/// follows it (a ut_metadata piece's bytes) starts at <see cref="BytesConsumed"/>.
+/// </para>
+/// <para>
+/// Two ways to meet malformed input, over one tokenizer: <see cref="Read"/>, <see cref="Skip"/> and
+/// <see cref="ReadExpect"/> throw <see cref="BencodeException"/> naming the byte offset; <see cref="TryRead"/>,
+/// <see cref="TryReadEntry"/> and <see cref="TrySkip"/> never throw, return <see langword="false"/> and set
+/// <see cref="HasError"/>, so a hostile peer costs a closed connection, not an exception per message. Once an
+/// error is met every later call fails the same way.
 /// </para>
 /// <para>
 /// Up to 16 nesting levels are tracked inline; deeper input (allowed up to
@@ -31,27 +41,32 @@ internal ref struct BencodeReader
     private readonly ReadOnlySpan<byte> _data;
     private readonly int _maxDepth;
     private readonly int _maxStringLength;
+    private readonly bool _canonical;
+    private readonly bool _allowTrailingData;
     private int _position;
     private int _depth;
     private bool _finished;
     private InlineFrames _inlineFrames;
     private Frame[]? _deepFrames;
+    private string? _error;
+    private int _errorOffset;
 
     /// <summary>Initializes a new reader over <paramref name="data"/>.</summary>
     /// <param name="data">The bencoded bytes: exactly one value.</param>
     /// <param name="options">The limits to enforce.</param>
-    /// <exception cref="BencodeException">The input is larger than <see cref="BencodeReaderOptions.MaxSize"/>.</exception>
+    /// <remarks>Input larger than <see cref="BencodeReaderOptions.MaxSize"/> fails the first read.</remarks>
     public BencodeReader(ReadOnlySpan<byte> data, BencodeReaderOptions options)
     {
-        if (data.Length > options.MaxSize)
-        {
-            ThrowAt(options.MaxSize, $"the input is {data.Length} bytes, more than the limit of {options.MaxSize}");
-        }
-
         _data = data;
         _maxDepth = options.MaxDepth;
         _maxStringLength = options.MaxStringLength;
+        _canonical = options.RequireCanonical;
+        _allowTrailingData = options.AllowTrailingData;
         TokenType = BencodeTokenType.None;
+        if (data.Length > options.MaxSize)
+        {
+            Fail(options.MaxSize, $"the input is {data.Length} bytes, more than the limit of {options.MaxSize}");
+        }
     }
 
     /// <summary>Initializes a new reader with the default limits.</summary>
@@ -85,27 +100,55 @@ internal ref struct BencodeReader
     /// <summary>Gets the input this reader walks.</summary>
     public readonly ReadOnlySpan<byte> Data => _data;
 
+    /// <summary>Gets a value indicating whether malformed input was met; every later read then fails.</summary>
+    public readonly bool HasError => _error is not null;
+
     /// <summary>
     /// Advances to the next token. Returns <see langword="false"/> once the single top-level value has been read
-    /// completely, after checking that no byte follows it.
+    /// completely, after checking that no byte follows it (unless <see cref="BencodeReaderOptions.AllowTrailingData"/>).
     /// </summary>
     /// <returns><see langword="true"/> when positioned on a new token.</returns>
     /// <exception cref="BencodeException">The input is malformed, truncated, non-canonical or beyond a limit.</exception>
     public bool Read()
     {
+        if (TryRead())
+        {
+            return true;
+        }
+
+        if (_error is not null)
+        {
+            ThrowError();
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Advances to the next token without throwing: <see cref="Read"/>, with malformed input reported by
+    /// <see cref="HasError"/>.
+    /// </summary>
+    /// <returns>
+    /// <see langword="true"/> when positioned on a new token; <see langword="false"/> after the top-level value, or
+    /// on malformed input (<see cref="HasError"/>).
+    /// </returns>
+    public bool TryRead()
+    {
+        if (_error is not null)
+        {
+            return false;
+        }
+
         if (_finished)
         {
-            if (_position != _data.Length)
-            {
-                ThrowAt(_position, $"{_data.Length - _position} bytes of trailing data after the value");
-            }
-
-            return false;
+            return _position != _data.Length && !_allowTrailingData
+                ? Fail(_position, $"{_data.Length - _position} bytes of trailing data after the value")
+                : false;
         }
 
         if (_position >= _data.Length)
         {
-            ThrowAt(_position, _data.IsEmpty ? "the input is empty" : "the input ends in the middle of a value");
+            return Fail(_position, _data.IsEmpty ? "the input is empty" : "the input ends in the middle of a value");
         }
 
         TokenStart = _position;
@@ -118,12 +161,12 @@ internal ref struct BencodeReader
         {
             if (_depth == 0)
             {
-                ThrowAt(_position, "'e' without an open list or dictionary");
+                return Fail(_position, "'e' without an open list or dictionary");
             }
 
             if (inDictionary && !expectKey)
             {
-                ThrowAt(_position, "a dictionary key has no value");
+                return Fail(_position, "a dictionary key has no value");
             }
 
             _position++;
@@ -135,33 +178,49 @@ internal ref struct BencodeReader
 
         if (expectKey && !IsDigit(b))
         {
-            ThrowAt(_position, $"a dictionary key must be a byte string, found {Describe(b)}");
+            return Fail(_position, $"a dictionary key must be a byte string, found {Describe(b)}");
         }
 
         switch (b)
         {
             case (byte)'i':
-                ReadInteger();
+                if (!ReadInteger())
+                {
+                    return false;
+                }
+
                 OnValueCompleted();
                 return true;
             case (byte)'l':
             case (byte)'d':
-                Push(b == (byte)'d');
+                if (!Push(b == (byte)'d'))
+                {
+                    return false;
+                }
+
                 _position++;
                 TokenType = b == (byte)'d' ? BencodeTokenType.StartDictionary : BencodeTokenType.StartList;
                 return true;
             default:
                 if (!IsDigit(b))
                 {
-                    ThrowAt(_position, b == (byte)'-'
+                    return Fail(_position, b == (byte)'-'
                         ? "a string length cannot be negative"
                         : $"expected a value (i, l, d or a string length), found {Describe(b)}");
                 }
 
-                ReadString();
+                if (!ReadString())
+                {
+                    return false;
+                }
+
                 if (expectKey)
                 {
-                    CheckKeyOrder();
+                    if (_canonical && !CheckKeyOrder())
+                    {
+                        return false;
+                    }
+
                     IsKey = true;
                     CurrentFrame.ExpectKey = false;
                 }
@@ -178,11 +237,22 @@ internal ref struct BencodeReader
     /// Skips the current value: for a container start, everything up to and including its end; for a dictionary
     /// key, the key's value. Scalars need no skipping. Everything skipped is still validated.
     /// </summary>
+    /// <exception cref="BencodeException">What is skipped is malformed.</exception>
     public void Skip()
     {
-        if (IsKey)
+        if (!TrySkip())
         {
-            Read();
+            ThrowError();
+        }
+    }
+
+    /// <summary>Skips the current value without throwing: <see cref="Skip"/>, with malformed input reported by <see cref="HasError"/>.</summary>
+    /// <returns><see langword="false"/> on malformed input.</returns>
+    public bool TrySkip()
+    {
+        if (IsKey && !TryRead())
+        {
+            return false;
         }
 
         if (TokenType is BencodeTokenType.StartList or BencodeTokenType.StartDictionary)
@@ -190,9 +260,35 @@ internal ref struct BencodeReader
             int depth = _depth - 1;
             while (_depth > depth)
             {
-                Read();
+                if (!TryRead())
+                {
+                    return false;
+                }
             }
         }
+
+        return _error is null;
+    }
+
+    /// <summary>
+    /// Inside a dictionary, reads the next key and then the first token of its value (for a container, its start:
+    /// read on, or <see cref="TrySkip"/> it, before the next call). Never throws.
+    /// </summary>
+    /// <param name="key">The key's bytes: a slice of the input.</param>
+    /// <returns>
+    /// <see langword="true"/> when positioned on the key's value; <see langword="false"/> at the end of the
+    /// dictionary (its end consumed) or on malformed input (<see cref="HasError"/>).
+    /// </returns>
+    public bool TryReadEntry(out ReadOnlySpan<byte> key)
+    {
+        if (!TryRead() || !IsKey)
+        {
+            key = default;
+            return false;
+        }
+
+        key = ValueSpan;
+        return TryRead();
     }
 
     /// <summary>Reads the next token and checks that it is <paramref name="expected"/>.</summary>
@@ -206,6 +302,10 @@ internal ref struct BencodeReader
             ThrowAt(TokenStart, $"{what} must be {Name(expected)}, found {Name(TokenType)}");
         }
     }
+
+    /// <summary>Starts a dictionary without throwing: reads the next token and checks that it opens one.</summary>
+    /// <returns><see langword="false"/> when the next value is not a dictionary or is malformed.</returns>
+    public bool TryReadStartDictionary() => TryRead() && TokenType == BencodeTokenType.StartDictionary;
 
     /// <summary>Throws a <see cref="BencodeException"/> for the current token.</summary>
     /// <param name="reason">What is wrong with it.</param>
@@ -225,7 +325,7 @@ internal ref struct BencodeReader
         _ => "nothing",
     };
 
-    private void ReadInteger()
+    private bool ReadInteger()
     {
         int start = _position;
         int p = start + 1;
@@ -241,7 +341,7 @@ internal ref struct BencodeReader
         {
             if (p - digitsStart >= MaxIntegerDigits)
             {
-                ThrowAt(start, $"the integer has more than {MaxIntegerDigits} digits");
+                return Fail(start, $"the integer has more than {MaxIntegerDigits} digits");
             }
 
             magnitude = (magnitude * 10) + (ulong)(_data[p] - '0');
@@ -251,36 +351,37 @@ internal ref struct BencodeReader
         int digits = p - digitsStart;
         if (p >= _data.Length)
         {
-            ThrowAt(p, "the input ends inside an integer");
+            return Fail(p, "the input ends inside an integer");
         }
 
         if (_data[p] != (byte)'e')
         {
-            ThrowAt(p, $"an integer must end with 'e', found {Describe(_data[p])}");
+            return Fail(p, $"an integer must end with 'e', found {Describe(_data[p])}");
         }
 
         if (digits == 0)
         {
-            ThrowAt(start, "an integer has no digits");
+            return Fail(start, "an integer has no digits");
         }
 
-        if (_data[digitsStart] == (byte)'0' && (digits > 1 || negative))
+        if (_canonical && _data[digitsStart] == (byte)'0' && (digits > 1 || negative))
         {
-            ThrowAt(start, negative ? "'-0' is not canonical" : "an integer has a leading zero");
+            return Fail(start, negative ? "'-0' is not canonical" : "an integer has a leading zero");
         }
 
         if (negative ? magnitude > (ulong)long.MaxValue + 1 : magnitude > long.MaxValue)
         {
-            ThrowAt(start, "the integer does not fit in 64 bits");
+            return Fail(start, "the integer does not fit in 64 bits");
         }
 
         IntegerValue = negative ? (long)(0 - magnitude) : (long)magnitude;
         TokenType = BencodeTokenType.Integer;
         ValueSpan = default;
         _position = p + 1;
+        return true;
     }
 
-    private void ReadString()
+    private bool ReadString()
     {
         int start = _position;
         int p = start;
@@ -289,7 +390,7 @@ internal ref struct BencodeReader
         {
             if (p - start >= MaxLengthDigits)
             {
-                ThrowAt(start, $"the string length has more than {MaxLengthDigits} digits");
+                return Fail(start, $"the string length has more than {MaxLengthDigits} digits");
             }
 
             length = (length * 10) + (_data[p] - '0');
@@ -298,33 +399,34 @@ internal ref struct BencodeReader
 
         if (p >= _data.Length)
         {
-            ThrowAt(p, "the input ends inside a string length");
+            return Fail(p, "the input ends inside a string length");
         }
 
         if (_data[p] != (byte)':')
         {
-            ThrowAt(p, $"a string length must be followed by ':', found {Describe(_data[p])}");
+            return Fail(p, $"a string length must be followed by ':', found {Describe(_data[p])}");
         }
 
-        if (_data[start] == (byte)'0' && p - start > 1)
+        if (_canonical && _data[start] == (byte)'0' && p - start > 1)
         {
-            ThrowAt(start, "a string length has a leading zero");
+            return Fail(start, "a string length has a leading zero");
         }
 
         if (length > _maxStringLength)
         {
-            ThrowAt(start, $"the string is {length} bytes, more than the limit of {_maxStringLength}");
+            return Fail(start, $"the string is {length} bytes, more than the limit of {_maxStringLength}");
         }
 
         p++;
         if (length > _data.Length - p)
         {
-            ThrowAt(start, $"the string claims {length} bytes but only {_data.Length - p} remain");
+            return Fail(start, $"the string claims {length} bytes but only {_data.Length - p} remain");
         }
 
         ValueSpan = _data.Slice(p, (int)length);
         TokenType = BencodeTokenType.String;
         _position = p + (int)length;
+        return true;
     }
 
     private void OnValueCompleted()
@@ -339,7 +441,7 @@ internal ref struct BencodeReader
         }
     }
 
-    private void CheckKeyOrder()
+    private bool CheckKeyOrder()
     {
         ref Frame frame = ref CurrentFrame;
         if (frame.LastKeyStart >= 0)
@@ -347,19 +449,20 @@ internal ref struct BencodeReader
             int order = _data.Slice(frame.LastKeyStart, frame.LastKeyLength).SequenceCompareTo(ValueSpan);
             if (order >= 0)
             {
-                ThrowAt(TokenStart, order == 0 ? "a dictionary key is repeated" : "dictionary keys are not in ascending byte order");
+                return Fail(TokenStart, order == 0 ? "a dictionary key is repeated" : "dictionary keys are not in ascending byte order");
             }
         }
 
         frame.LastKeyStart = _position - ValueSpan.Length;
         frame.LastKeyLength = ValueSpan.Length;
+        return true;
     }
 
-    private void Push(bool dictionary)
+    private bool Push(bool dictionary)
     {
         if (_depth >= _maxDepth)
         {
-            ThrowAt(_position, $"nesting is deeper than the limit of {_maxDepth}");
+            return Fail(_position, $"nesting is deeper than the limit of {_maxDepth}");
         }
 
         if (_depth == InlineFrames.Length && _deepFrames is null)
@@ -370,6 +473,7 @@ internal ref struct BencodeReader
 
         _depth++;
         CurrentFrame = new Frame { IsDictionary = dictionary, ExpectKey = dictionary, LastKeyStart = -1 };
+        return true;
     }
 
     private ref Frame CurrentFrame
@@ -389,6 +493,22 @@ internal ref struct BencodeReader
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowAt(int offset, string reason) => throw new BencodeException(offset, reason);
+
+    // Records the error; every later read fails on it before reaching here. Returns false so error paths read
+    // "return Fail(...)".
+    private bool Fail(int offset, string reason)
+    {
+        _error = reason;
+        _errorOffset = offset;
+        return false;
+    }
+
+    [DoesNotReturn]
+    private readonly void ThrowError()
+    {
+        Debug.Assert(_error is not null, "A read failed without an error.");
+        ThrowAt(_errorOffset, _error ?? "the input is malformed");
+    }
 
     private struct Frame
     {

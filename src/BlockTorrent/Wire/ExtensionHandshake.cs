@@ -127,8 +127,8 @@ internal sealed class ExtensionHandshake
     public static bool TryParse(ReadOnlySpan<byte> payload, ExtensionHandshake? previous, out ExtensionHandshake handshake)
     {
         handshake = previous ?? new ExtensionHandshake();
-        var scanner = new BencodeScanner(payload);
-        if (!scanner.TryEnterDictionary())
+        var reader = new BencodeReader(payload, BencodeReaderOptions.Lenient);
+        if (!reader.TryReadStartDictionary())
         {
             return false;
         }
@@ -136,32 +136,42 @@ internal sealed class ExtensionHandshake
         byte utMetadata = handshake.UtMetadata, utPex = handshake.UtPex;
         long reqq = handshake.RequestQueue, metadataSize = handshake.MetadataSize, port = handshake.ListenPort;
         string? client = handshake.Client;
-        while (scanner.TryReadKey(out ReadOnlySpan<byte> key))
+        while (reader.TryReadEntry(out ReadOnlySpan<byte> key))
         {
-            bool read;
-            if (key.SequenceEqual("m"u8))
+            // A value of another type than expected keeps the earlier one, and is skipped.
+            switch (reader.TokenType)
             {
-                read = scanner.TryEnterDictionary() && TryReadExtensionIds(ref scanner, ref utMetadata, ref utPex);
-            }
-            else if (key.SequenceEqual("v"u8) && scanner.TryReadString(out ReadOnlySpan<byte> v))
-            {
-                client = Encoding.UTF8.GetString(v[..Math.Min(v.Length, MaxClientLength)]);
-                read = true;
-            }
-            else
-            {
-                read = key.SequenceEqual("reqq"u8) ? TryReadInteger(ref scanner, ref reqq)
-                    : key.SequenceEqual("metadata_size"u8) ? TryReadInteger(ref scanner, ref metadataSize)
-                    : key.SequenceEqual("p"u8) && TryReadInteger(ref scanner, ref port);
-            }
+                case BencodeTokenType.StartDictionary when key.SequenceEqual("m"u8):
+                    if (!TryReadExtensionIds(ref reader, ref utMetadata, ref utPex))
+                    {
+                        return false;
+                    }
 
-            if (!read && !scanner.TrySkipValue())
-            {
-                return false;
+                    break;
+                case BencodeTokenType.String when key.SequenceEqual("v"u8):
+                    ReadOnlySpan<byte> v = reader.ValueSpan;
+                    client = Encoding.UTF8.GetString(v[..Math.Min(v.Length, MaxClientLength)]);
+                    break;
+                case BencodeTokenType.Integer when key.SequenceEqual("reqq"u8):
+                    reqq = reader.IntegerValue;
+                    break;
+                case BencodeTokenType.Integer when key.SequenceEqual("metadata_size"u8):
+                    metadataSize = reader.IntegerValue;
+                    break;
+                case BencodeTokenType.Integer when key.SequenceEqual("p"u8):
+                    port = reader.IntegerValue;
+                    break;
+                default:
+                    if (!reader.TrySkip())
+                    {
+                        return false;
+                    }
+
+                    break;
             }
         }
 
-        if (scanner.Failed)
+        if (reader.HasError)
         {
             return false;
         }
@@ -178,25 +188,14 @@ internal sealed class ExtensionHandshake
         return true;
     }
 
-    // Overwrites the value only when the key holds an integer, so a value of another type keeps the earlier one.
-    private static bool TryReadInteger(ref BencodeScanner scanner, ref long value)
+    private static bool TryReadExtensionIds(ref BencodeReader reader, ref byte utMetadata, ref byte utPex)
     {
-        if (!scanner.TryReadInteger(out long read))
+        while (reader.TryReadEntry(out ReadOnlySpan<byte> name))
         {
-            return false;
-        }
-
-        value = read;
-        return true;
-    }
-
-    private static bool TryReadExtensionIds(ref BencodeScanner scanner, ref byte utMetadata, ref byte utPex)
-    {
-        while (scanner.TryReadKey(out ReadOnlySpan<byte> name))
-        {
-            if (scanner.TryReadInteger(out long id))
+            if (reader.TokenType == BencodeTokenType.Integer)
             {
                 // Ids are one byte on the wire; anything else is ignored rather than trusted.
+                long id = reader.IntegerValue;
                 byte value = id is > 0 and <= byte.MaxValue ? (byte)id : (byte)0;
                 if (name.SequenceEqual("ut_metadata"u8))
                 {
@@ -207,12 +206,12 @@ internal sealed class ExtensionHandshake
                     utPex = value;
                 }
             }
-            else if (!scanner.TrySkipValue())
+            else if (!reader.TrySkip())
             {
                 return false;
             }
         }
 
-        return !scanner.Failed;
+        return !reader.HasError;
     }
 }

@@ -36,31 +36,42 @@ internal readonly record struct MetadataMessage(MetadataMessageType Type, int Pi
         int headLength = (int)Math.Min(payload.Length, MaxDictionaryLength);
         ReadOnlySpan<byte> head = payload.FirstSpan.Length >= headLength ? payload.FirstSpan[..headLength] : CopyHead(payload, scratch[..headLength]);
 
-        var scanner = new BencodeScanner(head);
+        var reader = new BencodeReader(head, BencodeReaderOptions.Lenient);
         long type = -1, piece = -1, totalSize = 0;
-        if (!scanner.TryEnterDictionary())
+        if (!reader.TryReadStartDictionary())
         {
             return false;
         }
 
-        while (scanner.TryReadKey(out ReadOnlySpan<byte> key))
+        while (reader.TryReadEntry(out ReadOnlySpan<byte> key))
         {
-            bool read = key.SequenceEqual("msg_type"u8) ? scanner.TryReadInteger(out type)
-                : key.SequenceEqual("piece"u8) ? scanner.TryReadInteger(out piece)
-                : key.SequenceEqual("total_size"u8) ? scanner.TryReadInteger(out totalSize)
-                : false;
-            if (!read && !scanner.TrySkipValue())
+            if (reader.TokenType != BencodeTokenType.Integer)
             {
-                return false;
+                if (!reader.TrySkip())
+                {
+                    return false;
+                }
+            }
+            else if (key.SequenceEqual("msg_type"u8))
+            {
+                type = reader.IntegerValue;
+            }
+            else if (key.SequenceEqual("piece"u8))
+            {
+                piece = reader.IntegerValue;
+            }
+            else if (key.SequenceEqual("total_size"u8))
+            {
+                totalSize = reader.IntegerValue;
             }
         }
 
-        if (scanner.Failed || type is < 0 or > 2 || piece is < 0 or > MaxTotalSize / PieceSize)
+        if (reader.HasError || type is < 0 or > 2 || piece is < 0 or > MaxTotalSize / PieceSize)
         {
             return false;
         }
 
-        ReadOnlySequence<byte> data = payload.Slice(scanner.Position);
+        ReadOnlySequence<byte> data = payload.Slice(reader.BytesConsumed);
         if (type == (long)MetadataMessageType.Data)
         {
             // The piece must be inside the announced size and exactly as long as that makes it.

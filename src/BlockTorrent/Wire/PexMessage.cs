@@ -27,30 +27,54 @@ internal sealed class PexMessage
     /// <returns>The message, or <see langword="null"/> when it is malformed.</returns>
     public static PexMessage? TryParse(ReadOnlySpan<byte> payload)
     {
-        var scanner = new BencodeScanner(payload);
+        var reader = new BencodeReader(payload, BencodeReaderOptions.Lenient);
         ReadOnlySpan<byte> added = default, addedFlags = default, added6 = default, added6Flags = default, dropped = default, dropped6 = default;
-        if (!scanner.TryEnterDictionary())
+        if (!reader.TryReadStartDictionary())
         {
             return null;
         }
 
-        while (scanner.TryReadKey(out ReadOnlySpan<byte> key))
+        while (reader.TryReadEntry(out ReadOnlySpan<byte> key))
         {
-            bool read = key.SequenceEqual("added"u8) ? scanner.TryReadString(out added)
-                : key.SequenceEqual("added.f"u8) ? scanner.TryReadString(out addedFlags)
-                : key.SequenceEqual("added6"u8) ? scanner.TryReadString(out added6)
-                : key.SequenceEqual("added6.f"u8) ? scanner.TryReadString(out added6Flags)
-                : key.SequenceEqual("dropped"u8) ? scanner.TryReadString(out dropped)
-                : key.SequenceEqual("dropped6"u8) ? scanner.TryReadString(out dropped6)
-                : false;
-            if (!read && !scanner.TrySkipValue())
+            if (reader.TokenType != BencodeTokenType.String)
             {
-                return null;
+                if (!reader.TrySkip())
+                {
+                    return null;
+                }
+
+                continue;
+            }
+
+            ReadOnlySpan<byte> value = reader.ValueSpan;
+            if (key.SequenceEqual("added"u8))
+            {
+                added = value;
+            }
+            else if (key.SequenceEqual("added.f"u8))
+            {
+                addedFlags = value;
+            }
+            else if (key.SequenceEqual("added6"u8))
+            {
+                added6 = value;
+            }
+            else if (key.SequenceEqual("added6.f"u8))
+            {
+                added6Flags = value;
+            }
+            else if (key.SequenceEqual("dropped"u8))
+            {
+                dropped = value;
+            }
+            else if (key.SequenceEqual("dropped6"u8))
+            {
+                dropped6 = value;
             }
         }
 
         var message = new PexMessage();
-        bool valid = !scanner.Failed
+        bool valid = !reader.HasError
             && TryReadPeers(added, addedFlags, 4, message.Added)
             && TryReadPeers(added6, added6Flags, 16, message.Added)
             && TryReadPeers(dropped, default, 4, message.Dropped)

@@ -131,6 +131,99 @@ public sealed class BencodeReaderTests
         Assert.Equal(7, reader.IntegerValue);
     }
 
+    [Theory]
+    [InlineData("d1:bi1e1:ai2ee")]
+    [InlineData("d1:ai1e1:ai2ee")]
+    [InlineData("d1:ai01e2:bb04:abcde")]
+    [InlineData("d1:ai-0e1:bi1ee")]
+    public void LenientReadingAcceptsWhatPeersSendThatIsNotCanonical(string text)
+    {
+        var reader = new BencodeReader(Encoding.ASCII.GetBytes(text), BencodeReaderOptions.Lenient);
+
+        int tokens = 0;
+        while (reader.TryRead())
+        {
+            tokens++;
+        }
+
+        Assert.False(reader.HasError);
+        Assert.Equal(BencodeTokenType.EndDictionary, reader.TokenType);
+        Assert.True(tokens >= 2);
+    }
+
+    [Fact]
+    public void LenientReadingStopsAfterTheValueWithTheRestLeftForTheCaller()
+    {
+        byte[] bytes = Encoding.ASCII.GetBytes("d1:ai1eeRAW");
+        var reader = new BencodeReader(bytes, BencodeReaderOptions.Lenient);
+
+        while (reader.TryRead())
+        {
+        }
+
+        Assert.False(reader.HasError);
+        Assert.Equal("RAW", Encoding.ASCII.GetString(bytes.AsSpan(reader.BytesConsumed)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("d1:a")]
+    [InlineData("d1:ai1x")]
+    [InlineData("di1ei2ee")]
+    [InlineData("d1:a5:abce")]
+    [InlineData("d1:ad1:bd1:cd1:dd1:ed1:fd1:gd1:hd1:id1:jd1:kd1:ld1:md1:nd1:od1:pd1:qi1eeeeeeeeeeeeeeeeee")]
+    public void TryReadReportsMalformedInputWithoutThrowingAndKeepsFailing(string text)
+    {
+        var reader = new BencodeReader(Encoding.ASCII.GetBytes(text), BencodeReaderOptions.Lenient);
+
+        while (reader.TryRead())
+        {
+        }
+
+        Assert.True(reader.HasError);
+        Assert.False(reader.TryRead());
+        Assert.False(reader.TrySkip());
+    }
+
+    [Fact]
+    public void TryReadEntryGivesEachKeyWithItsValueAndSkipsWhatIsNotRead()
+    {
+        byte[] bytes = Encoding.ASCII.GetBytes("d1:xld1:yi1eee1:ai7e1:b2:hie");
+        var reader = new BencodeReader(bytes, BencodeReaderOptions.Lenient);
+        Assert.True(reader.TryReadStartDictionary());
+        var seen = new List<string>();
+
+        while (reader.TryReadEntry(out ReadOnlySpan<byte> key))
+        {
+            seen.Add($"{Encoding.ASCII.GetString(key)}={reader.TokenType}");
+            Assert.True(reader.TrySkip());
+        }
+
+        Assert.False(reader.HasError);
+        Assert.Equal(["x=StartList", "a=Integer", "b=String"], seen);
+    }
+
+    [Fact]
+    public void StrictReadingThrowsTheErrorTryReadRecords()
+    {
+        byte[] bytes = Encoding.ASCII.GetBytes("d1:bi1e1:ai2ee");
+        var tolerant = new BencodeReader(bytes);
+        while (tolerant.TryRead())
+        {
+        }
+
+        var e = Assert.Throws<BencodeException>(() =>
+        {
+            var reader = new BencodeReader(bytes);
+            while (reader.Read())
+            {
+            }
+        });
+
+        Assert.True(tolerant.HasError);
+        Assert.Equal(7, e.Offset);
+    }
+
     [Fact]
     public void WalkingAValueAllocatesNothing()
     {

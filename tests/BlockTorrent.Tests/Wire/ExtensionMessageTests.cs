@@ -62,6 +62,16 @@ public sealed class ExtensionMessageTests
         Assert.Equal("abc", later.Client);
     }
 
+    [Fact]
+    public void AHandshakeWithKeysOutOfOrderAndValuesOfUnexpectedTypesIsReadForWhatItSays()
+    {
+        byte[] payload = Encoding.ASCII.GetBytes("d4:reqqi250e1:pl1:xe1:md6:ut_pexi3e11:ut_metadatai2e1:zd1:ai1eee1:v3:abc13:metadata_sizei999ee");
+
+        Assert.True(ExtensionHandshake.TryParse(payload, out ExtensionHandshake handshake));
+
+        Assert.Equal((2, 3, 250, 999, 0, "abc"), ((int)handshake.UtMetadata, (int)handshake.UtPex, handshake.RequestQueue, handshake.MetadataSize, handshake.ListenPort, handshake.Client));
+    }
+
     [Theory]
     [InlineData("le")]
     [InlineData("d1:md11:ut_metadatai1ee")]
