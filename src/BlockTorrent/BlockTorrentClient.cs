@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
@@ -114,6 +115,12 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         // The manifest is the root of every piece check: it is accepted or refused before the device is touched.
         CheckManifest(manifest, options);
+
+        // A compressed image's pieces are verified as the torrent's, then decoded onto the raw target (CompressedImageDevice).
+        CompressedImage? compressed = CompressedImage.FromManifest(manifest);
+        CompressedImageDevice? decoding = compressed is null ? null : new CompressedImageDevice(compressed, target);
+        await using ConfiguredAsyncDisposable decodingScope = ((IAsyncDisposable?)decoding ?? Stream.Null).ConfigureAwait(false);
+        IBlockDevice device = (IBlockDevice?)decoding ?? target;
         LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
         long started = _host.Time.GetTimestamp();
         var writerOptions = new PieceWriterOptions
@@ -123,9 +130,14 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             VerifyAllHashes = options.VerifyAllHashes,
             DeviceIsZeroed = options.DeviceIsZeroed,
         };
-        var writer = new PieceWriter(manifest, target, writerOptions, _host.Logger);
+        var writer = new PieceWriter(manifest, device, writerOptions, _host.Logger);
         await using var writerScope = writer.ConfigureAwait(false);
-        TargetCheck present = await PrepareTargetAsync(manifest, target, writer, options, cancellationToken).ConfigureAwait(false);
+        TargetCheck present = await PrepareTargetAsync(manifest, device, writer, options, cancellationToken).ConfigureAwait(false);
+        if (decoding is not null)
+        {
+            await decoding.ZeroFramesAsync(options.DeviceIsZeroed || target.IsKnownZeroed, cancellationToken).ConfigureAwait(false);
+        }
+
         var have = new Bitfield(manifest.PieceCount);
         for (int i = 0; i < manifest.PieceCount; i++)
         {
@@ -135,7 +147,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             }
         }
 
-        var swarm = new TorrentSwarm(_host, manifest, target, writer, have, verifyOnFirstRead: false, superSeed: false) { StallTimeout = options.StallTimeout };
+        // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
+        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout };
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;
@@ -165,6 +178,11 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                 duration = _host.Time.GetElapsedTime(started);
                 discovery.NotifyCompleted();
                 await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                if (decoding is not null)
+                {
+                    await decoding.VerifyRawAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 if (options.ResumeFilePath is not null)
                 {
                     await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);

@@ -78,6 +78,8 @@ public static class ManifestBuilder
             source.Length,
             (offset, buffer, token) => source.ReadAsync(offset, buffer, token),
             options ?? ManifestBuilderOptions.Default,
+            pieceLength: 0,
+            infoEntry: default,
             cancellationToken);
     }
 
@@ -91,7 +93,14 @@ public static class ManifestBuilder
     /// <returns>The manifest.</returns>
     /// <exception cref="ArgumentException">The options are invalid or the file is empty.</exception>
     /// <exception cref="IOException">The file cannot be read, or shrank while it was hashed (the message names it).</exception>
-    public static async Task<TorrentManifest> CreateAsync(string path, ManifestBuilderOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<TorrentManifest> CreateAsync(string path, ManifestBuilderOptions? options = null, CancellationToken cancellationToken = default) =>
+        CreateAsync(path, options, pieceLength: 0, infoEntry: default, cancellationToken);
+
+    /// <summary>
+    /// Makes a .torrent of an image file with a given piece length (0: the options', else chosen) and one more entry
+    /// (key and value, encoded; its key sorts before <c>file tree</c>) in the info dictionary.
+    /// </summary>
+    internal static async Task<TorrentManifest> CreateAsync(string path, ManifestBuilderOptions? options, int pieceLength, ReadOnlyMemory<byte> infoEntry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(path);
         options ??= ManifestBuilderOptions.Default;
@@ -102,7 +111,7 @@ public static class ManifestBuilder
             long length = RandomAccess.GetLength(file);
             if (length > 0)
             {
-                return await BuildAsync(name, length, (pieceLength, hashes, token) => HashFileAsync(file, path, length, pieceLength, hashes, options, token), options, cancellationToken).ConfigureAwait(false);
+                return await BuildAsync(name, length, (pieces, hashes, token) => HashFileAsync(file, path, length, pieces, hashes, options, token), options, pieceLength, infoEntry, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -113,6 +122,8 @@ public static class ManifestBuilder
             device.Length,
             (offset, buffer, token) => device.ReadAsync(offset, buffer, token),
             options,
+            pieceLength,
+            infoEntry,
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -128,6 +139,8 @@ public static class ManifestBuilder
                 return ValueTask.FromResult(count);
             },
             options ?? ManifestBuilderOptions.Default,
+            pieceLength: 0,
+            infoEntry: default,
             cancellationToken);
 
     private static string DefaultName(string sourceName)
@@ -141,14 +154,18 @@ public static class ManifestBuilder
         long length,
         Func<long, Memory<byte>, CancellationToken, ValueTask<int>> read,
         ManifestBuilderOptions options,
+        int pieceLength,
+        ReadOnlyMemory<byte> infoEntry,
         CancellationToken cancellationToken)
-        => BuildAsync(name, length, (pieceLength, hashes, token) => HashFromReadsAsync(length, pieceLength, read, hashes, options, token), options, cancellationToken);
+        => BuildAsync(name, length, (pieces, hashes, token) => HashFromReadsAsync(length, pieces, read, hashes, options, token), options, pieceLength, infoEntry, cancellationToken);
 
     private static async Task<TorrentManifest> BuildAsync(
         string name,
         long length,
         Func<int, PieceHashes, CancellationToken, Task> hashAll,
         ManifestBuilderOptions options,
+        int pieceLength,
+        ReadOnlyMemory<byte> infoEntry,
         CancellationToken cancellationToken)
     {
         options.Validate();
@@ -157,7 +174,10 @@ public static class ManifestBuilder
             throw new ArgumentException($"The image '{name}' is empty; there is nothing to make a torrent of.", nameof(length));
         }
 
-        int pieceLength = options.PieceLength == 0 ? ChoosePieceLength(length) : options.PieceLength;
+        if (pieceLength == 0)
+        {
+            pieceLength = options.PieceLength == 0 ? ChoosePieceLength(length) : options.PieceLength;
+        }
         long pieceCountLong = (length + pieceLength - 1) / pieceLength;
         if (pieceCountLong > int.MaxValue / MerkleTree.HashSize)
         {
@@ -194,7 +214,7 @@ public static class ManifestBuilder
             }
         }
 
-        byte[] info = EncodeInfo(name, length, pieceLength, options.IsPrivate, hashes.V1, piecesRoot);
+        byte[] info = EncodeInfo(name, length, pieceLength, options.IsPrivate, hashes.V1, piecesRoot, infoEntry.Span);
         var metadata = new TorrentMetadata
         {
             TrackerTiers = [.. options.Trackers.Select(t => (IReadOnlyList<string>)[t])],
@@ -380,13 +400,14 @@ public static class ManifestBuilder
 
     private static long RoundUp(long value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    private static byte[] EncodeInfo(string name, long length, int pieceLength, bool isPrivate, byte[]? v1Pieces, byte[]? piecesRoot)
+    private static byte[] EncodeInfo(string name, long length, int pieceLength, bool isPrivate, byte[]? v1Pieces, byte[]? piecesRoot, ReadOnlySpan<byte> firstEntry)
     {
-        var buffer = new ArrayBufferWriter<byte>((v1Pieces?.Length ?? 0) + 256);
+        var buffer = new ArrayBufferWriter<byte>((v1Pieces?.Length ?? 0) + firstEntry.Length + 256);
         var writer = new BencodeWriter(buffer);
 
         // Keys in ascending byte order, as BEP 3 requires.
         writer.WriteStartDictionary();
+        writer.WriteRaw(firstEntry);
         if (piecesRoot is not null)
         {
             writer.WriteString("file tree");

@@ -1,0 +1,443 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using BlockTorrent.Buffers;
+using BlockTorrent.Devices;
+
+namespace BlockTorrent.Compression;
+
+/// <summary>
+/// The compressed file of a <see cref="CompressedImage"/>, as a device over the raw target: a piece written here is
+/// decoded and its raw frames written at their final offsets on the target; a piece read here is re-encoded from the
+/// target's raw frames. The writer and the swarm see an ordinary torrent file and need no change: a piece is verified
+/// compressed, as every client verifies it, before it is decoded.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Every call works on whole pieces at piece offsets (what the writer and the read cache do). Pieces are decoded and
+/// encoded on pool threads, at most one per core at once, each through one raw chunk buffer of at least a frame, so
+/// memory stays bounded whatever the image's size or ratio.
+/// </para>
+/// <para>
+/// Re-encoding is deterministic (same library, level and frame size), so a piece read from a target that holds its
+/// raw frames hashes equal to the manifest; one that does not (other raw bytes, another encoder) comes back as zeros,
+/// which fail every piece check: the read cache then stops offering it, and a recheck counts it missing.
+/// </para>
+/// </remarks>
+internal sealed class CompressedImageDevice : IBlockDevice
+{
+    private const int MinChunkLength = 1024 * 1024;
+
+    private readonly CompressedImage _image;
+    private readonly IBlockDevice _raw;
+    private readonly AlignedBufferPool _chunks;
+    private readonly SemaphoreSlim _coders;
+    private readonly int _frameBound;
+
+    /// <summary>Initializes a new instance over a raw target; the target is not disposed with it.</summary>
+    /// <exception cref="ArgumentException">The target is shorter than the raw image.</exception>
+    public CompressedImageDevice(CompressedImage image, IBlockDevice raw)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(raw);
+        if (raw.Length < image.RawLength)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{raw.Name}' is {raw.Length} bytes long, shorter than the raw image ({image.RawLength} bytes)."), nameof(raw));
+        }
+
+        _image = image;
+        _raw = raw;
+        _chunks = new AlignedBufferPool(Math.Max(image.FrameSize, MinChunkLength));
+        _coders = new SemaphoreSlim(Environment.ProcessorCount, Environment.ProcessorCount);
+        _frameBound = ZstdFrames.CompressBound(image.FrameSize);
+    }
+
+    public string Name => _raw.Name;
+
+    public long Length => _image.CompressedLength;
+
+    public int LogicalSectorSize => _raw.LogicalSectorSize;
+
+    public int PhysicalSectorSize => _raw.PhysicalSectorSize;
+
+    public int MemoryAlignment => _raw.MemoryAlignment;
+
+    public bool IsReadOnly => _raw.IsReadOnly;
+
+    public bool CanDiscard => false;
+
+    public bool CanZeroRange => false;
+
+    public bool DiscardZeroesData => false;
+
+    /// <summary>Makes every all-zero raw frame read as zeros on the target, in runs, unless it is known zeroed.</summary>
+    /// <param name="knownZeroed">Whether the target already reads as zeros (a fresh sparse file, a discarded disk).</param>
+    /// <param name="cancellationToken">Cancels between runs.</param>
+    /// <returns>The raw bytes made zero.</returns>
+    public async Task<long> ZeroFramesAsync(bool knownZeroed, CancellationToken cancellationToken)
+    {
+        if (knownZeroed || _image.ZeroFrameCount == 0)
+        {
+            return 0;
+        }
+
+        long zeroed = 0;
+        int frame = 0;
+        while (frame < _image.FrameCount)
+        {
+            if (!_image.IsZeroFrame(frame))
+            {
+                frame++;
+                continue;
+            }
+
+            int first = frame;
+            while (frame < _image.FrameCount && _image.IsZeroFrame(frame))
+            {
+                frame++;
+            }
+
+            long offset = _image.FrameOffset(first);
+            long length = _image.FrameOffset(frame - 1) + _image.FrameLength(frame - 1) - offset;
+            if (_raw.CanZeroRange)
+            {
+                await _raw.ZeroRangeAsync(offset, length, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await ZeroBuffer.WriteAsync(_raw.WriteGatherAsync, offset, length, cancellationToken).ConfigureAwait(false);
+            }
+
+            zeroed += length;
+        }
+
+        return zeroed;
+    }
+
+    /// <summary>Hashes the raw image on the target and compares it with the manifest's raw SHA-256.</summary>
+    /// <param name="cancellationToken">Cancels between reads.</param>
+    /// <returns>A task that completes when the raw image matches.</returns>
+    /// <exception cref="InvalidDataException">The raw bytes on the target are not the image.</exception>
+    public async Task VerifyRawAsync(CancellationToken cancellationToken)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        AlignedBuffer chunk = _chunks.Rent();
+        try
+        {
+            long offset = 0;
+            while (offset < _image.RawLength)
+            {
+                int length = (int)Math.Min(chunk.Length, _image.RawLength - offset);
+                await ReadExactlyAsync(_raw, offset, chunk.Memory[..length], cancellationToken).ConfigureAwait(false);
+                sha.AppendData(chunk.Memory.Span[..length]);
+                offset += length;
+            }
+        }
+        finally
+        {
+            _chunks.Return(chunk);
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        sha.GetHashAndReset(hash);
+        if (!hash.SequenceEqual(_image.RawSha256))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"The raw image on '{_raw.Name}' ({_image.RawLength} bytes) does not hash to the manifest's raw SHA-256 {Convert.ToHexStringLower(_image.RawSha256)}: got {Convert.ToHexStringLower(hash)}."));
+        }
+    }
+
+    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        CheckRange(offset, buffer.Length);
+        int total = 0;
+        while (!buffer.IsEmpty && offset < Length)
+        {
+            int piece = (int)(offset / _image.PieceLength);
+            long start = (long)piece * _image.PieceLength;
+            int size = PieceSize(piece);
+            int within = (int)(offset - start);
+            int count = Math.Min(size - within, buffer.Length);
+            if (within == 0 && count == size)
+            {
+                await EncodePieceAsync(piece, buffer[..size], cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                byte[] whole = ArrayPool<byte>.Shared.Rent(size);
+                try
+                {
+                    await EncodePieceAsync(piece, whole.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+                    whole.AsSpan(within, count).CopyTo(buffer.Span);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(whole);
+                }
+            }
+
+            offset += count;
+            buffer = buffer[count..];
+            total += count;
+        }
+
+        return total;
+    }
+
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
+        WriteGatherAsync(offset, [data], cancellationToken);
+
+    public async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(buffers);
+        long total = 0;
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            total += buffers[i].Length;
+        }
+
+        CheckRange(offset, total);
+        var decodes = new List<Task>();
+        for (int i = 0; i < buffers.Count; i++)
+        {
+            ReadOnlyMemory<byte> data = buffers[i];
+            while (!data.IsEmpty)
+            {
+                int piece = (int)(offset / _image.PieceLength);
+                int size = PieceSize(piece);
+                if (offset != (long)piece * _image.PieceLength || data.Length < size)
+                {
+                    throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture, $"A compressed image is written in whole pieces; {data.Length} bytes at {offset} are not."));
+                }
+
+                ReadOnlyMemory<byte> bytes = data[..size];
+                decodes.Add(Task.Run(() => DecodePieceAsync(piece, bytes, cancellationToken), cancellationToken));
+                data = data[size..];
+                offset += size;
+            }
+        }
+
+        await Task.WhenAll(decodes).ConfigureAwait(false);
+    }
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => _raw.FlushAsync(cancellationToken);
+
+    public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("A compressed image's pieces cannot be discarded.");
+
+    public ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("A compressed image's pieces cannot be zeroed.");
+
+    public ValueTask DisposeAsync()
+    {
+        _chunks.Dispose();
+        _coders.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Reads exactly <paramref name="buffer"/>'s length at <paramref name="offset"/>.</summary>
+    internal static async ValueTask ReadExactlyAsync(IBlockDevice device, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int n = await device.ReadAsync(offset, buffer, cancellationToken).ConfigureAwait(false);
+            if (n <= 0)
+            {
+                throw new EndOfStreamException(string.Create(CultureInfo.InvariantCulture, $"'{device.Name}' ended at {offset}, inside the raw image."));
+            }
+
+            offset += n;
+            buffer = buffer[n..];
+        }
+    }
+
+    private int PieceSize(int piece) => (int)Math.Min(_image.PieceLength, Length - ((long)piece * _image.PieceLength));
+
+    private void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, string.Create(CultureInfo.InvariantCulture, $"{length} bytes at {offset} reach outside the compressed image ({Length} bytes)."));
+        }
+    }
+
+    private async Task DecodePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _coders.WaitAsync(cancellationToken).ConfigureAwait(false);
+        AlignedBuffer chunk = _chunks.Rent();
+        try
+        {
+            int frames = _image.FramesOf(piece).Length;
+            int next = 0;
+            int position = 0;
+            while (next < frames)
+            {
+                long rawOffset = _image.FrameOffset(_image.FramesOf(piece)[next]);
+                int first = next;
+                int fill = DecodeRun(piece, data.Span, ref position, ref next, chunk.Memory.Span);
+                if (next == first)
+                {
+                    throw Corrupt(piece, position);
+                }
+
+                await _raw.WriteAsync(rawOffset, chunk.Memory[..fill], cancellationToken).ConfigureAwait(false);
+            }
+
+            if (!OnlyPaddingFrom(data.Span, position))
+            {
+                throw Corrupt(piece, position);
+            }
+        }
+        finally
+        {
+            _chunks.Return(chunk);
+            _coders.Release();
+        }
+    }
+
+    /// <summary>Decodes the piece's frames from <paramref name="next"/> on while they are adjacent on the target and fit the chunk.</summary>
+    /// <returns>The raw bytes decoded into the chunk.</returns>
+    private int DecodeRun(int piece, ReadOnlySpan<byte> data, ref int position, ref int next, Span<byte> chunk)
+    {
+        ReadOnlySpan<int> frames = _image.FramesOf(piece);
+        long start = _image.FrameOffset(frames[next]);
+        int fill = 0;
+        while (next < frames.Length)
+        {
+            int frame = frames[next];
+            int rawLength = _image.FrameLength(frame);
+            if (_image.FrameOffset(frame) != start + fill || fill + rawLength > chunk.Length)
+            {
+                break;
+            }
+
+            while (ZstdFrames.IsSkippable(data[position..]))
+            {
+                int skip = ZstdFrames.SkippableLength(data[position..]);
+                if (skip < 0)
+                {
+                    throw Corrupt(piece, position);
+                }
+
+                position += skip;
+            }
+
+            int size = ZstdFrames.FrameLength(data[position..]);
+            if (size < 0 || !ZstdFrames.TryDecompress(data.Slice(position, size), chunk.Slice(fill, rawLength)))
+            {
+                throw Corrupt(piece, position);
+            }
+
+            position += size;
+            fill += rawLength;
+            next++;
+        }
+
+        return fill;
+    }
+
+    private static bool OnlyPaddingFrom(ReadOnlySpan<byte> data, int position)
+    {
+        while (position < data.Length)
+        {
+            if (!ZstdFrames.IsSkippable(data[position..]))
+            {
+                return false;
+            }
+
+            int skip = ZstdFrames.SkippableLength(data[position..]);
+            if (skip < 0)
+            {
+                return false;
+            }
+
+            position += skip;
+        }
+
+        return true;
+    }
+
+    private InvalidDataException Corrupt(int piece, int position) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"Piece {piece} of the compressed image passed its hash check but does not decode to the frames the manifest lists (at byte {position} of the piece): the manifest was not made from this file."));
+
+    private async Task EncodePieceAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        await _coders.WaitAsync(cancellationToken).ConfigureAwait(false);
+        AlignedBuffer chunk = _chunks.Rent();
+        byte[] frame = ArrayPool<byte>.Shared.Rent(_frameBound);
+        try
+        {
+            int frames = _image.FramesOf(piece).Length;
+            int next = 0;
+            int position = 0;
+            bool fits = true;
+            while (next < frames && fits)
+            {
+                (long rawOffset, int count, int bytes) = PlanRun(piece, next, chunk.Length);
+                await ReadExactlyAsync(_raw, rawOffset, chunk.Memory[..bytes], cancellationToken).ConfigureAwait(false);
+                fits = EncodeRun(piece, next, count, chunk.Memory.Span, frame, destination.Span, ref position);
+                next += count;
+            }
+
+            int rest = destination.Length - position;
+            if (fits && rest >= ZstdFrames.SkippableHeaderLength)
+            {
+                ZstdFrames.WritePadding(destination.Span[position..]);
+            }
+            else if (!fits || rest != 0)
+            {
+                // Not the manifest's piece: zeros fail every check, where a partial encoding might be mistaken for it.
+                destination.Span.Clear();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+            _chunks.Return(chunk);
+            _coders.Release();
+        }
+    }
+
+    /// <summary>Plans a read of the piece's frames from <paramref name="next"/> on that are adjacent on the target and fit a chunk.</summary>
+    private (long Offset, int Count, int Bytes) PlanRun(int piece, int next, int chunkLength)
+    {
+        ReadOnlySpan<int> frames = _image.FramesOf(piece);
+        long start = _image.FrameOffset(frames[next]);
+        int bytes = 0;
+        int count = 0;
+        while (next + count < frames.Length)
+        {
+            int frame = frames[next + count];
+            int rawLength = _image.FrameLength(frame);
+            if (_image.FrameOffset(frame) != start + bytes || bytes + rawLength > chunkLength)
+            {
+                break;
+            }
+
+            bytes += rawLength;
+            count++;
+        }
+
+        return (start, count, bytes);
+    }
+
+    private bool EncodeRun(int piece, int next, int count, ReadOnlySpan<byte> raw, Span<byte> frame, Span<byte> destination, ref int position)
+    {
+        ReadOnlySpan<int> frames = _image.FramesOf(piece);
+        int offset = 0;
+        for (int i = next; i < next + count; i++)
+        {
+            int rawLength = _image.FrameLength(frames[i]);
+            int size = ZstdFrames.Compress(raw.Slice(offset, rawLength), frame, _image.CompressionLevel);
+            if (size > destination.Length - position)
+            {
+                return false;
+            }
+
+            frame[..size].CopyTo(destination[position..]);
+            position += size;
+            offset += rawLength;
+        }
+
+        return true;
+    }
+}

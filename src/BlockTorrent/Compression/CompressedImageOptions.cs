@@ -1,0 +1,37 @@
+using System.Numerics;
+
+namespace BlockTorrent.Compression;
+
+/// <summary>How <see cref="CompressedImageBuilder"/> compresses an image.</summary>
+public sealed class CompressedImageOptions
+{
+    /// <summary>Gets the defaults.</summary>
+    public static CompressedImageOptions Default { get; } = new();
+
+    /// <summary>Gets or sets the zstd compression level, from 1 (fastest) to 22 (smallest).</summary>
+    /// <value>The default is 3, zstd's own default.</value>
+    public int Level { get; set; } = 3;
+
+    /// <summary>
+    /// Gets or sets the raw bytes each independent frame holds: a power of two from 64 KiB to 4 MiB. Larger frames
+    /// compress a little better; smaller ones leave less padding at the end of each piece and find more all-zero
+    /// frames, which are never sent.
+    /// </summary>
+    /// <value>The default is 256 KiB.</value>
+    public int FrameSize { get; set; } = 256 * 1024;
+
+    /// <summary>Checks the options.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        if (Level is < 1 or > 22)
+        {
+            throw new ArgumentException($"Level is {Level}; it must be from 1 to 22.", nameof(Level));
+        }
+
+        if (FrameSize is < 64 * 1024 or > 4 * 1024 * 1024 || !BitOperations.IsPow2(FrameSize))
+        {
+            throw new ArgumentException($"FrameSize is {FrameSize}; it must be a power of two from 64 KiB to 4 MiB.", nameof(FrameSize));
+        }
+    }
+}
