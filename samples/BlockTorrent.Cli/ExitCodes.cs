@@ -40,7 +40,8 @@ internal static class ExitCodes
 
     /// <summary>
     /// The manifest was refused before anything was touched: <c>--trust</c> was given and it is unsigned, signed by
-    /// another key, or its signature does not verify; or it is not the image <c>--btih</c> pins.
+    /// another key, or its signature does not verify; or it is not the image <c>--btih</c> pins; or the https server
+    /// it was fetched from presented a certificate that is not trusted (<c>--server-cert</c>, <c>--server-fingerprint</c>).
     /// </summary>
     public const int ManifestRefused = 8;
 
@@ -58,7 +59,7 @@ internal static class ExitCodes
         (VerifyFailed, "the target differs from the manifest"),
         (Incomplete, "stopped before the target was complete; run again to resume"),
         (PiecesUnavailable, "no peer has the pieces still missing (a changed source, banned peers); fix the source, run again"),
-        (ManifestRefused, "manifest refused: unsigned or not signed by a --trust key, or not the --btih image; nothing was written"),
+        (ManifestRefused, "manifest refused: unsigned or not signed by a --trust key, not the --btih image, or from an https server whose certificate is not trusted; nothing was written"),
         (Interrupted, "interrupted by Ctrl-C/SIGTERM; run again to resume"),
     ];
 }

@@ -95,6 +95,11 @@ internal static class ImagingServiceHost
             {
                 Log.ManifestsListening(logger, http.Manifests.Setting, http.Manifests.Url);
             }
+
+            if (http.Certificate is { } certificate)
+            {
+                Log.ManifestsCertificate(logger, certificate.Created ? "made" : "read", certificate.Path, certificate.Fingerprint);
+            }
         });
         return app;
     }

@@ -41,7 +41,7 @@ public sealed class ServiceExitCodeTests : IDisposable
     [Fact]
     public async Task ATargetStoppedWithSigtermWhileItWaitsForTheDepotExitsWithZero()
     {
-        await using ServiceProcess target = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Target"), "--BlockTorrent:Target:Image=http://127.0.0.1:9/images/disk.img.torrent", $"--BlockTorrent:Target:Device={_dir.File("target.img")}", $"--BlockTorrent:StateDirectory={_dir.File("state")}", "--BlockTorrent:Target:RetryInterval=00:00:00.200"]);
+        await using ServiceProcess target = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Target"), "--BlockTorrent:Target:Image=https://127.0.0.1:9/images/disk.img.torrent", $"--BlockTorrent:Target:Device={_dir.File("target.img")}", $"--BlockTorrent:StateDirectory={_dir.File("state")}", "--BlockTorrent:Target:RetryInterval=00:00:00.200"]);
         await target.WaitForOutputAsync("retrying in", Bound);
 
         await target.TerminateAsync();

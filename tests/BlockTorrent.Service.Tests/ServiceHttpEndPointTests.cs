@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using BlockTorrent.Testing;
 
 namespace BlockTorrent.Service.Tests;
@@ -8,7 +9,8 @@ namespace BlockTorrent.Service.Tests;
 public sealed class ServiceHttpEndPointTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    // These tests are about who reaches which path; whom a target trusts is DepotHttpsTests' subject.
+    private static readonly HttpClient Http = new(new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator }) { Timeout = TimeSpan.FromSeconds(30) };
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -27,11 +29,13 @@ public sealed class ServiceHttpEndPointTests : IDisposable
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
 
         // 127.0.0.2 is another address of this machine: a connection to it is not one to the status's 127.0.0.1.
-        Assert.Equal(HttpStatusCode.OK, await GetAsync($"http://127.0.0.1:{port}/status"));
-        Assert.Equal(HttpStatusCode.OK, await GetAsync($"http://127.0.0.1:{port}/images/disk.img.torrent"));
-        Assert.Equal(HttpStatusCode.NotFound, await GetAsync($"http://127.0.0.2:{port}/status"));
-        Assert.Equal(HttpStatusCode.NotFound, await GetAsync($"http://127.0.0.2:{port}/"));
-        Assert.Equal(HttpStatusCode.OK, await GetAsync($"http://127.0.0.2:{port}/images/disk.img.torrent"));
+        // The port serves the manifests, so it speaks HTTPS, the status included.
+        Assert.Equal($"https://127.0.0.1:{port}", depot.Url);
+        Assert.Equal(HttpStatusCode.OK, await GetAsync($"https://127.0.0.1:{port}/status"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync($"https://127.0.0.1:{port}/images/disk.img.torrent"));
+        Assert.Equal(HttpStatusCode.NotFound, await GetAsync($"https://127.0.0.2:{port}/status"));
+        Assert.Equal(HttpStatusCode.NotFound, await GetAsync($"https://127.0.0.2:{port}/"));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync($"https://127.0.0.2:{port}/images/disk.img.torrent"));
     }
 
     [Fact]
@@ -45,6 +49,8 @@ public sealed class ServiceHttpEndPointTests : IDisposable
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
 
         Assert.NotEqual(depot.Url, depot.ManifestsUrl);
+        Assert.StartsWith("https://", depot.ManifestsUrl, StringComparison.Ordinal);
+        Assert.StartsWith("http://", depot.Url, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, await GetAsync($"{depot.ManifestsUrl}/images/disk.img.torrent"));
         Assert.Equal(HttpStatusCode.NotFound, await GetAsync($"{depot.ManifestsUrl}/status"));
         Assert.Equal(HttpStatusCode.NotFound, await GetAsync($"{depot.Url}/images/disk.img.torrent"));
@@ -74,17 +80,21 @@ public sealed class ServiceHttpEndPointTests : IDisposable
         {
             await File.WriteAllTextAsync(Path.Combine(resolver, "hosts"), $"127.0.0.1 localhost\n10.231.58.1 depot {Dns.GetHostName()}\n", TestContext.Current.CancellationToken);
 
-            // The README's two commands, with the shipped appsettings.json; the target's state (resume file) kept in the test's folder.
-            await using ServiceProcess depot = ServiceProcess.Start([$"--BlockTorrent:Depot:ImageFolder={images}"], depotMachine);
+            // The README's commands, with the shipped appsettings.json: the depot makes its HTTPS certificate and logs
+            // its fingerprint, which the target is given. Each machine's state (certificate, resume file) is kept in
+            // the test's folder.
+            await using ServiceProcess depot = ServiceProcess.Start([$"--BlockTorrent:Depot:ImageFolder={images}", $"--BlockTorrent:StateDirectory={_dir.File("depot-state")}"], depotMachine);
+            await depot.WaitForOutputAsync("Depot: HTTPS certificate", Bound);
+            string fingerprint = Regex.Match(depot.Output, "fingerprint (SHA256:[0-9a-f]{64})").Groups[1].Value;
             await using ServiceProcess target = ServiceProcess.Start(
-                ["--BlockTorrent:Role=Target", "--BlockTorrent:Target:Image=http://depot:8580/images/golden.img.torrent", $"--BlockTorrent:Target:Device={device.Path}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"],
+                ["--BlockTorrent:Role=Target", "--BlockTorrent:Target:Image=https://depot:8580/images/golden.img.torrent", $"--BlockTorrent:Target:ServerFingerprint={fingerprint}", $"--BlockTorrent:Target:Device={device.Path}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"],
                 targetMachine);
             await target.WaitForOutputAsync("Target: golden.img is on", Bound);
 
             Assert.Equal(image.ToArray(), device.ReadBackingFile());
-            Assert.Equal("200", await HttpCodeAsync(targetMachine, curl, "http://depot:8580/images/golden.img.torrent"));
-            Assert.Equal("404", await HttpCodeAsync(targetMachine, curl, "http://depot:8580/status"));
-            Assert.Equal("200", await HttpCodeAsync(depotMachine, curl, "http://127.0.0.1:8580/status"));
+            Assert.Equal("200", await HttpCodeAsync(targetMachine, curl, "https://depot:8580/images/golden.img.torrent"));
+            Assert.Equal("404", await HttpCodeAsync(targetMachine, curl, "https://depot:8580/status"));
+            Assert.Equal("200", await HttpCodeAsync(depotMachine, curl, "https://127.0.0.1:8580/status"));
 
             await target.TerminateAsync();
             await depot.TerminateAsync();
@@ -103,9 +113,9 @@ public sealed class ServiceHttpEndPointTests : IDisposable
         return response.StatusCode;
     }
 
-    /// <summary>Asks for <paramref name="url"/> from inside <paramref name="machine"/>; returns the HTTP status code curl reports (000: no answer).</summary>
+    /// <summary>Asks for <paramref name="url"/> from inside <paramref name="machine"/> (any certificate: who answers is the question here); returns the HTTP status code curl reports (000: no answer).</summary>
     private static async Task<string> HttpCodeAsync(NetworkNamespace machine, string curl, string url) =>
-        (await machine.ExecAsync(curl, ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url], TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)).StandardOutput.Trim();
+        (await machine.ExecAsync(curl, ["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url], TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)).StandardOutput.Trim();
 
     private static int FreePort()
     {

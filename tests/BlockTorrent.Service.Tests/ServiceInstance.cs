@@ -32,9 +32,15 @@ internal sealed class ServiceInstance : IAsyncDisposable
     /// <summary>Completes when the service has stopped (by itself, or disposed).</summary>
     public Task Stopped => _app.WaitForShutdownAsync(TestContext.Current.CancellationToken);
 
-    /// <summary>Settings every test instance shares: loopback only, free ports, no LSD.</summary>
+    /// <summary>
+    /// Settings every test instance shares: loopback only, free ports, no LSD; a depot serves its manifests over
+    /// HTTPS with the tests' shared certificate, which a target pins.
+    /// </summary>
     public static Dictionary<string, string?> Loopback(string role) => new()
     {
+        ["BlockTorrent:Depot:Certificate"] = TestCertificates.Shared.Certificate,
+        ["BlockTorrent:Depot:CertificateKey"] = TestCertificates.Shared.Key,
+        ["BlockTorrent:Target:ServerCertificate"] = TestCertificates.Shared.Certificate,
         ["BlockTorrent:Role"] = role,
         ["BlockTorrent:Listen"] = "127.0.0.1:0",
         ["BlockTorrent:Status"] = "127.0.0.1:0",

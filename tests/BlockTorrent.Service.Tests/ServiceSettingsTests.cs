@@ -143,6 +143,68 @@ public sealed class ServiceSettingsTests : IDisposable
         Assert.Contains("BlockTorrent:Target:Device", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ATargetGivenAPlainHttpUrlWithNothingElseCheckingTheManifestIsRefusedAtStart()
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = "http://depot:8580/images/disk.img.torrent";
+        settings["BlockTorrent:Target:Device"] = _dir.File("target.img");
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        string failure = Assert.Single(e.Failures);
+        Assert.StartsWith("BlockTorrent:Target:Image 'http://depot:8580/images/disk.img.torrent' is a plain http URL", failure, StringComparison.Ordinal);
+        Assert.Contains("AllowPlainHttp", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("BlockTorrent:Target:AllowPlainHttp", "true")]
+    [InlineData("BlockTorrent:Target:InfoHash", "0123456789abcdef0123456789abcdef01234567")]
+    public async Task ATargetGivenAPlainHttpUrlStartsWhenThePlainHttpIsAllowedOrTheImageIsPinned(string key, string value)
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = "http://127.0.0.1:9/images/disk.img.torrent";
+        settings["BlockTorrent:Target:Device"] = _dir.File("target.img");
+        settings["BlockTorrent:StateDirectory"] = _dir.File("state");
+        settings["BlockTorrent:Target:RetryInterval"] = "00:00:00.200";
+        settings[key] = value;
+
+        await using ServiceInstance target = await ServiceInstance.StartAsync(_dir.Path, settings);
+
+        await Eventually.TrueAsync(() => target.Board.Target?.State == "fetching-manifest", TimeSpan.FromSeconds(30), "the target asks the depot for the manifest", TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task AMalformedServerFingerprintIsRefusedAtStartNamingTheKey()
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = "https://depot:8580/images/disk.img.torrent";
+        settings["BlockTorrent:Target:Device"] = _dir.File("target.img");
+        settings["BlockTorrent:Target:ServerFingerprint"] = "SHA256:12ab";
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        string failure = Assert.Single(e.Failures);
+        Assert.Contains("BlockTorrent:Target:ServerFingerprint", failure, StringComparison.Ordinal);
+        Assert.Contains("'SHA256:12ab' is not a SHA-256 certificate fingerprint", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADepotWhoseCertificateHasNoPrivateKeyIsRefusedAtStart()
+    {
+        using var certificate = TestCertificates.SelfSigned("localhost");
+        File.WriteAllText(_dir.File("public.crt"), certificate.ExportCertificatePem());
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = _dir.Path;
+        settings["BlockTorrent:Depot:Certificate"] = _dir.File("public.crt");
+        settings["BlockTorrent:Depot:CertificateKey"] = null;
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        string failure = Assert.Single(e.Failures);
+        Assert.StartsWith($"BlockTorrent:Depot:Certificate '{_dir.File("public.crt")}'", failure, StringComparison.Ordinal);
+    }
+
     private async Task<OptionsValidationException> RefusedAsync(IReadOnlyDictionary<string, string?> settings) =>
         await Assert.ThrowsAsync<OptionsValidationException>(() => ServiceInstance.StartAsync(_dir.Path, settings));
 }

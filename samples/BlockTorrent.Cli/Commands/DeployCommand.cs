@@ -19,7 +19,7 @@ internal static class DeployCommand
 {
     public static Command Build(CliContext context)
     {
-        var source = new Argument<string>("FILE.torrent|MAGNET") { Description = "The image's manifest (.torrent file) or magnet link." };
+        var source = new Argument<string>("FILE.torrent|URL|MAGNET") { Description = "The image's manifest: a .torrent file, an http(s) URL of one (a depot's https://depot:8580/images/NAME.torrent; #btih=HEX at its end pins the image), or a magnet link." };
         var target = new Option<string>("--target") { Description = "The device or image file to write.", HelpName = "DEVICE_OR_FILE", Required = true };
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to (a depot or another target); repeat for several.");
         Option<string[]> trackers = CliOptions.Urls("--tracker", "A tracker to announce to, besides the torrent's own.");
@@ -34,6 +34,8 @@ internal static class DeployCommand
         Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
         Option<TimeSpan?> stallTimeout = CliOptions.Duration("--stall-timeout", "Stop with exit code 7 when pieces still missing have no usable source (the connected peers lack them, or the peers that had them were banned) and nothing arrived for this long (30s, 10m, forever). Default: 60s.");
         var trust = new Option<string?>("--trust") { Description = "Deploy only a manifest signed by a key in this PEM file (PUBLIC KEY or CERTIFICATE blocks); anything else exits 8 before the target is opened.", HelpName = "FILE" };
+        var serverCert = new Option<string?>("--server-cert") { Description = "For an https URL: accept only a server presenting a certificate in this PEM file (a depot's depot-https.crt), or one a CA in it issued for the URL's host name, instead of the machine's certificate authorities; another server exits 8 before anything is written.", HelpName = "FILE" };
+        var serverFingerprint = new Option<string?>("--server-fingerprint") { Description = "For an https URL: accept only a server whose certificate has this SHA-256 fingerprint (as a depot logs it); another server exits 8 before anything is written.", HelpName = "SHA256:HEX" };
         Option<InfoHash?> btih = CliOptions.InfoHash("--btih", "Deploy only the image with this info-hash (40 or 64 hex digits, v1 or v2); another manifest exits 8 before the target is opened.");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var lifeline = new Option<bool>("--exit-on-stdin-eof")
@@ -43,7 +45,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, trust, btih, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, json, lifeline,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -64,6 +66,8 @@ internal static class DeployCommand
                 Timeout = parse.GetValue(timeout),
                 StallTimeout = parse.GetValue(stallTimeout),
                 TrustFile = parse.GetValue(trust),
+                ServerCertificateFile = parse.GetValue(serverCert),
+                ServerFingerprint = parse.GetValue(serverFingerprint),
                 Btih = parse.GetValue(btih),
                 Json = parse.GetValue(json),
                 ExitOnStdinEof = parse.GetValue(lifeline),
@@ -76,6 +80,12 @@ internal static class DeployCommand
     private static async Task<int> RunAsync(CliContext context, DeployRequest request, CancellationToken cancellationToken)
     {
         ManifestTrust? trust = request.TrustFile is { } trustFile ? Inputs.LoadTrust(trustFile) : null;
+        if (ManifestDownload.IsUrl(request.Source, out Uri url))
+        {
+            (TorrentManifest downloaded, InfoHash? urlPin) = await DownloadAsync(context, url, request, trust, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(context, request with { Btih = urlPin }, downloaded, null, cancellationToken).ConfigureAwait(false);
+        }
+
         if (!request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
         {
             TorrentManifest manifest = await Inputs.LoadTorrentAsync(request.Source, cancellationToken).ConfigureAwait(false);
@@ -118,6 +128,68 @@ internal static class DeployCommand
         await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl);
         TorrentManifest fetched = await FetchManifestAsync(context, client, magnet, request, saved, cancellationToken).ConfigureAwait(false);
         return await RunAsync(context, request, fetched, client, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Fetches the manifest at an http(s) URL, checking an https server against <c>--server-cert</c> and
+    /// <c>--server-fingerprint</c> (the machine's authorities without them); returns it with the info-hash pinned by
+    /// <c>--btih</c> or the URL's <c>#btih=</c>.
+    /// </summary>
+    private static async Task<(TorrentManifest Manifest, InfoHash? Pinned)> DownloadAsync(CliContext context, Uri url, DeployRequest request, ManifestTrust? trust, CancellationToken cancellationToken)
+    {
+        InfoHash? pinned = request.Btih;
+        if (ManifestDownload.PinnedInfoHash(url) is { } fragment)
+        {
+            if (!(fragment.Length is 40 or 64 && fragment.All(char.IsAsciiHexDigit)))
+            {
+                throw CommandException.InvalidInput($"the URL's #btih={fragment} is not an info-hash: 40 (v1) or 64 (v2) hexadecimal digits.");
+            }
+
+            InfoHash hash = InfoHash.FromHex(fragment);
+            if (pinned is { } given && given != hash)
+            {
+                throw CommandException.Usage($"--btih {given} and the URL's #btih={fragment} pin different images.");
+            }
+
+            pinned = hash;
+        }
+
+        ServerTrust serverTrust;
+        try
+        {
+            serverTrust = ServerTrust.Create(request.ServerCertificateFile, request.ServerFingerprint);
+        }
+        catch (ArgumentException e)
+        {
+            throw CommandException.InvalidInput(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), e);
+        }
+
+        if (url.Scheme == Uri.UriSchemeHttp && trust is null && pinned is null)
+        {
+            context.Console.Error.WriteLine($"warning: {url.GetLeftPart(UriPartial.Path)} is plain http and nothing else checks the manifest: anyone on the way could hand this machine another image. Use https, --trust or --btih.");
+        }
+
+        using var download = new ManifestDownload(serverTrust, TimeSpan.FromSeconds(30));
+        try
+        {
+            return (await download.GetAsync(url, cancellationToken).ConfigureAwait(false), pinned);
+        }
+        catch (ServerNotTrustedException e)
+        {
+            throw new CommandException(ExitCodes.ManifestRefused, $"{e.Message} Nothing was written.", e);
+        }
+        catch (HttpRequestException e) when (e.StatusCode is not null)
+        {
+            throw CommandException.InvalidInput($"cannot fetch the manifest: {e.Message}.", e);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutException)
+        {
+            throw new CommandException(ExitCodes.Incomplete, $"cannot fetch the manifest from {url.GetLeftPart(UriPartial.Path)}: {e.Message} Run the same command again to retry.", e);
+        }
+        catch (InvalidTorrentException e)
+        {
+            throw CommandException.InvalidInput(e.Message, e);
+        }
     }
 
     /// <summary>Loads the manifest a previous run fetched for this magnet link, if it is there and is the link's.</summary>

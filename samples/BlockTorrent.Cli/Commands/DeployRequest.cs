@@ -36,6 +36,10 @@ internal sealed record DeployRequest
 
     public string? TrustFile { get; init; }
 
+    public string? ServerCertificateFile { get; init; }
+
+    public string? ServerFingerprint { get; init; }
+
     public InfoHash? Btih { get; init; }
 
     public bool Json { get; init; }

@@ -21,11 +21,17 @@ internal sealed class ServedEndPoint(string setting, IPEndPoint configured)
     /// <summary>Gets the listener that receives this end point's connections, once Kestrel is configured.</summary>
     public ListenOptions? Listener { get; set; }
 
+    /// <summary>Gets or sets a value indicating whether this end point's paths must be served over HTTPS (a depot's manifests, by default).</summary>
+    public bool WantsHttps { get; set; }
+
+    /// <summary>Gets or sets a value indicating whether the listener serves HTTPS: this end point wants it, or shares its listener with one that does.</summary>
+    public bool Https { get; set; }
+
     /// <summary>Gets the address and port as bound: the listener's port once the service has started (a configured 0 is then a real port).</summary>
     public IPEndPoint Bound => new(Configured.Address, Listener?.IPEndPoint?.Port ?? Configured.Port);
 
-    /// <summary>Gets the base URL, for example http://127.0.0.1:8580.</summary>
-    public string Url => "http://" + Bound;
+    /// <summary>Gets the base URL, for example https://127.0.0.1:8580.</summary>
+    public string Url => (Https ? "https://" : "http://") + Bound;
 
     /// <summary>
     /// Gets a value indicating whether <paramref name="connection"/> reached this end point: it came through this

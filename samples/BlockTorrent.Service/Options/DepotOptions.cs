@@ -20,12 +20,35 @@ internal sealed class DepotOptions
     public bool CreateMissingManifests { get; set; } = true;
 
     /// <summary>
-    /// Gets or sets where the depot serves its images' manifests (<c>GET /images/NAME.torrent</c>, ADDR:PORT), so a
-    /// target can be given <c>http://depot:8580/images/NAME.torrent</c>; empty serves none. It may share its port with
+    /// Gets or sets where the depot serves its images' manifests (<c>GET /images/NAME.torrent</c>, ADDR:PORT, over
+    /// HTTPS unless <see cref="Https"/> is off), so a target can be given
+    /// <c>https://depot:8580/images/NAME.torrent</c>; empty serves none. It may share its port with
     /// <see cref="ImagingServiceOptions.Status"/>: the status is then still answered only on the status's own address.
     /// </summary>
     /// <value>The default is <c>0.0.0.0:8580</c>: every IPv4 address, so targets on other machines reach it.</value>
     public string? Manifests { get; set; } = "0.0.0.0:8580";
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the manifests are served over HTTPS, so a target that checks the
+    /// depot's certificate (<c>Target:ServerCertificate</c> or <c>Target:ServerFingerprint</c>) cannot be handed
+    /// another manifest, and nobody on the way reads which images it takes.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool Https { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the HTTPS certificate: a PEM file (with its private key, or the key in <see cref="CertificateKey"/>)
+    /// or a PKCS#12 file (<c>.pfx</c>, <c>.p12</c>) without a password.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: the depot makes a self-signed certificate the first time and keeps it
+    /// in the state folder (<c>depot-https.crt</c>, its key in <c>depot-https.key</c>), logging its fingerprint.
+    /// </value>
+    public string? Certificate { get; set; }
+
+    /// <summary>Gets or sets the PEM file of <see cref="Certificate"/>'s private key, when it is not in the certificate's file.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? CertificateKey { get; set; }
 
     /// <summary>Gets or sets where the embedded tracker listens (ADDR:PORT); empty runs no tracker.</summary>
     /// <value>The default is <c>0.0.0.0:6969</c>.</value>

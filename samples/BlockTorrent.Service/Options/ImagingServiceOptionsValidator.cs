@@ -1,5 +1,6 @@
 using System.Net;
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 using Microsoft.Extensions.Options;
 
 namespace BlockTorrent.Service.Options;
@@ -96,6 +97,18 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             failures.Add($"{S}:SettleTime must not be negative; it is {depot.SettleTime}.");
         }
 
+        if (depot.Https && !string.IsNullOrWhiteSpace(depot.Certificate))
+        {
+            try
+            {
+                Http.DepotCertificate.Load(depot.Certificate, depot.CertificateKey).Dispose();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                failures.Add($"{S}:Certificate '{depot.Certificate}' must be a PEM certificate with its private key (or the key in {S}:CertificateKey), or a PKCS#12 file without a password: {e.Message}");
+            }
+        }
+
         if (!string.IsNullOrWhiteSpace(depot.SigningKey))
         {
             try
@@ -135,6 +148,10 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             {
                 failures.Add($"{S}:Image '{image}' is not an http or https URL.");
             }
+            else if (uri.Scheme == Uri.UriSchemeHttp && !target.AllowPlainHttp && string.IsNullOrWhiteSpace(target.Trust) && target.PinnedInfoHash is null)
+            {
+                failures.Add($"{S}:Image '{image}' is a plain http URL, and nothing else checks the manifest: anyone on the way could hand this target another image. Use the depot's https URL, or require signatures ({S}:Trust), or pin the image (#btih=HEX, {S}:InfoHash), or set {S}:AllowPlainHttp to true.");
+            }
         }
         else if (!File.Exists(image))
         {
@@ -156,6 +173,15 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             {
                 failures.Add($"{S}:Trust must be a PEM file of trusted public keys or certificates: {e.Message}");
             }
+        }
+
+        try
+        {
+            ServerTrust.Create(target.ServerCertificate, target.ServerFingerprint);
+        }
+        catch (ArgumentException e)
+        {
+            failures.Add($"{S}:ServerCertificate / {S}:ServerFingerprint: {e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal)}");
         }
 
         if (string.IsNullOrWhiteSpace(target.Device))

@@ -41,6 +41,30 @@ internal sealed class TargetOptions
         }
     }
 
+    /// <summary>
+    /// Gets or sets a PEM file of certificates an https <see cref="Image"/> server must present: its own certificate
+    /// (a depot's <c>depot-https.crt</c>), or a CA that issued its certificate for the URL's host name. With it (or
+    /// <see cref="ServerFingerprint"/>), the machine's certificate authorities are not consulted; a server presenting
+    /// anything else fails the target before the device is opened.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the machine's certificate authorities decide.</value>
+    public string? ServerCertificate { get; set; }
+
+    /// <summary>
+    /// Gets or sets the SHA-256 fingerprint (<c>SHA256:HEX</c>, as the depot logs it; several separated by commas) of
+    /// the certificate an https <see cref="Image"/> server must present; see <see cref="ServerCertificate"/>.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? ServerFingerprint { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a plain http <see cref="Image"/> URL is accepted although nothing
+    /// else checks the manifest (no <see cref="Trust"/>, no pinned info-hash): anyone on the way could then hand the
+    /// target another image.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: a plain http URL needs <see cref="Trust"/> or a pinned info-hash.</value>
+    public bool AllowPlainHttp { get; set; }
+
     /// <summary>Gets or sets the device (<c>/dev/sdb</c>, <c>\\.\PhysicalDrive1</c>) or image file to write.</summary>
     /// <value>No default: it must be configured.</value>
     public string? Device { get; set; }

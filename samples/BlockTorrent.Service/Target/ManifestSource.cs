@@ -8,15 +8,14 @@ namespace BlockTorrent.Service.Target;
 
 /// <summary>
 /// Gets a target's manifest from what the settings name: a .torrent path, an http(s) URL of a .torrent (retried
-/// until it answers: a depot may start after its targets), or a magnet link (the manifest is fetched from peers,
+/// until it answers: a depot may start after its targets; an https server whose certificate is not trusted,
+/// <see cref="ServerTrust"/>, fails the target at once), or a magnet link (the manifest is fetched from peers,
 /// asking again until one has it, and saved in the state directory, so a restart resumes without asking again).
 /// </summary>
 internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, ILoggerFactory loggerFactory) : IDisposable
 {
-    /// <summary>The most a .torrent download may be; a disk image's manifest is far smaller.</summary>
-    private const int MaxTorrentBytes = 64 * 1024 * 1024;
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Target");
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = MaxTorrentBytes };
+    private readonly ManifestDownload _download = new(ServerTrust.Create(options.Value.Target.ServerCertificate, options.Value.Target.ServerFingerprint), TimeSpan.FromSeconds(30));
 
     /// <summary>Gets the folder for downloaded manifests and resume files.</summary>
     public string StateDirectory => options.Value.StateDirectory ?? ResumeFiles.StateFolder();
@@ -39,7 +38,7 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
             return await FromMagnetAsync(client, magnet, deployOptions, cancellationToken).ConfigureAwait(false);
         }
 
-        if (Uri.TryCreate(image, UriKind.Absolute, out Uri? uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        if (ManifestDownload.IsUrl(image, out Uri uri))
         {
             return await DownloadAsync(uri, cancellationToken).ConfigureAwait(false);
         }
@@ -47,7 +46,7 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
         return await TorrentManifest.LoadAsync(image, cancellationToken).ConfigureAwait(false);
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _download.Dispose();
 
     private async Task<TorrentManifest> DownloadAsync(Uri uri, CancellationToken cancellationToken)
     {
@@ -57,29 +56,16 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
             string reason;
             try
             {
-                using HttpResponseMessage response = await _http.GetAsync(uri, cancellationToken).ConfigureAwait(false);
-                if (response.IsSuccessStatusCode)
-                {
-                    byte[] bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-                    try
-                    {
-                        return TorrentManifest.Parse(bytes);
-                    }
-                    catch (InvalidTorrentException e)
-                    {
-                        throw new InvalidTorrentException($"{uri} did not return a valid .torrent: {e.Message}", e);
-                    }
-                }
-
-                reason = $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}";
+                // A server whose certificate is refused is not retried: ServerNotTrustedException fails the target.
+                return await _download.GetAsync(uri, cancellationToken).ConfigureAwait(false);
             }
             catch (HttpRequestException e)
             {
                 reason = e.Message;
             }
-            catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            catch (TimeoutException e)
             {
-                reason = "no answer in time: " + e.Message;
+                reason = e.Message;
             }
 
             Log.ManifestRetry(_logger, uri.ToString(), reason, retry);
