@@ -55,7 +55,7 @@ internal static class DemoCommand
 
             // Everyone finds everyone through the tracker: the seed and each target announce to it and connect to
             // the peers it returns, so targets fetch from each other as soon as they hold pieces.
-            tracker = await SwarmSupport.StartTrackerAsync(context, new IPEndPoint(IPAddress.Loopback, 0), cancellationToken).ConfigureAwait(false);
+            tracker = await SwarmSupport.StartTrackerAsync(context, new IPEndPoint(IPAddress.Loopback, 0), manifest, cancellationToken).ConfigureAwait(false);
             await using BlockTorrentClient seedClient = SwarmSupport.StartClient(context, new IPEndPoint(IPAddress.Loopback, 0), lsd: false);
             await using IBlockDevice source = FileBlockDevice.Open(image, new FileBlockDeviceOptions { ReadOnly = true });
             using var counters = new TrafficCounters();

@@ -72,7 +72,7 @@ internal static class SeedCommand
             options.Peers.Add(peer);
         }
 
-        await using EmbeddedTracker? tracker = trackerEndPoint is null ? null : await SwarmSupport.StartTrackerAsync(context, trackerEndPoint, cancellationToken).ConfigureAwait(false);
+        await using EmbeddedTracker? tracker = trackerEndPoint is null ? null : await SwarmSupport.StartTrackerAsync(context, trackerEndPoint, manifest, cancellationToken).ConfigureAwait(false);
         if (tracker is not null)
         {
             options.Trackers.Add(tracker.AnnounceUri);

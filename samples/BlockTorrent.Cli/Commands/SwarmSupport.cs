@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Discovery;
+using BlockTorrent.Manifest;
 using Microsoft.Extensions.Logging;
 
 namespace BlockTorrent.Cli.Commands;
@@ -69,10 +70,20 @@ internal static class SwarmSupport
     /// <summary>
     /// Starts the library's embedded HTTP tracker on <paramref name="endPoint"/>, with one clear message when the
     /// address cannot be bound. Seeds announce to it, and targets are given its <see cref="EmbeddedTracker.AnnounceUri"/>.
+    /// It tracks <paramref name="manifest"/>'s torrent only, so nobody else's swarm can use it.
     /// </summary>
-    public static async Task<EmbeddedTracker> StartTrackerAsync(CliContext context, IPEndPoint endPoint, CancellationToken cancellationToken)
+    public static async Task<EmbeddedTracker> StartTrackerAsync(CliContext context, IPEndPoint endPoint, TorrentManifest manifest, CancellationToken cancellationToken)
     {
-        var tracker = new EmbeddedTracker(new EmbeddedTrackerOptions { ListenEndPoint = endPoint }, context.LoggerFactory.CreateLogger<EmbeddedTracker>());
+        var options = new EmbeddedTrackerOptions { ListenEndPoint = endPoint, OnlyAllowedTorrents = true };
+        foreach (InfoHash? infoHash in (InfoHash?[])[manifest.InfoHashV1, manifest.InfoHashV2])
+        {
+            if (infoHash is { } hash)
+            {
+                options.AllowedInfoHashes.Add(hash);
+            }
+        }
+
+        var tracker = new EmbeddedTracker(options, context.LoggerFactory.CreateLogger<EmbeddedTracker>());
         try
         {
             await tracker.StartAsync(cancellationToken).ConfigureAwait(false);

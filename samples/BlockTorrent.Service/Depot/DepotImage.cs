@@ -1,3 +1,4 @@
+using BlockTorrent.Manifest;
 using BlockTorrent.Service.Status;
 
 namespace BlockTorrent.Service.Depot;
@@ -12,6 +13,9 @@ internal sealed class DepotImage(ImageStatus status, ImageStamps stamps)
 
     /// <summary>Gets or sets the stamps of the image and its manifest when it was started; a change restarts it.</summary>
     public ImageStamps Stamps { get; set; } = stamps;
+
+    /// <summary>Gets or sets the info-hashes the depot's tracker tracks for it while it is served.</summary>
+    public InfoHash[] Tracked { get; set; } = [];
 
     /// <summary>Gets or sets a value indicating whether the depot started it (it is served, or failed to start) rather than waiting for it to settle.</summary>
     public bool Started { get; set; }

@@ -28,6 +28,9 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     private readonly HashSet<string> _orphansReported = new(StringComparer.Ordinal);
     private ImageSettling? _settling;
 
+    // The tracker whose allowed torrents follow the images served; null when it tracks any torrent (or runs not).
+    private EmbeddedTracker? _tracker;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -53,8 +56,11 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         if (!string.IsNullOrEmpty(depot.Tracker))
         {
             ImagingServiceOptionsValidator.TryParseEndPoint(depot.Tracker, out IPEndPoint trackerEndPoint);
-            tracker = new EmbeddedTracker(new EmbeddedTrackerOptions { ListenEndPoint = trackerEndPoint, AdvertisedHost = depot.TrackerHost }, loggerFactory.CreateLogger<EmbeddedTracker>());
+            // Only the images the depot serves are tracked (each is allowed as it starts), unless the setting opens it.
+            var trackerOptions = new EmbeddedTrackerOptions { ListenEndPoint = trackerEndPoint, AdvertisedHost = depot.TrackerHost, OnlyAllowedTorrents = !depot.TrackAnyTorrent };
+            tracker = new EmbeddedTracker(trackerOptions, loggerFactory.CreateLogger<EmbeddedTracker>());
             await tracker.StartAsync(stoppingToken).ConfigureAwait(false);
+            _tracker = trackerOptions.OnlyAllowedTorrents ? tracker : null;
             board.TrackerAnnounce = tracker.AnnounceUri;
             Log.TrackerStarted(_logger, tracker.AnnounceUri);
         }
@@ -124,7 +130,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             if (!found.ContainsKey(name))
             {
                 Log.ImageRemoved(_logger, name);
-                await known.StopAsync().ConfigureAwait(false);
+                await StopAsync(known).ConfigureAwait(false);
                 _images.Remove(name);
                 board.RemoveImage(name);
                 _settling!.Forget(name);
@@ -132,7 +138,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             else if (known.Started && known.Stamps != ReadStamps(known.Status))
             {
                 Log.ImageChanged(_logger, name);
-                await known.StopAsync().ConfigureAwait(false);
+                await StopAsync(known).ConfigureAwait(false);
                 known.Started = false;
                 known.Changed = true;
                 known.Status.SetState("settling");
@@ -271,8 +277,26 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         }
 
         Log.Seeding(_logger, status.Name, manifest.Length, manifest.PieceCount, infoHash);
+        entry.Tracked = [.. new[] { manifest.InfoHashV1, manifest.InfoHashV2 }.OfType<InfoHash>()];
+        foreach (InfoHash hash in entry.Tracked)
+        {
+            _tracker?.AllowTorrent(hash);
+        }
+
         entry.Start(ct => SeedAsync(client, manifest, device, seedOptions, status, ct), cancellationToken);
         return true;
+    }
+
+    /// <summary>Stops serving an image, and its torrent is no longer tracked.</summary>
+    private async Task StopAsync(DepotImage image)
+    {
+        await image.StopAsync().ConfigureAwait(false);
+        foreach (InfoHash hash in image.Tracked)
+        {
+            _tracker?.RemoveTorrent(hash);
+        }
+
+        image.Tracked = [];
     }
 
     private async Task SeedAsync(BlockTorrentClient client, TorrentManifest manifest, IBlockDevice device, SeedOptions seedOptions, ImageStatus status, CancellationToken cancellationToken)

@@ -54,6 +54,13 @@ internal sealed class DepotOptions
     /// <value>The default is <c>0.0.0.0:6969</c>.</value>
     public string? Tracker { get; set; } = "0.0.0.0:6969";
 
+    /// <summary>
+    /// Gets or sets a value indicating whether the embedded tracker tracks any torrent announced to it, not only the
+    /// depot's own images (it then serves as the LAN's tracker for other swarms too).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: only the images the depot serves are tracked.</value>
+    public bool TrackAnyTorrent { get; set; }
+
     /// <summary>Gets or sets the host name or address targets use to reach the tracker, written into created manifests.</summary>
     /// <value>The default is <see langword="null"/>: the tracker's address, or this machine's name when it listens on every address.</value>
     public string? TrackerHost { get; set; }

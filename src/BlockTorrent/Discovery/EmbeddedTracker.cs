@@ -15,7 +15,9 @@ namespace BlockTorrent.Discovery;
 /// A BitTorrent HTTP tracker (BEP 3, compact peers BEP 23, IPv6 peers BEP 7, scrape BEP 48) inside the process,
 /// so a single seeder needs no other server: any client (BlockTorrent, libtorrent, aria2, Transmission) announces
 /// to <see cref="AnnounceUri"/>. It speaks a minimal HTTP/1.1 over sockets: one GET per connection, bounded
-/// request size and time, a bounded number of connections, torrents and peers.
+/// request size and time, a bounded number of connections, torrents and peers. One source address gets a few
+/// connections at once, requests at a bounded rate, and a few entries per torrent; a scrape must name its torrents,
+/// so nobody can list what the tracker tracks.
 /// </summary>
 public sealed class EmbeddedTracker : IAsyncDisposable
 {
@@ -24,7 +26,8 @@ public sealed class EmbeddedTracker : IAsyncDisposable
     private readonly EmbeddedTrackerOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly HashSet<InfoHash> _allowed;
+    private readonly ConcurrentDictionary<InfoHash, bool> _allowed;
+    private readonly TrackerAdmission _admission;
     private readonly ConcurrentDictionary<Task, bool> _handlers = new();
     private SemaphoreSlim? _connections;
     private Socket? _listener;
@@ -42,8 +45,9 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         _options.Validate();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _allowed = [.. _options.AllowedInfoHashes.Select(h => new InfoHash(h.Truncated20))];
-        Peers = new TrackerPeerTable(_options.MaxTorrents, _options.MaxPeersPerTorrent, _options.PeerTimeout, _time);
+        _allowed = new(_options.AllowedInfoHashes.Select(h => KeyValuePair.Create(new InfoHash(h.Truncated20), true)));
+        _admission = new TrackerAdmission(_options.MaxConnectionsPerAddress, _options.RequestBurstPerAddress, _options.RequestsPerAddressPerSecond, _time);
+        Peers = new TrackerPeerTable(_options.MaxTorrents, _options.MaxPeersPerTorrent, _options.MaxPeersPerAddress, _options.PeerTimeout, _time, _options.ExemptLoopback);
     }
 
     /// <summary>Gets the address and port the tracker listens on.</summary>
@@ -60,6 +64,22 @@ public sealed class EmbeddedTracker : IAsyncDisposable
 
     /// <summary>Gets the number of torrents with at least one live peer.</summary>
     public int TorrentCount => Peers.TorrentCount;
+
+    /// <summary>
+    /// Starts tracking a torrent: a tracker with <see cref="EmbeddedTrackerOptions.OnlyAllowedTorrents"/> (or a
+    /// non-empty allowed set) serves announces for it from now on.
+    /// </summary>
+    /// <param name="infoHash">The torrent's info-hash (a v2 one is tracked by its first 20 bytes, as peers announce it).</param>
+    public void AllowTorrent(InfoHash infoHash) => _allowed[new InfoHash(infoHash.Truncated20)] = true;
+
+    /// <summary>Stops tracking a torrent added by <see cref="AllowTorrent"/> or the options, and forgets its peers.</summary>
+    /// <param name="infoHash">The torrent's info-hash.</param>
+    public void RemoveTorrent(InfoHash infoHash)
+    {
+        var key = new InfoHash(infoHash.Truncated20);
+        _allowed.TryRemove(key, out _);
+        Peers.Forget(key);
+    }
 
     /// <summary>Gets the peer table (for tests).</summary>
     internal TrackerPeerTable Peers { get; }
@@ -117,7 +137,15 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         _listener = listener;
         _connections = new SemaphoreSlim(_options.MaxConnections, _options.MaxConnections);
         _stop = new CancellationTokenSource();
-        _sweeper = _time.CreateTimer(_ => Peers.Sweep(), null, _options.PeerTimeout, _options.PeerTimeout);
+        _sweeper = _time.CreateTimer(
+            _ =>
+            {
+                Peers.Sweep();
+                _admission.Sweep();
+            },
+            null,
+            _options.PeerTimeout,
+            _options.PeerTimeout);
         _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _stop.Token), CancellationToken.None);
         Log.TrackerListening(_logger, LocalEndPoint);
         return Task.CompletedTask;
@@ -178,13 +206,27 @@ public sealed class EmbeddedTracker : IAsyncDisposable
                 continue;
             }
 
-            Task handler = ServeAsync(client, cancellationToken);
+            IPAddress source = CompactPeers.Normalize(((IPEndPoint)client.RemoteEndPoint!).Address);
+            if (!Admits(source))
+            {
+                // This address already has its share of connections: closed at once, so it cannot hold them all.
+                Log.TrackerRefusedConnection(_logger, source);
+                client.Dispose();
+                _connections!.Release();
+                continue;
+            }
+
+            Task handler = ServeAsync(client, source, cancellationToken);
             _handlers.TryAdd(handler, true);
             _ = handler.ContinueWith(t => _handlers.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private async Task ServeAsync(Socket client, CancellationToken stopping)
+    private bool IsExempt(IPAddress source) => _options.ExemptLoopback && IPAddress.IsLoopback(source);
+
+    private bool Admits(IPAddress source) => IsExempt(source) || _admission.TryEnter(source);
+
+    private async Task ServeAsync(Socket client, IPAddress source, CancellationToken stopping)
     {
         await Task.Yield();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(_options.MaxRequestBytes);
@@ -213,7 +255,9 @@ public sealed class EmbeddedTracker : IAsyncDisposable
                 headEnd = buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8);
             }
 
-            (int status, string reason, byte[] body) = Handle(buffer.AsSpan(0, headEnd), remote, (IPEndPoint)client.LocalEndPoint!);
+            (int status, string reason, byte[] body) = IsExempt(source) || _admission.TryTakeRequest(source)
+                ? Handle(buffer.AsSpan(0, headEnd), remote, (IPEndPoint)client.LocalEndPoint!)
+                : (429, "Too Many Requests", Failure("too many requests from this address; announce less often"));
             await RespondAsync(client, status, reason, body, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
@@ -228,6 +272,11 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
             client.Dispose();
+            if (!IsExempt(source))
+            {
+                _admission.Leave(source);
+            }
+
             _connections!.Release();
         }
     }
@@ -293,7 +342,7 @@ public sealed class EmbeddedTracker : IAsyncDisposable
         }
 
         var hash = new InfoHash(infoHash);
-        if (_allowed.Count > 0 && !_allowed.Contains(hash))
+        if ((_options.OnlyAllowedTorrents || !_allowed.IsEmpty) && !_allowed.ContainsKey(hash))
         {
             return Failure("this tracker does not serve that torrent");
         }
@@ -412,7 +461,13 @@ public sealed class EmbeddedTracker : IAsyncDisposable
             return Failure("info_hash must be 20 bytes");
         }
 
-        IEnumerable<InfoHash> hashes = requested.Length == 0 ? Peers.Torrents() : requested.Select(h => new InfoHash(h));
+        // A scrape of everything would tell anyone which images exist: only torrents the requester names are counted.
+        if (requested.Length == 0)
+        {
+            return Failure("name the torrents to scrape with info_hash");
+        }
+
+        IEnumerable<InfoHash> hashes = requested.Select(h => new InfoHash(h));
         var files = new SortedDictionary<byte[], ScrapeStats>(Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y)));
         foreach (InfoHash hash in hashes)
         {

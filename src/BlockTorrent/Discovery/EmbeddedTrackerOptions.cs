@@ -49,6 +49,47 @@ public sealed class EmbeddedTrackerOptions
     /// <value>The default is 5000.</value>
     public int MaxPeersPerTorrent { get; set; } = 5000;
 
+    /// <summary>
+    /// Gets or sets the most peers listed per torrent from one address; further ports of that address get peers but
+    /// are not listed, so one host cannot crowd out the others a requester is given.
+    /// </summary>
+    /// <value>The default is 16.</value>
+    public int MaxPeersPerAddress { get; set; } = 16;
+
+    /// <summary>
+    /// Gets or sets the most connections served at once from one address; further ones are closed at once, so one
+    /// host holding idle connections cannot take every one of <see cref="MaxConnections"/>.
+    /// </summary>
+    /// <value>The default is 8.</value>
+    public int MaxConnectionsPerAddress { get; set; } = 8;
+
+    /// <summary>
+    /// Gets or sets how many requests one address may make at once after a quiet spell; beyond it, requests are
+    /// served at <see cref="RequestsPerAddressPerSecond"/> and the rest answered 429 with a failure reason.
+    /// </summary>
+    /// <value>The default is 60.</value>
+    public int RequestBurstPerAddress { get; set; } = 60;
+
+    /// <summary>Gets or sets how many requests per second one address may make in the long run.</summary>
+    /// <value>The default is 2 (a peer announces every <see cref="AnnounceInterval"/>; a fleet behind one address still fits).</value>
+    public double RequestsPerAddressPerSecond { get; set; } = 2;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether only the torrents in <see cref="AllowedInfoHashes"/> (and those
+    /// <see cref="EmbeddedTracker.AllowTorrent"/> adds) are tracked, even when there are none yet. When
+    /// <see langword="false"/>, an empty <see cref="AllowedInfoHashes"/> means any torrent.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool OnlyAllowedTorrents { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether loopback addresses are exempt from the per-address limits
+    /// (<see cref="MaxPeersPerAddress"/>, <see cref="MaxConnectionsPerAddress"/>, the request rate): they are this
+    /// machine's own peers (the seed beside the tracker, a demo's targets), never a host on the LAN. Tests turn it off
+    /// to play several hosts on 127.0.0.0/8.
+    /// </summary>
+    internal bool ExemptLoopback { get; set; } = true;
+
     /// <summary>Gets or sets the largest HTTP request head accepted; a larger one is answered 431 and closed.</summary>
     /// <value>The default is 8 KiB.</value>
     public int MaxRequestBytes { get; set; } = 8 * 1024;
@@ -68,7 +109,10 @@ public sealed class EmbeddedTrackerOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool AcceptIpParameter { get; set; }
 
-    /// <summary>Gets the torrents the tracker serves; empty means any torrent (up to <see cref="MaxTorrents"/>).</summary>
+    /// <summary>
+    /// Gets the torrents the tracker serves; empty means any torrent (up to <see cref="MaxTorrents"/>) unless
+    /// <see cref="OnlyAllowedTorrents"/> is set.
+    /// </summary>
     /// <value>The default is empty.</value>
     public ICollection<InfoHash> AllowedInfoHashes { get; } = [];
 
@@ -94,5 +138,12 @@ public sealed class EmbeddedTrackerOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxRequestBytes, 1 << 20, nameof(MaxRequestBytes));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(RequestTimeout, TimeSpan.Zero, nameof(RequestTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPeersPerAddress, 1, nameof(MaxPeersPerAddress));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerAddress, 1, nameof(MaxConnectionsPerAddress));
+        ArgumentOutOfRangeException.ThrowIfLessThan(RequestBurstPerAddress, 1, nameof(RequestBurstPerAddress));
+        if (!(RequestsPerAddressPerSecond > 0) || double.IsInfinity(RequestsPerAddressPerSecond))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RequestsPerAddressPerSecond), RequestsPerAddressPerSecond, "The request rate must be a positive number.");
+        }
     }
 }

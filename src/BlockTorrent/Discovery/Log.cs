@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4023, Level = LogLevel.Debug, Message = "Embedded tracker: {Peer} announced {InfoHash} ({Event}); {PeerCount} peers returned")]
     public static partial void TrackerServedAnnounce(ILogger logger, IPEndPoint peer, InfoHash infoHash, AnnounceEvent @event, int peerCount);
 
+    [LoggerMessage(EventId = 4024, Level = LogLevel.Debug, Message = "Embedded tracker closed a connection from {Address}: it already holds its share of connections")]
+    public static partial void TrackerRefusedConnection(ILogger logger, IPAddress address);
+
     [LoggerMessage(EventId = 4030, Level = LogLevel.Warning, Message = "Tracker {Tracker} is skipped: only http, https and udp trackers are supported")]
     public static partial void TrackerSchemeUnsupported(ILogger logger, Uri tracker);
 }

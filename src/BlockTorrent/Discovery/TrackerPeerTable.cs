@@ -6,7 +6,8 @@ namespace BlockTorrent.Discovery;
 
 /// <summary>
 /// The embedded tracker's memory: per torrent, the peers that announced within the peer timeout, keyed by address
-/// and port (so a peer can only change or remove its own entry). Bounded in torrents and peers per torrent.
+/// and port (so a peer can only change or remove its own entry). Bounded in torrents, in peers per torrent, and in
+/// peers per torrent from one address.
 /// Thread-safe.
 /// </summary>
 internal sealed class TrackerPeerTable
@@ -15,18 +16,24 @@ internal sealed class TrackerPeerTable
     private readonly Dictionary<InfoHash, Swarm> _torrents = [];
     private readonly int _maxTorrents;
     private readonly int _maxPeersPerTorrent;
+    private readonly int _maxPeersPerAddress;
+    private readonly bool _exemptLoopback;
     private readonly TimeSpan _peerTimeout;
     private readonly TimeProvider _time;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="maxTorrents">The most torrents tracked.</param>
     /// <param name="maxPeersPerTorrent">The most peers listed per torrent.</param>
+    /// <param name="maxPeersPerAddress">The most peers listed per torrent from one address (loopback ones exempt when <paramref name="exemptLoopback"/>).</param>
     /// <param name="peerTimeout">How long a peer stays listed without announcing.</param>
     /// <param name="time">The clock.</param>
-    public TrackerPeerTable(int maxTorrents, int maxPeersPerTorrent, TimeSpan peerTimeout, TimeProvider time)
+    /// <param name="exemptLoopback">Whether loopback addresses (this machine's peers) may list any number of ports.</param>
+    public TrackerPeerTable(int maxTorrents, int maxPeersPerTorrent, int maxPeersPerAddress, TimeSpan peerTimeout, TimeProvider time, bool exemptLoopback = true)
     {
+        _exemptLoopback = exemptLoopback;
         _maxTorrents = maxTorrents;
         _maxPeersPerTorrent = maxPeersPerTorrent;
+        _maxPeersPerAddress = maxPeersPerAddress;
         _peerTimeout = peerTimeout;
         _time = time;
     }
@@ -83,7 +90,7 @@ internal sealed class TrackerPeerTable
             swarm.Expire(now, _time, _peerTimeout);
             if (@event == AnnounceEvent.Stopped)
             {
-                swarm.Peers.Remove(peer);
+                swarm.Remove(peer);
             }
             else
             {
@@ -98,9 +105,9 @@ internal sealed class TrackerPeerTable
                     known.Left = left;
                     known.LastSeen = now;
                 }
-                else if (swarm.Peers.Count < _maxPeersPerTorrent)
+                else if (swarm.Peers.Count < _maxPeersPerTorrent && (swarm.CountAt(peer.Address) < _maxPeersPerAddress || (_exemptLoopback && IPAddress.IsLoopback(peer.Address))))
                 {
-                    swarm.Peers.Add(peer, new TrackedPeer(peer, peerId, left, now));
+                    swarm.Add(new TrackedPeer(peer, peerId, left, now));
                     if (@event == AnnounceEvent.Completed)
                     {
                         swarm.Completed++;
@@ -137,6 +144,16 @@ internal sealed class TrackerPeerTable
 
             stats = default;
             return false;
+        }
+    }
+
+    /// <summary>Drops a torrent and every peer listed for it.</summary>
+    /// <param name="infoHash">The torrent.</param>
+    public void Forget(InfoHash infoHash)
+    {
+        lock (_lock)
+        {
+            _torrents.Remove(infoHash);
         }
     }
 
@@ -191,6 +208,9 @@ internal sealed class TrackerPeerTable
 
     private sealed class Swarm
     {
+        // How many listed peers each address has, so one host cannot fill a torrent's list with its own ports.
+        private readonly Dictionary<IPAddress, int> _perAddress = [];
+
         public Dictionary<IPEndPoint, TrackedPeer> Peers { get; } = [];
 
         public int Completed { get; set; }
@@ -204,11 +224,37 @@ internal sealed class TrackerPeerTable
             }
         }
 
+        public int CountAt(IPAddress address) => _perAddress.GetValueOrDefault(address);
+
+        public void Add(TrackedPeer peer)
+        {
+            Peers.Add(peer.EndPoint, peer);
+            _perAddress[peer.EndPoint.Address] = CountAt(peer.EndPoint.Address) + 1;
+        }
+
+        public void Remove(IPEndPoint endPoint)
+        {
+            if (!Peers.Remove(endPoint))
+            {
+                return;
+            }
+
+            int left = CountAt(endPoint.Address) - 1;
+            if (left == 0)
+            {
+                _perAddress.Remove(endPoint.Address);
+            }
+            else
+            {
+                _perAddress[endPoint.Address] = left;
+            }
+        }
+
         public void Expire(long now, TimeProvider time, TimeSpan timeout)
         {
             foreach (TrackedPeer peer in Peers.Values.Where(p => time.GetElapsedTime(p.LastSeen, now) > timeout).ToArray())
             {
-                Peers.Remove(peer.EndPoint);
+                Remove(peer.EndPoint);
             }
         }
     }

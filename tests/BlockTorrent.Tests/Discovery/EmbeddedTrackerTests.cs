@@ -169,7 +169,7 @@ public sealed class EmbeddedTrackerTests
     public void PeersThatStopAnnouncingExpire()
     {
         var time = new ManualTime();
-        var table = new TrackerPeerTable(10, 10, TimeSpan.FromMinutes(5), time);
+        var table = new TrackerPeerTable(10, 10, 10, TimeSpan.FromMinutes(5), time);
         InfoHash infoHash = RandomInfoHash();
         table.Announce(infoHash, new IPEndPoint(IPAddress.Loopback, 1), new byte[20], 0, AnnounceEvent.Started, 0, [], out _);
         time.Advance(TimeSpan.FromMinutes(4));
@@ -185,7 +185,7 @@ public sealed class EmbeddedTrackerTests
     [Fact]
     public void TheTableRefusesTorrentsBeyondItsBoundAndListsPeersUpToItsBound()
     {
-        var table = new TrackerPeerTable(2, 3, TimeSpan.FromMinutes(5), TimeProvider.System);
+        var table = new TrackerPeerTable(2, 3, 10, TimeSpan.FromMinutes(5), TimeProvider.System);
         Assert.True(table.Announce(RandomInfoHash(), new IPEndPoint(IPAddress.Loopback, 1), new byte[20], 0, AnnounceEvent.Started, 0, [], out _));
         Assert.True(table.Announce(RandomInfoHash(), new IPEndPoint(IPAddress.Loopback, 1), new byte[20], 0, AnnounceEvent.Started, 0, [], out _));
         Assert.False(table.Announce(RandomInfoHash(), new IPEndPoint(IPAddress.Loopback, 1), new byte[20], 0, AnnounceEvent.Started, 0, [], out _));
