@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -105,6 +106,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// The manifest is not signed by a key of <see cref="DeployOptions.Trust"/>, or its info-hash is not
     /// <see cref="DeployOptions.ExpectedInfoHash"/>; nothing was read from or written to the device.
     /// </exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the type of a required parameter, so no call is ambiguous.")]
     public async Task<DeploymentResult> DeployAsync(TorrentManifest manifest, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
@@ -262,6 +264,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <see cref="DeployOptions.Trust"/> is set (a magnet link carries no signature), or the metadata's info-hash is
     /// not <see cref="DeployOptions.ExpectedInfoHash"/>; nothing was written.
     /// </exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the type of a required parameter, so no call is ambiguous.")]
     public async Task<DeploymentResult> DeployAsync(MagnetLink magnet, IBlockDevice target, DeployOptions? options = null, IProgress<DeploymentProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);

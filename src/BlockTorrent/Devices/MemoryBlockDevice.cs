@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 namespace BlockTorrent.Devices;
 
 /// <summary>
@@ -19,6 +20,7 @@ public sealed class MemoryBlockDevice : IBlockDevice
     /// <summary>Initializes a new instance of <paramref name="length"/> zero bytes.</summary>
     /// <param name="length">The device length; at most <see cref="Array.MaxLength"/>.</param>
     /// <param name="options">The geometry and powers; <see langword="null"/> for <see cref="MemoryBlockDeviceOptions.Default"/>.</param>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the type of a required parameter, so no call is ambiguous.")]
     public MemoryBlockDevice(long length, MemoryBlockDeviceOptions? options = null)
         : this(new byte[CheckLength(length)], options)
     {
@@ -27,6 +29,7 @@ public sealed class MemoryBlockDevice : IBlockDevice
     /// <summary>Initializes a new instance over <paramref name="contents"/>, which the device then owns and changes in place.</summary>
     /// <param name="contents">The device's bytes; not copied.</param>
     /// <param name="options">The geometry and powers; <see langword="null"/> for <see cref="MemoryBlockDeviceOptions.Default"/>.</param>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the type of a required parameter, so no call is ambiguous.")]
     public MemoryBlockDevice(byte[] contents, MemoryBlockDeviceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(contents);

@@ -8,6 +8,11 @@ namespace BlockTorrent.Manifest;
 /// Piece <c>i</c> covers image bytes <c>[i × PieceLength, min(Length, (i + 1) × PieceLength))</c> and lands at the
 /// same offset on the target device. Which pieces are all zeros, and which repeat another piece, is derived from the
 /// hashes alone, so the manifest stays a .torrent that every client reads.
+/// <para>
+/// This is the view of the image the writer (<c>PieceWriter</c>, <c>PieceChecker</c>, <c>ResumeState</c>) needs.
+/// <c>BlockTorrentClient</c> takes <see cref="TorrentManifest"/> instead: the peer protocol needs the torrent itself
+/// (its info dictionary, piece layers, private flag, trackers and signatures), not only the image's geometry.
+/// </para>
 /// </remarks>
 public interface IImageManifest
 {

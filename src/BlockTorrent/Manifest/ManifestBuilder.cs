@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -70,6 +71,7 @@ public static class ManifestBuilder
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The manifest.</returns>
     /// <exception cref="ArgumentException">The options are invalid or the device is empty.</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the type of a required parameter, so no call is ambiguous.")]
     public static Task<TorrentManifest> CreateAsync(IBlockDevice source, ManifestBuilderOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -93,6 +95,7 @@ public static class ManifestBuilder
     /// <returns>The manifest.</returns>
     /// <exception cref="ArgumentException">The options are invalid or the file is empty.</exception>
     /// <exception cref="IOException">The file cannot be read, or shrank while it was hashed (the message names it).</exception>
+    [SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "The overloads differ in the type of a required parameter, so no call is ambiguous.")]
     public static Task<TorrentManifest> CreateAsync(string path, ManifestBuilderOptions? options = null, CancellationToken cancellationToken = default) =>
         CreateAsync(path, options, pieceLength: 0, infoEntry: default, cancellationToken);
 
