@@ -9,13 +9,13 @@ using BlockTorrent.Wire;
 namespace BlockTorrent.Swarm;
 
 /// <summary>
-/// One peer connection after the handshake: a receive loop that parses messages and updates the swarm, a send loop
-/// that is the only writer of the socket (control messages, requests and uploaded blocks, in order), and a request
-/// pump that keeps the peer's request pipeline full.
+/// One peer connection after the handshake: a receive loop that parses messages and reports them to the swarm, a
+/// send loop that is the only writer of the socket (control messages, requests and uploaded blocks, in order), and a
+/// <see cref="RequestPump"/> that keeps the peer's request pipeline full.
 /// </summary>
 /// <remarks>
-/// Shared swarm state (picker, piece buffers, peer list) is only touched under <see cref="TorrentSwarm.Sync"/>;
-/// block bytes are copied into the piece buffer outside the lock, under the picker's receive claim.
+/// The session knows the swarm only as an <see cref="ISessionHost"/>, whose members take the swarm's lock
+/// themselves; block bytes are copied into the piece buffer outside the lock, under the picker's receive claim.
 /// </remarks>
 internal sealed class PeerSession : IChokeable, IExtensionPeer
 {
@@ -29,27 +29,23 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
 
     private static readonly byte[] ZeroBlock = new byte[PiecePicker.BlockSize];
 
-    private readonly TorrentSwarm _swarm;
+    private readonly ISessionHost _host;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly MessageReader _reader = new();
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly AsyncSignal _pump = new();
 
     // Requests the peer made that we have not served yet (under its own lock: the receive loop adds, the send loop
     // takes, a choke clears). A HashSet reuses its slots, so a steady upload allocates nothing per request.
     private readonly HashSet<BlockRequest> _pendingUploads = [];
     private readonly CancellationTokenSource _cts;
-    private readonly List<PieceCancel> _cancels = [];
-    private readonly BlockRequest[] _picked;
     private int _closed;
     private int _unsolicited;
     private int _invalidRequests;
     private readonly int[] _pendingReplies;
     private int _pendingRejects;
-    private bool _gotPieces;
     private bool _blocksArrived;
     private long _downloaded;
     private long _uploaded;
@@ -61,9 +57,9 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     private TimeSpan _shareReceiveWindowLimited;
     private ulong _uploadCap = ulong.MaxValue;
 
-    public PeerSession(TorrentSwarm swarm, Socket socket, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
+    public PeerSession(ISessionHost swarm, Socket socket, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
     {
-        _swarm = swarm;
+        _host = swarm;
         _socket = socket;
 
         // The kernel holds little unsent data (more once the upload rate shows it can use more): see the send loop.
@@ -81,8 +77,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         _reader.ExtensionProtocol = Extensions;
         _reader.PieceCount = swarm.PieceCount;
         Pick = new PickerPeer(swarm.PieceCount);
-        Queue = new RequestQueue(4, swarm.Settings.MaxRequestQueueDepth, swarm.Settings.RequestQueueTime, swarm.Time.GetTimestamp(), swarm.Time.TimestampFrequency);
-        _picked = new BlockRequest[swarm.Settings.MaxRequestQueueDepth];
+        Requests = new RequestPump(this, swarm);
         _pendingReplies = new int[swarm.Extensions.All.Count];
         LastReceived = LastSent = LastProgress = swarm.Time.GetTimestamp();
     }
@@ -108,7 +103,14 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
 
     public PickerPeer Pick { get; }
 
-    public RequestQueue Queue { get; }
+    /// <summary>Gets the request pump.</summary>
+    public RequestPump Requests { get; }
+
+    /// <summary>Gets the request pipeline's depth.</summary>
+    public RequestQueue Queue => Requests.Queue;
+
+    /// <summary>Gets or sets a value indicating whether the peer said which pieces it has (set under the swarm's lock).</summary>
+    public bool GotPieces { get; set; }
 
     public ExtensionHandshake? RemoteExtensions { get; private set; }
 
@@ -153,7 +155,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         Completion = Task.WhenAll(
             Task.Run(ReceiveLoopAsync),
             Task.Run(SendLoopAsync),
-            Task.Run(RequestLoopAsync));
+            Task.Run(() => Requests.RunAsync(_cts.Token)));
     }
 
     /// <summary>Queues a message.</summary>
@@ -174,14 +176,16 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         return true;
     }
 
-    private void SendReject(BlockRequest block)
+    /// <summary>Queues a reject of a request (counted while it waits).</summary>
+    /// <param name="block">The request refused.</param>
+    public void SendReject(BlockRequest block)
     {
         Interlocked.Increment(ref _pendingRejects);
         Send(new Outgoing(MessageId.RejectRequest, block));
     }
 
     /// <summary>Wakes the request pump (something may be requestable now).</summary>
-    public void Signal() => _pump.Set();
+    public void Signal() => Requests.Signal();
 
     /// <summary>Sends choke or unchoke when the choker's decision differs from the current state.</summary>
     public void ApplyChokeDecision()
@@ -244,7 +248,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             Queue.RoundTrip = roundTrip;
         }
 
-        Queue.Tick(_swarm.Time.GetTimestamp());
+        Queue.Tick(_host.Time.GetTimestamp());
     }
 
     /// <summary>
@@ -292,10 +296,10 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             return;
         }
 
-        Log.PeerDisconnected(_swarm.Logger, Remote, reason);
+        Log.PeerDisconnected(_host.Logger, Remote, reason);
         _cts.Cancel();
         _outgoing.Writer.TryComplete();
-        _pump.Complete();
+        Requests.Complete();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -309,7 +313,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             // Already closed.
         }
 
-        _swarm.OnSessionClosed(this, reason);
+        _host.OnClosed(this, reason);
         _stream.Dispose();
     }
 
@@ -325,7 +329,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {
-                    LastReceived = _swarm.Time.GetTimestamp();
+                    LastReceived = _host.Time.GetTimestamp();
                 }
 
                 string? error = null;
@@ -353,7 +357,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
                 if (_blocksArrived && error is null)
                 {
                     _blocksArrived = false;
-                    RefillAfterBlocks();
+                    Requests.RefillAfterBlocks();
                 }
 
                 if (error is not null)
@@ -375,7 +379,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug in handling one peer's message must cost that connection, never the engine.
-            Log.HandlerFailed(_swarm.Logger, e, Remote);
+            Log.HandlerFailed(_host.Logger, e, Remote);
             reason = $"internal error: {e.Message}";
         }
         finally
@@ -441,7 +445,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
                     return;
                 }
 
-                LastSent = _swarm.Time.GetTimestamp();
+                LastSent = _host.Time.GetTimestamp();
             }
             while (await queue.WaitToReadAsync(ct).ConfigureAwait(false));
         }
@@ -458,7 +462,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             }
             catch (Exception e) when (CloseReason(e) is not null)
             {
-                Log.SendCompletionFailed(_swarm.Logger, e.Message);
+                Log.SendCompletionFailed(_host.Logger, e.Message);
             }
 
             Close(reason);
@@ -525,13 +529,13 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             return 0; // cancelled, or discarded by a choke
         }
 
-        if (_swarm.Manifest.IsZeroPiece(block.Piece))
+        if (_host.IsZeroPiece(block.Piece))
         {
             MessageWriter.WritePiece(_output, block.Piece, block.Offset, ZeroBlock.AsSpan(0, block.Length));
         }
         else
         {
-            using PieceReadCache.Lease lease = await _swarm.ReadCache!.GetAsync(block.Piece, ct).ConfigureAwait(false);
+            using PieceReadCache.Lease lease = await _host.ReadPieceAsync(block.Piece, ct).ConfigureAwait(false);
             if (!lease.IsValid)
             {
                 if (Fast)
@@ -559,153 +563,8 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         }
 
         Interlocked.Add(ref _uploaded, block.Length);
-        _swarm.CountUpload(block.Length);
+        _host.CountUpload(block.Length);
         return 13 + block.Length;
-    }
-
-    private async Task RequestLoopAsync()
-    {
-        try
-        {
-            CancellationToken ct = _cts.Token;
-            while (await _pump.WaitAsync().ConfigureAwait(false))
-            {
-                await FillRequestsAsync(ct).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Closed.
-        }
-        catch (ObjectDisposedException)
-        {
-            // The writer was disposed: the deployment ended.
-        }
-        catch (InvalidOperationException) when (_swarm.IsStopping)
-        {
-            // The writer stopped accepting pieces: the deployment ended.
-        }
-    }
-
-    private async Task FillRequestsAsync(CancellationToken ct)
-    {
-        while (!IsClosed)
-        {
-            int piece;
-            CancellationToken interrupt;
-            lock (_swarm.Sync)
-            {
-                if (!RequestStartedLocked())
-                {
-                    return;
-                }
-
-                piece = _swarm.Picker!.StartPiece(Pick);
-                if (piece < 0)
-                {
-                    return;
-                }
-
-                interrupt = _swarm.RentInterrupt;
-            }
-
-            Writing.PieceBuffer buffer;
-            try
-            {
-                // The swarm's interrupt token alone: it is cancelled when blocks are released, when any session
-                // closes (this one included) and when the swarm stops, so no linked source is needed per rent.
-                buffer = await _swarm.Writer!.RentAsync(piece, interrupt).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // Blocks were released elsewhere while we waited for memory: give the piece back and pick again.
-                lock (_swarm.Sync)
-                {
-                    _swarm.Picker?.AbandonPiece(piece);
-                }
-
-                continue;
-            }
-            catch
-            {
-                lock (_swarm.Sync)
-                {
-                    _swarm.Picker?.AbandonPiece(piece);
-                }
-
-                throw;
-            }
-
-            lock (_swarm.Sync)
-            {
-                if (_swarm.Picker is { } picker && picker.MarkReady(piece))
-                {
-                    _swarm.Buffers[piece] = buffer;
-                }
-                else
-                {
-                    buffer.Dispose();
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Requests blocks of started pieces up to the pipeline depth. Returns <see langword="true"/> when the pipeline
-    /// still has room, so a new piece should be started (which needs memory from the writer: the pump does that).
-    /// </summary>
-    private bool RequestStartedLocked()
-    {
-        PiecePicker? picker = _swarm.Picker;
-        if (picker is null || _swarm.Writer is null || !_gotPieces)
-        {
-            return false;
-        }
-
-        UpdateInterest(picker.IsInteresting(Pick) || Pick.Outstanding > 0);
-        if (!AmInterested || (Pick.IsChokingUs && Pick.AllowedFast.Count == 0) || _swarm.IsStopping)
-        {
-            return false;
-        }
-
-        int room = Math.Min(Queue.Depth, _picked.Length) - Pick.Outstanding;
-        if (room <= 0)
-        {
-            return false;
-        }
-
-        bool wasIdle = Pick.Outstanding == 0;
-        int n = picker.PickBlocks(Pick, _picked.AsSpan(0, room));
-        for (int i = 0; i < n; i++)
-        {
-            Send(new Outgoing(MessageId.Request, _picked[i]));
-        }
-
-        if (n > 0 && wasIdle)
-        {
-            LastProgress = _swarm.Time.GetTimestamp();
-        }
-
-        return n < room;
-    }
-
-    /// <summary>
-    /// After a batch of received messages that delivered blocks: refills the pipeline right here on the receive
-    /// loop (one lock and one batch of requests per read, no hop to the pump), waking the pump only when a new
-    /// piece must be started.
-    /// </summary>
-    private void RefillAfterBlocks()
-    {
-        bool startPiece;
-        lock (_swarm.Sync)
-        {
-            startPiece = RequestStartedLocked();
-        }
-
-        if (startPiece)
-        {
-            Signal();
-        }
     }
 
     /// <summary>Handles one message; returns a reason to close, or null.</summary>
@@ -714,52 +573,35 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         switch (m.Id)
         {
             case MessageId.Choke:
-                lock (_swarm.Sync)
-                {
-                    Pick.IsChokingUs = true;
-                    _swarm.Picker?.ReleaseRequests(Pick);
-                    _swarm.InterruptRentsLocked();
-                }
-
+                _host.OnChoked(this);
                 return null;
 
             case MessageId.Unchoke:
-                lock (_swarm.Sync)
-                {
-                    Pick.IsChokingUs = false;
-                    Queue.Reset();
-                    LastProgress = _swarm.Time.GetTimestamp();
-                }
-
+                _host.OnUnchoked(this);
                 Signal();
                 return null;
 
             case MessageId.Interested:
             case MessageId.NotInterested:
                 IsInterested = m.Id == MessageId.Interested;
-                _swarm.RunChoker();
+                _host.OnInterestChanged();
                 return null;
 
             case MessageId.Have:
-                lock (_swarm.Sync)
-                {
-                    if (!_gotPieces)
-                    {
-                        _gotPieces = true;
-                        _swarm.Picker?.AddPeer(Pick);
-                    }
-
-                    _swarm.Picker?.PeerHave(Pick, m.Piece);
-                    _swarm.OnPeerHaveLocked(this, m.Piece);
-                }
-
+                _host.OnHave(this, m.Piece);
                 Signal();
                 return null;
 
             case MessageId.Bitfield:
             case MessageId.HaveAll:
             case MessageId.HaveNone:
-                return OnPieces(m);
+                string? error = _host.OnPieces(this, m);
+                if (error is null)
+                {
+                    Signal();
+                }
+
+                return error;
 
             case MessageId.Request:
                 return OnRequest(m.Block);
@@ -776,24 +618,12 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
                 return OnBlock(m);
 
             case MessageId.RejectRequest:
-                lock (_swarm.Sync)
-                {
-                    _swarm.Picker?.ReleaseRequest(Pick, m.Block);
-                    _swarm.InterruptRentsLocked();
-                }
-
+                _host.OnRejected(this, m.Block);
                 Signal();
                 return null;
 
             case MessageId.AllowedFast:
-                lock (_swarm.Sync)
-                {
-                    if (Pick.AllowedFast.Count < 64)
-                    {
-                        Pick.AllowedFast.Add(m.Piece);
-                    }
-                }
-
+                _host.OnAllowedFast(this, m.Piece);
                 Signal();
                 return null;
 
@@ -802,102 +632,27 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
 
             default:
                 // BEP 52 hash requests go to their extension; port, suggest piece, hashes and hash reject: nothing to do.
-                return _swarm.Extensions.For(m)?.OnMessage(this, m);
+                return _host.Extensions.For(m)?.OnMessage(this, m);
         }
-    }
-
-    private string? OnPieces(PeerMessage m)
-    {
-        lock (_swarm.Sync)
-        {
-            if (_gotPieces)
-            {
-                // aria2 announces what it gained by a whole new bitfield (or have-all once complete) rather than
-                // many HAVEs: take the new bits as HAVEs. A late have-none could only take pieces away: refused.
-                return m.Id == MessageId.HaveNone ? "a second bitfield" : OnLaterPiecesLocked(m);
-            }
-
-            _gotPieces = true;
-            if (m.Id == MessageId.HaveAll)
-            {
-                Pick.Has.SetAll();
-            }
-            else if (m.Id == MessageId.Bitfield)
-            {
-                byte[] bits = m.Payload.ToArray();
-                if (!Pick.Has.TryLoadWire(bits))
-                {
-                    return "an invalid bitfield";
-                }
-            }
-
-            _swarm.Picker?.AddPeer(Pick);
-            _swarm.OnPeerPiecesLocked(this);
-        }
-
-        Signal();
-        return null;
-    }
-
-    private string? OnLaterPiecesLocked(PeerMessage m)
-    {
-        Bitfield? later;
-        if (m.Id == MessageId.HaveAll)
-        {
-            later = new Bitfield(Pick.Has.Length);
-            later.SetAll();
-        }
-        else if (!Bitfield.TryReadWire(m.Payload.ToArray(), Pick.Has.Length, out later))
-        {
-            return "an invalid bitfield";
-        }
-
-        for (int i = later.NextSet(0); i >= 0; i = later.NextSet(i + 1))
-        {
-            if (Pick.Has[i])
-            {
-                continue;
-            }
-
-            if (_swarm.Picker is { } picker)
-            {
-                picker.PeerHave(Pick, i);
-            }
-            else
-            {
-                Pick.Has.Set(i);
-            }
-
-            _swarm.OnPeerHaveLocked(this, i);
-        }
-
-        Signal();
-        return null;
     }
 
     private string? OnRequest(BlockRequest block)
     {
-        bool valid;
-        lock (_swarm.Sync)
-        {
-            valid = !AmChoking
-                && _swarm.CanServe(block.Piece)
-                && (long)block.Offset + block.Length <= _swarm.ServableSize(block.Piece);
-        }
+        bool valid = !AmChoking && _host.CanServe(block);
 
         bool added = false;
         if (valid)
         {
             lock (_pendingUploads)
             {
-                valid = _pendingUploads.Count < _swarm.AdvertisedRequestQueue;
+                valid = _pendingUploads.Count < _host.AdvertisedRequestQueue;
                 added = valid && _pendingUploads.Add(block);
             }
         }
 
         if (!valid)
         {
-            Log.RequestRefused(_swarm.Logger, Remote, block.Piece, block.Offset, block.Length, AmChoking, _swarm.CanServe(block.Piece));
+            Log.RequestRefused(_host.Logger, Remote, block.Piece, block.Offset, block.Length, AmChoking, _host.Has(block.Piece));
             if (Fast)
             {
                 if (Volatile.Read(ref _pendingRejects) >= MaxPendingRejects)
@@ -930,51 +685,19 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     private string? OnBlock(PeerMessage m)
     {
         var block = new BlockRequest(m.Piece, m.Offset, m.Length);
-        Memory<byte> destination = default;
-        lock (_swarm.Sync)
-        {
-            if (_swarm.Picker is { } picker && picker.TryBeginReceive(Pick, block))
-            {
-                if (_swarm.Buffers.TryGetValue(block.Piece, out Writing.PieceBuffer? buffer))
-                {
-                    destination = buffer.Memory.Slice(block.Offset, block.Length);
-                }
-                else
-                {
-                    picker.EndReceive(Pick, block, success: false, cancels: null);
-                }
-            }
-        }
+        Memory<byte> destination = _host.BeginBlock(this, block);
 
         if (destination.IsEmpty)
         {
-            _swarm.CountWasted(block.Length);
+            _host.CountWasted(block.Length);
             return ++_unsolicited > MaxUnsolicitedBlocks ? "too many blocks we did not ask for" : null;
         }
 
         m.Payload.CopyTo(destination.Span);
         Interlocked.Add(ref _downloaded, block.Length);
-        bool complete;
-        lock (_swarm.Sync)
-        {
-            _cancels.Clear();
-            complete = _swarm.Picker!.EndReceive(Pick, block, success: true, _cancels);
-            foreach (PieceCancel cancel in _cancels)
-            {
-                _swarm.SendCancelLocked(cancel);
-            }
+        _host.EndBlock(this, block);
 
-            long now = _swarm.Time.GetTimestamp();
-            LastProgress = now;
-            Stalls = 0;
-            Queue.OnBlockReceived(block.Length, now);
-            if (complete)
-            {
-                _swarm.CommitLocked(block.Piece);
-            }
-        }
-
-        _swarm.CountDownload(block.Length);
+        _host.CountDownload(block.Length);
         _blocksArrived = true;
         return null;
     }
@@ -989,19 +712,12 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             }
 
             RemoteExtensions = handshake;
-            if (handshake.RequestQueue > 0)
-            {
-                lock (_swarm.Sync)
-                {
-                    Queue.PeerLimit = handshake.RequestQueue;
-                }
-            }
 
-            _swarm.OnExtendedHandshake(this, handshake);
-            _swarm.Extensions.OnHandshake(this, handshake);
+            _host.OnExtendedHandshake(this, handshake);
+            _host.Extensions.OnHandshake(this, handshake);
             return null;
         }
 
-        return _swarm.Extensions.For(m)?.OnMessage(this, m);
+        return _host.Extensions.For(m)?.OnMessage(this, m);
     }
 }

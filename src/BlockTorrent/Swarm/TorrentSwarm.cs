@@ -19,7 +19,7 @@ namespace BlockTorrent.Swarm;
 /// committed to it; once verified and written (with their duplicates) they are announced to every peer. A seeding
 /// swarm has no writer and wants nothing. Both serve every piece they have from the device.
 /// </remarks>
-internal sealed partial class TorrentSwarm : IAsyncDisposable
+internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 {
     /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
     public const int RequestQueueLimit = 2048;
@@ -113,7 +113,9 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         }
     }
 
-    public object Sync { get; } = new();
+    // Guards the swarm's state and every session's per-peer state (Pick, progress, request queue); taken only by the
+    // swarm's own members, those of ISessionHost included.
+    private object Sync { get; } = new();
 
     public TorrentManifest Manifest { get; }
 
@@ -131,7 +133,8 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
 
     public string InfoHashText { get; }
 
-    public Dictionary<int, PieceBuffer> Buffers { get; } = [];
+    // The pieces in flight whose memory is rented, by index.
+    private Dictionary<int, PieceBuffer> Buffers { get; } = [];
 
     /// <summary>Gets the swarm's protocol extensions (ut_metadata, ut_pex, BEP 52 hashes), by name.</summary>
     public ExtensionRegistry Extensions { get; }
@@ -146,7 +149,6 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
 
     public bool IsStopping => Volatile.Read(ref _stopping);
 
-    public CancellationToken RentInterrupt => _rentInterrupt.Token;
 
     /// <summary>Gets a task that completes when every wanted piece is on the device (or faults when the device fails).</summary>
     public Task Completed => _completed.Task;
@@ -239,7 +241,8 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         }
     }
 
-    public void OnSessionClosed(PeerSession session, string reason)
+    /// <inheritdoc/>
+    public void OnClosed(PeerSession session, string reason)
     {
         lock (Sync)
         {
@@ -269,7 +272,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     }
 
     /// <summary>Cancels every wait for piece memory, so the waiting pumps pick released blocks first.</summary>
-    public void InterruptRentsLocked()
+    private void InterruptRentsLocked()
     {
         CancellationTokenSource old = _rentInterrupt;
         _rentInterrupt = new CancellationTokenSource();
@@ -277,13 +280,12 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         old.Dispose();
     }
 
-    public bool CanServe(int piece) => Picker!.Have[piece];
 
     /// <summary>
     /// Gets how far into a piece requests may reach: its size, except that libtorrent asks for the last piece of a
     /// v2-only torrent in whole 16 KiB leaves, so there the size is rounded up to a leaf (the excess reads as zeros).
     /// </summary>
-    public int ServableSize(int piece)
+    private int ServableSize(int piece)
     {
         int size = Manifest.GetPieceSize(piece);
         return Manifest.Versions == TorrentVersions.V2 && piece == PieceCount - 1
@@ -305,7 +307,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
 
     public void CountWasted(int bytes) => Interlocked.Add(ref _bytesWasted, bytes);
 
-    public void SendCancelLocked(PieceCancel cancel)
+    private void SendCancelLocked(PieceCancel cancel)
     {
         foreach (PeerSession s in _sessions)
         {
@@ -318,7 +320,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
     }
 
     /// <summary>Hands a completed piece's buffer to the writer; the outcome is handled when the writer is done.</summary>
-    public void CommitLocked(int piece)
+    private void CommitLocked(int piece)
     {
         if (!Buffers.Remove(piece, out PieceBuffer? buffer))
         {
@@ -329,7 +331,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         _ = CommitAsync(piece, buffer);
     }
 
-    public void OnPeerPiecesLocked(PeerSession session)
+    private void OnPeerPiecesLocked(PeerSession session)
     {
         if (_superSeeder is not null && session.Seeding is null)
         {
@@ -340,7 +342,7 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         OfferLocked(session);
     }
 
-    public void OnPeerHaveLocked(PeerSession session, int piece)
+    private void OnPeerHaveLocked(PeerSession session, int piece)
     {
         if (_superSeeder is null || session.Seeding is null)
         {
@@ -362,11 +364,17 @@ internal sealed partial class TorrentSwarm : IAsyncDisposable
         OfferLocked(session);
     }
 
+    /// <inheritdoc/>
     public void OnExtendedHandshake(PeerSession session, ExtensionHandshake handshake)
     {
-        if (handshake.ListenPort > 0 && !session.IsOutgoing)
+        lock (Sync)
         {
-            lock (Sync)
+            if (handshake.RequestQueue > 0)
+            {
+                session.Queue.PeerLimit = handshake.RequestQueue;
+            }
+
+            if (handshake.ListenPort > 0 && !session.IsOutgoing)
             {
                 // Not dialled while this session lasts (IsConnectedLocked knows its listen port); dialled back if it drops.
                 var listen = new IPEndPoint(session.Remote.Address, handshake.ListenPort);
