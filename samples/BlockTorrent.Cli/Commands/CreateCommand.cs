@@ -117,7 +117,10 @@ internal static class CreateCommand
         TorrentManifest manifest;
         await using (var pump = new ProgressPump(view, Sample))
         {
-            manifest = await ManifestBuilder.CreateAsync(device, options, cancellationToken).ConfigureAwait(false);
+            // An image file is hashed by path: positional reads on every core, and the holes of a sparse file skipped.
+            manifest = DeviceOpener.IsDevicePath(sourcePath)
+                ? await ManifestBuilder.CreateAsync(device, options, cancellationToken).ConfigureAwait(false)
+                : await ManifestBuilder.CreateAsync(sourcePath, options, cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref hashed, device.Length);
             await manifest.SaveAsync(outputPath, cancellationToken).ConfigureAwait(false);
             TimeSpan elapsed = TimeProvider.System.GetElapsedTime(started);

@@ -190,13 +190,22 @@ public static class ManifestBuilder
         int pieceCount = (int)pieceCountLong;
         bool v1 = options.Versions.HasFlag(TorrentVersions.V1);
         bool v2 = options.Versions.HasFlag(TorrentVersions.V2);
+        int leavesPerPiece = pieceCount == 1
+            ? (int)MerkleTree.RoundUpToPowerOfTwo(MerkleTree.BlockCount(length))
+            : pieceLength / MerkleTree.BlockSize;
+        // A one-piece image has no full-size piece (and its tree is only as wide as its data needs).
+        int lastSize = (int)(length - ((long)(pieceCount - 1) * pieceLength));
+        int fullSize = pieceCount == 1 ? lastSize : pieceLength;
         var hashes = new PieceHashes
         {
             V1 = v1 ? new byte[pieceCount * SHA1.HashSizeInBytes] : null,
             V2 = v2 ? new byte[pieceCount * MerkleTree.HashSize] : null,
-            LeavesPerPiece = pieceCount == 1
-                ? (int)MerkleTree.RoundUpToPowerOfTwo(MerkleTree.BlockCount(length))
-                : pieceLength / MerkleTree.BlockSize,
+            LeavesPerPiece = leavesPerPiece,
+            PieceCount = pieceCount,
+            ZeroV1 = v1 ? ZeroPieceHashes.Sha1(fullSize) : null,
+            ZeroV2 = v2 ? ZeroPieceHashes.Root(fullSize, leavesPerPiece) : null,
+            LastZeroV1 = v1 ? ZeroPieceHashes.Sha1(lastSize) : null,
+            LastZeroV2 = v2 ? ZeroPieceHashes.Root(lastSize, leavesPerPiece) : null,
         };
 
         await hashAll(pieceLength, hashes, cancellationToken).ConfigureAwait(false);
@@ -232,8 +241,10 @@ public static class ManifestBuilder
 
     // Hashes an image file with positional reads: workers (one per core, on their own threads) claim pieces in order
     // from a shared counter and read each in chunks small enough to stay in the core's cache while they are hashed.
-    // Whoever claims the first piece of a read-ahead window asks the kernel to start reading the window
+    // Whoever claims the first piece of a read-ahead window asks the kernel to start reading the window's data
     // PrefetchWindows ahead, so a cold file streams from the disk while the hashers work on what has arrived.
+    // A piece wholly in a hole of a sparse file is neither read nor hashed, and one whose bytes turn out to be zeros
+    // is read but not hashed: both get the known hashes of a zero piece, so the time follows the data.
     // Why not a memory map (no copy): a mapped page past the end of a file that shrinks underneath raises SIGBUS,
     // which kills the process; a read just comes back short, and the file is named in the error.
     private static async Task HashFileAsync(SafeFileHandle file, string path, long length, int pieceLength, PieceHashes hashes, ManifestBuilderOptions options, CancellationToken cancellationToken)
@@ -249,7 +260,16 @@ public static class ManifestBuilder
         }
 
         await WhenAllOrFirstFailure(tasks, failure).ConfigureAwait(false);
+
+        // Holes past a cut read as "no data" rather than failing a read, so a file that shrank is caught here.
+        if (RandomAccess.GetLength(file) < length)
+        {
+            throw Shrank(path, RandomAccess.GetLength(file), length);
+        }
     }
+
+    private static IOException Shrank(string path, long offset, long length)
+        => new($"The image file '{path}' shrank while it was hashed: it ends before offset {offset}, but was {length} bytes when hashing started.");
 
     // Reads the source in large sequential chunks into aligned buffers (O_DIRECT devices read them without a bounce
     // copy) while workers hash the pieces of earlier chunks; a chunk's buffer is reused once its last piece is hashed.
@@ -367,9 +387,18 @@ public static class ManifestBuilder
         }
     }
 
-    /// <summary>Hashes one piece into its slots: SHA-1 and the merkle root in one pass for a hybrid torrent.</summary>
+    /// <summary>
+    /// Hashes one piece into its slots: SHA-1 and the merkle root in one pass for a hybrid torrent. An all-zero piece
+    /// (found by a vectorised scan that stops at the first non-zero byte) gets the known hashes of zeros instead.
+    /// </summary>
     internal static void HashPiece(ReadOnlySpan<byte> data, int piece, PieceHashes hashes, PieceHasher hasher)
     {
+        if (!data.ContainsAnyExcept((byte)0))
+        {
+            hashes.SetZero(piece);
+            return;
+        }
+
         Span<byte> v1 = hashes.V1 is null ? default : hashes.V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes);
         Span<byte> v2 = hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize);
         if (hashes.V1 is not null && hashes.V2 is not null)
@@ -468,6 +497,25 @@ public static class ManifestBuilder
         public byte[]? V2 { get; init; }
 
         public int LeavesPerPiece { get; init; }
+
+        public int PieceCount { get; init; }
+
+        // The hashes of an all-zero piece of full size and of the last piece's size, for the hashes asked for.
+        public byte[]? ZeroV1 { get; init; }
+
+        public byte[]? ZeroV2 { get; init; }
+
+        public byte[]? LastZeroV1 { get; init; }
+
+        public byte[]? LastZeroV2 { get; init; }
+
+        /// <summary>Records that a piece is all zeros: its hashes are those of a zero piece of its size.</summary>
+        public void SetZero(int piece)
+        {
+            bool last = piece == PieceCount - 1;
+            (last ? LastZeroV1 : ZeroV1)?.CopyTo(V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
+            (last ? LastZeroV2 : ZeroV2)?.CopyTo(V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize));
+        }
     }
 
     private sealed class Chunk(AlignedBuffer buffer, int pieces)
@@ -512,6 +560,7 @@ public static class ManifestBuilder
 
         private readonly int _pieceCount = (int)((length + pieceLength - 1) / pieceLength);
         private readonly ProgressCounter _progress = new(length, (long)windowPieces * pieceLength, options.Progress);
+        private readonly FileHoles _holes = new(file, length);
         private int _next = -1;
 
         public void Run()
@@ -529,21 +578,55 @@ public static class ManifestBuilder
 
                 long offset = (long)piece * pieceLength;
                 int size = (int)Math.Min(pieceLength, length - offset);
-                hasher.Start(sha1: hashes.V1 is not null, root: hashes.V2 is not null);
-                for (int done = 0; done < size;)
+                if (_holes.IsHole(offset, size) || !HashPiece(hasher, buffer, piece, offset, size))
                 {
-                    Span<byte> chunk = buffer.AsSpan(0, Math.Min(buffer.Length, size - done));
-                    ReadExactly(chunk, offset + done);
-                    hasher.Append(chunk);
-                    done += chunk.Length;
+                    hashes.SetZero(piece);
                 }
 
-                hasher.Finish(
-                    hashes.LeavesPerPiece,
-                    hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize),
-                    hashes.V1 is null ? default : hashes.V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
                 _progress.Add(size);
             }
+        }
+
+        // Reads and hashes a piece, unless all its bytes are zeros: returns false for a zero piece, whose hashes are
+        // known. Leading zero chunks are held back (as a count) until a chunk with data shows the piece needs hashing.
+        private bool HashPiece(PieceHasher hasher, byte[] buffer, int piece, long offset, int size)
+        {
+            hasher.Start(sha1: hashes.V1 is not null, root: hashes.V2 is not null);
+            int zeros = 0;
+            for (int done = 0; done < size;)
+            {
+                Span<byte> chunk = buffer.AsSpan(0, Math.Min(buffer.Length, size - done));
+                ReadExactly(chunk, offset + done);
+                done += chunk.Length;
+                if (zeros == done - chunk.Length)
+                {
+                    if (!chunk.ContainsAnyExcept((byte)0))
+                    {
+                        zeros += chunk.Length;
+                        continue;
+                    }
+
+                    // Whole chunks of 16 KiB blocks, as Append wants them: a short chunk is only ever the last.
+                    ReadOnlySpan<byte> zeroBlock = ZeroBuffer.Memory.Span;
+                    for (int z = 0; z < zeros; z += zeroBlock.Length)
+                    {
+                        hasher.Append(zeroBlock[..Math.Min(zeroBlock.Length, zeros - z)]);
+                    }
+                }
+
+                hasher.Append(chunk);
+            }
+
+            if (zeros == size)
+            {
+                return false;
+            }
+
+            hasher.Finish(
+                hashes.LeavesPerPiece,
+                hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize),
+                hashes.V1 is null ? default : hashes.V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
+            return true;
         }
 
         private void ReadExactly(Span<byte> chunk, long offset)
@@ -553,7 +636,7 @@ public static class ManifestBuilder
                 int n = RandomAccess.Read(file, chunk, offset);
                 if (n == 0)
                 {
-                    throw new IOException($"The image file '{path}' shrank while it was hashed: it ends before offset {offset}, but was {length} bytes when hashing started.");
+                    throw Shrank(path, offset, length);
                 }
 
                 chunk = chunk[n..];
@@ -561,14 +644,21 @@ public static class ManifestBuilder
             }
         }
 
-        // Advice only: a kernel that ignores it (or another OS) still reads the pages when they are touched.
+        // Advice only: a kernel that ignores it (or another OS) still reads the pages when they are touched. Only the
+        // window's data is asked for: read-ahead of a hole would fill the page cache with zeros nobody reads.
         public void Prefetch(long firstWindow, int windows)
         {
             long windowBytes = (long)windowPieces * pieceLength;
             long offset = firstWindow * windowBytes;
             if (OperatingSystem.IsLinux() && offset < length)
             {
-                _ = Interop.Libc.PosixFadvise(file, offset, Math.Min(windows * windowBytes, length - offset), Interop.Libc.POSIX_FADV_WILLNEED);
+                long end = Math.Min(length, offset + (windows * windowBytes));
+                while (offset < end && (offset = _holes.NextData(offset)) < end)
+                {
+                    long hole = Math.Min(_holes.NextHole(offset), end);
+                    _ = Interop.Libc.PosixFadvise(file, offset, hole - offset, Interop.Libc.POSIX_FADV_WILLNEED);
+                    offset = hole;
+                }
             }
         }
     }

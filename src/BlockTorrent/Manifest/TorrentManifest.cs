@@ -738,13 +738,10 @@ public sealed class TorrentManifest : IImageManifest
 
         // Hashes of all-zero pieces: the full size, and the last piece's size.
         int lastSize = GetPieceSize(PieceCount - 1);
-        byte[] zeroBuffer = ArrayPool<byte>.Shared.Rent(PieceLength);
-        Array.Clear(zeroBuffer, 0, PieceLength);
-        (byte[]? v1Last, byte[]? v2Last) = HashOf(zeroBuffer.AsSpan(0, lastSize));
+        (byte[]? v1Last, byte[]? v2Last) = ZeroHashesOf(lastSize);
 
         // A one-piece file has no full-size piece (and its tree is only as wide as its last piece needs).
-        (byte[]? v1Full, byte[]? v2Full) = PieceCount == 1 ? (v1Last, v2Last) : HashOf(zeroBuffer.AsSpan(0, PieceLength));
-        ArrayPool<byte>.Shared.Return(zeroBuffer);
+        (byte[]? v1Full, byte[]? v2Full) = PieceCount == 1 ? (v1Last, v2Last) : ZeroHashesOf(PieceLength);
 
         var firstByHash = new Dictionary<HashKey, int>();
         for (int i = 0; i < PieceCount; i++)
@@ -787,18 +784,8 @@ public sealed class TorrentManifest : IImageManifest
             && (_v1Pieces is null || GetPieceHashV1(a).SequenceEqual(GetPieceHashV1(b)))
             && (_pieceLayer is null || GetPieceHashV2(a).SequenceEqual(GetPieceHashV2(b)));
 
-    private (byte[]? V1, byte[]? V2) HashOf(ReadOnlySpan<byte> data)
-    {
-        byte[]? v1 = _v1Pieces is null ? null : SHA1.HashData(data);
-        byte[]? v2 = null;
-        if (_pieceLayer is not null)
-        {
-            v2 = new byte[MerkleTree.HashSize];
-            MerkleTree.ComputeRoot(data, _leavesPerPiece, v2);
-        }
-
-        return (v1, v2);
-    }
+    private (byte[]? V1, byte[]? V2) ZeroHashesOf(int size)
+        => (_v1Pieces is null ? null : ZeroPieceHashes.Sha1(size), _pieceLayer is null ? null : ZeroPieceHashes.Root(size, _leavesPerPiece));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CheckPiece(int piece)
