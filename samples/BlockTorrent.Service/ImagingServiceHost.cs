@@ -56,7 +56,11 @@ internal static class ImagingServiceHost
 
         HttpEndPoints http = HttpEndPoints.FromConfiguration(builder.Configuration, role);
         builder.Services.AddSingleton(http);
-        builder.WebHost.ConfigureKestrel(http.Listen);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            HttpLimits.Apply(kestrel);
+            http.Listen(kestrel);
+        });
         if (http.Metrics is not null)
         {
             // The library's instruments (bytes moved, pieces verified and written, peers) as Prometheus scrapes them.
@@ -66,6 +70,7 @@ internal static class ImagingServiceHost
         }
 
         WebApplication app = builder.Build();
+        StatusToken.Require(app, http, builder.Configuration[$"{ImagingServiceOptions.Section}:StatusToken"]);
         if (http.Metrics is { } metricsAt)
         {
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context => context.Request.Path == "/metrics" && metricsAt.Accepts(context.Connection));

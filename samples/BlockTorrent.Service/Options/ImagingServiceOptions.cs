@@ -32,6 +32,14 @@ internal sealed class ImagingServiceOptions
     /// <value>The default is <c>127.0.0.1:8580</c>: this machine only; set <c>0.0.0.0:8580</c> for a Prometheus server elsewhere.</value>
     public string? Metrics { get; set; } = "127.0.0.1:8580";
 
+    /// <summary>
+    /// Gets or sets the secret the status and metrics ask for: requests there must carry
+    /// <c>Authorization: Bearer TOKEN</c>. Required when <see cref="Status"/> or <see cref="Metrics"/> is bound
+    /// beyond loopback; the depot's manifests never ask for it.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: no token, so the status and metrics must stay on loopback.</value>
+    public string? StatusToken { get; set; }
+
     /// <summary>Gets or sets a value indicating whether peers are found on the local network by Local Service Discovery (BEP 14).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool LocalPeerDiscovery { get; set; }

@@ -22,6 +22,12 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             CheckEndPoint(failures, $"{S}:Metrics", options.Metrics);
         }
 
+        if (string.IsNullOrEmpty(options.StatusToken))
+        {
+            CheckLoopbackWithoutToken(failures, $"{S}:Status", options.Status);
+            CheckLoopbackWithoutToken(failures, $"{S}:Metrics", options.Metrics);
+        }
+
         switch (options.ParsedRole)
         {
             case ServiceRole.Depot:
@@ -53,6 +59,14 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
 
         endPoint = parsed;
         return true;
+    }
+
+    private static void CheckLoopbackWithoutToken(List<string> failures, string key, string? value)
+    {
+        if (TryParseEndPoint(value, out IPEndPoint endPoint) && Http.StatusToken.IsBeyondLoopback(endPoint.Address))
+        {
+            failures.Add($"{key} '{value}' is reachable from other machines: set {ImagingServiceOptions.Section}:StatusToken to a secret (clients send 'Authorization: Bearer TOKEN'), or bind it to 127.0.0.1.");
+        }
     }
 
     private static void ValidateDepot(List<string> failures, DepotOptions depot)
