@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
@@ -34,9 +35,13 @@ internal static class CreateCommand
         var sign = new Option<string?>("--sign") { Description = "Sign the manifest with this ECDSA P-256 private key (PEM; see 'keygen'); the signature sits outside the info dictionary, so every client still reads the .torrent.", HelpName = "KEY.pem" };
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
+        var compress = new Option<string?>("--compress") { Description = "Compress the image into a seekable file and describe that: pieces travel compressed and targets decode each one onto the raw device.", HelpName = "zstd" };
+        compress.AcceptOnlyFromAmong("zstd");
+        var compressedFile = new Option<string?>("--compressed-file") { Description = "Where --compress writes the compressed image (default: IMAGE.btz beside the .torrent).", HelpName = "FILE" };
+        var level = new Option<int?>("--level") { Description = "The zstd level for --compress, 1 to 22 (default: 3)." };
         var command = new Command("create", "Make the manifest (.torrent) of an image or device: hybrid v1+v2 by default.")
         {
-            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, force, json,
+            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, force, json, compress, compressedFile, level,
         };
         command.Validators.Add(result =>
         {
@@ -61,6 +66,13 @@ internal static class CreateCommand
                 options.Trackers.Add(tracker);
             }
 
+            if (parse.GetValue(compress) is not null)
+            {
+                var compression = new CompressedImageOptions { Level = parse.GetValue(level) ?? CompressedImageOptions.Default.Level };
+                var target = new CompressedTarget(parse.GetValue(compressedFile), compression);
+                return CompressedCreate.RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), target, options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
+            }
+
             return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
         });
         return command;
@@ -69,30 +81,8 @@ internal static class CreateCommand
     private static async Task<int> RunAsync(CliContext context, string sourcePath, string outputPath, ManifestBuilderOptions options, string? signingKey, bool force, bool json, CancellationToken cancellationToken)
     {
         // The key is read first: a wrong key file fails before minutes of hashing.
-        using ECDsa? key = signingKey is null ? null : Inputs.LoadSigningKey(signingKey);
-        options.SigningKey = key;
-        if (key is not null)
-        {
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw CommandException.InvalidInput($"'{signingKey}': {e.Message}", e);
-            }
-        }
-
-        if (File.Exists(outputPath) && !force)
-        {
-            throw CommandException.Usage($"'{outputPath}' already exists; use --force to overwrite it.");
-        }
-
-        string? outputDirectory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
-        if (outputDirectory is not null && !Directory.Exists(outputDirectory))
-        {
-            throw CommandException.InvalidInput($"the output folder '{outputDirectory}' does not exist.");
-        }
+        using ECDsa? key = LoadKey(options, signingKey);
+        CheckOutput(outputPath, force);
 
         await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(sourcePath, context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source"), cancellationToken).ConfigureAwait(false);
         if (device.Length == 0)
@@ -130,5 +120,41 @@ internal static class CreateCommand
 
         ManifestSummary.Print(context.Console.Out, manifest, json);
         return ExitCodes.Success;
+    }
+
+    /// <summary>Reads the signing key, if any, into the options and checks it.</summary>
+    internal static ECDsa? LoadKey(ManifestBuilderOptions options, string? signingKey)
+    {
+        ECDsa? key = signingKey is null ? null : Inputs.LoadSigningKey(signingKey);
+        options.SigningKey = key;
+        if (key is not null)
+        {
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                key.Dispose();
+                throw CommandException.InvalidInput($"'{signingKey}': {e.Message}", e);
+            }
+        }
+
+        return key;
+    }
+
+    /// <summary>Refuses an output file that exists (without --force) or whose folder does not.</summary>
+    internal static void CheckOutput(string outputPath, bool force)
+    {
+        if (File.Exists(outputPath) && !force)
+        {
+            throw CommandException.Usage($"'{outputPath}' already exists; use --force to overwrite it.");
+        }
+
+        string? outputDirectory = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+        if (outputDirectory is not null && !Directory.Exists(outputDirectory))
+        {
+            throw CommandException.InvalidInput($"the output folder '{outputDirectory}' does not exist.");
+        }
     }
 }

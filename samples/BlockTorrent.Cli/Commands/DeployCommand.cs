@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
@@ -297,7 +298,7 @@ internal static class DeployCommand
 
         bool existed = File.Exists(request.Target) || DeviceOpener.IsDevicePath(request.Target);
         string resumePath = request.ResumeFile ?? ResumeFiles.DefaultPath(manifest, request.Target);
-        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, manifest.Length, request.Force, logger, cancellationToken).ConfigureAwait(false);
+        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, logger, cancellationToken).ConfigureAwait(false);
         await using var deviceScope = device.ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (request.ExitOnStdinEof)
@@ -439,8 +440,9 @@ internal static class DeployCommand
         int present = 0;
         if (isDevice || File.Exists(request.Target))
         {
-            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, manifest.Length, request.Force, logger, cancellationToken).ConfigureAwait(false);
-            if (device.Length >= manifest.Length)
+            // A compressed image's pieces are not on the device as such; only a raw image's are checked here.
+            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, logger, cancellationToken).ConfigureAwait(false);
+            if (device.Length >= manifest.Length && CompressedImage.FromManifest(manifest) is null)
             {
                 PieceCheckResult check = await PieceChecker.CheckAsync(manifest, device, cancellationToken: cancellationToken).ConfigureAwait(false);
                 present = check.ValidCount;
@@ -450,7 +452,7 @@ internal static class DeployCommand
         }
         else
         {
-            output.WriteLine($"target:            {request.Target} (new image file of {ByteSize.Format(manifest.Length)})");
+            output.WriteLine($"target:            {request.Target} (new image file of {ByteSize.Format(ManifestSummary.ImageLength(manifest))})");
         }
 
         int zero = manifest.ZeroPieceCount;

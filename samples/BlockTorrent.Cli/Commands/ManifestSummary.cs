@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using BlockTorrent.Cli.Console;
 using BlockTorrent.Cli.Parsing;
+using BlockTorrent.Compression;
 using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Cli.Commands;
@@ -20,6 +21,18 @@ internal static class ManifestSummary
         string Percent(int count) => manifest.PieceCount == 0 ? "0%" : ((double)count / manifest.PieceCount).ToString("0.0%", CultureInfo.InvariantCulture);
         output.WriteLine($"name:             {manifest.Name}");
         output.WriteLine($"size:             {ByteSize.Format(manifest.Length)} ({manifest.Length.ToString(CultureInfo.InvariantCulture)} bytes)");
+        if (CompressedImage.FromManifest(manifest) is { } compressed)
+        {
+            output.WriteLine($"format:           {compressed.Format}, seekable (level {compressed.CompressionLevel.ToString(CultureInfo.InvariantCulture)}, frames of {ByteSize.Format(compressed.FrameSize)}); targets decode each piece onto the raw device");
+            output.WriteLine($"raw size:         {ByteSize.Format(compressed.RawLength)} ({compressed.RawLength.ToString(CultureInfo.InvariantCulture)} bytes), ratio {compressed.Ratio.ToString("F2", CultureInfo.InvariantCulture)}:1");
+            output.WriteLine($"zero frames:      {compressed.ZeroFrameCount.ToString(CultureInfo.InvariantCulture)} of {compressed.FrameCount.ToString(CultureInfo.InvariantCulture)} (never sent)");
+            output.WriteLine($"raw sha256:       {Convert.ToHexStringLower(compressed.RawSha256)}");
+        }
+        else
+        {
+            output.WriteLine("format:           raw");
+        }
+
         output.WriteLine($"piece size:       {ByteSize.Format(manifest.PieceLength)}");
         output.WriteLine($"pieces:           {manifest.PieceCount.ToString(CultureInfo.InvariantCulture)}");
         output.WriteLine($"zero pieces:      {manifest.ZeroPieceCount.ToString(CultureInfo.InvariantCulture)} ({Percent(manifest.ZeroPieceCount)}, never sent)");
@@ -51,6 +64,9 @@ internal static class ManifestSummary
         output.WriteLine($"magnet:           {Magnet(manifest)}");
     }
 
+    /// <summary>Gets the length the image has on a device: a compressed image's raw length, else the torrent's.</summary>
+    public static long ImageLength(TorrentManifest manifest) => CompressedImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
+
     /// <summary>Builds the magnet link of a manifest: both info-hashes of a hybrid, the name and the trackers.</summary>
     public static string Magnet(TorrentManifest manifest) => MagnetLink.FromManifest(manifest).ToString();
 
@@ -61,6 +77,16 @@ internal static class ManifestSummary
             w.WriteStartObject();
             w.WriteString("name", manifest.Name);
             w.WriteNumber("size", manifest.Length);
+            CompressedImage? compressed = CompressedImage.FromManifest(manifest);
+            w.WriteString("format", compressed?.Format ?? "raw");
+            if (compressed is not null)
+            {
+                w.WriteNumber("rawSize", compressed.RawLength);
+                w.WriteNumber("ratio", Math.Round(compressed.Ratio, 3));
+                w.WriteNumber("zeroFrames", compressed.ZeroFrameCount);
+                w.WriteString("rawSha256", Convert.ToHexStringLower(compressed.RawSha256));
+            }
+
             w.WriteNumber("pieceSize", manifest.PieceLength);
             w.WriteNumber("pieceCount", manifest.PieceCount);
             w.WriteNumber("zeroPieces", manifest.ZeroPieceCount);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
@@ -27,6 +28,17 @@ internal static class VerifyCommand
     {
         TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
         await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(targetPath, context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Target"), cancellationToken).ConfigureAwait(false);
+        if (CompressedImage.FromManifest(manifest) is { } compressed)
+        {
+            // A compressed image is on the device raw: its one check is the raw image's SHA-256.
+            DeviceOpener.RequireLength(device, compressed.RawLength, "target");
+            bool match = await compressed.MatchesRawAsync(device, cancellationToken).ConfigureAwait(false);
+            context.Console.Out.WriteLine(match
+                ? $"{targetPath}: the raw image matches {manifest.Name} (SHA-256 of {compressed.RawLength.ToString(CultureInfo.InvariantCulture)} bytes)."
+                : $"{targetPath}: the raw image differs from {manifest.Name} (its SHA-256 is not the manifest's).");
+            return match ? ExitCodes.Success : ExitCodes.VerifyFailed;
+        }
+
         DeviceOpener.RequireLength(device, manifest.Length, "target");
         int checkedPieces = 0;
         var rate = new RateMeter();

@@ -1,8 +1,11 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using BlockTorrent.Bencode;
+using BlockTorrent.Buffers;
+using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Compression;
@@ -28,6 +31,7 @@ public sealed class CompressedImage
 
     private const int MinFrameSize = 4096;
     private const int MaxFrameSize = 16 * 1024 * 1024;
+    private const int HashChunkLength = 4 * 1024 * 1024;
 
     private readonly byte[] _rawSha256;
     private readonly byte[] _zeroFrames;
@@ -103,6 +107,33 @@ public sealed class CompressedImage
         }
 
         return null;
+    }
+
+    /// <summary>Hashes the first <see cref="RawLength"/> bytes of a device and compares them with <see cref="RawSha256"/>.</summary>
+    /// <param name="device">The device holding the raw image.</param>
+    /// <param name="cancellationToken">Cancels between reads.</param>
+    /// <returns><see langword="true"/> when the device holds the raw image.</returns>
+    /// <exception cref="ArgumentException">The device is shorter than the raw image.</exception>
+    public async Task<bool> MatchesRawAsync(IBlockDevice device, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.Length < RawLength)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{device.Name}' is {device.Length} bytes long, shorter than the raw image ({RawLength} bytes)."), nameof(device));
+        }
+
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var chunk = new AlignedBuffer(HashChunkLength);
+        long offset = 0;
+        while (offset < RawLength)
+        {
+            int length = (int)Math.Min(chunk.Length, RawLength - offset);
+            await CompressedImageDevice.ReadExactlyAsync(device, offset, chunk.Memory[..length], cancellationToken).ConfigureAwait(false);
+            sha.AppendData(chunk.Memory.Span[..length]);
+            offset += length;
+        }
+
+        return sha.GetHashAndReset().AsSpan().SequenceEqual(_rawSha256);
     }
 
     /// <summary>Gets the raw offset of a frame.</summary>

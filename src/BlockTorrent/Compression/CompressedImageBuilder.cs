@@ -76,7 +76,7 @@ public static class CompressedImageBuilder
         var output = new FileStream(outputPath, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1024 * 1024, Options = FileOptions.Asynchronous | FileOptions.SequentialScan });
         await using (output.ConfigureAwait(false))
         {
-            packed = await PackAsync(image, output, frameSize, options.Level, pieceLength, manifestOptions.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
+            packed = await PackAsync(image, output, options, pieceLength, manifestOptions.MaxDegreeOfParallelism, cancellationToken).ConfigureAwait(false);
             await output.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -90,8 +90,10 @@ public static class CompressedImageBuilder
         return manifest;
     }
 
-    private static async Task<Packed> PackAsync(IBlockDevice image, Stream output, int frameSize, int level, int pieceLength, int parallelism, CancellationToken cancellationToken)
+    private static async Task<Packed> PackAsync(IBlockDevice image, Stream output, CompressedImageOptions options, int pieceLength, int parallelism, CancellationToken cancellationToken)
     {
+        int frameSize = options.FrameSize;
+        int level = options.Level;
         long rawLength = image.Length;
         int frameCount = checked((int)((rawLength + frameSize - 1) / frameSize));
         int batchFrames = Math.Max(1, BatchBytes / frameSize);
@@ -149,6 +151,8 @@ public static class CompressedImageBuilder
                 fill += size;
                 framesInPiece++;
             }
+
+            options.Progress?.Report(new ManifestBuildProgress(offset + bytes, rawLength));
         }
 
         if (fill == 0)

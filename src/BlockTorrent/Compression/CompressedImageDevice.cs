@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Security.Cryptography;
 using BlockTorrent.Buffers;
 using BlockTorrent.Devices;
 
@@ -120,29 +119,9 @@ internal sealed class CompressedImageDevice : IBlockDevice
     /// <exception cref="InvalidDataException">The raw bytes on the target are not the image.</exception>
     public async Task VerifyRawAsync(CancellationToken cancellationToken)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        AlignedBuffer chunk = _chunks.Rent();
-        try
+        if (!await _image.MatchesRawAsync(_raw, cancellationToken).ConfigureAwait(false))
         {
-            long offset = 0;
-            while (offset < _image.RawLength)
-            {
-                int length = (int)Math.Min(chunk.Length, _image.RawLength - offset);
-                await ReadExactlyAsync(_raw, offset, chunk.Memory[..length], cancellationToken).ConfigureAwait(false);
-                sha.AppendData(chunk.Memory.Span[..length]);
-                offset += length;
-            }
-        }
-        finally
-        {
-            _chunks.Return(chunk);
-        }
-
-        Span<byte> hash = stackalloc byte[32];
-        sha.GetHashAndReset(hash);
-        if (!hash.SequenceEqual(_image.RawSha256))
-        {
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"The raw image on '{_raw.Name}' ({_image.RawLength} bytes) does not hash to the manifest's raw SHA-256 {Convert.ToHexStringLower(_image.RawSha256)}: got {Convert.ToHexStringLower(hash)}."));
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"The raw image on '{_raw.Name}' ({_image.RawLength} bytes) does not hash to the manifest's raw SHA-256 {Convert.ToHexStringLower(_image.RawSha256)}."));
         }
     }
 

@@ -20,6 +20,10 @@ public sealed class CompressedImageOptions
     /// <value>The default is 256 KiB.</value>
     public int FrameSize { get; set; } = 256 * 1024;
 
+    /// <summary>Gets or sets where compression progress is reported (raw bytes read and compressed).</summary>
+    /// <value>The default is <see langword="null"/> (none).</value>
+    public IProgress<Manifest.ManifestBuildProgress>? Progress { get; set; }
+
     /// <summary>Checks the options.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()
