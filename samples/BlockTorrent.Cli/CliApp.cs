@@ -91,6 +91,7 @@ internal static class CliApp
         root.Subcommands.Add(VerifyCommand.Build(context));
         root.Subcommands.Add(DevicesCommand.Build(context));
         root.Subcommands.Add(DemoCommand.Build(context));
+        root.Subcommands.Add(FleetCommand.Build(context));
         return root;
     }
 }

@@ -1,4 +1,5 @@
 using BlockTorrent.Service.Depot;
+using BlockTorrent.Service.Fleet;
 using BlockTorrent.Service.Http;
 using BlockTorrent.Service.Options;
 using BlockTorrent.Service.Status;
@@ -44,11 +45,14 @@ internal static class ImagingServiceHost
         switch (role)
         {
             case ServiceRole.Depot:
+                builder.Services.AddSingleton<FleetBoard>();
                 builder.Services.AddHostedService<DepotService>();
+                builder.Services.AddHostedService<FleetService>();
                 break;
             case ServiceRole.Target:
                 builder.Services.AddSingleton<ManifestSource>();
                 builder.Services.AddHostedService<TargetService>();
+                builder.Services.AddHostedService<FleetReporter>();
                 break;
             default:
                 break;
@@ -83,6 +87,11 @@ internal static class ImagingServiceHost
             OnlyAt(http.Manifests, app.MapGet("/images/{file}", (string file, StatusBoard board) => ServeManifest(file, board)));
         }
 
+        if (role == ServiceRole.Depot)
+        {
+            FleetEndpoints.Map(app, http, OnlyAt);
+        }
+
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("BlockTorrent.Service");
@@ -94,6 +103,11 @@ internal static class ImagingServiceHost
             if (http.Metrics is not null)
             {
                 Log.MetricsListening(logger, http.Metrics.Url);
+            }
+
+            if (http.Fleet is not null)
+            {
+                Log.FleetListening(logger, http.Fleet.Url);
             }
 
             if (http.Manifests is not null)

@@ -14,6 +14,24 @@ internal static partial class Log
     [LoggerMessage(5017, LogLevel.Information, "Metrics: Prometheus scrapes {MetricsUrl}/metrics")]
     public static partial void MetricsListening(ILogger logger, string metricsUrl);
 
+    [LoggerMessage(5040, LogLevel.Information, "Fleet: the fleet view at {FleetUrl}/fleet (a browser gets the page), its events at {FleetUrl}/fleet/events")]
+    public static partial void FleetListening(ILogger logger, string fleetUrl);
+
+    [LoggerMessage(5041, LogLevel.Debug, "Fleet: webhook {Url} took {Event} (attempt {Attempt})")]
+    public static partial void WebhookDelivered(ILogger logger, string @event, Uri url, int attempt);
+
+    [LoggerMessage(5042, LogLevel.Warning, "Fleet: webhook {Url} refused {Event} ({Answer}); it is not sent again")]
+    public static partial void WebhookRefused(ILogger logger, string @event, Uri url, string answer);
+
+    [LoggerMessage(5043, LogLevel.Warning, "Fleet: webhook {Url} did not take {Event} ({Reason}); trying again in {Delay}")]
+    public static partial void WebhookRetry(ILogger logger, string @event, Uri url, string reason, TimeSpan delay);
+
+    [LoggerMessage(5044, LogLevel.Error, "Fleet: webhook {Url} did not take {Event} in {Attempts} attempts ({Reason}); it is dropped")]
+    public static partial void WebhookGaveUp(ILogger logger, string @event, Uri url, int attempts, string reason);
+
+    [LoggerMessage(5045, LogLevel.Warning, "Target: cannot report to the depot at {Url}: {Reason}; the deployment goes on, and reports resume when it answers")]
+    public static partial void ReportFailed(ILogger logger, Uri url, string reason);
+
     [LoggerMessage(5010, LogLevel.Information, "Depot: manifests at {ManifestsUrl}/images/NAME.torrent ({Setting})")]
     public static partial void ManifestsListening(ILogger logger, string setting, string manifestsUrl);
 

@@ -555,6 +555,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         BytesUploaded = swarm.BytesUploaded,
         ConnectedPeers = swarm.ConnectedPeers,
         PeersSeen = swarm.PeersSeen,
+        Peers = swarm.SnapshotPeers(),
         Elapsed = swarm.Time.GetElapsedTime(started),
     };
 

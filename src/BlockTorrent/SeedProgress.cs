@@ -12,6 +12,12 @@ public sealed record SeedProgress
     /// <summary>Gets the number of peer connections made since seeding started.</summary>
     public int PeersSeen { get; init; }
 
+    /// <summary>
+    /// Gets the peers connected now: where each is, how many pieces it has announced, and the traffic with it. A depot
+    /// sees each target's progress here (targets announce every piece they get to every peer).
+    /// </summary>
+    public IReadOnlyList<PeerProgress> Peers { get; init; } = [];
+
     /// <summary>Gets the time since seeding started.</summary>
     public TimeSpan Elapsed { get; init; }
 }

@@ -27,6 +27,9 @@ internal sealed class ServiceInstance : IAsyncDisposable
     /// <summary>Gets the base address of the Prometheus scrape endpoint (<c>/metrics</c>).</summary>
     public string MetricsUrl => _app.Services.GetRequiredService<HttpEndPoints>().Metrics!.Url;
 
+    /// <summary>Gets the base address of a depot's fleet view (<c>/fleet</c>).</summary>
+    public string FleetUrl => _app.Services.GetRequiredService<HttpEndPoints>().Fleet!.Url;
+
     public StatusBoard Board => _app.Services.GetRequiredService<StatusBoard>();
 
     /// <summary>Completes when the service has stopped (by itself, or disposed).</summary>
@@ -45,6 +48,7 @@ internal sealed class ServiceInstance : IAsyncDisposable
         ["BlockTorrent:Listen"] = "127.0.0.1:0",
         ["BlockTorrent:Status"] = "127.0.0.1:0",
         ["BlockTorrent:Metrics"] = "127.0.0.1:0",
+        ["BlockTorrent:Depot:Fleet"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Tracker"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:Manifests"] = "127.0.0.1:0",
         ["BlockTorrent:Depot:SettleTime"] = "00:00:00",

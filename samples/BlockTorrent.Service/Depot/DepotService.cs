@@ -4,6 +4,7 @@ using BlockTorrent.Devices;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
+using BlockTorrent.Service.Fleet;
 using BlockTorrent.Service.Options;
 using BlockTorrent.Service.Status;
 using Microsoft.Extensions.Options;
@@ -18,7 +19,7 @@ namespace BlockTorrent.Service.Depot;
 /// file still being copied in is never hashed or served. A manifest the depot made of an image that changed since is
 /// made again.
 /// </summary>
-internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
+internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, FleetBoard fleet, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
 {
     // Marks the manifests the depot made itself: those it may rewrite when its tracker moves.
     private const string CreatedBy = "blocktorrent depot";
@@ -265,11 +266,16 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 
         string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
         status.SetManifest(infoHash, manifest.Length, manifest.PieceCount);
+        fleet.AddImage(infoHash, status.Name, manifest.PieceCount, manifest.Length);
         var seedOptions = new SeedOptions
         {
             VerifyOnFirstRead = depot.VerifyReads,
             SuperSeeding = depot.SuperSeed,
-            Progress = new SynchronousProgress<SeedProgress>(status.Report),
+            Progress = new SynchronousProgress<SeedProgress>(p =>
+            {
+                status.Report(p);
+                fleet.Observe(infoHash, p);
+            }),
         };
         if (tracker is not null && !manifest.Trackers.Contains(tracker.ToString(), StringComparer.Ordinal))
         {

@@ -11,7 +11,8 @@ namespace BlockTorrent.Service.Http;
 /// default. Settings that name the same port share one listener on the wider address (two sockets could not both
 /// bind it), and each path is answered only on the address its own setting names: by default, other machines get
 /// the manifests from port 8580 and a 404 for the status. The Prometheus scrape endpoint (<c>GET /metrics</c>) is
-/// answered on <c>Metrics</c>, this machine's by default. A depot serves its manifests over HTTPS
+/// answered on <c>Metrics</c>, and a depot's fleet view (<c>GET /fleet</c>, its page and its event stream) on
+/// <c>Depot:Fleet</c>, both this machine's by default. A depot serves its manifests over HTTPS
 /// (<c>Depot:Https</c>, on by default) with its <see cref="DepotCertificate"/>; a status or metrics sharing their
 /// port are then answered over HTTPS too.
 /// </summary>
@@ -20,12 +21,13 @@ internal sealed class HttpEndPoints
     private readonly Func<DepotCertificate?>? _certificate;
     private DepotCertificate? _loaded;
 
-    private HttpEndPoints(ServedEndPoint? status, ServedEndPoint? manifests, ServedEndPoint? metrics, Func<DepotCertificate?>? certificate)
+    private HttpEndPoints(ServedEndPoint? status, ServedEndPoint? manifests, ServedEndPoint? metrics, ServedEndPoint? fleet, Func<DepotCertificate?>? certificate)
     {
         Status = status;
         Manifests = manifests;
         Metrics = metrics;
         _certificate = certificate;
+        Fleet = fleet;
     }
 
     /// <summary>Gets where the status is answered; <see langword="null"/> when the setting is invalid (the service then refuses to start).</summary>
@@ -36,6 +38,9 @@ internal sealed class HttpEndPoints
 
     /// <summary>Gets where the Prometheus scrape endpoint is answered; <see langword="null"/> when metrics are not exported.</summary>
     public ServedEndPoint? Metrics { get; }
+
+    /// <summary>Gets where a depot answers its fleet view; <see langword="null"/> for a target, or when the depot shows none.</summary>
+    public ServedEndPoint? Fleet { get; }
 
     /// <summary>Gets the certificate the manifests are served with; <see langword="null"/> until Kestrel is configured, or when they are served over plain HTTP.</summary>
     public DepotCertificate? Certificate => _loaded;
@@ -76,7 +81,8 @@ internal sealed class HttpEndPoints
             }
         }
 
-        return new HttpEndPoints(status, manifests, metrics, certificate);
+        ServedEndPoint? fleet = role == ServiceRole.Depot ? Read(configuration, $"{S}:Depot:Fleet", new DepotOptions().Fleet) : null;
+        return new HttpEndPoints(status, manifests, metrics, fleet, certificate);
     }
 
     /// <summary>
@@ -87,7 +93,7 @@ internal sealed class HttpEndPoints
     /// <exception cref="IOException">The depot's own HTTPS certificate cannot be read or made.</exception>
     public void Listen(KestrelServerOptions kestrel)
     {
-        ServedEndPoint[] all = new[] { Status, Manifests, Metrics }.OfType<ServedEndPoint>().ToArray();
+        ServedEndPoint[] all = new[] { Status, Manifests, Metrics, Fleet }.OfType<ServedEndPoint>().ToArray();
 
         // The widest first, so that a narrower end point finds the listener that covers it.
         var owners = new Dictionary<ServedEndPoint, List<ServedEndPoint>>();

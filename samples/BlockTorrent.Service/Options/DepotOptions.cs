@@ -50,6 +50,37 @@ internal sealed class DepotOptions
     /// <value>The default is <see langword="null"/>.</value>
     public string? CertificateKey { get; set; }
 
+    /// <summary>
+    /// Gets or sets where the depot shows its fleet (ADDR:PORT): <c>GET /fleet</c> (JSON, a row per target),
+    /// <c>GET /fleet/</c> (the web page), <c>GET /fleet/events</c> (Server-Sent Events); empty shows none.
+    /// </summary>
+    /// <value>The default is <c>127.0.0.1:8580</c>: this machine only; set <c>0.0.0.0:8580</c> to watch from elsewhere.</value>
+    public string? Fleet { get; set; } = "127.0.0.1:8580";
+
+    /// <summary>
+    /// Gets the URLs that get the fleet's hook events as JSON POSTs (<c>target-done</c>, <c>target-failed</c>,
+    /// <c>image-deployed</c>; the event's name also in the <c>X-BlockTorrent-Event</c> header, its number in
+    /// <c>X-BlockTorrent-Delivery</c>), each in order, retried when the receiver does not take it.
+    /// </summary>
+    /// <value>The default is none.</value>
+    public IList<string> Webhooks { get; } = [];
+
+    /// <summary>
+    /// Gets or sets how many targets make a fleet: an image is announced deployed (<c>image-deployed</c>) once that
+    /// many of its targets are done and none is still underway. With 0, it is announced whenever none of the targets
+    /// the depot knows is underway and one is done, so targets that start late make a second announcement.
+    /// </summary>
+    /// <value>The default is 0.</value>
+    public int FleetSize { get; set; }
+
+    /// <summary>Gets or sets how many times a webhook delivery is tried in all (a failed connection, a time-out, 408, 429 or 5xx is tried again).</summary>
+    /// <value>The default is 5.</value>
+    public int WebhookAttempts { get; set; } = 5;
+
+    /// <summary>Gets or sets how long the first retry of a webhook delivery waits; each later one waits twice as long as the one before.</summary>
+    /// <value>The default is 2 seconds.</value>
+    public TimeSpan WebhookRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Gets or sets where the embedded tracker listens (ADDR:PORT); empty runs no tracker.</summary>
     /// <value>The default is <c>0.0.0.0:6969</c>.</value>
     public string? Tracker { get; set; } = "0.0.0.0:6969";

@@ -96,6 +96,34 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             CheckEndPoint(failures, $"{S}:Manifests", depot.Manifests);
         }
 
+        if (!string.IsNullOrEmpty(depot.Fleet))
+        {
+            CheckEndPoint(failures, $"{S}:Fleet", depot.Fleet);
+        }
+
+        for (int i = 0; i < depot.Webhooks.Count; i++)
+        {
+            if (!Uri.TryCreate(depot.Webhooks[i], UriKind.Absolute, out Uri? hook) || hook.Scheme is not ("http" or "https"))
+            {
+                failures.Add($"{S}:Webhooks:{i} '{depot.Webhooks[i]}' must be an http(s) URL.");
+            }
+        }
+
+        if (depot.FleetSize < 0)
+        {
+            failures.Add($"{S}:FleetSize must be 0 (any) or more; it is {depot.FleetSize}.");
+        }
+
+        if (depot.WebhookAttempts < 1)
+        {
+            failures.Add($"{S}:WebhookAttempts must be at least 1; it is {depot.WebhookAttempts}.");
+        }
+
+        if (depot.WebhookRetryDelay <= TimeSpan.Zero)
+        {
+            failures.Add($"{S}:WebhookRetryDelay must be positive; it is {depot.WebhookRetryDelay}.");
+        }
+
         if (depot.PieceSize != 0 && (depot.PieceSize < 16 * 1024 || (depot.PieceSize & (depot.PieceSize - 1)) != 0))
         {
             failures.Add($"{S}:PieceSize must be 0 (automatic) or a power of two of at least 16384 bytes; it is {depot.PieceSize}.");
@@ -144,6 +172,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
     private static void ValidateTarget(List<string> failures, TargetOptions target)
     {
         const string S = $"{ImagingServiceOptions.Section}:Target";
+        if (!string.IsNullOrEmpty(target.ReportTo) && (!Uri.TryCreate(target.ReportTo, UriKind.Absolute, out Uri? depot) || depot.Scheme is not ("http" or "https")))
+        {
+            failures.Add($"{S}:ReportTo '{target.ReportTo}' must be the depot's http(s) URL (http://depot:8580), or empty for no reports.");
+        }
+
         string? image = target.Image?.Trim();
         if (string.IsNullOrEmpty(image))
         {

@@ -11,6 +11,14 @@ internal sealed class TargetOptions
     public string? Image { get; set; }
 
     /// <summary>
+    /// Gets or sets the depot this target reports to (its base URL, <c>http://depot:8580</c>): every second it posts
+    /// its state and progress to <c>/fleet/report</c> there, for the depot's fleet view and its events. Empty sends no
+    /// reports.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the depot whose http(s) <see cref="Image"/> URL this is (none for a file or a magnet link).</value>
+    public string? ReportTo { get; set; }
+
+    /// <summary>
     /// Gets or sets a PEM file of trusted keys (<c>PUBLIC KEY</c> or <c>CERTIFICATE</c> blocks): only a manifest
     /// signed by one of them is deployed; any other fails the target before the device is opened.
     /// </summary>

@@ -29,6 +29,9 @@ internal sealed class StatusBoard
     /// <summary>Gets or sets where peers connect, once the client listens.</summary>
     public string? PeerEndPoint { get; set; }
 
+    /// <summary>Gets or sets this machine's peer id in hexadecimal, once the client runs (a target reports it to its depot).</summary>
+    public string? PeerId { get; set; }
+
     /// <summary>Gets or sets the embedded tracker's announce URL (depot).</summary>
     public Uri? TrackerAnnounce { get; set; }
 

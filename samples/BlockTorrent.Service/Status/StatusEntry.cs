@@ -31,6 +31,12 @@ internal abstract class StatusEntry
         }
     }
 
+    /// <summary>Gets the error of a failed entry; the caller holds <see cref="Sync"/>.</summary>
+    protected string? ErrorLocked => _error;
+
+    /// <summary>Gets the state word; the caller holds <see cref="Sync"/>.</summary>
+    protected string StateLocked => _state;
+
     /// <summary>Writes <c>state</c> and, when there is one, <c>error</c>; the caller holds <see cref="Sync"/>.</summary>
     protected void WriteState(Utf8JsonWriter json)
     {

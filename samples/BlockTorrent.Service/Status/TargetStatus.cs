@@ -13,6 +13,7 @@ internal sealed class TargetStatus : StatusEntry
     private DeploymentProgress _progress = new();
     private DeploymentResult? _result;
     private long _seedUploaded;
+    private bool _progressReported;
 
     public TargetStatus(string image, string device, TimeProvider time)
     {
@@ -42,6 +43,7 @@ internal sealed class TargetStatus : StatusEntry
         lock (Sync)
         {
             _progress = progress;
+            _progressReported = true;
             _download.Sample(progress.BytesDownloaded);
             _upload.Sample(progress.BytesUploaded);
         }
@@ -63,6 +65,62 @@ internal sealed class TargetStatus : StatusEntry
             _seedUploaded = progress.BytesUploaded;
             _progress = _progress with { ConnectedPeers = progress.ConnectedPeers };
             _upload.Sample(_progress.BytesUploaded + _seedUploaded);
+        }
+    }
+
+    /// <summary>
+    /// Makes this target's report to its depot's fleet view (<c>POST /fleet/report</c>), or <see langword="null"/>
+    /// while there is nothing to say yet (no peer id, or no manifest). The state is the fleet's word: checking while
+    /// the deployment reads the device before the swarm starts (it reports no progress until then), downloading,
+    /// seeding, done, failed, stopped.
+    /// </summary>
+    /// <param name="peerId">This target's peer id in hexadecimal.</param>
+    /// <param name="host">This machine's host name.</param>
+    public byte[]? ToReport(string? peerId, string host)
+    {
+        lock (Sync)
+        {
+            if (peerId is null || _infoHash is null)
+            {
+                return null;
+            }
+
+            string state = StateLocked switch
+            {
+                "deploying" => _progressReported ? "downloading" : "checking",
+                "complete" => "done",
+                "seeding" or "failed" or "stopped" => StateLocked,
+                _ => "starting",
+            };
+            bool moving = state is "downloading" or "seeding";
+            using var buffer = new MemoryStream();
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                json.WriteStartObject();
+                json.WriteString("peerId", peerId);
+                json.WriteString("infoHash", _infoHash);
+                json.WriteString("name", _name);
+                json.WriteString("host", host);
+                json.WriteString("state", state);
+                json.WriteNumber("pieceCount", _progress.PieceCount);
+                json.WriteNumber("piecesOnDevice", _progress.PiecesOnDevice);
+                json.WriteNumber("downloadRate", state == "downloading" ? Math.Round(_download.BytesPerSecond) : 0);
+                json.WriteNumber("uploadRate", moving ? Math.Round(_upload.BytesPerSecond) : 0);
+                if (_result is { } r)
+                {
+                    json.WriteNumber("piecesFromPeers", r.PiecesDownloaded);
+                    json.WriteNumber("piecesLocal", r.PieceCount - r.PiecesDownloaded);
+                }
+
+                if (ErrorLocked is { } error)
+                {
+                    json.WriteString("error", error);
+                }
+
+                json.WriteEndObject();
+            }
+
+            return buffer.ToArray();
         }
     }
 

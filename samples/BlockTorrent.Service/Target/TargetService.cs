@@ -36,6 +36,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery };
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
+            board.PeerId = Convert.ToHexStringLower(client.PeerId.Span);
             DeployOptions deployOptions = CreateDeployOptions(target, settings.LocalPeerDiscovery);
 
             status.SetState("fetching-manifest");

@@ -1,0 +1,65 @@
+using BlockTorrent.Testing;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+
+namespace BlockTorrent.Service.Tests;
+
+/// <summary>The depot's fleet page in a real headless browser: Debian's chromium, driven through its chromedriver.</summary>
+public sealed class FleetPageBrowserTests : IDisposable
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private const string ChromeDriver = "/usr/bin/chromedriver";
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task TheFleetPageShowsBothTargetsOfADeploymentReachingDoneAndChartsTheSwarmsRate()
+    {
+        Requires.Program(Chromium, "chromium");
+        Requires.Program(ChromeDriver, "chromium-driver");
+        await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 4 << 20, Seed = 41 });
+
+        using ChromeDriver browser = StartBrowser();
+        browser.Navigate().GoToUrl(depot.FleetUrl + "/fleet");
+        await Eventually.TrueAsync(() => browser.FindElement(By.Id("status")).Text == "live", Bound, "the page connects to the event stream", TestContext.Current.CancellationToken);
+        Assert.Empty(browser.FindElements(By.CssSelector("#targets tr")));
+
+        await using ServiceInstance first = await FleetServices.StartTargetAsync(_dir, depot, "target1.img");
+        await using ServiceInstance second = await FleetServices.StartTargetAsync(_dir, depot, "target2.img");
+
+        await Eventually.TrueAsync(
+            () => browser.FindElements(By.CssSelector("#targets tr[data-state='done']")).Count == 2,
+            Bound,
+            () => "both rows reach done; the page shows:\n" + browser.FindElement(By.TagName("body")).Text,
+            TestContext.Current.CancellationToken);
+        foreach (IWebElement row in browser.FindElements(By.CssSelector("#targets tr")))
+        {
+            Assert.Equal("done", row.FindElement(By.CssSelector("td.state")).Text);
+            Assert.Contains("100.0 %", row.Text, StringComparison.Ordinal);
+            Assert.Contains(System.Net.Dns.GetHostName(), row.Text, StringComparison.Ordinal);
+        }
+
+        // The chart gains a point a second from the stream.
+        int before = ChartPoints(browser);
+        await Eventually.TrueAsync(() => ChartPoints(browser) > before, Bound, "the rate chart gains a point", TestContext.Current.CancellationToken);
+        Assert.StartsWith("now ", browser.FindElement(By.Id("rate-now")).Text, StringComparison.Ordinal);
+        await Eventually.TrueAsync(() => browser.FindElements(By.CssSelector("#events li[data-type='image-deployed']")).Count == 1, Bound, "the page lists the image as deployed", TestContext.Current.CancellationToken);
+    }
+
+    private static int ChartPoints(ChromeDriver browser) =>
+        (browser.FindElement(By.Id("rate")).GetAttribute("points") ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+
+    private static ChromeDriver StartBrowser()
+    {
+        ChromeDriverService service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ChromeDriver)!, Path.GetFileName(ChromeDriver));
+        service.HideCommandPromptWindow = true;
+        service.SuppressInitialDiagnosticInformation = true;
+        var options = new ChromeOptions { BinaryLocation = Chromium };
+
+        // Headless as root in a container: no sandbox, no /dev/shm of the size chromium wants, no GPU.
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run");
+        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+}
