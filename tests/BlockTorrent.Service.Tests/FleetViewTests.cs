@@ -137,13 +137,38 @@ public sealed class FleetViewTests : IDisposable
     }
 
     [Fact]
+    public async Task ATargetThatFailsIsShownFailedWithItsErrorAndAnnouncedToTheStream()
+    {
+        await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 1 << 20, Seed = 37 });
+        using var stream = new EventStream(depot.FleetUrl + "/fleet/events");
+        await stream.WaitForAsync("fleet");
+
+        // A target pinned to another image's info-hash refuses the manifest before it opens its device.
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/disk.img.torrent";
+        settings["BlockTorrent:Target:Device"] = _dir.File("target.img");
+        settings["BlockTorrent:StateDirectory"] = _dir.File("state");
+        settings["BlockTorrent:Target:InfoHash"] = new string('a', 40);
+        await using ServiceInstance target = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await target.Stopped;
+
+        JsonElement failed = (await stream.WaitForAsync("target-failed")).GetProperty("target");
+        Assert.Equal("failed", failed.GetProperty("state").GetString());
+        Assert.Contains("aaaaaaaa", failed.GetProperty("error").GetString(), StringComparison.Ordinal);
+        JsonElement row = (await GetFleetAsync(depot)).GetProperty("targets")[0];
+        Assert.Equal("failed", row.GetProperty("state").GetString());
+        Assert.Equal(failed.GetProperty("error").GetString(), row.GetProperty("error").GetString());
+        Assert.Empty(stream.Received("image-deployed"));
+    }
+
+    [Fact]
     public async Task ADepotKeepsNoReportAboutAnImageItDoesNotServe()
     {
         await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 1 << 20 });
         string report = """{"peerId":"2d425430313030","infoHash":"0000000000000000000000000000000000000000","state":"downloading"}""";
 
         var trust = ServerTrust.Create(TestCertificates.Shared.Certificate, null);
-        using var https = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) });
+        using var https = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) });
         using HttpResponseMessage unknown = await https.PostAsync(depot.ManifestsUrl + "/fleet/report", new StringContent(report, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
         using HttpResponseMessage malformed = await https.PostAsync(depot.ManifestsUrl + "/fleet/report", new StringContent("{\"state\":1}", Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
 

@@ -205,6 +205,41 @@ public sealed class ServiceSettingsTests : IDisposable
         Assert.StartsWith($"BlockTorrent:Depot:Certificate '{_dir.File("public.crt")}'", failure, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FleetSettingsThatCannotWorkAreRefusedEachByItsKey()
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = _dir.Path;
+        settings["BlockTorrent:Depot:Fleet"] = "everywhere";
+        settings["BlockTorrent:Depot:Webhooks:0"] = "mailto:ops@example.org";
+        settings["BlockTorrent:Depot:WebhookAttempts"] = "0";
+        settings["BlockTorrent:Depot:WebhookRetryDelay"] = "00:00:00";
+        settings["BlockTorrent:Depot:FleetSize"] = "-1";
+        settings["BlockTorrent:Metrics"] = "9090";
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Depot:Fleet 'everywhere' is not ADDR:PORT", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Depot:Webhooks:0 'mailto:ops@example.org' must be an http(s) URL", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Depot:WebhookAttempts must be at least 1", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Depot:WebhookRetryDelay must be positive", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Depot:FleetSize must be 0", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Metrics '9090' is not ADDR:PORT", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ATargetReportingToADepotThatIsNotAnHttpUrlIsRefused()
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings["BlockTorrent:Target:Image"] = "http://depot:8580/images/disk.img.torrent";
+        settings["BlockTorrent:Target:Device"] = _dir.File("target.img");
+        settings["BlockTorrent:Target:ReportTo"] = "depot:8580";
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Target:ReportTo 'depot:8580' must be the depot's http(s) URL", StringComparison.Ordinal));
+    }
+
     private async Task<OptionsValidationException> RefusedAsync(IReadOnlyDictionary<string, string?> settings) =>
         await Assert.ThrowsAsync<OptionsValidationException>(() => ServiceInstance.StartAsync(_dir.Path, settings));
 }
