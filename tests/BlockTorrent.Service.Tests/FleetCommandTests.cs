@@ -41,6 +41,29 @@ public sealed class FleetCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task TheFleetCommandReadsAFleetOnTheDepotsHttpsPortOnlyWhenTrustingTheDepotsCertificate()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 1 << 20 }, new()
+        {
+            ["BlockTorrent:Depot:Manifests"] = $"127.0.0.1:{port}",
+            ["BlockTorrent:Depot:Fleet"] = $"127.0.0.1:{port}",
+        });
+        Assert.StartsWith("https://", depot.FleetUrl, StringComparison.Ordinal);
+
+        ProgramResult untrusted = await ExternalProgram.RunAsync("dotnet", [Cli, "fleet", depot.FleetUrl, "--once"], Bound, cancellationToken: TestContext.Current.CancellationToken);
+        ProgramResult trusted = await ExternalProgram.RunAsync("dotnet", [Cli, "fleet", depot.FleetUrl, "--once", "--server-cert", TestCertificates.Shared.Certificate], Bound, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, untrusted.ExitCode);
+        Assert.Contains($"cannot read the fleet at {depot.FleetUrl}/fleet", untrusted.StandardError, StringComparison.Ordinal);
+        Assert.True(trusted.ExitCode == 0, trusted.StandardError);
+        Assert.Contains("disk.img 0/0 done", trusted.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheFleetCommandSaysWhichUrlItCannotReadAndExitsWithOne()
     {
         ProgramResult result = await ExternalProgram.RunAsync("dotnet", [Cli, "fleet", "http://127.0.0.1:9/", "--once"], Bound, cancellationToken: TestContext.Current.CancellationToken);

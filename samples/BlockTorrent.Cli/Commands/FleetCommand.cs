@@ -2,13 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using BlockTorrent.Samples;
 
 namespace BlockTorrent.Cli.Commands;
 
 /// <summary>
-/// <c>blocktorrent fleet URL [--once] [--until-deployed]</c>: a depot's fleet view in the terminal, a row per target,
-/// redrawn as the depot's event stream (<c>GET /fleet/events</c>) sends it, with the hook events (target done or
-/// failed, image deployed) below it.
+/// <c>blocktorrent fleet URL [--once] [--until-deployed] [--server-cert FILE | --server-fingerprint SHA256:HEX]</c>:
+/// a depot's fleet view in the terminal, a row per target, redrawn as the depot's event stream
+/// (<c>GET /fleet/events</c>) sends it, with the hook events (target done or failed, image deployed) below it. The
+/// fleet view shares the depot's port 8580, which speaks HTTPS with the depot's own certificate: it is checked as
+/// <c>deploy</c> checks the manifest's server.
 /// </summary>
 internal static class FleetCommand
 {
@@ -20,11 +23,24 @@ internal static class FleetCommand
         var url = new Argument<string>("URL") { Description = "The depot's fleet view: http://depot:8580 (its Depot:Fleet address) or http://depot:8580/fleet." };
         var once = new Option<bool>("--once") { Description = "Print the table once and exit." };
         var untilDeployed = new Option<bool>("--until-deployed") { Description = "Exit 0 once an image is fully deployed (every target done, none still underway)." };
-        var command = new Command("fleet", "Watch a depot's fleet live: every target's state, progress, rates and ETA, and the swarm's total rate.") { url, once, untilDeployed };
+        var serverCert = new Option<string?>("--server-cert") { Description = "For an https URL: accept only a server presenting a certificate in this PEM file (a depot's depot-https.crt), or one a CA in it issued for the URL's host name.", HelpName = "FILE" };
+        var serverFingerprint = new Option<string?>("--server-fingerprint") { Description = "For an https URL: accept only a server whose certificate has this SHA-256 fingerprint (as a depot logs it).", HelpName = "SHA256:HEX" };
+        var command = new Command("fleet", "Watch a depot's fleet live: every target's state, progress, rates and ETA, and the swarm's total rate.") { url, once, untilDeployed, serverCert, serverFingerprint };
         command.SetAction(async (parse, cancellationToken) =>
         {
             Uri fleet = FleetUri(parse.GetRequiredValue(url));
-            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            ServerTrust trust;
+            try
+            {
+                trust = ServerTrust.Create(parse.GetValue(serverCert), parse.GetValue(serverFingerprint));
+            }
+            catch (ArgumentException e)
+            {
+                throw CommandException.InvalidInput(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), e);
+            }
+
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) };
+            using var http = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
             try
             {
                 if (parse.GetValue(once))
