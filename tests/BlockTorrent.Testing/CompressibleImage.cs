@@ -5,7 +5,7 @@ namespace BlockTorrent.Testing;
 /// <summary>
 /// Deterministic disk-image-like data that compresses about 3:1, as real images do: blocks of text (words drawn from a
 /// small vocabulary, like logs and configuration), of repetitive binary records (like executables and tables), of
-/// incompressible random bytes, and runs of zeros.
+/// incompressible random bytes, and runs of zeros (256 KiB to 2 MiB).
 /// </summary>
 public static class CompressibleImage
 {
@@ -28,12 +28,20 @@ public static class CompressibleImage
         byte[] image = new byte[length];
         var random = new Random(seed);
         var text = new StringBuilder();
+        int zeroBlocks = 0;
         for (int offset = 0; offset < length; offset += BlockSize)
         {
             Span<byte> block = image.AsSpan(offset, Math.Min(BlockSize, length - offset));
             int kind = random.Next(100);
-            if (kind < 20 && offset > 0)
+            if (zeroBlocks > 0)
             {
+                zeroBlocks--;
+                continue;
+            }
+            else if (kind < 5 && offset > 0)
+            {
+                // Unused space comes in runs of 4 to 32 blocks.
+                zeroBlocks = random.Next(3, 32);
                 continue;
             }
             else if (kind < 35)
