@@ -99,7 +99,10 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops the deployment (the resume file, if any, is still written).</param>
     /// <returns>What the deployment did.</returns>
     /// <exception cref="ArgumentException">The device is read-only or too short, or the options are invalid.</exception>
-    /// <exception cref="InvalidOperationException">The client is already deploying or seeding this torrent.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The client is already deploying or seeding this torrent, or it is a TLS torrent and
+    /// <see cref="BlockTorrentClientOptions.PeerCertificate"/> is missing or not admitted by its authority.
+    /// </exception>
     /// <exception cref="IOException">The device failed.</exception>
     /// <exception cref="PiecesUnavailableException">No usable peer had the pieces still missing for <see cref="DeployOptions.StallTimeout"/>.</exception>
     /// <exception cref="ManifestTrustException">
@@ -117,6 +120,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         // The manifest is the root of every piece check: it is accepted or refused before the device is touched.
         CheckManifest(manifest, options);
+        SwarmTls? tls = SwarmTls.For(manifest, _host.Options.PeerCertificate);
 
         // A compressed image's pieces are verified as the torrent's, then decoded onto the raw target (CompressedImageDevice).
         CompressedImage? compressed = CompressedImage.FromManifest(manifest);
@@ -150,7 +154,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
-        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout };
+        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout, Tls = tls };
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;
@@ -285,7 +289,10 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// <param name="cancellationToken">Stops seeding.</param>
     /// <returns>A task that completes (cancelled) when seeding stops.</returns>
     /// <exception cref="ArgumentException">The device is shorter than the image.</exception>
-    /// <exception cref="InvalidOperationException">The client is already deploying or seeding this torrent.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The client is already deploying or seeding this torrent, or it is a TLS torrent and
+    /// <see cref="BlockTorrentClientOptions.PeerCertificate"/> is missing or not admitted by its authority.
+    /// </exception>
     /// <exception cref="OperationCanceledException">Seeding was stopped by <paramref name="cancellationToken"/>.</exception>
     public async Task SeedAsync(TorrentManifest manifest, IBlockDevice source, SeedOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -298,11 +305,12 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             throw new ArgumentException($"'{source.Name}' is {source.Length} bytes long, shorter than the image '{manifest.Name}' ({manifest.Length} bytes).", nameof(source));
         }
 
+        SwarmTls? tls = SwarmTls.For(manifest, _host.Options.PeerCertificate);
         LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
 
         var have = new Bitfield(manifest.PieceCount);
         have.SetAll();
-        var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding);
+        var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding) { Tls = tls };
         Register(swarm);
         try
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Discovery;
 
 namespace BlockTorrent;
@@ -109,6 +110,15 @@ public sealed class BlockTorrentClientOptions
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool EnablePeerExchange { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the certificate, with its private key, this client presents in TLS swarms: those whose manifest
+    /// names a swarm authority (<see cref="Manifest.TorrentManifest.SwarmAuthority"/>, libtorrent's SSL torrents). Its
+    /// authority must be the swarm's, and it must name the torrent or <c>*</c> (see
+    /// <see cref="Manifest.SwarmCertificates"/>). Manifests without an authority ignore it. The caller keeps ownership.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: deploying or seeding a TLS torrent fails.</value>
+    public X509Certificate2? PeerCertificate { get; set; }
 
     /// <summary>Gets or sets how often peers are told about our peers (BEP 11 asks for at most once a minute); tests shorten it.</summary>
     internal TimeSpan PeerExchangeInterval { get; set; } = TimeSpan.FromMinutes(1);

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using BlockTorrent.Bencode;
 using BlockTorrent.Buffers;
@@ -226,7 +227,7 @@ public static class ManifestBuilder
             }
         }
 
-        byte[] info = EncodeInfo(name, length, pieceLength, options.IsPrivate, hashes.V1, piecesRoot, infoEntry.Span);
+        byte[] info = EncodeInfo(name, length, pieceLength, options.IsPrivate, options.SwarmAuthority, hashes.V1, piecesRoot, infoEntry.Span);
         var metadata = new TorrentMetadata
         {
             TrackerTiers = [.. options.Trackers.Select(t => (IReadOnlyList<string>)[t])],
@@ -432,7 +433,7 @@ public static class ManifestBuilder
 
     private static long RoundUp(long value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    private static byte[] EncodeInfo(string name, long length, int pieceLength, bool isPrivate, byte[]? v1Pieces, byte[]? piecesRoot, ReadOnlySpan<byte> firstEntry)
+    private static byte[] EncodeInfo(string name, long length, int pieceLength, bool isPrivate, X509Certificate2? swarmAuthority, byte[]? v1Pieces, byte[]? piecesRoot, ReadOnlySpan<byte> firstEntry)
     {
         var buffer = new ArrayBufferWriter<byte>((v1Pieces?.Length ?? 0) + firstEntry.Length + 256);
         var writer = new BencodeWriter(buffer);
@@ -483,6 +484,12 @@ public static class ManifestBuilder
         {
             writer.WriteString("private");
             writer.WriteInteger(1);
+        }
+
+        if (swarmAuthority is not null)
+        {
+            writer.WriteString("ssl-cert");
+            writer.WriteString(swarmAuthority.ExportCertificatePem());
         }
 
         writer.WriteEnd();

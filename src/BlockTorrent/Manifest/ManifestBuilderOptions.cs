@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace BlockTorrent.Manifest;
 
@@ -53,6 +54,14 @@ public sealed class ManifestBuilderOptions
     /// </summary>
     /// <value>The default is <see langword="null"/> (unsigned).</value>
     public ECDsa? SigningKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets the certificate authority of the swarm, written as the info dictionary's <c>ssl-cert</c> (its
+    /// certificate only, as PEM; never a key): peers then connect over TLS with certificates it signed, as libtorrent's
+    /// SSL torrents do. See <see cref="SwarmCertificates"/>.
+    /// </summary>
+    /// <value>The default is <see langword="null"/> (plain peer connections).</value>
+    public X509Certificate2? SwarmAuthority { get; set; }
 
     /// <summary>Gets or sets where hashing progress is reported.</summary>
     /// <value>The default is <see langword="null"/> (none).</value>

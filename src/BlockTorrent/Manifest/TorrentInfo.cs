@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using BlockTorrent.Bencode;
 
@@ -31,6 +32,9 @@ internal sealed class TorrentInfo
 
     public required bool IsPrivate { get; init; }
 
+    /// <summary>Gets the swarm's certificate authority (<c>ssl-cert</c>), or <see langword="null"/> for a swarm without TLS.</summary>
+    public X509Certificate2? SwarmAuthority { get; init; }
+
     /// <summary>Gets the v1 piece hashes (20 bytes each), or <see langword="null"/> without v1.</summary>
     public byte[]? V1Pieces { get; init; }
 
@@ -51,6 +55,7 @@ internal sealed class TorrentInfo
         byte[]? pieces = null;
         long? metaVersion = null;
         long isPrivate = 0;
+        X509Certificate2? swarmAuthority = null;
         V1Files? files = null;
         FileTree? tree = null;
 
@@ -78,6 +83,9 @@ internal sealed class TorrentInfo
                     break;
                 case "private":
                     isPrivate = ReadInteger(ref reader, "info.private");
+                    break;
+                case "ssl-cert":
+                    swarmAuthority = SwarmCertificates.ReadAuthority(ReadText(ref reader, "info.ssl-cert"));
                     break;
                 case "files":
                     files = V1Files.Read(ref reader);
@@ -218,6 +226,7 @@ internal sealed class TorrentInfo
             PieceLength = (int)pl,
             PieceCount = (int)pieceCount,
             IsPrivate = isPrivate == 1,
+            SwarmAuthority = swarmAuthority,
             V1Pieces = pieces,
             PiecesRoot = piecesRoot,
         };

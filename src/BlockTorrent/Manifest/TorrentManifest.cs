@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using BlockTorrent.Bencode;
 
@@ -46,6 +47,7 @@ public sealed class TorrentManifest : IImageManifest
         PieceLength = parsed.PieceLength;
         PieceCount = parsed.PieceCount;
         IsPrivate = parsed.IsPrivate;
+        SwarmAuthority = parsed.SwarmAuthority;
         Versions = parsed.Versions;
         _v1Pieces = parsed.V1Pieces;
         _piecesRoot = parsed.PiecesRoot;
@@ -116,6 +118,14 @@ public sealed class TorrentManifest : IImageManifest
 
     /// <summary>Gets a value indicating whether the torrent is private (BEP 27: trackers only, no DHT, PEX or LSD).</summary>
     public bool IsPrivate { get; }
+
+    /// <summary>
+    /// Gets the certificate authority of the swarm (the info dictionary's <c>ssl-cert</c>, as libtorrent's SSL
+    /// torrents carry it), or <see langword="null"/> for a swarm without TLS. When it is set, every peer connection is
+    /// TLS and each peer must present a certificate it signed (see <see cref="SwarmCertificates"/>). It is inside the
+    /// info dictionary, so the info-hash covers it.
+    /// </summary>
+    public X509Certificate2? SwarmAuthority { get; }
 
     /// <summary>Gets the exact bencoded info dictionary (what the info-hashes hash; served over BEP 9 ut_metadata).</summary>
     public ReadOnlyMemory<byte> InfoDictionary => _info;

@@ -63,11 +63,19 @@ internal sealed class ConnectionListener : IAsyncDisposable
     /// <returns>The handshake, or <see langword="null"/> when the bytes are not one or the peer hung up.</returns>
     public static async Task<PeerHandshake?> ReceiveHandshakeAsync(Socket socket, CancellationToken cancellationToken)
     {
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        return await ReceiveHandshakeAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a 68-byte handshake from a connection's stream (the socket's, or TLS over it).</summary>
+    /// <returns>The handshake, or <see langword="null"/> when the bytes are not one or the peer hung up.</returns>
+    public static async Task<PeerHandshake?> ReceiveHandshakeAsync(Stream stream, CancellationToken cancellationToken)
+    {
         byte[] buffer = new byte[PeerHandshake.Size];
         int received = 0;
         while (received < buffer.Length)
         {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            int n = await stream.ReadAsync(buffer.AsMemory(received), cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
                 return null;
@@ -143,20 +151,38 @@ internal sealed class ConnectionListener : IAsyncDisposable
     private async Task HandshakeCoreAsync(Socket client)
     {
         EndPoint? remote = client.RemoteEndPoint;
+        Stream? stream = null;
         string? refusal;
         try
         {
             using var deadline = new CancellationTokenSource(HandshakeTimeout, _time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
-            PeerHandshake? handshake = await ReceiveHandshakeAsync(client, timeout.Token).ConfigureAwait(false);
+
+            // TLS and plain peers share the port: a TLS record cannot start like a BitTorrent handshake.
+            TorrentSwarm? tlsSwarm = null;
+            if (await SwarmTls.StartsWithTlsAsync(client, timeout.Token).ConfigureAwait(false))
+            {
+                (stream, tlsSwarm) = await SwarmTls.AcceptAsync(client, _route, timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                stream = new NetworkStream(client, ownsSocket: true);
+            }
+
+            PeerHandshake? handshake = await ReceiveHandshakeAsync(stream, timeout.Token).ConfigureAwait(false);
             TorrentSwarm? swarm = handshake is null ? null : _route(handshake.InfoHash.ToArray());
             if (swarm is null)
             {
                 refusal = handshake is null ? "not a BitTorrent handshake" : "unknown info-hash";
             }
+            else if (swarm != tlsSwarm && (swarm.Tls is not null || tlsSwarm is not null))
+            {
+                // A TLS torrent takes only peers its authority admitted, and only for itself.
+                refusal = tlsSwarm is null ? "a plain connection for a TLS torrent" : "a handshake for another torrent than the TLS server name";
+            }
             else
             {
-                await swarm.AcceptAsync(client, handshake!).ConfigureAwait(false);
+                await swarm.AcceptAsync(client, stream, handshake!).ConfigureAwait(false);
                 return;
             }
         }
@@ -168,12 +194,21 @@ internal sealed class ConnectionListener : IAsyncDisposable
         {
             refusal = e.SocketErrorCode.ToString();
         }
+        catch (IOException e)
+        {
+            refusal = e.Message;
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            refusal = e.Message;
+        }
         catch (ObjectDisposedException)
         {
             refusal = "closed";
         }
 
         Log.IncomingRefused(_logger, remote, refusal);
+        stream?.Dispose();
         client.Dispose();
     }
 }

@@ -31,7 +31,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
 
     private readonly ISessionHost _host;
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly MessageReader _reader = new();
@@ -57,14 +57,15 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     private TimeSpan _shareReceiveWindowLimited;
     private ulong _uploadCap = ulong.MaxValue;
 
-    public PeerSession(ISessionHost swarm, Socket socket, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
+    public PeerSession(ISessionHost swarm, Socket socket, Stream stream, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
     {
         _host = swarm;
         _socket = socket;
 
         // The kernel holds little unsent data (more once the upload rate shows it can use more): see the send loop.
         _unsentLimit = PeerSockets.TrySetUnsentLimit(socket, PeerSockets.InitialUnsentLimit) ? PeerSockets.InitialUnsentLimit : 0;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        // The socket itself, or TLS over it (SwarmTls); either way the stream owns the socket.
+        _stream = stream;
         _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
         _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

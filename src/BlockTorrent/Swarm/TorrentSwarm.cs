@@ -117,6 +117,9 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     // swarm's own members, those of ISessionHost included.
     private object Sync { get; } = new();
 
+    /// <summary>Gets the TLS every connection of this swarm runs over, or null for plain connections (<see cref="SwarmTls.For"/>).</summary>
+    public SwarmTls? Tls { get; init; }
+
     public TorrentManifest Manifest { get; }
 
     public IBlockDevice Device { get; }
@@ -229,15 +232,15 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     }
 
     /// <summary>Takes over an incoming connection whose handshake named this torrent; replies with our handshake.</summary>
-    public async Task AcceptAsync(Socket socket, PeerHandshake remote)
+    public async Task AcceptAsync(Socket socket, Stream stream, PeerHandshake remote)
     {
         var reply = new PeerHandshake(_features, remote.InfoHash, _host.PeerId.Span);
         byte[] bytes = new byte[PeerHandshake.Size];
         reply.WriteTo(bytes);
-        await socket.SendAsync(bytes, SocketFlags.None, _stop.Token).ConfigureAwait(false);
-        if (!Register(socket, remote, outgoing: false))
+        await stream.WriteAsync(bytes, _stop.Token).ConfigureAwait(false);
+        if (!Register(socket, stream, remote, outgoing: false))
         {
-            socket.Dispose();
+            await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -566,7 +569,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
     }
 
-    private bool Register(Socket socket, PeerHandshake remote, bool outgoing)
+    private bool Register(Socket socket, Stream stream, PeerHandshake remote, bool outgoing)
     {
         var remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
         PeerSession? replaced = null;
@@ -603,7 +606,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
                 return false;
             }
 
-            var session = new PeerSession(this, socket, remote, outgoing, _stop.Token);
+            var session = new PeerSession(this, socket, stream, remote, outgoing, _stop.Token);
             _sessions.Add(session);
             _peersSeen++;
             if (session.Extensions)
@@ -699,6 +702,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private async Task ConnectAsync(IPEndPoint endPoint)
     {
         var socket = PeerSockets.Create(endPoint.AddressFamily, Settings.TcpCongestionControl);
+        Stream? stream = null;
         bool registered = false;
         string? failure = null;
         try
@@ -706,18 +710,19 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
             using var deadline = new CancellationTokenSource(ConnectTimeout, Time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
             await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
+            stream = Tls is null ? new NetworkStream(socket, ownsSocket: true) : await Tls.ConnectAsync(socket, timeout.Token).ConfigureAwait(false);
             var ours = new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span);
             byte[] bytes = new byte[PeerHandshake.Size];
             ours.WriteTo(bytes);
-            await socket.SendAsync(bytes, SocketFlags.None, timeout.Token).ConfigureAwait(false);
-            PeerHandshake? remote = await ConnectionListener.ReceiveHandshakeAsync(socket, timeout.Token).ConfigureAwait(false);
+            await stream.WriteAsync(bytes, timeout.Token).ConfigureAwait(false);
+            PeerHandshake? remote = await ConnectionListener.ReceiveHandshakeAsync(stream, timeout.Token).ConfigureAwait(false);
             if (remote is null || !Matches(remote.InfoHash))
             {
                 failure = "the peer did not answer with this torrent's handshake";
             }
             else
             {
-                registered = Register(socket, remote, outgoing: true);
+                registered = Register(socket, stream, remote, outgoing: true);
                 failure = registered ? null : "not registered (ourselves, banned, duplicate or full)";
             }
         }
@@ -733,6 +738,10 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         {
             failure = e.Message;
         }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            failure = e.Message;
+        }
         catch (ObjectDisposedException)
         {
             // The swarm stopped while we dialled: nothing else observes this task, so it must not fault.
@@ -742,6 +751,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         {
             if (!registered)
             {
+                stream?.Dispose();
                 socket.Dispose();
             }
 
