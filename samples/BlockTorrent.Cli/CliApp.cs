@@ -86,6 +86,7 @@ internal static class CliApp
         root.Subcommands.Add(CreateCommand.Build(context));
         root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(KeygenCommand.Build(context));
+        root.Subcommands.Add(TlsCommand.Build(context));
         root.Subcommands.Add(SeedCommand.Build(context));
         root.Subcommands.Add(DeployCommand.Build(context));
         root.Subcommands.Add(VerifyCommand.Build(context));

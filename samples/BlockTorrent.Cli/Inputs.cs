@@ -67,6 +67,43 @@ internal static class Inputs
         }
     }
 
+    /// <summary>Loads a certificate and its private key from PEM files (<c>tls issue --ca</c>, <c>--tls-cert</c>).</summary>
+    /// <param name="certificatePath">The certificate.</param>
+    /// <param name="keyPath">Its unencrypted private key.</param>
+    /// <param name="option">The option that named them, for the message.</param>
+    /// <returns>The certificate with its key; the caller disposes of it.</returns>
+    /// <exception cref="CommandException">A file is missing, or they are not a certificate and its key (exit code 3).</exception>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadCertificate(string certificatePath, string keyPath, string option)
+    {
+        RequireFile(certificatePath, option + " certificate");
+        RequireFile(keyPath, option + " private key");
+        try
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        }
+        catch (Exception e) when (e is ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            throw CommandException.InvalidInput($"{option}: '{certificatePath}' and '{keyPath}' are not a PEM certificate and its unencrypted private key (make them with 'blocktorrent tls'): {e.Message}", e);
+        }
+    }
+
+    /// <summary>Loads the swarm authority's certificate of <c>create --tls-ca</c> (a key in the file is ignored).</summary>
+    /// <param name="path">The PEM file.</param>
+    /// <returns>The certificate; the caller disposes of it.</returns>
+    /// <exception cref="CommandException">The file is missing or holds no certificate (exit code 3).</exception>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 LoadAuthority(string path)
+    {
+        RequireFile(path, "--tls-ca certificate");
+        try
+        {
+            return System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(path));
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw CommandException.InvalidInput($"--tls-ca: '{path}' holds no PEM certificate (make one with 'blocktorrent tls ca'): {e.Message}", e);
+        }
+    }
+
     /// <summary>Parses a magnet link given on the command line.</summary>
     /// <param name="text">The link.</param>
     /// <returns>The link.</returns>

@@ -33,6 +33,7 @@ internal static class CreateCommand
         var comment = new Option<string?>("--comment") { Description = "A comment stored in the torrent." };
         var isPrivate = new Option<bool>("--private") { Description = "Mark the torrent private (trackers only: no LSD or peer exchange)." };
         var sign = new Option<string?>("--sign") { Description = "Sign the manifest with this ECDSA P-256 private key (PEM; see 'keygen'); the signature sits outside the info dictionary, so every client still reads the .torrent.", HelpName = "KEY.pem" };
+        var tlsCa = new Option<string?>("--tls-ca") { Description = "Make a TLS swarm (libtorrent's SSL torrents): put this authority's certificate (PEM; see 'tls ca') in the info dictionary as ssl-cert, so peers connect over TLS with certificates it signed.", HelpName = "CA.pem" };
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var compress = new Option<string?>("--compress") { Description = "Compress the image into a seekable file and describe that: pieces travel compressed and targets decode each one onto the raw device.", HelpName = "zstd" };
@@ -41,7 +42,7 @@ internal static class CreateCommand
         var level = new Option<int?>("--level") { Description = "The zstd level for --compress, 1 to 22 (default: 3)." };
         var command = new Command("create", "Make the manifest (.torrent) of an image or device: hybrid v1+v2 by default.")
         {
-            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, force, json, compress, compressedFile, level,
+            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, tlsCa, force, json, compress, compressedFile, level,
         };
         command.Validators.Add(result =>
         {
@@ -60,6 +61,7 @@ internal static class CreateCommand
                 Comment = parse.GetValue(comment),
                 IsPrivate = parse.GetValue(isPrivate),
                 CreatedBy = "blocktorrent",
+                SwarmAuthority = parse.GetValue(tlsCa) is { } caPath ? Inputs.LoadAuthority(caPath) : null,
             };
             foreach (string tracker in parse.GetValue(trackers) ?? [])
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Compression;
@@ -37,6 +38,7 @@ internal static class DeployCommand
         var trust = new Option<string?>("--trust") { Description = "Deploy only a manifest signed by a key in this PEM file (PUBLIC KEY or CERTIFICATE blocks); anything else exits 8 before the target is opened.", HelpName = "FILE" };
         var serverCert = new Option<string?>("--server-cert") { Description = "For an https URL: accept only a server presenting a certificate in this PEM file (a depot's depot-https.crt), or one a CA in it issued for the URL's host name, instead of the machine's certificate authorities; another server exits 8 before anything is written.", HelpName = "FILE" };
         var serverFingerprint = new Option<string?>("--server-fingerprint") { Description = "For an https URL: accept only a server whose certificate has this SHA-256 fingerprint (as a depot logs it); another server exits 8 before anything is written.", HelpName = "SHA256:HEX" };
+        (Option<string?> tlsCert, Option<string?> tlsKey) = SwarmSupport.TlsCertificateOptions();
         Option<InfoHash?> btih = CliOptions.InfoHash("--btih", "Deploy only the image with this info-hash (40 or 64 hex digits, v1 or v2); another manifest exits 8 before the target is opened.");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var lifeline = new Option<bool>("--exit-on-stdin-eof")
@@ -46,7 +48,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -69,6 +71,8 @@ internal static class DeployCommand
                 TrustFile = parse.GetValue(trust),
                 ServerCertificateFile = parse.GetValue(serverCert),
                 ServerFingerprint = parse.GetValue(serverFingerprint),
+                TlsCertificate = parse.GetValue(tlsCert),
+                TlsKey = parse.GetValue(tlsKey),
                 Btih = parse.GetValue(btih),
                 Json = parse.GetValue(json),
                 ExitOnStdinEof = parse.GetValue(lifeline),
@@ -291,6 +295,7 @@ internal static class DeployCommand
         // The manifest is checked before the target is opened (opening an image file may create it).
         ManifestTrust? trust = request.TrustFile is { } trustFile ? Inputs.LoadTrust(trustFile) : null;
         CheckManifest(context, manifest, request.Btih, trust, request.Json);
+        using X509Certificate2? peerCertificate = SwarmSupport.LoadPeerCertificate(manifest, request.TlsCertificate, request.TlsKey);
         if (request.DryRun)
         {
             return await DryRunAsync(context, manifest, request, logger, cancellationToken).ConfigureAwait(false);
@@ -306,7 +311,7 @@ internal static class DeployCommand
             StopOnStdinEof(stop);
         }
 
-        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl) : null;
+        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, peerCertificate) : null;
         client ??= started!;
         var options = new DeployOptions
         {

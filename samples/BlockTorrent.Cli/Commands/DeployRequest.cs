@@ -39,6 +39,9 @@ internal sealed record DeployRequest
     public string? ServerCertificateFile { get; init; }
 
     public string? ServerFingerprint { get; init; }
+    public string? TlsCertificate { get; init; }
+
+    public string? TlsKey { get; init; }
 
     public InfoHash? Btih { get; init; }
 

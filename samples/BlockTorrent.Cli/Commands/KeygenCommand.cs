@@ -46,7 +46,8 @@ internal static class KeygenCommand
         return Path.Combine(folder, Path.GetFileNameWithoutExtension(privatePath) + ".pub.pem");
     }
 
-    private static void WritePrivate(string path, string pem)
+    /// <summary>Writes a private key file readable by its owner alone.</summary>
+    internal static void WritePrivate(string path, string pem)
     {
         // Created readable by its owner alone, before any secret is in it (a file replaced by --force too).
         File.Delete(path);

@@ -41,6 +41,9 @@ internal static class ManifestSummary
         output.WriteLine($"info-hash v1:     {manifest.InfoHashV1?.ToHex() ?? "(none)"}");
         output.WriteLine($"info-hash v2:     {manifest.InfoHashV2?.ToHex() ?? "(none)"}");
         output.WriteLine($"private:          {(manifest.IsPrivate ? "yes" : "no")}");
+        output.WriteLine(manifest.SwarmAuthority is { } authority
+            ? $"tls swarm:        peers need a certificate signed by '{authority.Subject}' (SHA256:{authority.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant()})"
+            : "tls swarm:        no (plain peer connections)");
         if (manifest.Signatures.Count == 0)
         {
             output.WriteLine("signed by:        (unsigned)");

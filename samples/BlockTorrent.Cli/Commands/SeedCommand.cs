@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Devices;
@@ -24,10 +25,11 @@ internal static class SeedCommand
         var trustSource = new Option<bool>("--trust-source") { Description = "Serve pieces without checking them against the manifest. By default each piece is checked the first time it is read, and one that differs (the image changed after its manifest was made) is reported and never served." };
         var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece the first time it is read (the default now).", Hidden = true };
         var superSeed = new Option<bool>("--super-seed") { Description = "Super-seed (BEP 16): offer each peer a few rare pieces at a time, so this seed sends each piece about once and the peers pass them on. For a fleet whose targets reach one another." };
+        (Option<string?> tlsCert, Option<string?> tlsKey) = SwarmSupport.TlsCertificateOptions();
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
-            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, json,
+            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, tlsCert, tlsKey, json,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             context,
@@ -39,6 +41,7 @@ internal static class SeedCommand
             parse.GetValue(congestionControl),
             parse.GetValue(peers) ?? [],
             new SeedOptions { VerifyOnFirstRead = !parse.GetValue(trustSource) || parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
+            (parse.GetValue(tlsCert), parse.GetValue(tlsKey)),
             parse.GetValue(json),
             cancellationToken));
         return command;
@@ -60,9 +63,10 @@ internal static class SeedCommand
         };
     }
 
-    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, string? congestionControl, IReadOnlyList<IPEndPoint> peers, SeedOptions options, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, string? congestionControl, IReadOnlyList<IPEndPoint> peers, SeedOptions options, (string? Certificate, string? Key) tls, bool json, CancellationToken cancellationToken)
     {
         TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
+        using X509Certificate2? peerCertificate = SwarmSupport.LoadPeerCertificate(manifest, tls.Certificate, tls.Key);
         ILogger logger = context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source");
         await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(sourcePath, logger, cancellationToken).ConfigureAwait(false);
         DeviceOpener.RequireLength(device, manifest.Length, "source");
@@ -78,7 +82,7 @@ internal static class SeedCommand
             options.Trackers.Add(tracker.AnnounceUri);
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd, congestionControl);
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd, congestionControl, peerCertificate);
         using var counters = new TrafficCounters();
         var up = new RateMeter();
         IProgressView view = ProgressViews.Create(context.Console, "seed", json);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
@@ -18,7 +19,7 @@ internal static class SwarmSupport
     /// Starts a client listening on <paramref name="listen"/>, with one clear message when the port is taken or the
     /// congestion control algorithm (<c>--congestion-control</c>) is malformed or refused by the kernel.
     /// </summary>
-    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null)
+    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null, X509Certificate2? peerCertificate = null)
     {
         IPEndPoint endPoint = listen ?? new IPEndPoint(IPAddress.Any, DefaultPort);
         var options = new BlockTorrentClientOptions
@@ -26,6 +27,7 @@ internal static class SwarmSupport
             ListenEndPoint = endPoint,
             EnableLocalPeerDiscovery = lsd,
             TcpCongestionControl = congestionControl,
+            PeerCertificate = peerCertificate,
         };
         try
         {
@@ -43,6 +45,38 @@ internal static class SwarmSupport
         {
             throw CommandException.Usage($"--congestion-control: {e.Message}");
         }
+    }
+
+    /// <summary>The <c>--tls-cert</c> and <c>--tls-key</c> options of <c>seed</c> and <c>deploy</c>: our certificate in TLS swarms.</summary>
+    public static (Option<string?> Certificate, Option<string?> Key) TlsCertificateOptions() => (
+        new Option<string?>("--tls-cert") { Description = "For a TLS torrent (its manifest has ssl-cert, libtorrent's SSL torrents): our peer certificate, signed by the swarm's authority (see 'tls issue').", HelpName = "PEER.pem" },
+        new Option<string?>("--tls-key") { Description = "The private key of --tls-cert (default: beside it as NAME.key.pem).", HelpName = "PEER.key.pem" });
+
+    /// <summary>
+    /// Loads the peer certificate of <c>--tls-cert</c> and checks it against the manifest before anything is opened:
+    /// a TLS torrent without one is a usage error, one its authority would refuse is invalid input.
+    /// </summary>
+    /// <returns>The certificate, or <see langword="null"/> when none was given.</returns>
+    public static X509Certificate2? LoadPeerCertificate(TorrentManifest manifest, string? certificatePath, string? keyPath)
+    {
+        X509Certificate2? certificate = certificatePath is null ? null : Inputs.LoadCertificate(certificatePath, keyPath ?? TlsCommand.KeyPath(certificatePath), "--tls-cert");
+        if (manifest.SwarmAuthority is not { } authority)
+        {
+            return certificate;
+        }
+
+        if (certificate is null)
+        {
+            throw CommandException.Usage($"{manifest.Name} is a TLS torrent (its swarm authority is '{authority.Subject}'): give a peer certificate it signed with --tls-cert (see 'tls issue').");
+        }
+
+        if (!SwarmCertificates.Admits(authority, manifest.Name, certificate, null, out string? reason))
+        {
+            certificate.Dispose();
+            throw CommandException.InvalidInput($"--tls-cert: the swarm of {manifest.Name} would refuse it: {reason}.");
+        }
+
+        return certificate;
     }
 
     /// <summary>The <c>--congestion-control</c> option of <c>seed</c> and <c>deploy</c>: a malformed name is a usage error before anything runs.</summary>

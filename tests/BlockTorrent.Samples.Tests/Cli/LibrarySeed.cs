@@ -27,9 +27,9 @@ internal sealed class LibrarySeed : IAsyncDisposable
     public string EndPoint => _client.LocalEndPoint.ToString();
 
     /// <summary>Seeds <paramref name="torrent"/> from <paramref name="source"/> (an image file's device by default), which the seed then owns.</summary>
-    public static LibrarySeed Start(string torrent, string image, IBlockDevice? source = null) =>
+    public static LibrarySeed Start(string torrent, string image, IBlockDevice? source = null, System.Security.Cryptography.X509Certificates.X509Certificate2? peerCertificate = null) =>
         new(
-            new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), EnableLocalPeerDiscovery = false }),
+            new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), EnableLocalPeerDiscovery = false, PeerCertificate = peerCertificate }),
             source ?? FileBlockDevice.Open(image, new FileBlockDeviceOptions { ReadOnly = true }),
             TorrentManifest.Load(torrent));
 
