@@ -134,7 +134,9 @@ internal static class DemoCommand
         };
         if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
-            start.ArgumentList.Add(typeof(DemoCommand).Assembly.Location);
+            // The entry assembly's file beside the running program (Assembly.Location is empty in a single-file or
+            // native build; there the program is its own host and this branch is not taken).
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(DemoCommand).Assembly.GetName().Name + ".dll"));
         }
 
         foreach (string a in args)
