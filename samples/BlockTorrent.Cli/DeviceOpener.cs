@@ -70,9 +70,28 @@ internal static class DeviceOpener
 
     /// <summary>
     /// Opens a target the way <see cref="OpenTargetAsync"/> would judge it (safety checks, size), but so that nothing
-    /// can be written: for <c>deploy --dry-run</c>.
+    /// can be written: for <c>deploy --dry-run</c>. Every platform's device, and an image file, comes back the same
+    /// way: opened for reading, inside a <see cref="DryRunBlockDevice"/> that records what would have been written.
     /// </summary>
-    public static async Task<IBlockDevice> OpenForDryRunAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<DryRunBlockDevice> OpenForDryRunAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    {
+        return new DryRunBlockDevice(await OpenCheckedForReadingAsync(path, imageLength, force, logger, cancellationToken).ConfigureAwait(false), logger);
+    }
+
+    /// <summary>Checks that a target opened for reading (verify, seed) holds at least the image's length.</summary>
+    /// <param name="device">The device.</param>
+    /// <param name="imageLength">The image length.</param>
+    /// <param name="role">What the device is, for the message (<c>target</c>, <c>source</c>).</param>
+    public static void RequireLength(IBlockDevice device, long imageLength, string role)
+    {
+        if (device.Length < imageLength)
+        {
+            throw CommandException.TargetRefused(
+                $"the {role} '{device.Name}' is too small: it holds {Parsing.ByteSize.Format(device.Length)} ({device.Length} bytes) and the image needs {Parsing.ByteSize.Format(imageLength)} ({imageLength} bytes).");
+        }
+    }
+
+    private static async Task<IBlockDevice> OpenCheckedForReadingAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
     {
         if (!IsDevicePath(path))
         {
@@ -97,18 +116,5 @@ internal static class DeviceOpener
         }
 
         throw CommandException.InvalidInput($"'{path}' is a device path, and devices are supported on Linux and Windows only.");
-    }
-
-    /// <summary>Checks that a target opened for reading (verify, seed) holds at least the image's length.</summary>
-    /// <param name="device">The device.</param>
-    /// <param name="imageLength">The image length.</param>
-    /// <param name="role">What the device is, for the message (<c>target</c>, <c>source</c>).</param>
-    public static void RequireLength(IBlockDevice device, long imageLength, string role)
-    {
-        if (device.Length < imageLength)
-        {
-            throw CommandException.TargetRefused(
-                $"the {role} '{device.Name}' is too small: it holds {Parsing.ByteSize.Format(device.Length)} ({device.Length} bytes) and the image needs {Parsing.ByteSize.Format(imageLength)} ({imageLength} bytes).");
-        }
     }
 }

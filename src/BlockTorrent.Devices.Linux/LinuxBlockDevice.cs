@@ -69,13 +69,12 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
         MemoryAlignment = IsDirectIO ? geometry.MemoryAlignment : 1;
         _memoryAlignment = MemoryAlignment;
         _ioAlignment = IsDirectIO ? LogicalSectorSize : 1;
-        IsReadOnly = options.ReadOnly || (!options.DryRun && geometry.IsReadOnly);
+        IsReadOnly = options.ReadOnly || options.DryRun || geometry.IsReadOnly;
         DiscardZeroesData = geometry.DiscardZeroesData;
         _canDiscard = geometry.CanDiscard;
         _punchHoleSupported = !geometry.IsBlockDevice && geometry.CanDiscard;
         _isWholeDisk = geometry.IsWholeDisk;
         _rereadOnDispose = options.RereadPartitionTableOnDispose;
-        DryRun = options.DryRun ? new DryRunReport(path) : null;
         _bounce = new AlignedBufferPool(BounceBufferSize);
     }
 
@@ -112,9 +111,6 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
 
     /// <summary>Gets a value indicating whether transfers bypass the page cache (O_DIRECT).</summary>
     public bool IsDirectIO { get; }
-
-    /// <summary>Gets what a dry run would have written, or <see langword="null"/> when this is not a dry run.</summary>
-    public DryRunReport? DryRun { get; }
 
     /// <summary>
     /// Opens a block device or an existing image file. For writing (the default), the target is first checked
@@ -288,7 +284,7 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
             return ValueTask.FromCanceled(cancellationToken);
         }
 
-        if (DryRun is not null || IsReadOnly)
+        if (IsReadOnly)
         {
             return default;
         }
@@ -359,11 +355,7 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
 
         try
         {
-            if (DryRun is not null)
-            {
-                Log.DryRunSummary(_logger, DryRun.ToString());
-            }
-            else if (Volatile.Read(ref _written) != 0)
+            if (Volatile.Read(ref _written) != 0)
             {
                 await Task.Factory.StartNew(static state => ((LinuxBlockDevice)state!).FlushCore(), this, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
                 if (_isWholeDisk && _rereadOnDispose)
@@ -405,22 +397,11 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
             return default;
         }
 
-        if (DryRun is not null)
-        {
-            DryRun.Record(change.Offset, change.Length, change.Kind switch
-            {
-                ChangeKind.ZeroRange => DryRunOperation.ZeroRange,
-                ChangeKind.Discard => DryRunOperation.Discard,
-                _ => DryRunOperation.Write,
-            });
-            return default;
-        }
-
         return new ValueTask(Task.Factory.StartNew(static state => ((PendingChange)state!).Run(), change, change.CancellationToken, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default));
     }
 
     private void LogOpened(string kind) =>
-        Log.Opened(_logger, Name, kind, Length, LogicalSectorSize, PhysicalSectorSize, MemoryAlignment, IsDirectIO, IsReadOnly, CanDiscard, DryRun is not null);
+        Log.Opened(_logger, Name, kind, Length, LogicalSectorSize, PhysicalSectorSize, MemoryAlignment, IsDirectIO, IsReadOnly, CanDiscard);
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 

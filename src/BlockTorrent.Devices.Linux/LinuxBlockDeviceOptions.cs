@@ -34,9 +34,9 @@ public sealed class LinuxBlockDeviceOptions
     public bool Force { get; set; }
 
     /// <summary>
-    /// Gets or sets a value indicating whether writes are only recorded, not performed. The device is opened read-only,
-    /// every safety check still runs, reads return the real contents, and <see cref="LinuxBlockDevice.DryRun"/>
-    /// shows what would have been written.
+    /// Gets or sets a value indicating whether the device is opened for a dry run: every safety check a write would
+    /// get still runs (and the device is still claimed with O_EXCL unless <see cref="Force"/>), but the device is
+    /// opened read-only. Wrap it in a <see cref="DryRunBlockDevice"/>, which records what would have been written.
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool DryRun { get; set; }
@@ -60,7 +60,7 @@ public sealed class LinuxBlockDeviceOptions
 
         if (ReadOnly && DryRun)
         {
-            throw new ArgumentException("A dry run records writes; it cannot be combined with ReadOnly.", nameof(DryRun));
+            throw new ArgumentException("A dry run is checked as a write would be, which ReadOnly skips; set one of them.", nameof(DryRun));
         }
     }
 }

@@ -98,13 +98,15 @@ public sealed class LoopSafetyTests
         using var temp = new TempDirectory();
         await using var loop = await LoopDevice.CreateAsync(temp, 1 << 20);
         DryRunReport report;
-        await using (var device = LinuxBlockDevice.Open(loop.Path, new LinuxBlockDeviceOptions { DryRun = true }))
+        var opened = LinuxBlockDevice.Open(loop.Path, new LinuxBlockDeviceOptions { DryRun = true });
+        await using (var device = new DryRunBlockDevice(opened))
         {
+            Assert.True(opened.IsReadOnly);
             Assert.False(device.IsReadOnly);
             await device.WriteAsync(0, ZeroAndDiscardTests.Filled(4096, 1), TestContext.Current.CancellationToken);
             await device.WriteAsync(4096, ZeroAndDiscardTests.Filled(100, 1), TestContext.Current.CancellationToken);
             await device.ZeroRangeAsync(65536, 65536, TestContext.Current.CancellationToken);
-            report = device.DryRun!;
+            report = device.Report;
         }
 
         Assert.Equal(

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace BlockTorrent.Devices.Linux;
+namespace BlockTorrent.Devices;
 
 /// <summary>
 /// What a dry run would have written: the ranges, merged where they touch and are of the same kind, in device

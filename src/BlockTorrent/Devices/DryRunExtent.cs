@@ -1,4 +1,4 @@
-namespace BlockTorrent.Devices.Linux;
+namespace BlockTorrent.Devices;
 
 /// <summary>A range a dry run would have changed.</summary>
 /// <param name="Offset">The device offset of the first byte.</param>
