@@ -162,6 +162,26 @@ public sealed class FleetViewTests : IDisposable
     }
 
     [Fact]
+    public async Task ATargetOnTheDepotsMachineReportsWithoutTheStatusTokenWhenTheManifestsShareTheStatusPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 1 << 20, Seed = 39 }, new()
+        {
+            ["BlockTorrent:Status"] = $"127.0.0.1:{port}",
+            ["BlockTorrent:Depot:Manifests"] = $"127.0.0.1:{port}",
+            ["BlockTorrent:StatusToken"] = "fleet-secret",
+        });
+
+        await using ServiceInstance target = await FleetServices.StartTargetAsync(_dir, depot, "target.img");
+        await target.Stopped;
+
+        await Eventually.TrueAsync(() => GetFleetAsync(depot).GetAwaiter().GetResult().GetProperty("targets").EnumerateArray().Any(r => r.GetProperty("reporting").GetBoolean() && r.GetProperty("state").GetString() == "done"), Bound, "the depot shows the target's report", TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task ADepotKeepsNoReportAboutAnImageItDoesNotServe()
     {
         await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 1 << 20 });

@@ -8,7 +8,8 @@ namespace BlockTorrent.Service.Http;
 /// <summary>
 /// The secret the status and metrics ask for (<c>StatusToken</c>): when it is set, a request that reached the
 /// status's or the metrics' address must carry <c>Authorization: Bearer TOKEN</c> or it is answered 401. A depot's
-/// manifests stay open (targets fetch them, and their trust comes from signatures and pinning). The settings check
+/// manifests stay open (targets fetch them, and their trust comes from signatures and pinning), and so does the
+/// report targets post beside them (<c>POST /fleet/report</c>), from the depot's own machine too. The settings check
 /// refuses a status or metrics bound beyond loopback without a token, since what a machine is deploying, its devices
 /// and its peers are nobody else's business.
 /// </summary>
@@ -34,7 +35,8 @@ internal static class StatusToken
         app.Use((context, next) =>
         {
             ConnectionInfo connection = context.Connection;
-            bool manifest = http.Manifests is { } manifests && manifests.Accepts(connection) && context.Request.Path.StartsWithSegments("/images", StringComparison.Ordinal);
+            bool manifest = http.Manifests is { } manifests && manifests.Accepts(connection)
+                && (context.Request.Path.StartsWithSegments("/images", StringComparison.Ordinal) || context.Request.Path.Equals("/fleet/report", StringComparison.Ordinal));
             bool guarded = http.Status?.Accepts(connection) == true || http.Metrics?.Accepts(connection) == true;
             if (manifest || !guarded || Carries(context.Request, expected))
             {
