@@ -16,6 +16,13 @@ if (args.Length > 0 && args[0] == "manifest-speed")
     return await ManifestSpeed.RunAsync(args[1..]);
 }
 
+// Seekable compressed images: CPU per GiB to make, decode and re-encode (serve) one:
+// dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- compression-speed
+if (args.Length > 0 && args[0] == "compression-speed")
+{
+    return await CompressionSpeed.RunAsync(args[1..]);
+}
+
 // Swarm benchmarks (loopback, separate processes; see benchmarks/README.md).
 if (args.Length > 0 && OperatingSystem.IsLinux())
 {

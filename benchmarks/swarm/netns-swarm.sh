@@ -9,6 +9,11 @@
 #                                        [--switch-queue 50ms] [--ready-to-run | --native-aot]
 #                                        [--congestion-control cubic|reno|bbr|system]
 #                                        [--trace-ms MS] [--warm-up] [--keep-logs DIR]
+#                                        [--compressible] [--compress]
+#
+# --compressible makes an image of text, binary records, random bytes and zero runs (about 3:1 with zstd) instead of
+# random bytes; --compress then moves it as a seekable compressed image (docs/COMPRESSED-IMAGES.md): the seed serves
+# image.raw.btz and every target decodes the pieces onto its raw image. The bound stays the raw image's.
 #
 # Every node's TCP uses --congestion-control (cubic, Linux's usual default, unless told otherwise; "system" keeps
 # whatever the host's default is, which a child namespace inherits and, in some containers, may not change).
@@ -22,7 +27,7 @@
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" warm="" extra=()
+make=() seed_file=image.raw trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" warm="" extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -41,6 +46,8 @@ while [ $# -gt 0 ]; do
     --queue-time) extra+=(--queue-time "$2"); shift 2 ;;
     --trace-ms) trace=1; extra+=(--trace-ms "$2"); shift 2 ;;
     --warm-up) extra+=(--warm-up); warm=" warmed up"; shift ;;
+    --compressible) make+=(--compressible); shift ;;
+    --compress) make+=(--compress); seed_file=image.raw.btz; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -89,7 +96,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 mkdir -p "$work"
-"$bench" make-image --out "$work" --size "$size" --piece-size "$piece" >/dev/null
+"$bench" make-image --out "$work" --size "$size" --piece-size "$piece" "${make[@]}" >/dev/null
 bytes=$(stat -c %s "$work/image.raw")
 
 ip netns add "$bridge_ns"; namespaces+=("$bridge_ns")
@@ -118,7 +125,7 @@ for i in $(seq 1 "$targets"); do
   if [ "$slow_rate" != 0 ] && [ "$i" = "$targets" ]; then add_node "$i" "$slow_rate"; else add_node "$i" "$rate"; fi
 done
 
-ip netns exec "$prefix-n0" "$bench" peer seed --torrent "$work/image.torrent" --image "$work/image.raw" \
+ip netns exec "$prefix-n0" "$bench" peer seed --torrent "$work/image.torrent" --image "$work/$seed_file" \
   --listen 10.77.0.1:6881 $super --progress "${extra[@]}" > "$work/seed.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 200); do grep -q '"port"' "$work/seed.log" 2>/dev/null && break; sleep 0.05; done
@@ -184,5 +191,6 @@ echo "links dropped $up_drops packets on the way up (node queues) and $down_drop
 echo "TCP: $retrans of $out_segs segments retransmitted ($(awk -v r="$retrans" -v o="$out_segs" 'BEGIN { printf "%.1f", o ? 100 * r / o : 0 }') %)"
 sent=$(ip netns exec "$prefix-n0" tc -s qdisc show dev eth0 | sed -nE 's/.*Sent ([0-9]+) bytes.*/\1/p' | head -1)
 echo "fluid bound $bound s; last of the $fast fast targets at $worst s = $(awk -v w="$worst" -v b="$bound" 'BEGIN { printf "%.2f", w / b }') x bound (goal <= 1.10)"
+[ "$seed_file" != image.raw ] && echo "compressed: $(stat -c %s "$work/$seed_file") bytes on the wire for the $bytes-byte raw image"
 echo "seed sent $(awk -v s="$sent" -v b="$bytes" 'BEGIN { printf "%.2f", s / b }') x the image on the wire ($sent bytes, headers included)"
 if [ "$trace" = 1 ]; then python3 "$repo/benchmarks/swarm/trace-summary.py" "$work" "$bytes"; fi

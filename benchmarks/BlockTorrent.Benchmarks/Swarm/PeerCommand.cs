@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 
@@ -257,7 +258,8 @@ internal static class PeerCommand
             }
         });
 
-        await using (var target = FileBlockDevice.Create(targetPath, manifest.Length, new FileBlockDeviceOptions { Overwrite = true }))
+        long rawLength = CompressedImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
+        await using (var target = FileBlockDevice.Create(targetPath, rawLength, new FileBlockDeviceOptions { Overwrite = true }))
         {
             DeploymentResult result;
             try

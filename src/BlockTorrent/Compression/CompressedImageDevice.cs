@@ -18,7 +18,9 @@ namespace BlockTorrent.Compression;
 /// memory stays bounded whatever the image's size or ratio.
 /// </para>
 /// <para>
-/// Re-encoding is deterministic (same library, level and frame size), so a piece read from a target that holds its
+/// The last pieces decoded (32 MiB of them) are kept as they came, verified, and served from there: the swarm asks
+/// for what a target received last. Any other piece is re-encoded. Re-encoding is deterministic (same library, level
+/// and frame size), so a piece read from a target that holds its
 /// raw frames hashes equal to the manifest; one that does not (other raw bytes, another encoder) comes back as zeros,
 /// which fail every piece check: the read cache then stops offering it, and a recheck counts it missing.
 /// </para>
@@ -27,11 +29,18 @@ internal sealed class CompressedImageDevice : IBlockDevice
 {
     private const int MinChunkLength = 1024 * 1024;
 
+    // Verified compressed pieces kept after they were decoded, oldest dropped first: the swarm asks a target for the
+    // pieces it received last, and serving one of those then costs a copy, not a re-encoding.
+    private const long KeptBytes = 32 * 1024 * 1024;
+
     private readonly CompressedImage _image;
     private readonly IBlockDevice _raw;
     private readonly AlignedBufferPool _chunks;
     private readonly SemaphoreSlim _coders;
     private readonly int _frameBound;
+    private readonly Dictionary<int, byte[]> _kept = [];
+    private readonly Queue<int> _keptOrder = new();
+    private long _keptBytes;
 
     /// <summary>Initializes a new instance over a raw target; the target is not disposed with it.</summary>
     /// <exception cref="ArgumentException">The target is shorter than the raw image.</exception>
@@ -208,6 +217,17 @@ internal sealed class CompressedImageDevice : IBlockDevice
 
     public ValueTask DisposeAsync()
     {
+        lock (_kept)
+        {
+            foreach (byte[] kept in _kept.Values)
+            {
+                ArrayPool<byte>.Shared.Return(kept);
+            }
+
+            _kept.Clear();
+            _keptOrder.Clear();
+        }
+
         _chunks.Dispose();
         _coders.Dispose();
         return ValueTask.CompletedTask;
@@ -265,6 +285,8 @@ internal sealed class CompressedImageDevice : IBlockDevice
             {
                 throw Corrupt(piece, position);
             }
+
+            Keep(piece, data.Span);
         }
         finally
         {
@@ -338,8 +360,52 @@ internal sealed class CompressedImageDevice : IBlockDevice
     private InvalidDataException Corrupt(int piece, int position) =>
         new(string.Create(CultureInfo.InvariantCulture, $"Piece {piece} of the compressed image passed its hash check but does not decode to the frames the manifest lists (at byte {position} of the piece): the manifest was not made from this file."));
 
+    private void Keep(int piece, ReadOnlySpan<byte> data)
+    {
+        lock (_kept)
+        {
+            if (_kept.ContainsKey(piece))
+            {
+                return;
+            }
+
+            byte[] copy = ArrayPool<byte>.Shared.Rent(data.Length);
+            data.CopyTo(copy);
+            _kept.Add(piece, copy);
+            _keptOrder.Enqueue(piece);
+            _keptBytes += data.Length;
+            while (_keptBytes > KeptBytes && _keptOrder.TryDequeue(out int oldest))
+            {
+                if (_kept.Remove(oldest, out byte[]? dropped))
+                {
+                    _keptBytes -= PieceSize(oldest);
+                    ArrayPool<byte>.Shared.Return(dropped);
+                }
+            }
+        }
+    }
+
+    private bool TryCopyKept(int piece, Span<byte> destination)
+    {
+        lock (_kept)
+        {
+            if (!_kept.TryGetValue(piece, out byte[]? kept))
+            {
+                return false;
+            }
+
+            kept.AsSpan(0, destination.Length).CopyTo(destination);
+            return true;
+        }
+    }
+
     private async Task EncodePieceAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken)
     {
+        if (TryCopyKept(piece, destination.Span))
+        {
+            return;
+        }
+
         await _coders.WaitAsync(cancellationToken).ConfigureAwait(false);
         AlignedBuffer chunk = _chunks.Rent();
         byte[] frame = ArrayPool<byte>.Shared.Rent(_frameBound);

@@ -115,7 +115,7 @@ public sealed class CompressedImageTests : IDisposable
     }
 
     [Fact]
-    public async Task ADeployingTargetServesReencodedPiecesToTheNextTarget()
+    public async Task ADeployingTargetServesCompressedPiecesToTheNextTarget()
     {
         var (image, manifest, compressed) = await CreateAsync(4 * 1024 * 1024);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -128,7 +128,7 @@ public sealed class CompressedImageTests : IDisposable
         firstOptions.SeedAfter = TimeSpan.FromMinutes(5);
         Task<DeploymentResult> firstDeploy = first.DeployAsync(manifest, new MemoryBlockDevice(image.Length), firstOptions, null, cts.Token);
 
-        // The second target knows only the first: every piece it gets, the first re-encoded from its raw frames.
+        // The second target knows only the first, which holds raw frames: every piece it gets, the first served compressed.
         var secondTarget = new MemoryBlockDevice(image.Length);
         DeploymentResult result = await second.DeployAsync(manifest, secondTarget, SwarmTestImages.From(first.LocalEndPoint), null, cts.Token);
 
