@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.Channels;
+using BlockTorrent.Swarm.Connections;
 using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 
@@ -17,11 +17,10 @@ namespace BlockTorrent.Swarm;
 /// The session knows the swarm only as an <see cref="ISessionHost"/>, whose members take the swarm's lock
 /// themselves; block bytes are copied into the piece buffer outside the lock, under the picker's receive claim.
 /// </remarks>
-internal sealed class PeerSession : IChokeable, IExtensionPeer
+internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandler<Outgoing>
 {
     private const int MaxUnsolicitedBlocks = 512;
     private const int MaxInvalidRequests = 256;
-    private const int FlushThreshold = 64 * 1024;
 
     // Rejects of requests we refuse a peer can make us queue faster than it reads them (the extensions limit their
     // own replies). Past the limit the peer is not reading, and it is dropped instead of growing the send queue.
@@ -30,18 +29,12 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     private static readonly byte[] ZeroBlock = new byte[PiecePicker.BlockSize];
 
     private readonly ISessionHost _host;
-    private readonly Socket _socket;
-    private readonly Stream _stream;
-    private readonly PipeReader _input;
-    private readonly PipeWriter _output;
+    private readonly PeerConnection<Outgoing> _connection;
     private readonly MessageReader _reader = new();
-    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
 
     // Requests the peer made that we have not served yet (under its own lock: the receive loop adds, the send loop
     // takes, a choke clears). A HashSet reuses its slots, so a steady upload allocates nothing per request.
     private readonly HashSet<BlockRequest> _pendingUploads = [];
-    private readonly CancellationTokenSource _cts;
-    private int _closed;
     private int _unsolicited;
     private int _invalidRequests;
     private readonly int[] _pendingReplies;
@@ -51,25 +44,16 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     private long _uploaded;
     private long _rateDownloaded;
     private long _rateUploaded;
-    private int _unsentLimit;
     private long _shareUploaded;
     private double _shareRate;
     private TimeSpan _shareReceiveWindowLimited;
-    private ulong _uploadCap = ulong.MaxValue;
 
     public PeerSession(ISessionHost swarm, Socket socket, Stream stream, PeerHandshake remote, bool outgoing, CancellationToken cancellationToken)
     {
         _host = swarm;
-        _socket = socket;
-
-        // The kernel holds little unsent data (more once the upload rate shows it can use more): see the send loop.
-        _unsentLimit = PeerSockets.TrySetUnsentLimit(socket, PeerSockets.InitialUnsentLimit) ? PeerSockets.InitialUnsentLimit : 0;
-        // The socket itself, or TLS over it (SwarmTls); either way the stream owns the socket.
-        _stream = stream;
-        _input = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-        _output = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
-        _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Remote = (IPEndPoint)socket.RemoteEndPoint!;
+        // The socket's own stream, or TLS over it (SwarmTls); either way the stream owns the socket.
+        _connection = new PeerConnection<Outgoing>(socket, stream, swarm.Time, swarm.Logger, cancellationToken);
+        Remote = _connection.Remote;
         PeerId = remote.PeerId.ToArray();
         IsOutgoing = outgoing;
         Fast = (remote.Features & HandshakeFeatures.Fast) != 0;
@@ -80,7 +64,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         Pick = new PickerPeer(swarm.PieceCount);
         Requests = new RequestPump(this, swarm);
         _pendingReplies = new int[swarm.Extensions.All.Count];
-        LastReceived = LastSent = LastProgress = swarm.Time.GetTimestamp();
+        LastProgress = swarm.Time.GetTimestamp();
     }
 
     public IPEndPoint Remote { get; }
@@ -132,9 +116,9 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     public long Uploaded => Interlocked.Read(ref _uploaded);
 
     /// <summary>Gets or sets the time of the last byte received.</summary>
-    public long LastReceived { get; private set; }
+    public long LastReceived => _connection.LastReceived;
 
-    public long LastSent { get; private set; }
+    public long LastSent => _connection.LastSent;
 
     /// <summary>Gets or sets when the request pipeline last moved (a block arrived, or requests went out from empty).</summary>
     public long LastProgress { get; set; }
@@ -146,7 +130,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     /// <summary>Gets what super-seeding knows about this peer (its offers and pacing), when we super-seed.</summary>
     public SuperSeeder.Peer? Seeding { get; set; }
 
-    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+    public bool IsClosed => _connection.IsClosed;
 
     public Task Completion { get; private set; } = Task.CompletedTask;
 
@@ -154,13 +138,12 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
     public void Start()
     {
         Completion = Task.WhenAll(
-            Task.Run(ReceiveLoopAsync),
-            Task.Run(SendLoopAsync),
-            Task.Run(() => Requests.RunAsync(_cts.Token)));
+            _connection.Start(this),
+            Task.Run(() => Requests.RunAsync(_connection.Closing)));
     }
 
     /// <summary>Queues a message.</summary>
-    public void Send(Outgoing message) => _outgoing.Writer.TryWrite(message);
+    public void Send(Outgoing message) => _connection.Send(message);
 
     /// <inheritdoc/>
     public void SendExtended(byte remoteId, byte[] payload) => Send(new Outgoing(MessageId.Extended, Payload: payload, ExtensionId: remoteId));
@@ -236,15 +219,11 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         double upNow = (up - _rateUploaded) / seconds;
         DownloadRate = (DownloadRate * 0.5) + ((down - _rateDownloaded) / seconds * 0.5);
         UploadRate = (UploadRate * 0.5) + (upNow * 0.5);
-        int unsentLimit = PeerSockets.UnsentLimitFor(Math.Max(upNow, UploadRate));
-        if (unsentLimit != _unsentLimit && PeerSockets.TrySetUnsentLimit(_socket, unsentLimit))
-        {
-            _unsentLimit = unsentLimit;
-        }
+        _connection.UpdateUnsentLimit(Math.Max(upNow, UploadRate));
 
         _rateDownloaded = down;
         _rateUploaded = up;
-        if (PeerSockets.TryGetRoundTrip(_socket, out TimeSpan roundTrip))
+        if (_connection.TryGetRoundTrip(out TimeSpan roundTrip))
         {
             Queue.RoundTrip = roundTrip;
         }
@@ -268,7 +247,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
         // Smoothed over about a second: a connection's writes come in bursts of its unsent-data limit.
         _shareRate = _shareRate == 0 ? rate : (_shareRate * (1 - UploadShares.Smoothing)) + (rate * UploadShares.Smoothing);
         bool held = false;
-        if (PeerSockets.TryGetSendState(_socket, out SendState state))
+        if (_connection.TryGetSendState(out SendState state))
         {
             TimeSpan receiveLimited = state.ReceiveWindowLimited - _shareReceiveWindowLimited;
             _shareReceiveWindowLimited = state.ReceiveWindowLimited;
@@ -280,234 +259,87 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
 
     /// <summary>Caps the connection's upload rate (Linux pacing), or lifts the cap (<see cref="double.PositiveInfinity"/>).</summary>
     /// <param name="bytesPerSecond">The cap.</param>
-    public void SetUploadCap(double bytesPerSecond)
-    {
-        ulong cap = double.IsPositiveInfinity(bytesPerSecond) ? ulong.MaxValue : (ulong)bytesPerSecond;
-        if (cap != _uploadCap && PeerSockets.TrySetMaxPacingRate(_socket, cap))
-        {
-            _uploadCap = cap;
-        }
-    }
+    public void SetUploadCap(double bytesPerSecond) => _connection.SetUploadCap(bytesPerSecond);
 
     /// <summary>Closes the connection (once) and tells the swarm.</summary>
-    public void Close(string reason)
-    {
-        if (Interlocked.Exchange(ref _closed, 1) != 0)
-        {
-            return;
-        }
+    /// <param name="reason">Why.</param>
+    public void Close(string reason) => _connection.Close(reason);
 
+    /// <inheritdoc/>
+    void IConnectionHandler<Outgoing>.OnClosed(string reason)
+    {
         Log.PeerDisconnected(_host.Logger, Remote, reason);
-        _cts.Cancel();
-        _outgoing.Writer.TryComplete();
         Requests.Complete();
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already reset by the peer: nothing left to shut down.
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already closed.
-        }
-
         _host.OnClosed(this, reason);
-        _stream.Dispose();
     }
 
-    private async Task ReceiveLoopAsync()
+    /// <inheritdoc/>
+    string? IConnectionHandler<Outgoing>.OnReceived(ref ReadOnlySequence<byte> buffer)
     {
-        string reason = "the peer closed the connection";
-        try
+        while (true)
         {
-            CancellationToken ct = _cts.Token;
-            while (true)
+            WireReadStatus status = _reader.TryRead(ref buffer);
+            if (status == WireReadStatus.NeedMoreData)
             {
-                ReadResult result = await _input.ReadAsync(ct).ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    LastReceived = _host.Time.GetTimestamp();
-                }
-
-                string? error = null;
-                while (error is null)
-                {
-                    WireReadStatus status = _reader.TryRead(ref buffer);
-                    if (status == WireReadStatus.NeedMoreData)
-                    {
-                        break;
-                    }
-
-                    if (status == WireReadStatus.ProtocolError)
-                    {
-                        error = $"protocol error: {_reader.Error}";
-                        break;
-                    }
-
-                    if (status == WireReadStatus.Message)
-                    {
-                        error = Handle(_reader.Current);
-                    }
-                }
-
-                _input.AdvanceTo(buffer.Start, buffer.End);
-                if (_blocksArrived && error is null)
-                {
-                    _blocksArrived = false;
-                    Requests.RefillAfterBlocks();
-                }
-
-                if (error is not null)
-                {
-                    reason = error;
-                    break;
-                }
-
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
+                return null;
             }
-        }
-        catch (Exception e) when (CloseReason(e) is { } why)
-        {
-            reason = why;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A bug in handling one peer's message must cost that connection, never the engine.
-            Log.HandlerFailed(_host.Logger, e, Remote);
-            reason = $"internal error: {e.Message}";
-        }
-        finally
-        {
-            await _input.CompleteAsync().ConfigureAwait(false);
-            Close(reason);
+
+            if (status == WireReadStatus.ProtocolError)
+            {
+                return $"protocol error: {_reader.Error}";
+            }
+
+            if (status == WireReadStatus.Message && Handle(_reader.Current) is { } error)
+            {
+                return error;
+            }
         }
     }
 
-    private async Task SendLoopAsync()
+    /// <inheritdoc/>
+    void IConnectionHandler<Outgoing>.OnReceiveBatchEnd()
     {
-        string reason = "send loop ended";
-        try
+        if (_blocksArrived)
         {
-            CancellationToken ct = _cts.Token;
-            ChannelReader<Outgoing> queue = _outgoing.Reader;
-
-            // Piece data waits here, behind every other message: a request, a have or a choke must not queue behind
-            // the megabytes the peer asked of us, or in a swarm where every pair trades both ways each end learns of
-            // the other's pieces, and gets its requests answered, only after its own upload to that peer drains. The
-            // kernel's share of that queue is kept to about a tenth of a second of upload (TCP_NOTSENT_LOWAT, set from
-            // the upload rate in UpdateRates), so what we send next waits behind little of what we sent before.
-            var blocks = new Queue<BlockRequest>();
-            do
-            {
-                long unflushed = 0;
-                while (true)
-                {
-                    bool control = false;
-                    while (queue.TryRead(out Outgoing m))
-                    {
-                        if (m.Id == MessageId.Piece)
-                        {
-                            blocks.Enqueue(m.Block);
-                        }
-                        else
-                        {
-                            unflushed += await WriteAsync(m, ct).ConfigureAwait(false);
-                            control = true;
-                        }
-                    }
-
-                    if (control || unflushed >= FlushThreshold)
-                    {
-                        if ((await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
-                        {
-                            return;
-                        }
-
-                        unflushed = 0;
-                    }
-
-                    if (!blocks.TryDequeue(out BlockRequest block))
-                    {
-                        break;
-                    }
-
-                    unflushed += await WriteBlockAsync(block, ct).ConfigureAwait(false);
-                }
-
-                if (unflushed > 0 && (await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
-                {
-                    return;
-                }
-
-                LastSent = _host.Time.GetTimestamp();
-            }
-            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false));
-        }
-        catch (Exception e) when (CloseReason(e) is { } why)
-        {
-            reason = why;
-        }
-        finally
-        {
-            try
-            {
-                // Completing flushes what is left; the socket may already be gone, which only means the peer is.
-                await _output.CompleteAsync().ConfigureAwait(false);
-            }
-            catch (Exception e) when (CloseReason(e) is not null)
-            {
-                Log.SendCompletionFailed(_host.Logger, e.Message);
-            }
-
-            Close(reason);
+            _blocksArrived = false;
+            Requests.RefillAfterBlocks();
         }
     }
 
-    /// <summary>Names why a connection loop ended, for the exceptions that just mean the connection is gone.</summary>
-    private static string? CloseReason(Exception e) => e switch
-    {
-        OperationCanceledException or ObjectDisposedException => "closed",
-        IOException or SocketException => e.Message,
-        _ => null,
-    };
+    /// <inheritdoc/>
+    bool IConnectionHandler<Outgoing>.IsBulk(in Outgoing message) => message.Id == MessageId.Piece;
 
-    private async ValueTask<int> WriteAsync(Outgoing m, CancellationToken ct)
+    /// <inheritdoc/>
+    public async ValueTask<int> WriteAsync(PipeWriter output, Outgoing m, CancellationToken cancellationToken)
     {
         if (m.KeepAlive)
         {
-            MessageWriter.WriteKeepAlive(_output);
+            MessageWriter.WriteKeepAlive(output);
             return 4;
         }
 
         switch (m.Id)
         {
             case MessageId.Piece:
-                return await WriteBlockAsync(m.Block, ct).ConfigureAwait(false);
+                return await WriteBlockAsync(output, m.Block, cancellationToken).ConfigureAwait(false);
             case MessageId.Have:
             case MessageId.AllowedFast:
             case MessageId.SuggestPiece:
-                MessageWriter.WritePieceIndex(_output, m.Id, m.Block.Piece);
+                MessageWriter.WritePieceIndex(output, m.Id, m.Block.Piece);
                 return 9;
             case MessageId.RejectRequest:
                 Interlocked.Decrement(ref _pendingRejects);
-                MessageWriter.WriteBlock(_output, m.Id, m.Block);
+                MessageWriter.WriteBlock(output, m.Id, m.Block);
                 return 17;
             case MessageId.Request:
             case MessageId.Cancel:
-                MessageWriter.WriteBlock(_output, m.Id, m.Block);
+                MessageWriter.WriteBlock(output, m.Id, m.Block);
                 return 17;
             case MessageId.Hashes:
                 Interlocked.Decrement(ref _pendingReplies[m.Extension!.Index]);
-                return m.Extension.WriteReply(_output, m);
+                return m.Extension.WriteReply(output, m);
             case MessageId.Bitfield:
-                MessageWriter.WriteBitfield(_output, m.Payload);
+                MessageWriter.WriteBitfield(output, m.Payload);
                 return 5 + m.Payload!.Length;
             case MessageId.Extended:
                 if (m.Extension is { } owner)
@@ -515,15 +347,15 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
                     Interlocked.Decrement(ref _pendingReplies[owner.Index]);
                 }
 
-                MessageWriter.WriteExtended(_output, m.ExtensionId, m.Payload);
+                MessageWriter.WriteExtended(output, m.ExtensionId, m.Payload);
                 return 6 + m.Payload!.Length;
             default:
-                MessageWriter.WriteSimple(_output, m.Id);
+                MessageWriter.WriteSimple(output, m.Id);
                 return 5;
         }
     }
 
-    private async ValueTask<int> WriteBlockAsync(BlockRequest block, CancellationToken ct)
+    private async ValueTask<int> WriteBlockAsync(PipeWriter output, BlockRequest block, CancellationToken ct)
     {
         if (!TryTakeUpload(block))
         {
@@ -532,7 +364,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
 
         if (_host.IsZeroPiece(block.Piece))
         {
-            MessageWriter.WritePiece(_output, block.Piece, block.Offset, ZeroBlock.AsSpan(0, block.Length));
+            MessageWriter.WritePiece(output, block.Piece, block.Offset, ZeroBlock.AsSpan(0, block.Length));
         }
         else
         {
@@ -541,7 +373,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             {
                 if (Fast)
                 {
-                    MessageWriter.WriteBlock(_output, MessageId.RejectRequest, block);
+                    MessageWriter.WriteBlock(output, MessageId.RejectRequest, block);
                 }
 
                 return 17;
@@ -550,7 +382,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
             ReadOnlySpan<byte> piece = lease.Span;
             if (block.Offset + block.Length <= piece.Length)
             {
-                MessageWriter.WritePiece(_output, block.Piece, block.Offset, piece.Slice(block.Offset, block.Length));
+                MessageWriter.WritePiece(output, block.Piece, block.Offset, piece.Slice(block.Offset, block.Length));
             }
             else
             {
@@ -558,7 +390,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer
                 byte[] padded = ArrayPool<byte>.Shared.Rent(block.Length);
                 padded.AsSpan(0, block.Length).Clear();
                 piece[block.Offset..].CopyTo(padded);
-                MessageWriter.WritePiece(_output, block.Piece, block.Offset, padded.AsSpan(0, block.Length));
+                MessageWriter.WritePiece(output, block.Piece, block.Offset, padded.AsSpan(0, block.Length));
                 ArrayPool<byte>.Shared.Return(padded);
             }
         }
