@@ -59,38 +59,6 @@ internal sealed class ConnectionListener : IAsyncDisposable
     /// <summary>Gets the bound address and port.</summary>
     public IPEndPoint LocalEndPoint { get; }
 
-    /// <summary>Reads a 68-byte handshake from a socket.</summary>
-    /// <returns>The handshake, or <see langword="null"/> when the bytes are not one or the peer hung up.</returns>
-    public static async Task<PeerHandshake?> ReceiveHandshakeAsync(Socket socket, CancellationToken cancellationToken)
-    {
-        using var stream = new NetworkStream(socket, ownsSocket: false);
-        return await ReceiveHandshakeAsync(stream, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Reads a 68-byte handshake from a connection's stream (the socket's, or TLS over it).</summary>
-    /// <returns>The handshake, or <see langword="null"/> when the bytes are not one or the peer hung up.</returns>
-    public static async Task<PeerHandshake?> ReceiveHandshakeAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        byte[] buffer = new byte[PeerHandshake.Size];
-        int received = 0;
-        while (received < buffer.Length)
-        {
-            int n = await stream.ReadAsync(buffer.AsMemory(received), cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                return null;
-            }
-
-            received += n;
-            if (received >= PeerHandshake.SizeBeforePeerId && !PeerHandshake.TryReadHeader(buffer, out _, out _))
-            {
-                return null;
-            }
-        }
-
-        return PeerHandshake.TryParse(buffer);
-    }
-
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -169,7 +137,7 @@ internal sealed class ConnectionListener : IAsyncDisposable
                 stream = new NetworkStream(client, ownsSocket: true);
             }
 
-            PeerHandshake? handshake = await ReceiveHandshakeAsync(stream, timeout.Token).ConfigureAwait(false);
+            PeerHandshake? handshake = await PeerDialer.ReceiveHandshakeAsync(stream, timeout.Token).ConfigureAwait(false);
             TorrentSwarm? swarm = handshake is null ? null : _route(handshake.InfoHash.ToArray());
             if (swarm is null)
             {

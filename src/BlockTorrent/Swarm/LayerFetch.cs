@@ -67,31 +67,32 @@ internal sealed class LayerFetch
             : null;
     }
 
-    /// <summary>Writes the next hash request, or says the layer is complete.</summary>
-    /// <param name="output">Receives the request.</param>
+    /// <summary>Gives the next hash request to send, or says the layer is complete.</summary>
+    /// <param name="request">The request to send, when <see cref="Step.Pending"/> is returned.</param>
     /// <returns><see cref="Step.Pending"/> or <see cref="Step.Complete"/>.</returns>
-    public Step Next(IBufferWriter<byte> output)
+    public Step Next(out HashRequest request)
     {
         if (_next >= _pieceCount)
         {
+            request = default;
             return Step.Complete;
         }
 
         // Chunks start at multiples of the chunk size; the last one is the rest of the padded layer.
         int length = Math.Min(MetadataFetcher.MaxHashesPerRequest, _width - _next);
         int proofLayers = _treeHeight - _pieceHeight - 1;
-        _outstanding = new HashRequest(Sha256Hash.From(_root), _pieceHeight, _next, length, proofLayers);
-        MessageWriter.WriteHashRequest(output, MessageId.HashRequest, _outstanding);
+        request = _outstanding = new HashRequest(Sha256Hash.From(_root), _pieceHeight, _next, length, proofLayers);
         return Step.Pending;
     }
 
     /// <summary>Checks a hashes message against the outstanding request and the pieces root, keeps it, and asks for more.</summary>
     /// <param name="answer">The request fields the message repeats.</param>
     /// <param name="hashes">The base-layer hashes, then the uncles.</param>
-    /// <param name="output">Receives the next request.</param>
+    /// <param name="request">The next request to send, when <see cref="Step.Pending"/> is returned.</param>
     /// <returns>What happens next.</returns>
-    public Step OnHashes(HashRequest answer, ReadOnlySequence<byte> hashes, IBufferWriter<byte> output)
+    public Step OnHashes(HashRequest answer, ReadOnlySequence<byte> hashes, out HashRequest request)
     {
+        request = default;
         if (!answer.Equals(_outstanding) || hashes.Length > (answer.Length + _treeHeight) * (long)MerkleTree.HashSize)
         {
             return Step.Invalid;
@@ -106,6 +107,6 @@ internal sealed class LayerFetch
         int count = Math.Min(answer.Length, _pieceCount - answer.Index);
         bytes.AsSpan(0, count * MerkleTree.HashSize).CopyTo(Layer.AsSpan(answer.Index * MerkleTree.HashSize));
         _next = answer.Index + answer.Length;
-        return Next(output);
+        return Next(out request);
     }
 }

@@ -5,6 +5,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using BlockTorrent.Manifest;
+using BlockTorrent.Swarm.Connections;
+using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 
 namespace BlockTorrent.Swarm;
@@ -55,6 +57,7 @@ internal sealed class MetadataFetcher
     private readonly Queue<string> _failures = new();
     private readonly TaskCompletionSource<Result> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _extensionHandshake;
+    private readonly PeerExchange _pex;
 
     /// <summary>Initializes a new fetcher.</summary>
     /// <param name="host">Our peer id, listen port, clock and logger.</param>
@@ -79,6 +82,9 @@ internal sealed class MetadataFetcher
         _features = v2 is null ? PeerHandshake.DefaultFeatures & ~HandshakeFeatures.V2 : PeerHandshake.DefaultFeatures;
         _extensionHandshake = ExtensionHandshake.Encode(0, host.ListenPort, TorrentSwarm.RequestQueueLimit, pex: true);
         Name = (v1 ?? v2)!.Value.ToHex();
+
+        // Told of peers, never telling: the swarm's handler, without its tick.
+        _pex = new PeerExchange(AddCandidates, long.MaxValue, PexMessage.MaxPeersPerList);
     }
 
     /// <summary>Gets the info-hash the fetch is for, in hex.</summary>
@@ -190,13 +196,17 @@ internal sealed class MetadataFetcher
                 }
             }
 
-            using var socket = PeerSockets.Create(peer.AddressFamily, _host.Settings.TcpCongestionControl);
             using var deadline = new CancellationTokenSource(PeerTimeout, _host.Time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-            await socket.ConnectAsync(peer, timeout.Token).ConfigureAwait(false);
-            var session = new Session(this, socket, peer);
-            failure = await session.RunAsync(timeout.Token).ConfigureAwait(false);
-            retry = !session.Final;
+            var ours = new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span);
+            (Socket socket, Stream stream, PeerHandshake? remote) = await PeerDialer.DialAsync(peer, _host.Settings.TcpCongestionControl, ours, secure: null, timeout.Token).ConfigureAwait(false);
+            using (socket)
+            await using (stream.ConfigureAwait(false))
+            {
+                var session = new Session(this, peer);
+                failure = await session.RunAsync(socket, stream, remote, timeout.Token).ConfigureAwait(false);
+                retry = !session.Final;
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -283,12 +293,17 @@ internal sealed class MetadataFetcher
     /// <param name="Source">The peer that delivered it.</param>
     internal sealed record Result(byte[] Info, byte[] PieceLayer, IPEndPoint Source);
 
-    /// <summary>One connection asking one peer for the metadata.</summary>
-    private sealed class Session(MetadataFetcher fetcher, Socket socket, IPEndPoint peer)
+    /// <summary>
+    /// One connection asking one peer for the metadata: the metadata mode of the protocol every session speaks, over
+    /// the same <see cref="PeerConnection{TMessage}"/> and wire reader, with the swarm's <see cref="PeerExchange"/>
+    /// handler taking the peers it is told of.
+    /// </summary>
+    private sealed class Session(MetadataFetcher fetcher, IPEndPoint peer) : IConnectionHandler<Outgoing>, IExtensionPeer
     {
         private readonly MessageReader _reader = new();
-        private readonly ArrayBufferWriter<byte> _output = new(1024);
-        private ExtensionHandshake? _remote;
+        private PeerConnection<Outgoing> _connection = null!;
+        private string? _outcome;
+        private bool _decided;
         private byte[]? _info;
         private bool[]? _received;
         private int _requested;
@@ -299,14 +314,29 @@ internal sealed class MetadataFetcher
         /// <summary>Gets a value indicating whether the peer's failure is definitive (banned, over the limit, no metadata), so it is not asked again.</summary>
         public bool Final { get; private set; }
 
-        /// <summary>Runs the exchange; returns why the peer failed, or null when it delivered.</summary>
-        public async Task<string?> RunAsync(CancellationToken ct)
+        /// <inheritdoc/>
+        public IPEndPoint Remote => peer;
+
+        /// <inheritdoc/>
+        public bool IsOutgoing => true;
+
+        /// <inheritdoc/>
+        public IPEndPoint? ReachableAt => peer;
+
+        /// <inheritdoc/>
+        public bool IsSeed => false;
+
+        /// <inheritdoc/>
+        public ExtensionHandshake? RemoteExtensions { get; private set; }
+
+        /// <summary>Runs the exchange on a dialled connection; returns why the peer failed, or null when it delivered.</summary>
+        /// <param name="socket">The connection, owned by the caller.</param>
+        /// <param name="stream">The stream over it, owned by the caller.</param>
+        /// <param name="remote">The peer's handshake, or null when it sent none.</param>
+        /// <param name="ct">The deadline.</param>
+        /// <returns>The failure, or null.</returns>
+        public async Task<string?> RunAsync(Socket socket, Stream stream, PeerHandshake? remote, CancellationToken ct)
         {
-            var ours = new PeerHandshake(fetcher._features, fetcher._handshakeHash, fetcher._host.PeerId.Span);
-            byte[] bytes = new byte[PeerHandshake.Size];
-            ours.WriteTo(bytes);
-            await socket.SendAsync(bytes, SocketFlags.None, ct).ConfigureAwait(false);
-            PeerHandshake? remote = await ConnectionListener.ReceiveHandshakeAsync(socket, ct).ConfigureAwait(false);
             if (remote is null || !(remote.InfoHash.SequenceEqual(fetcher._handshakeHash) || (fetcher._alternateHash is { } alt && remote.InfoHash.SequenceEqual(alt))))
             {
                 return "the peer did not answer with this torrent's handshake";
@@ -327,89 +357,103 @@ internal sealed class MetadataFetcher
             _fast = (remote.Features & HandshakeFeatures.Fast) != 0;
             _reader.FastExtension = _fast;
             _reader.ExtensionProtocol = true;
-            MessageWriter.WriteExtended(_output, 0, fetcher._extensionHandshake);
+            _connection = new PeerConnection<Outgoing>(socket, stream, fetcher._host.Time, fetcher._host.Logger, ct);
+            _connection.Send(new Outgoing(MessageId.Extended, Payload: fetcher._extensionHandshake, ExtensionId: 0));
             if (_fast)
             {
-                MessageWriter.WriteSimple(_output, MessageId.HaveNone);
+                _connection.Send(new Outgoing(MessageId.HaveNone));
             }
 
-            var stream = new NetworkStream(socket, ownsSocket: false);
-            await using var streamScope = stream.ConfigureAwait(false);
-            PipeReader input = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
-            try
+            await _connection.Start(this).ConfigureAwait(false);
+
+            // A deadline or a stop ends the loops as "closed": the caller tells the two apart.
+            ct.ThrowIfCancellationRequested();
+            return _outcome;
+        }
+
+        /// <inheritdoc/>
+        public void SendExtended(byte remoteId, byte[] payload) => _connection.Send(new Outgoing(MessageId.Extended, Payload: payload, ExtensionId: remoteId));
+
+        /// <inheritdoc/>
+        public bool TryQueueReply(PeerExtension owner, Outgoing reply, int limit)
+        {
+            _connection.Send(reply);
+            return true;
+        }
+
+        /// <inheritdoc/>
+        string? IConnectionHandler<Outgoing>.OnReceived(ref ReadOnlySequence<byte> buffer)
+        {
+            while (!_decided)
             {
-                while (true)
+                WireReadStatus status = _reader.TryRead(ref buffer);
+                if (status == WireReadStatus.NeedMoreData)
                 {
-                    if (_output.WrittenCount > 0)
-                    {
-                        await stream.WriteAsync(_output.WrittenMemory, ct).ConfigureAwait(false);
-                        _output.ResetWrittenCount();
-                    }
+                    return null;
+                }
 
-                    ReadResult result = await input.ReadAsync(ct).ConfigureAwait(false);
-                    ReadOnlySequence<byte> buffer = result.Buffer;
-                    string? outcome = null;
-                    bool done = false;
-                    while (outcome is null && !done)
-                    {
-                        WireReadStatus status = _reader.TryRead(ref buffer);
-                        if (status == WireReadStatus.NeedMoreData)
-                        {
-                            break;
-                        }
+                if (status == WireReadStatus.ProtocolError)
+                {
+                    return Decide($"protocol error: {_reader.Error}");
+                }
 
-                        if (status == WireReadStatus.ProtocolError)
-                        {
-                            outcome = $"protocol error: {_reader.Error}";
-                        }
-                        else if (status == WireReadStatus.Message)
-                        {
-                            outcome = Handle(_reader.Current, out done);
-                        }
-                    }
-
-                    input.AdvanceTo(buffer.Start, buffer.End);
-                    if (outcome is not null || done)
-                    {
-                        return outcome;
-                    }
-
-                    if (result.IsCompleted)
-                    {
-                        return _remote is null ? "the peer hung up before its extended handshake" : "the peer hung up";
-                    }
+                if (status == WireReadStatus.Message && Handle(_reader.Current) is { } failure)
+                {
+                    return Decide(failure);
                 }
             }
-            finally
+
+            // Delivered: the connection closes with nothing to report.
+            return "delivered";
+        }
+
+        /// <inheritdoc/>
+        void IConnectionHandler<Outgoing>.OnReceiveBatchEnd()
+        {
+        }
+
+        /// <inheritdoc/>
+        bool IConnectionHandler<Outgoing>.IsBulk(in Outgoing message) => false;
+
+        /// <inheritdoc/>
+        ValueTask<int> IConnectionHandler<Outgoing>.WriteAsync(PipeWriter output, Outgoing message, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(message.WriteTo(output));
+
+        /// <inheritdoc/>
+        void IConnectionHandler<Outgoing>.OnClosed(string reason)
+        {
+            if (!_decided)
             {
-                await input.CompleteAsync().ConfigureAwait(false);
+                _outcome = reason == "the peer closed the connection"
+                    ? RemoteExtensions is null ? "the peer hung up before its extended handshake" : "the peer hung up"
+                    : reason;
             }
         }
 
-        /// <summary>Handles one message; returns why the peer failed, or null (and <paramref name="done"/> once it delivered).</summary>
-        private string? Handle(PeerMessage m, out bool done)
+        private string Decide(string? failure)
         {
-            done = false;
+            _decided = true;
+            _outcome = failure;
+            return failure ?? "delivered";
+        }
+
+        /// <summary>Handles one message; returns why the peer failed, or null (deciding the exchange once it delivered).</summary>
+        private string? Handle(PeerMessage m)
+        {
             switch (m.Id)
             {
                 case MessageId.Extended when m.ExtensionId == 0:
                     return OnExtendedHandshake(m.Payload);
                 case MessageId.Extended when m.ExtensionId == ExtensionHandshake.UtMetadataId:
-                    return OnMetadata(m.Payload, out done);
+                    return OnMetadata(m.Payload);
                 case MessageId.Extended when m.ExtensionId == ExtensionHandshake.UtPexId:
-                    if (PexMessage.TryParse(m.Payload.ToArray()) is not { } pex)
-                    {
-                        return "an invalid ut_pex message";
-                    }
-
-                    fetcher.AddCandidates(pex.Added.Take(PexMessage.MaxPeersPerList).Select(p => p.EndPoint));
-                    return null;
+                    return fetcher._pex.OnMessage(this, m);
                 case MessageId.Request when _fast:
                     // We have nothing yet (we said so): refuse rather than leave the peer waiting.
-                    MessageWriter.WriteBlock(_output, MessageId.RejectRequest, m.Block);
+                    _connection.Send(new Outgoing(MessageId.RejectRequest, m.Block));
                     return null;
                 case MessageId.Hashes:
-                    return _layers is null ? null : OnLayer(_layers.OnHashes(m.Hashes, m.Payload, _output), out done);
+                    return _layers is null ? null : OnLayer(_layers.OnHashes(m.Hashes, m.Payload, out HashRequest next), next);
                 case MessageId.HashReject:
                     return _layers is null ? null : "the peer refused our request for the piece layer";
                 default:
@@ -419,12 +463,12 @@ internal sealed class MetadataFetcher
 
         private string? OnExtendedHandshake(ReadOnlySequence<byte> payload)
         {
-            if (!ExtensionHandshake.TryParse(payload.ToArray(), _remote, out ExtensionHandshake handshake))
+            if (!ExtensionHandshake.TryParse(payload.ToArray(), RemoteExtensions, out ExtensionHandshake handshake))
             {
                 return "an invalid extended handshake";
             }
 
-            _remote = handshake;
+            RemoteExtensions = handshake;
             if (_info is not null)
             {
                 // A later handshake may move ut_metadata to another id (our next requests use it) or disable it; the
@@ -454,20 +498,19 @@ internal sealed class MetadataFetcher
         {
             while (_requested < _received!.Length && _requested - _receivedCount < PipelinedRequests)
             {
-                WriteExtended(MetadataMessageType.Request, _requested++);
+                SendMetadata(MetadataMessageType.Request, _requested++);
             }
         }
 
-        private void WriteExtended(MetadataMessageType type, int piece)
+        private void SendMetadata(MetadataMessageType type, int piece)
         {
             var payload = new ArrayBufferWriter<byte>(64);
             MetadataMessage.Write(payload, type, piece, 0, default);
-            MessageWriter.WriteExtended(_output, _remote!.UtMetadata, payload.WrittenSpan);
+            SendExtended(RemoteExtensions!.UtMetadata, payload.WrittenSpan.ToArray());
         }
 
-        private string? OnMetadata(ReadOnlySequence<byte> payload, out bool done)
+        private string? OnMetadata(ReadOnlySequence<byte> payload)
         {
-            done = false;
             if (!MetadataMessage.TryParse(payload, out MetadataMessage message))
             {
                 return "an invalid ut_metadata message";
@@ -476,9 +519,9 @@ internal sealed class MetadataFetcher
             switch (message.Type)
             {
                 case MetadataMessageType.Request:
-                    if (_remote?.UtMetadata is > 0)
+                    if (RemoteExtensions?.UtMetadata is > 0)
                     {
-                        WriteExtended(MetadataMessageType.Reject, message.Piece);
+                        SendMetadata(MetadataMessageType.Reject, message.Piece);
                     }
 
                     return null;
@@ -509,25 +552,27 @@ internal sealed class MetadataFetcher
             _layers = LayerFetch.For(_info, fetcher._v1 is null);
             if (_layers is null)
             {
-                done = fetcher._result.TrySetResult(new Result(_info, [], peer)) || true;
+                fetcher._result.TrySetResult(new Result(_info, [], peer));
+                Decide(null);
                 return null;
             }
 
-            return OnLayer(_layers.Next(_output), out done);
+            return OnLayer(_layers.Next(out HashRequest first), first);
         }
 
-        private string? OnLayer(LayerFetch.Step step, out bool done)
+        private string? OnLayer(LayerFetch.Step step, HashRequest next)
         {
-            done = false;
             switch (step)
             {
                 case LayerFetch.Step.Invalid:
                     fetcher.Ban(peer);
                     return "banned: the piece layer hashes it sent do not lead to the pieces root";
                 case LayerFetch.Step.Complete:
-                    done = fetcher._result.TrySetResult(new Result(_info!, _layers!.Layer, peer)) || true;
+                    fetcher._result.TrySetResult(new Result(_info!, _layers!.Layer, peer));
+                    Decide(null);
                     return null;
                 default:
+                    _connection.Send(new Outgoing(MessageId.HashRequest, Hash: next));
                     return null;
             }
         }

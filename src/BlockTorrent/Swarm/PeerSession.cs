@@ -312,47 +312,25 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     /// <inheritdoc/>
     public async ValueTask<int> WriteAsync(PipeWriter output, Outgoing m, CancellationToken cancellationToken)
     {
-        if (m.KeepAlive)
+        if (!m.KeepAlive)
         {
-            MessageWriter.WriteKeepAlive(output);
-            return 4;
-        }
-
-        switch (m.Id)
-        {
-            case MessageId.Piece:
-                return await WriteBlockAsync(output, m.Block, cancellationToken).ConfigureAwait(false);
-            case MessageId.Have:
-            case MessageId.AllowedFast:
-            case MessageId.SuggestPiece:
-                MessageWriter.WritePieceIndex(output, m.Id, m.Block.Piece);
-                return 9;
-            case MessageId.RejectRequest:
-                Interlocked.Decrement(ref _pendingRejects);
-                MessageWriter.WriteBlock(output, m.Id, m.Block);
-                return 17;
-            case MessageId.Request:
-            case MessageId.Cancel:
-                MessageWriter.WriteBlock(output, m.Id, m.Block);
-                return 17;
-            case MessageId.Hashes:
-                Interlocked.Decrement(ref _pendingReplies[m.Extension!.Index]);
-                return m.Extension.WriteReply(output, m);
-            case MessageId.Bitfield:
-                MessageWriter.WriteBitfield(output, m.Payload);
-                return 5 + m.Payload!.Length;
-            case MessageId.Extended:
-                if (m.Extension is { } owner)
-                {
+            switch (m.Id)
+            {
+                case MessageId.Piece:
+                    return await WriteBlockAsync(output, m.Block, cancellationToken).ConfigureAwait(false);
+                case MessageId.Hashes:
+                    Interlocked.Decrement(ref _pendingReplies[m.Extension!.Index]);
+                    return m.Extension.WriteReply(output, m);
+                case MessageId.RejectRequest:
+                    Interlocked.Decrement(ref _pendingRejects);
+                    break;
+                case MessageId.Extended when m.Extension is { } owner:
                     Interlocked.Decrement(ref _pendingReplies[owner.Index]);
-                }
-
-                MessageWriter.WriteExtended(output, m.ExtensionId, m.Payload);
-                return 6 + m.Payload!.Length;
-            default:
-                MessageWriter.WriteSimple(output, m.Id);
-                return 5;
+                    break;
+            }
         }
+
+        return m.WriteTo(output);
     }
 
     private async ValueTask<int> WriteBlockAsync(PipeWriter output, BlockRequest block, CancellationToken ct)

@@ -701,7 +701,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 
     private async Task ConnectAsync(IPEndPoint endPoint)
     {
-        var socket = PeerSockets.Create(endPoint.AddressFamily, Settings.TcpCongestionControl);
+        Socket? socket = null;
         Stream? stream = null;
         bool registered = false;
         string? failure = null;
@@ -709,13 +709,12 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         {
             using var deadline = new CancellationTokenSource(ConnectTimeout, Time);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
-            await socket.ConnectAsync(endPoint, timeout.Token).ConfigureAwait(false);
-            stream = Tls is null ? new NetworkStream(socket, ownsSocket: true) : await Tls.ConnectAsync(socket, timeout.Token).ConfigureAwait(false);
-            var ours = new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span);
-            byte[] bytes = new byte[PeerHandshake.Size];
-            ours.WriteTo(bytes);
-            await stream.WriteAsync(bytes, timeout.Token).ConfigureAwait(false);
-            PeerHandshake? remote = await ConnectionListener.ReceiveHandshakeAsync(stream, timeout.Token).ConfigureAwait(false);
+            (socket, stream, PeerHandshake? remote) = await PeerDialer.DialAsync(
+                endPoint,
+                Settings.TcpCongestionControl,
+                new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span),
+                Tls is { } tls ? async (s, ct) => await tls.ConnectAsync(s, ct).ConfigureAwait(false) : null,
+                timeout.Token).ConfigureAwait(false);
             if (remote is null || !Matches(remote.InfoHash))
             {
                 failure = "the peer did not answer with this torrent's handshake";
@@ -752,7 +751,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
             if (!registered)
             {
                 stream?.Dispose();
-                socket.Dispose();
+                socket?.Dispose();
             }
 
             lock (Sync)

@@ -16,17 +16,20 @@ internal sealed class PeerExchange : PeerExtension
 
     private readonly Action<IEnumerable<IPEndPoint>> _addCandidates;
     private readonly long _interval;
+    private readonly int _maxAccepted;
     private readonly Dictionary<IExtensionPeer, HashSet<IPEndPoint>> _sent = [];
     private long _last;
 
     /// <summary>Initializes a new instance of the <see cref="PeerExchange"/> class.</summary>
     /// <param name="addCandidates">Takes the peers we are told of (called outside the swarm's lock).</param>
     /// <param name="interval">How often peers are told of ours, in timestamp ticks.</param>
-    public PeerExchange(Action<IEnumerable<IPEndPoint>> addCandidates, long interval)
+    /// <param name="maxAccepted">The most added peers taken from one message.</param>
+    public PeerExchange(Action<IEnumerable<IPEndPoint>> addCandidates, long interval, int maxAccepted = MaxPeers)
         : base(ExtensionHandshake.UtPexName, advertised: true)
     {
         _addCandidates = addCandidates;
         _interval = interval;
+        _maxAccepted = maxAccepted;
     }
 
     /// <inheritdoc/>
@@ -37,7 +40,7 @@ internal sealed class PeerExchange : PeerExtension
             return "an invalid ut_pex message";
         }
 
-        _addCandidates(pex.Added.Take(MaxPeers).Select(p => p.EndPoint));
+        _addCandidates(pex.Added.Take(_maxAccepted).Select(p => p.EndPoint));
         return null;
     }
 
