@@ -707,7 +707,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         public SwarmSettings Settings { get; } = new()
         {
-            ChokingMode = options.ChokingMode,
+            ChokingPolicy = options.ChokingMode == ChokingMode.TitForTat ? ChokingPolicy.TitForTat : ChokingPolicy.UnchokeAll,
             MaxUploads = options.MaxUploads,
             RequestQueueTime = options.RequestQueueTime,
             MaxRequestQueueDepth = options.MaxRequestQueueDepth,

@@ -1,8 +1,8 @@
 namespace BlockTorrent.Swarm;
 
 /// <summary>
-/// Decides which peers we upload to. <see cref="ChokingMode.UnchokeAll"/> unchokes every interested peer (the LAN
-/// default); <see cref="ChokingMode.TitForTat"/> keeps the best reciprocating peers plus one rotating optimistic
+/// Decides which peers we upload to. <see cref="ChokingPolicy.UnchokeAll"/> unchokes every interested peer (the LAN
+/// default); <see cref="ChokingPolicy.TitForTat"/> keeps the best reciprocating peers plus one rotating optimistic
 /// unchoke. Either way at most <see cref="MaxUploads"/> peers are unchoked (0 means no limit).
 /// </summary>
 /// <remarks>Stateless apart from the optimistic unchoke; the swarm calls <see cref="Decide{T}"/> every ten seconds or so and when peers come or go.</remarks>
@@ -17,7 +17,7 @@ internal sealed class Choker
     /// <param name="maxUploads">The most peers unchoked at once; 0 for no limit.</param>
     /// <param name="optimisticInterval">How long an optimistic unchoke lasts, in timestamp ticks.</param>
     /// <param name="random">Chooses the optimistic peer.</param>
-    public Choker(ChokingMode mode, int maxUploads, long optimisticInterval, Random? random = null)
+    public Choker(ChokingPolicy mode, int maxUploads, long optimisticInterval, Random? random = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxUploads);
         Mode = mode;
@@ -27,7 +27,7 @@ internal sealed class Choker
     }
 
     /// <summary>Gets the choking algorithm.</summary>
-    public ChokingMode Mode { get; }
+    public ChokingPolicy Mode { get; }
 
     /// <summary>Gets the most peers unchoked at once (0: no limit).</summary>
     public int MaxUploads { get; }
@@ -55,7 +55,7 @@ internal sealed class Choker
         }
 
         int limit = MaxUploads == 0 ? int.MaxValue : MaxUploads;
-        if (Mode == ChokingMode.UnchokeAll && interested.Count <= limit)
+        if (Mode == ChokingPolicy.UnchokeAll && interested.Count <= limit)
         {
             foreach (T peer in interested)
             {
@@ -67,13 +67,13 @@ internal sealed class Choker
 
         // Best reciprocators first; ties keep a stable order so decisions do not flap.
         interested.Sort((a, b) => (seeding ? b.UploadRate.CompareTo(a.UploadRate) : b.DownloadRate.CompareTo(a.DownloadRate)));
-        int regular = Mode == ChokingMode.TitForTat ? Math.Max(0, Math.Min(limit, interested.Count) - 1) : Math.Min(limit, interested.Count);
+        int regular = Mode == ChokingPolicy.TitForTat ? Math.Max(0, Math.Min(limit, interested.Count) - 1) : Math.Min(limit, interested.Count);
         for (int i = 0; i < regular; i++)
         {
             interested[i].Unchoked = true;
         }
 
-        if (Mode != ChokingMode.TitForTat || regular >= interested.Count || regular >= limit)
+        if (Mode != ChokingPolicy.TitForTat || regular >= interested.Count || regular >= limit)
         {
             return;
         }

@@ -7,7 +7,7 @@ namespace BlockTorrent.Swarm;
 internal sealed record SwarmSettings
 {
     /// <summary>Gets how the swarm decides which interested peers it uploads to.</summary>
-    public required ChokingMode ChokingMode { get; init; }
+    public required ChokingPolicy ChokingPolicy { get; init; }
 
     /// <summary>Gets how many peers are unchoked at once, 0 for no limit.</summary>
     public required int MaxUploads { get; init; }

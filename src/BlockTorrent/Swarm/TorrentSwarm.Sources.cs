@@ -20,7 +20,7 @@ internal sealed partial class TorrentSwarm
 
     /// <summary>
     /// Gets or sets how long a deployment waits, with nothing arriving, while pieces it needs have no usable source
-    /// (see <see cref="DeployOptions.StallTimeout"/>); set before <see cref="Start"/>.
+    /// (the deployment's <c>DeployOptions.StallTimeout</c>); set before <see cref="Start"/>.
     /// </summary>
     public TimeSpan StallTimeout { get; set; } = Timeout.InfiniteTimeSpan;
 

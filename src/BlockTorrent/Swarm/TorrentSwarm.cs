@@ -73,7 +73,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         Picker = PiecePicker.ForManifest(manifest, have, host.Settings.ExtentSize);
         ReadCache = new PieceReadCache(manifest, device, host.Settings.ReadCacheSize, verifyOnFirstRead);
         ReadCache.PieceInvalid += OnSourcePieceInvalid;
-        _choker = new Choker(host.Settings.ChokingMode, host.Settings.MaxUploads, host.Time.TimestampFrequency * 30);
+        _choker = new Choker(host.Settings.ChokingPolicy, host.Settings.MaxUploads, host.Time.TimestampFrequency * 30);
         // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
         // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
         // for the last first copies while those keep arriving (at most 1 s since the last one).

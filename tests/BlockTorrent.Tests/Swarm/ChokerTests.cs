@@ -9,7 +9,7 @@ public sealed class ChokerTests
     {
         var peers = Peers(6);
         peers[2].IsInterested = false;
-        new Choker(ChokingMode.UnchokeAll, 0, 30).Decide(peers, seeding: false, now: 0);
+        new Choker(ChokingPolicy.UnchokeAll, 0, 30).Decide(peers, seeding: false, now: 0);
         Assert.Equal([true, true, false, true, true, true], peers.Select(p => p.Unchoked));
     }
 
@@ -17,7 +17,7 @@ public sealed class ChokerTests
     public void UnchokeAllWithALimitKeepsTheFastestPeers()
     {
         var peers = Peers(5);
-        new Choker(ChokingMode.UnchokeAll, 2, 30).Decide(peers, seeding: false, now: 0);
+        new Choker(ChokingPolicy.UnchokeAll, 2, 30).Decide(peers, seeding: false, now: 0);
         Assert.Equal([false, false, false, true, true], peers.Select(p => p.Unchoked));
     }
 
@@ -25,7 +25,7 @@ public sealed class ChokerTests
     public void TitForTatKeepsTheBestReciprocatorsAndOneOptimisticPeer()
     {
         var peers = Peers(10);
-        var choker = new Choker(ChokingMode.TitForTat, 4, 30, new Random(1));
+        var choker = new Choker(ChokingPolicy.TitForTat, 4, 30, new Random(1));
         choker.Decide(peers, seeding: false, now: 0);
         Assert.Equal(4, peers.Count(p => p.Unchoked));
         Assert.True(peers[9].Unchoked && peers[8].Unchoked && peers[7].Unchoked);
@@ -42,7 +42,7 @@ public sealed class ChokerTests
     {
         var peers = Peers(3);
         peers[0].UploadRate = 1000;
-        new Choker(ChokingMode.TitForTat, 2, 30, new Random(1)).Decide(peers, seeding: true, now: 0);
+        new Choker(ChokingPolicy.TitForTat, 2, 30, new Random(1)).Decide(peers, seeding: true, now: 0);
         Assert.True(peers[0].Unchoked);
         Assert.Equal(2, peers.Count(p => p.Unchoked));
     }
