@@ -310,17 +310,18 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     bool IConnectionHandler<Outgoing>.IsBulk(in Outgoing message) => message.Id == MessageId.Piece;
 
     /// <inheritdoc/>
-    public async ValueTask<int> WriteAsync(PipeWriter output, Outgoing m, CancellationToken cancellationToken)
+    public ValueTask<int> WriteAsync(PipeWriter output, Outgoing m, CancellationToken cancellationToken)
     {
         if (!m.KeepAlive)
         {
             switch (m.Id)
             {
                 case MessageId.Piece:
-                    return await WriteBlockAsync(output, m.Block, cancellationToken).ConfigureAwait(false);
+                    // Not awaited here: the send loop awaits the block's own task, so no second state machine.
+                    return WriteBlockAsync(output, m.Block, cancellationToken);
                 case MessageId.Hashes:
                     Interlocked.Decrement(ref _pendingReplies[m.Extension!.Index]);
-                    return m.Extension.WriteReply(output, m);
+                    return ValueTask.FromResult(m.Extension.WriteReply(output, m));
                 case MessageId.RejectRequest:
                     Interlocked.Decrement(ref _pendingRejects);
                     break;
@@ -330,7 +331,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
             }
         }
 
-        return m.WriteTo(output);
+        return ValueTask.FromResult(m.WriteTo(output));
     }
 
     private async ValueTask<int> WriteBlockAsync(PipeWriter output, BlockRequest block, CancellationToken ct)
