@@ -40,16 +40,6 @@ internal sealed class PeerConnection<TMessage>
     private int _unsentLimit;
     private ulong _uploadCap = ulong.MaxValue;
 
-    /// <summary>Initializes a new connection over a connected socket, which it owns.</summary>
-    /// <param name="socket">The socket.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="logger">The logger.</param>
-    /// <param name="cancellationToken">Closes the connection's loops when cancelled.</param>
-    public PeerConnection(Socket socket, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
-        : this(socket, new NetworkStream(socket, ownsSocket: true), time, logger, cancellationToken)
-    {
-    }
-
     /// <summary>Initializes a new connection over a socket's stream (its own, or TLS over it), which owns the socket.</summary>
     /// <param name="socket">The socket under the stream (tuned: unsent-data limit, round trip, pacing).</param>
     /// <param name="stream">The stream the connection reads and writes, which it owns.</param>
