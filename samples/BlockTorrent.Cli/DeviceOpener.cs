@@ -53,14 +53,15 @@ internal static class DeviceOpener
     /// <param name="path">The path.</param>
     /// <param name="imageLength">The image length in bytes.</param>
     /// <param name="force">Overrides the refusals that can be overridden (mounted partitions are still refused by the platform if it insists).</param>
+    /// <param name="exclusive">Whether a Linux block device is claimed exclusively (O_EXCL); only <c>--no-exclusive</c> drops it.</param>
     /// <param name="logger">The device's logger.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The device.</returns>
-    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, bool exclusive, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
-            return await TargetDevices.OpenTargetAsync(path, imageLength, force, logger, cancellationToken).ConfigureAwait(false);
+            return await TargetDevices.OpenTargetAsync(path, imageLength, force, exclusive, logger, cancellationToken).ConfigureAwait(false);
         }
         catch (PlatformNotSupportedException e)
         {
@@ -73,9 +74,9 @@ internal static class DeviceOpener
     /// can be written: for <c>deploy --dry-run</c>. Every platform's device, and an image file, comes back the same
     /// way: opened for reading, inside a <see cref="DryRunBlockDevice"/> that records what would have been written.
     /// </summary>
-    public static async Task<DryRunBlockDevice> OpenForDryRunAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<DryRunBlockDevice> OpenForDryRunAsync(string path, long imageLength, bool force, bool exclusive, ILogger logger, CancellationToken cancellationToken)
     {
-        return new DryRunBlockDevice(await OpenCheckedForReadingAsync(path, imageLength, force, logger, cancellationToken).ConfigureAwait(false), logger);
+        return new DryRunBlockDevice(await OpenCheckedForReadingAsync(path, imageLength, force, exclusive, logger, cancellationToken).ConfigureAwait(false), logger);
     }
 
     /// <summary>Checks that a target opened for reading (verify, seed) holds at least the image's length.</summary>
@@ -91,7 +92,7 @@ internal static class DeviceOpener
         }
     }
 
-    private static async Task<IBlockDevice> OpenCheckedForReadingAsync(string path, long imageLength, bool force, ILogger logger, CancellationToken cancellationToken)
+    private static async Task<IBlockDevice> OpenCheckedForReadingAsync(string path, long imageLength, bool force, bool exclusive, ILogger logger, CancellationToken cancellationToken)
     {
         if (!IsDevicePath(path))
         {
@@ -100,7 +101,7 @@ internal static class DeviceOpener
 
         if (OperatingSystem.IsLinux())
         {
-            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { DryRun = true, MinimumLength = imageLength, Force = force, DirectIO = false }, logger);
+            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { DryRun = true, MinimumLength = imageLength, Force = force, Exclusive = exclusive, DirectIO = false }, logger);
         }
 
         if (OperatingSystem.IsWindows())

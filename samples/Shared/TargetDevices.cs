@@ -41,13 +41,14 @@ internal static class TargetDevices
     /// <param name="path">The path.</param>
     /// <param name="imageLength">The image length in bytes.</param>
     /// <param name="force">Overrides the refusals that can be overridden.</param>
+    /// <param name="exclusive">Whether a Linux block device is claimed exclusively (O_EXCL), which force never drops.</param>
     /// <param name="logger">The device's logger.</param>
     /// <param name="cancellationToken">Cancels the open.</param>
     /// <returns>The device.</returns>
     /// <exception cref="DeviceSafetyException">The target is a directory, or the platform refuses the device.</exception>
     /// <exception cref="DirectoryNotFoundException">The image file's folder does not exist.</exception>
     /// <exception cref="PlatformNotSupportedException">A device path on a platform without a device package.</exception>
-    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, Microsoft.Extensions.Logging.ILogger logger, CancellationToken cancellationToken)
+    public static async Task<IBlockDevice> OpenTargetAsync(string path, long imageLength, bool force, bool exclusive, Microsoft.Extensions.Logging.ILogger logger, CancellationToken cancellationToken)
     {
         if (!IsDevicePath(path))
         {
@@ -83,7 +84,7 @@ internal static class TargetDevices
 
         if (OperatingSystem.IsLinux())
         {
-            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { MinimumLength = imageLength, Force = force }, logger);
+            return LinuxBlockDevice.Open(path, new LinuxBlockDeviceOptions { MinimumLength = imageLength, Force = force, Exclusive = exclusive }, logger);
         }
 
         if (OperatingSystem.IsWindows())

@@ -16,6 +16,7 @@ internal static partial class Interop
             [FieldOffset(0)] public uint Mask;
             [FieldOffset(4)] public uint BlockSize;
             [FieldOffset(28)] public ushort Mode;
+            [FieldOffset(32)] public ulong Ino;
             [FieldOffset(40)] public ulong Size;
             [FieldOffset(48)] public ulong Blocks;
             [FieldOffset(128)] public uint RdevMajor;

@@ -7,7 +7,7 @@ namespace BlockTorrent.Devices.Linux;
 /// <content>Opening: the handle, its flags, and the probe of the geometry.</content>
 public sealed partial class LinuxBlockDevice
 {
-    private static LinuxBlockDevice OpenFile(string path, LinuxBlockDeviceOptions options, ILogger logger, bool create, long length)
+    private static LinuxBlockDevice OpenFile(string path, LinuxBlockDeviceOptions options, ILogger logger, bool create, long length, Interop.Libc.StatXBuffer? expected = null)
     {
         bool writes = !options.ReadOnly && !options.DryRun;
         int flags = (writes ? Interop.Libc.O_RDWR : Interop.Libc.O_RDONLY) | Interop.Libc.O_CLOEXEC | (create ? Interop.Libc.O_CREAT : 0);
@@ -20,6 +20,13 @@ public sealed partial class LinuxBlockDevice
             }
 
             var stat = StatHandle(handle, path);
+
+            // A path checked as a regular file must still be that file: a device put in its place would skip every device check.
+            if (expected is { } file && ((stat.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFREG || stat.Ino != file.Ino || stat.DevMajor != file.DevMajor || stat.DevMinor != file.DevMinor))
+            {
+                throw new DeviceSafetyException(path, DeviceRefusalReason.Replaced, "the image file was replaced between the check and the open; nothing was written.");
+            }
+
             long size = (long)stat.Size;
             if (!options.ReadOnly && options.MinimumLength is long needed && size < needed)
             {

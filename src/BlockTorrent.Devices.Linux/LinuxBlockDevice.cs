@@ -131,15 +131,11 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
         options.Validate();
         logger ??= NullLogger.Instance;
 
-        if (Interop.Libc.StatX(Interop.Libc.AT_FDCWD, path, 0, Interop.Libc.STATX_BASIC_STATS, out var stat) != 0)
-        {
-            DeviceErrors.Throw(path, "statx", null, Marshal.GetLastPInvokeError());
-        }
-
+        var stat = StatPath(path);
         int type = stat.Mode & Interop.Libc.S_IFMT;
         if (type == Interop.Libc.S_IFREG)
         {
-            return OpenFile(path, options, logger, create: false, length: 0);
+            return OpenFile(path, options, logger, create: false, length: 0, expected: stat);
         }
 
         if (type != Interop.Libc.S_IFBLK)
@@ -147,11 +143,32 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
             throw new DeviceSafetyException(path, DeviceRefusalReason.NotABlockDevice, "it is neither a block device nor a regular image file.");
         }
 
+        return OpenBlockDevice(path, stat, options, logger);
+    }
+
+    /// <summary>Reads a path's status, following links.</summary>
+    internal static Interop.Libc.StatXBuffer StatPath(string path)
+    {
+        if (Interop.Libc.StatX(Interop.Libc.AT_FDCWD, path, 0, Interop.Libc.STATX_BASIC_STATS, out var stat) != 0)
+        {
+            DeviceErrors.Throw(path, "statx", null, Marshal.GetLastPInvokeError());
+        }
+
+        return stat;
+    }
+
+    /// <summary>
+    /// Checks the block device <paramref name="stat"/> describes and opens <paramref name="path"/>, refusing it when the
+    /// descriptor opened is not that device (the node was replaced between the check and the open).
+    /// </summary>
+    internal static LinuxBlockDevice OpenBlockDevice(string path, Interop.Libc.StatXBuffer stat, LinuxBlockDeviceOptions options, ILogger logger)
+    {
         bool writes = !options.ReadOnly;
         if (writes)
         {
+            // The device checked is the one the path named when it was looked at, by its number, not by a second look-up.
             var snapshot = LinuxBlockDevices.Enumerate();
-            var (device, partition) = LinuxBlockDevices.Find(snapshot, path);
+            var (device, partition) = LinuxBlockDevices.Find(snapshot, FormattableString.Invariant($"{stat.RdevMajor}:{stat.RdevMinor}"), path);
             if (device is null)
             {
                 throw new DeviceSafetyException(path, DeviceRefusalReason.NotABlockDevice, "it is not listed in /sys/block, so its mounts and holders cannot be checked.");
@@ -172,8 +189,7 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
             flags |= Interop.Libc.O_DIRECT;
         }
 
-        bool exclusive = writes && !options.Force;
-        if (exclusive)
+        if (writes && options.Exclusive)
         {
             flags |= Interop.Libc.O_EXCL;
         }
@@ -181,6 +197,12 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
         var handle = OpenHandle(path, flags);
         try
         {
+            var opened = StatHandle(handle, path);
+            if ((opened.Mode & Interop.Libc.S_IFMT) != Interop.Libc.S_IFBLK || opened.RdevMajor != stat.RdevMajor || opened.RdevMinor != stat.RdevMinor)
+            {
+                throw new DeviceSafetyException(path, DeviceRefusalReason.Replaced, FormattableString.Invariant($"the path was checked as device {stat.RdevMajor}:{stat.RdevMinor} but opened as {opened.RdevMajor}:{opened.RdevMinor}; it was replaced in between, and nothing was written."));
+            }
+
             var geometry = ReadBlockGeometry(handle, path, stat);
             if (writes && geometry.IsReadOnly)
             {

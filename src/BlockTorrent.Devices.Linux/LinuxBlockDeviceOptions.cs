@@ -26,16 +26,25 @@ public sealed class LinuxBlockDeviceOptions
 
     /// <summary>
     /// Gets or sets a value indicating whether refusals that an operator may sanely override are overridden: a
-    /// mounted target, a target held by device-mapper, md or LVM, and a target another program holds exclusively
-    /// (the device is then opened without O_EXCL). Never overridden: the disk holding the running root
-    /// filesystem, a read-only device, and a device smaller than the image.
+    /// mounted target and a target held by device-mapper, md or LVM, as the device snapshot shows them. Never
+    /// overridden: the disk holding the running root filesystem, a read-only device, a device smaller than the
+    /// image, and the kernel's own refusal of the exclusive claim (see <see cref="Exclusive"/>).
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool Force { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether a block device opened for writing is claimed exclusively (O_EXCL):
+    /// the kernel then refuses the open while the device or a partition of it is mounted, held by device-mapper, md,
+    /// LVM or ZFS, or claimed by another program, whatever the snapshot showed. Turning it off is separate from
+    /// <see cref="Force"/> on purpose: it lets a write land under a mounted file system or a running array.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool Exclusive { get; set; } = true;
+
+    /// <summary>
     /// Gets or sets a value indicating whether the device is opened for a dry run: every safety check a write would
-    /// get still runs (and the device is still claimed with O_EXCL unless <see cref="Force"/>), but the device is
+    /// get still runs (and the device is still claimed with O_EXCL unless <see cref="Exclusive"/> is off), but the device is
     /// opened read-only. Wrap it in a <see cref="DryRunBlockDevice"/>, which records what would have been written.
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>

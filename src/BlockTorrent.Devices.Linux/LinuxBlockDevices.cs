@@ -19,7 +19,12 @@ public static class LinuxBlockDevices
     internal static (LinuxBlockDeviceInfo? Device, LinuxPartitionInfo? Partition) Find(IReadOnlyList<LinuxBlockDeviceInfo> snapshot, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string? number = DeviceNumberOf(path);
+        return Find(snapshot, DeviceNumberOf(path), path);
+    }
+
+    /// <summary>Finds the device or partition with device number <paramref name="number"/> (<c>major:minor</c>), or named <paramref name="path"/> when the number is unknown.</summary>
+    internal static (LinuxBlockDeviceInfo? Device, LinuxPartitionInfo? Partition) Find(IReadOnlyList<LinuxBlockDeviceInfo> snapshot, string? number, string path)
+    {
         foreach (var device in snapshot)
         {
             if (Matches(device.DeviceNumber, device.Path))

@@ -4,8 +4,16 @@ namespace BlockTorrent.Devices.Linux;
 
 /// <summary>
 /// Builds the device snapshot from sysfs and procfs. The roots are parameters so tests can point it at a recorded
-/// tree; the running system uses <c>/sys</c>, <c>/proc/self/mountinfo</c>, <c>/proc/swaps</c> and <c>/dev</c>.
+/// tree; the running system uses <c>/sys</c>, <c>/proc/self/mountinfo</c>, <c>/proc/swaps</c>, <c>/dev</c> and udev's
+/// database in <c>/run/udev/data</c>.
 /// </summary>
+/// <remarks>
+/// The running system is more than the device the root mount names: a btrfs root spans every device of its file
+/// system (<c>/sys/fs/btrfs/UUID/devices</c>), a ZFS root every member of its pool (udev's <c>ID_FS_TYPE=zfs_member</c>
+/// with the pool's name as <c>ID_FS_LABEL</c>; the mount names a dataset, not a device), an overlay root the file
+/// systems its lower, upper and work directories live on, and a loop device among those the file system its backing
+/// file lives on (a live system's stick). Each of these counts as holding the root file system.
+/// </remarks>
 internal sealed class LinuxDeviceScanner
 {
     private const string SwapMountPoint = "[SWAP]";
@@ -13,9 +21,13 @@ internal sealed class LinuxDeviceScanner
     private readonly string _mountInfo;
     private readonly string _swaps;
     private readonly string _dev;
+    private readonly string _sysRoot;
+    private readonly string _udevData;
 
-    public LinuxDeviceScanner(string sysRoot = "/sys", string mountInfo = "/proc/self/mountinfo", string swaps = "/proc/swaps", string devRoot = "/dev")
+    public LinuxDeviceScanner(string sysRoot = "/sys", string mountInfo = "/proc/self/mountinfo", string swaps = "/proc/swaps", string devRoot = "/dev", string udevData = "/run/udev/data")
     {
+        _sysRoot = sysRoot;
+        _udevData = udevData;
         _sysBlock = Path.Combine(sysRoot, "block");
         _mountInfo = mountInfo;
         _swaps = swaps;
@@ -56,10 +68,20 @@ internal sealed class LinuxDeviceScanner
         }
 
         // Pass 2: mounts and swap areas land on the node they come from.
-        foreach (var (number, source, mountPoint) in ReadMounts())
+        List<MountRecord> mounts = [.. ReadMounts()];
+        foreach (var mount in mounts)
         {
-            var node = byNumber.GetValueOrDefault(number) ?? NodeForSource(source, nodes);
-            node?.DirectMounts.Add(mountPoint);
+            var node = byNumber.GetValueOrDefault(mount.DeviceNumber) ?? NodeForSource(mount.Source, nodes);
+            node?.DirectMounts.Add(mount.MountPoint);
+        }
+
+        // The devices the running system lives on beyond the one its root mount names count as mounted on /.
+        foreach (var node in SystemNodes(mounts, nodes, byNumber))
+        {
+            if (!node.DirectMounts.Contains("/"))
+            {
+                node.DirectMounts.Add("/");
+            }
         }
 
         foreach (string source in ReadSwaps())
@@ -114,7 +136,11 @@ internal sealed class LinuxDeviceScanner
     }
 
     /// <summary>Parses one line of mountinfo: <c>id parent major:minor root mountpoint options [optional…] - fstype source superoptions</c>.</summary>
-    internal static (string DeviceNumber, string Source, string MountPoint)? ParseMountInfoLine(string line)
+    internal static (string DeviceNumber, string Source, string MountPoint)? ParseMountInfoLine(string line) =>
+        ParseMount(line) is { } mount ? (mount.DeviceNumber, mount.Source, mount.MountPoint) : null;
+
+    /// <summary>Parses one line of mountinfo with its file system type and super options.</summary>
+    internal static MountRecord? ParseMount(string line)
     {
         string[] fields = line.Split(' ');
         int separator = Array.IndexOf(fields, "-");
@@ -123,7 +149,154 @@ internal sealed class LinuxDeviceScanner
             return null;
         }
 
-        return (fields[2], Unescape(fields[separator + 2]), Unescape(fields[4]));
+        string superOptions = separator + 3 < fields.Length ? Unescape(fields[separator + 3]) : string.Empty;
+        return new MountRecord(fields[2], fields[separator + 1], Unescape(fields[separator + 2]), Unescape(fields[4]), superOptions);
+    }
+
+    /// <summary>The mount that holds <paramref name="path"/>: the one with the longest mount point that is a prefix of it.</summary>
+    private static MountRecord? MountHolding(List<MountRecord> mounts, string path)
+    {
+        MountRecord? best = null;
+        foreach (var mount in mounts)
+        {
+            string point = mount.MountPoint;
+            bool holds = point == "/" || path == point || path.StartsWith(point + "/", StringComparison.Ordinal);
+            if (holds && (best is null || point.Length >= best.MountPoint.Length))
+            {
+                best = mount;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Every device the running system lives on, following the root mount through btrfs, ZFS, overlay and loop devices.</summary>
+    private List<Node> SystemNodes(List<MountRecord> mounts, Dictionary<string, Node> nodes, Dictionary<string, Node> byNumber)
+    {
+        var found = new List<Node>();
+        var seenMounts = new HashSet<MountRecord>();
+        var pending = new Queue<MountRecord>();
+        if (mounts.LastOrDefault(m => m.MountPoint == "/") is { } root)
+        {
+            pending.Enqueue(root);
+        }
+
+        while (pending.TryDequeue(out MountRecord? mount))
+        {
+            if (!seenMounts.Add(mount))
+            {
+                continue;
+            }
+
+            var direct = new List<Node>();
+            if ((byNumber.GetValueOrDefault(mount.DeviceNumber) ?? NodeForSource(mount.Source, nodes)) is { } node)
+            {
+                direct.Add(node);
+            }
+
+            switch (mount.FsType)
+            {
+                case "btrfs":
+                    direct.AddRange(BtrfsMembers(direct, nodes));
+                    break;
+                case "zfs":
+                    string pool = mount.Source.Split('/')[0];
+                    direct.AddRange(nodes.Values.Where(n => n.DeviceNumber is not null && UdevProperty(n.DeviceNumber, "ID_FS_TYPE") == "zfs_member" && UdevProperty(n.DeviceNumber, "ID_FS_LABEL") == pool));
+                    break;
+                case "overlay":
+                    foreach (string directory in OverlayDirectories(mount.SuperOptions))
+                    {
+                        if (MountHolding(mounts, directory) is { } holding)
+                        {
+                            pending.Enqueue(holding);
+                        }
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+
+            foreach (var member in direct.Where(n => !found.Contains(n)))
+            {
+                found.Add(member);
+
+                // A loop device's bytes live in its backing file, on another file system (a live system's stick).
+                if (member.ReadText("loop/backing_file") is { } backing && MountHolding(mounts, backing) is { } holding)
+                {
+                    pending.Enqueue(holding);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static IEnumerable<string> OverlayDirectories(string superOptions)
+    {
+        foreach (string option in superOptions.Split(','))
+        {
+            int equals = option.IndexOf('=', StringComparison.Ordinal);
+            string name = equals < 0 ? option : option[..equals];
+            if (name is "lowerdir" or "upperdir" or "workdir" && equals > 0)
+            {
+                foreach (string directory in option[(equals + 1)..].Split(':', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    yield return directory;
+                }
+            }
+        }
+    }
+
+    /// <summary>Every device of the btrfs file systems <paramref name="known"/> belong to (a multi-device root names only one).</summary>
+    private IEnumerable<Node> BtrfsMembers(List<Node> known, Dictionary<string, Node> nodes)
+    {
+        string filesystems = Path.Combine(_sysRoot, "fs", "btrfs");
+        if (!Directory.Exists(filesystems))
+        {
+            yield break;
+        }
+
+        foreach (string filesystem in Directory.EnumerateDirectories(filesystems))
+        {
+            string devices = Path.Combine(filesystem, "devices");
+            if (!Directory.Exists(devices))
+            {
+                continue;
+            }
+
+            string[] names = [.. Directory.EnumerateFileSystemEntries(devices).Select(Path.GetFileName).OfType<string>()];
+            if (known.Any(n => names.Contains(n.Name)))
+            {
+                foreach (string name in names)
+                {
+                    if (nodes.TryGetValue(name, out var member))
+                    {
+                        yield return member;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Reads one property (<c>E:NAME=value</c>) from udev's database entry of a block device.</summary>
+    private string? UdevProperty(string deviceNumber, string name)
+    {
+        string path = Path.Combine(_udevData, "b" + deviceNumber);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        string prefix = "E:" + name + "=";
+        try
+        {
+            return File.ReadLines(path).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     // mountinfo escapes space, tab, newline and backslash as \ooo octal.
@@ -253,7 +426,7 @@ internal sealed class LinuxDeviceScanner
         return nodes.Values.FirstOrDefault(n => n.ReadText("dm/name") == mapperName);
     }
 
-    private IEnumerable<(string DeviceNumber, string Source, string MountPoint)> ReadMounts()
+    private IEnumerable<MountRecord> ReadMounts()
     {
         if (!File.Exists(_mountInfo))
         {
@@ -262,7 +435,7 @@ internal sealed class LinuxDeviceScanner
 
         foreach (string line in File.ReadLines(_mountInfo))
         {
-            if (ParseMountInfoLine(line) is { } mount)
+            if (ParseMount(line) is { } mount)
             {
                 yield return mount;
             }
@@ -286,6 +459,9 @@ internal sealed class LinuxDeviceScanner
             }
         }
     }
+
+    /// <summary>One mount of mountinfo.</summary>
+    internal sealed record MountRecord(string DeviceNumber, string FsType, string Source, string MountPoint, string SuperOptions);
 
     private sealed class Node
     {

@@ -30,7 +30,8 @@ internal static class DeployCommand
         Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
         Option<TimeSpan?> seedAfter = CliOptions.Duration("--seed-after", "Keep seeding the finished target to other peers for this long (30s, 10m, forever). Default: 0.");
         var verify = new Option<bool>("--verify") { Description = "Read every piece back from the target and check it after the final flush." };
-        var force = new Option<bool>("--force") { Description = "Override the device refusals that may be overridden (never: the running system's disk, a read-only device)." };
+        var force = new Option<bool>("--force") { Description = "Override the device refusals that may be overridden (never: the running system's disk, a read-only device, the kernel's exclusive claim)." };
+        var noExclusive = new Option<bool>("--no-exclusive") { Description = "Open a block device without claiming it exclusively (O_EXCL), so it can be written while mounted or held; --force alone never does this." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the target and show what would be fetched, without writing or connecting." };
         var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record which pieces are on the target, so a rerun reads back and hashes those first instead of fetching them (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
         Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
@@ -48,7 +49,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -64,6 +65,7 @@ internal static class DeployCommand
                 SeedAfter = parse.GetValue(seedAfter) ?? TimeSpan.Zero,
                 Verify = parse.GetValue(verify),
                 Force = parse.GetValue(force),
+                Exclusive = !parse.GetValue(noExclusive),
                 DryRun = parse.GetValue(dryRun),
                 ResumeFile = parse.GetValue(resumeFile),
                 Timeout = parse.GetValue(timeout),
@@ -303,7 +305,7 @@ internal static class DeployCommand
 
         bool existed = File.Exists(request.Target) || DeviceOpener.IsDevicePath(request.Target);
         string resumePath = request.ResumeFile ?? ResumeFiles.DefaultPath(manifest, request.Target);
-        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, logger, cancellationToken).ConfigureAwait(false);
+        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
         await using var deviceScope = device.ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (request.ExitOnStdinEof)
@@ -446,7 +448,7 @@ internal static class DeployCommand
         if (isDevice || File.Exists(request.Target))
         {
             // A compressed image's pieces are not on the device as such; only a raw image's are checked here.
-            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, logger, cancellationToken).ConfigureAwait(false);
+            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
             if (device.Length >= manifest.Length && CompressedImage.FromManifest(manifest) is null)
             {
                 PieceCheckResult check = await PieceChecker.CheckAsync(manifest, device, cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -26,6 +26,9 @@ internal sealed record DeployRequest
 
     public bool Force { get; init; }
 
+    /// <summary>Gets a value indicating whether a block device is claimed exclusively (O_EXCL); <c>--no-exclusive</c> clears it.</summary>
+    public bool Exclusive { get; init; } = true;
+
     public bool DryRun { get; init; }
 
     public string? ResumeFile { get; init; }

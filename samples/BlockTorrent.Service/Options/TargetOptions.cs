@@ -105,7 +105,7 @@ internal sealed class TargetOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool Verify { get; set; }
 
-    /// <summary>Gets or sets a value indicating whether the device refusals that may be overridden are overridden (never the running system's disk).</summary>
+    /// <summary>Gets or sets a value indicating whether the device refusals that may be overridden are overridden (never the running system's disk, nor the kernel's exclusive claim: the service always opens a device with O_EXCL).</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool Force { get; set; }
 

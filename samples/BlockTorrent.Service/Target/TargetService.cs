@@ -48,7 +48,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             CheckManifest(manifest, deployOptions);
             resumeFile ??= ResumeFiles.DefaultPath(manifest, devicePath);
             bool existed = File.Exists(devicePath) || TargetDevices.IsDevicePath(devicePath);
-            IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, manifest.Length, target.Force, _logger, stoppingToken).ConfigureAwait(false);
+            IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, manifest.Length, target.Force, exclusive: true, _logger, stoppingToken).ConfigureAwait(false);
             await using var deviceScope = device.ConfigureAwait(false);
             deployOptions.ResumeFilePath = resumeFile;
             deployOptions.CheckExistingData = existed;

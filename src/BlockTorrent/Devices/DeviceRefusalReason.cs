@@ -26,4 +26,7 @@ public enum DeviceRefusalReason
 
     /// <summary>The operating system holds the disk offline (a Windows disk attribute): it accepts no I/O until it is brought online.</summary>
     Offline = 8,
+
+    /// <summary>The path named another device (or file) when it was opened than when it was checked: it was replaced in between.</summary>
+    Replaced = 9,
 }
