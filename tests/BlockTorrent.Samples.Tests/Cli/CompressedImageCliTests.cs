@@ -1,0 +1,64 @@
+using System.Text.Json;
+using BlockTorrent.Testing;
+
+namespace BlockTorrent.Samples.Tests.Cli;
+
+public sealed class CompressedImageCliTests : IDisposable
+{
+    private const int ImageLength = 6 << 20;
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task CreateCompressWritesASeekableImageWhoseInfoShowsTheFormatAndRatio()
+    {
+        await File.WriteAllBytesAsync(_dir.File("disk.img"), CompressibleImage.Create(ImageLength), TestContext.Current.CancellationToken);
+
+        CliResult created = await CliRun.RunAsync("create", "--compress", "zstd", _dir.File("disk.img"), "-o", _dir.File("disk.torrent"));
+
+        Assert.True(created.ExitCode == 0, created.ToString());
+        CliResult info = await CliRun.RunAsync("info", _dir.File("disk.torrent"), "--json");
+        JsonElement json = JsonDocument.Parse(info.Output).RootElement;
+        Assert.Equal("zstd", json.GetProperty("format").GetString());
+        Assert.Equal(ImageLength, json.GetProperty("rawSize").GetInt64());
+        Assert.Equal(new FileInfo(_dir.File("disk.img.btz")).Length, json.GetProperty("size").GetInt64());
+        Assert.True(json.GetProperty("ratio").GetDouble() > 2, info.Output);
+        Assert.Equal("disk.img.btz", json.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task DeployOfACompressedImageWritesTheRawImageThatVerifyMatches()
+    {
+        byte[] image = CompressibleImage.Create(ImageLength, seed: 9);
+        await File.WriteAllBytesAsync(_dir.File("disk.img"), image, TestContext.Current.CancellationToken);
+        Assert.Equal(0, (await CliRun.RunAsync("create", "--compress", "zstd", _dir.File("disk.img"), "-o", _dir.File("disk.torrent"))).ExitCode);
+
+        CliResult deployed;
+        await using (LibrarySeed seed = LibrarySeed.Start(_dir.File("disk.torrent"), _dir.File("disk.img.btz")))
+        {
+            deployed = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", seed.EndPoint, "--listen", "127.0.0.1:0", "--timeout", "2m");
+        }
+
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+        Assert.Equal(image, await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
+        CliResult verified = await CliRun.RunAsync("verify", _dir.File("disk.torrent"), "--target", _dir.File("target.img"));
+        Assert.True(verified.ExitCode == 0, verified.ToString());
+        Assert.Contains("the raw image matches", verified.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VerifyOfACompressedImageFailsWithFiveWhenTheRawImageDiffers()
+    {
+        byte[] image = CompressibleImage.Create(ImageLength, seed: 10);
+        await File.WriteAllBytesAsync(_dir.File("disk.img"), image, TestContext.Current.CancellationToken);
+        Assert.Equal(0, (await CliRun.RunAsync("create", "--compress", "zstd", _dir.File("disk.img"), "-o", _dir.File("disk.torrent"))).ExitCode);
+        image[ImageLength / 2] ^= 0xFF;
+        await File.WriteAllBytesAsync(_dir.File("changed.img"), image, TestContext.Current.CancellationToken);
+
+        CliResult verified = await CliRun.RunAsync("verify", _dir.File("disk.torrent"), "--target", _dir.File("changed.img"));
+
+        Assert.True(verified.ExitCode == 5, verified.ToString());
+        Assert.Contains("differs", verified.Output, StringComparison.Ordinal);
+    }
+}
