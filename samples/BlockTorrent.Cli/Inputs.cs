@@ -104,6 +104,41 @@ internal static class Inputs
         }
     }
 
+    /// <summary>Loads the certificate chain of <c>create --sign-cert</c>: the signing key's certificate first.</summary>
+    /// <param name="path">The PEM file of <c>CERTIFICATE</c> blocks.</param>
+    /// <param name="key">The signing key, whose certificate must come first.</param>
+    /// <param name="certificates">Receives the certificates; the caller disposes of them.</param>
+    /// <exception cref="CommandException">The file is missing, holds no certificate, or its first is not the key's (exit code 3).</exception>
+    public static void LoadSigningCertificates(string path, System.Security.Cryptography.ECDsa key, IList<System.Security.Cryptography.X509Certificates.X509Certificate2> certificates)
+    {
+        RequireFile(path, "signing certificate");
+        var loaded = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+        try
+        {
+            loaded.ImportFromPemFile(path);
+        }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            throw CommandException.InvalidInput($"'{path}' is not a PEM certificate chain: {e.Message}", e);
+        }
+
+        if (loaded.Count == 0 || !loaded[0].PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+        {
+            string first = loaded.Count == 0 ? "holds no CERTIFICATE block" : $"starts with '{loaded[0].Subject}', whose key is not the signing key";
+            foreach (var certificate in loaded)
+            {
+                certificate.Dispose();
+            }
+
+            throw CommandException.InvalidInput($"'{path}' {first}: the signing key's own certificate comes first, then its intermediates.");
+        }
+
+        foreach (var certificate in loaded)
+        {
+            certificates.Add(certificate);
+        }
+    }
+
     /// <summary>Parses a magnet link given on the command line.</summary>
     /// <param name="text">The link.</param>
     /// <returns>The link.</returns>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Numerics;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Compression;
@@ -34,6 +35,8 @@ internal static class CreateCommand
         var isPrivate = new Option<bool>("--private") { Description = "Mark the torrent private (trackers only: no LSD or peer exchange)." };
         var sign = new Option<string?>("--sign") { Description = "Sign the manifest with this ECDSA P-256 private key (PEM; see 'keygen'); the signature sits outside the info dictionary, so every client still reads the .torrent.", HelpName = "KEY.pem" };
         var tlsCa = new Option<string?>("--tls-ca") { Description = "Make a TLS swarm (libtorrent's SSL torrents): put this authority's certificate (PEM; see 'tls ca') in the info dictionary as ssl-cert, so peers connect over TLS with certificates it signed.", HelpName = "CA.pem" };
+        var signCert = new Option<string?>("--sign-cert") { Description = "With --sign: carry this PEM certificate chain in the signature (the key's certificate first, then intermediates), so targets trusting the CA that issued it accept the manifest.", HelpName = "CERT.pem" };
+        Option<TimeSpan?> signExpires = CliOptions.Duration("--sign-expires", "With --sign: the signature expires after this long (30d, 12h); targets refuse it from then on, so an old manifest cannot be passed off as current.");
         var force = new Option<bool>("--force") { Description = "Overwrite the output file if it exists." };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var compress = new Option<string?>("--compress") { Description = "Compress the image into a seekable file and describe that: pieces travel compressed and targets decode each one onto the raw device.", HelpName = "zstd" };
@@ -42,13 +45,28 @@ internal static class CreateCommand
         var level = new Option<int?>("--level") { Description = "The zstd level for --compress, 1 to 22 (default: 3)." };
         var command = new Command("create", "Make the manifest (.torrent) of an image or device: hybrid v1+v2 by default.")
         {
-            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, tlsCa, force, json, compress, compressedFile, level,
+            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, signCert, signExpires, tlsCa, force, json, compress, compressedFile, level,
         };
         command.Validators.Add(result =>
         {
             if (result.GetValue(v1Only) && result.GetValue(v2Only))
             {
                 result.AddError("--v1-only and --v2-only cannot be used together.");
+            }
+
+            if (result.GetValue(sign) is null && (result.GetValue(signCert) is not null || result.GetValue(signExpires) is not null))
+            {
+                result.AddError("--sign-cert and --sign-expires go with --sign KEY.pem.");
+            }
+
+            if (result.GetValue(compress) is not null && (result.GetValue(signCert) is not null || result.GetValue(signExpires) is not null))
+            {
+                result.AddError("--sign-cert and --sign-expires do not go with --compress yet; sign the compressed image's manifest with --sign alone.");
+            }
+
+            if (result.GetValue(signExpires) is TimeSpan expires && (expires <= TimeSpan.Zero || expires == Timeout.InfiniteTimeSpan))
+            {
+                result.AddError("--sign-expires must be a positive duration such as 30d.");
             }
         });
         command.SetAction((parse, cancellationToken) =>
@@ -75,15 +93,22 @@ internal static class CreateCommand
                 return CompressedCreate.RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), target, options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
             }
 
-            return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
+            var signing = new Signing(parse.GetValue(sign), parse.GetValue(signCert), parse.GetValue(signExpires));
+            return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, signing, parse.GetValue(force), parse.GetValue(json), cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext context, string sourcePath, string outputPath, ManifestBuilderOptions options, string? signingKey, bool force, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string sourcePath, string outputPath, ManifestBuilderOptions options, Signing signing, bool force, bool json, CancellationToken cancellationToken)
     {
-        // The key is read first: a wrong key file fails before minutes of hashing.
-        using ECDsa? key = LoadKey(options, signingKey);
+        // The key and certificates are read first: a wrong file fails before minutes of hashing.
+        using ECDsa? key = LoadKey(options, signing.KeyFile);
+        var signingOptions = new ManifestSigningOptions();
+        if (key is not null && signing.CertificateFile is { } certificates)
+        {
+            Inputs.LoadSigningCertificates(certificates, key, signingOptions.Certificates);
+        }
+
         CheckOutput(outputPath, force);
 
         await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(sourcePath, context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Source"), cancellationToken).ConfigureAwait(false);
@@ -113,6 +138,15 @@ internal static class CreateCommand
             manifest = DeviceOpener.IsDevicePath(sourcePath)
                 ? await ManifestBuilder.CreateAsync(device, options, cancellationToken).ConfigureAwait(false)
                 : await ManifestBuilder.CreateAsync(sourcePath, options, cancellationToken).ConfigureAwait(false);
+            if (key is not null && (signingOptions.Certificates.Count > 0 || signing.ExpiresAfter is not null))
+            {
+                // Signed again with the chain and the expiry; the signature replaces the builder's.
+                DateTimeOffset now = TimeProvider.System.GetUtcNow();
+                signingOptions.SignedAt = now;
+                signingOptions.ExpiresAt = now + signing.ExpiresAfter;
+                manifest = manifest.WithSignature(key, signingOptions);
+            }
+
             Interlocked.Exchange(ref hashed, device.Length);
             await manifest.SaveAsync(outputPath, cancellationToken).ConfigureAwait(false);
             TimeSpan elapsed = TimeProvider.System.GetElapsedTime(started);
@@ -121,6 +155,11 @@ internal static class CreateCommand
         }
 
         ManifestSummary.Print(context.Console.Out, manifest, json);
+        foreach (X509Certificate2 certificate in signingOptions.Certificates)
+        {
+            certificate.Dispose();
+        }
+
         return ExitCodes.Success;
     }
 
@@ -159,4 +198,7 @@ internal static class CreateCommand
             throw CommandException.InvalidInput($"the output folder '{outputDirectory}' does not exist.");
         }
     }
+
+    /// <summary>What <c>--sign</c>, <c>--sign-cert</c> and <c>--sign-expires</c> ask for.</summary>
+    private sealed record Signing(string? KeyFile, string? CertificateFile, TimeSpan? ExpiresAfter);
 }

@@ -52,6 +52,15 @@ internal static class ManifestSummary
         foreach (ManifestSignature signature in manifest.Signatures)
         {
             output.WriteLine($"signed by:        {signature.Fingerprint} ({(signature.IsValid ? "valid signature" : "INVALID: the manifest or signature was altered")})");
+            if (SignerCertificate(signature) is { } certificate)
+            {
+                output.WriteLine($"  certificate:    {certificate}");
+            }
+
+            if (signature.SignedAt is { } signedAt)
+            {
+                output.WriteLine($"  signed at:      {signedAt.ToString("u", CultureInfo.InvariantCulture)}{(signature.ExpiresAt is { } expires ? $", expires {expires.ToString("u", CultureInfo.InvariantCulture)}" : ", does not expire")}");
+            }
         }
 
         foreach (string tracker in manifest.Trackers)
@@ -104,6 +113,20 @@ internal static class ManifestSummary
                 w.WriteStartObject();
                 w.WriteString("fingerprint", signature.Fingerprint);
                 w.WriteBoolean("valid", signature.IsValid);
+                if (SignerCertificate(signature) is { } certificate)
+                {
+                    w.WriteString("certificate", certificate);
+                }
+
+                if (signature.SignedAt is { } signedAt)
+                {
+                    w.WriteString("signedAt", signedAt);
+                }
+
+                if (signature.ExpiresAt is { } expiresAt)
+                {
+                    w.WriteString("expiresAt", expiresAt);
+                }
                 w.WriteEndObject();
             }
 
@@ -144,4 +167,23 @@ internal static class ManifestSummary
         TorrentVersions.V2 => "v2",
         _ => versions.ToString(),
     };
+
+    /// <summary>Describes the signer's certificate carried with a signature (subject and issuer), or <see langword="null"/> when none is carried or readable.</summary>
+    private static string? SignerCertificate(ManifestSignature signature)
+    {
+        if (signature.Certificates.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(signature.Certificates[0].Span);
+            return $"{certificate.Subject}, issued by {certificate.Issuer}";
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return "(unreadable)";
+        }
+    }
 }

@@ -49,7 +49,7 @@ public sealed class ManifestBuilderOptions
     public DateTimeOffset? CreationDate { get; set; }
 
     /// <summary>
-    /// Gets or sets the key that signs the manifest (see <see cref="TorrentManifest.WithSignature"/>): an ECDSA P-256
+    /// Gets or sets the key that signs the manifest (see <see cref="TorrentManifest.WithSignature(System.Security.Cryptography.ECDsa)"/>): an ECDSA P-256
     /// key with its private part. The caller keeps ownership of the key.
     /// </summary>
     /// <value>The default is <see langword="null"/> (unsigned).</value>

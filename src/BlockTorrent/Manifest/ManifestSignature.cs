@@ -15,11 +15,14 @@ public sealed class ManifestSignature
 {
     private readonly byte[] _publicKey;
 
-    internal ManifestSignature(byte[] publicKey, bool isValid)
+    internal ManifestSignature(byte[] publicKey, bool isValid, DateTimeOffset? signedAt, DateTimeOffset? expiresAt, IReadOnlyList<ReadOnlyMemory<byte>> certificates)
     {
         _publicKey = publicKey;
         IsValid = isValid;
         Fingerprint = FingerprintOf(publicKey);
+        SignedAt = signedAt;
+        ExpiresAt = expiresAt;
+        Certificates = certificates;
     }
 
     /// <summary>Gets the signer's public key: a DER SubjectPublicKeyInfo (what a PEM <c>PUBLIC KEY</c> holds).</summary>
@@ -34,6 +37,19 @@ public sealed class ManifestSignature
     /// signature was altered since it was signed.
     /// </summary>
     public bool IsValid { get; }
+
+    /// <summary>Gets the signing time the signature records (signed with it); <see langword="null"/> for a signature that records none.</summary>
+    public DateTimeOffset? SignedAt { get; }
+
+    /// <summary>Gets when the signature expires (signed with it): from then on <see cref="ManifestTrust"/> refuses it; <see langword="null"/> when it does not expire.</summary>
+    public DateTimeOffset? ExpiresAt { get; }
+
+    /// <summary>
+    /// Gets the certificates carried beside the signature (DER): the signer's certificate first, then intermediates
+    /// towards a CA. They are not what is signed; <see cref="ManifestTrust"/> builds their chain to the CAs it trusts
+    /// and checks that the first one's key is <see cref="PublicKey"/>.
+    /// </summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> Certificates { get; }
 
     /// <inheritdoc />
     public override string ToString() => $"{Fingerprint}{(IsValid ? string.Empty : " (INVALID)")}";

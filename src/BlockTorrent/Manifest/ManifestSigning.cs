@@ -16,7 +16,9 @@ namespace BlockTorrent.Manifest;
 /// </para>
 /// <code>
 /// signatures: { "blocktorrent": {
+///     certificates: [ DER X.509, ... ] (optional: the signer's certificate first, then intermediates),
 ///     info: { algorithm: "ecdsa-p256-sha256", context: "BlockTorrent manifest",
+///             created: Unix seconds (optional), expires: Unix seconds (optional),
 ///             "info hash v1": 20 bytes (v1, hybrid), "info hash v2": 32 bytes (v2, hybrid),
 ///             "public key": DER SubjectPublicKeyInfo },
 ///     signature: DER ECDSA signature (RFC 3279) over the bencoded info above } }
@@ -24,8 +26,10 @@ namespace BlockTorrent.Manifest;
 /// <para>
 /// A signature is valid only when it verifies and its info-hashes are exactly this torrent's, every one of them:
 /// the v1 half of a hybrid torrent cannot be swapped under a signature over the v2 half. The context string keeps a
-/// signature made for something else with the same key from ever reading as a manifest signature. Entries of
-/// another algorithm (a BEP 35 RSA signature, say) are kept in the file but not reported.
+/// signature made for something else with the same key from ever reading as a manifest signature. The signing and
+/// expiry times are signed; the certificates are not (each is signed by its issuer, and the trust check requires the
+/// first one's key to be the signed public key). Entries of another algorithm (a BEP 35 RSA signature, say) are kept
+/// in the file but not reported.
 /// </para>
 /// </remarks>
 internal static class ManifestSigning
@@ -53,10 +57,22 @@ internal static class ManifestSigning
     }
 
     /// <summary>Encodes the <c>signatures</c> dictionary holding one signature of the given info-hashes.</summary>
-    internal static byte[] Sign(ECDsa key, InfoHash? v1, InfoHash? v2)
+    internal static byte[] Sign(ECDsa key, InfoHash? v1, InfoHash? v2, ManifestSigningOptions options, DateTimeOffset now)
     {
         CheckKey(key, nameof(key));
-        byte[] info = EncodeInfo(key.ExportSubjectPublicKeyInfo(), v1, v2);
+        byte[] publicKey = key.ExportSubjectPublicKeyInfo();
+        if (options.Certificates.Count > 0 && !options.Certificates[0].PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(publicKey))
+        {
+            throw new ArgumentException($"The first certificate ('{options.Certificates[0].Subject}') is not the signing key's: the signer's own certificate comes first.", nameof(options));
+        }
+
+        DateTimeOffset signedAt = options.SignedAt ?? now;
+        if (options.ExpiresAt is { } expires && expires <= signedAt)
+        {
+            throw new ArgumentException($"The signature would expire ({expires:u}) before it is made ({signedAt:u}).", nameof(options));
+        }
+
+        byte[] info = EncodeInfo(publicKey, v1, v2, signedAt.ToUnixTimeSeconds(), options.ExpiresAt?.ToUnixTimeSeconds());
         byte[] signature = key.SignData(info, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
 
         var buffer = new ArrayBufferWriter<byte>(info.Length + signature.Length + 64);
@@ -64,6 +80,18 @@ internal static class ManifestSigning
         writer.WriteStartDictionary();
         writer.WriteString(EntryName);
         writer.WriteStartDictionary();
+        if (options.Certificates.Count > 0)
+        {
+            writer.WriteString("certificates");
+            writer.WriteStartList();
+            foreach (var certificate in options.Certificates)
+            {
+                writer.WriteString(certificate.RawData);
+            }
+
+            writer.WriteEnd();
+        }
+
         writer.WriteString("info");
         writer.WriteRaw(info);
         writer.WriteString("signature");
@@ -97,13 +125,29 @@ internal static class ManifestSigning
 
             ReadOnlySpan<byte> info = default;
             ReadOnlySpan<byte> signature = default;
+            var certificates = new List<ReadOnlyMemory<byte>>();
             while (reader.Read() && reader.TokenType == BencodeTokenType.String)
             {
                 bool isInfo = reader.ValueSpan.SequenceEqual("info"u8);
                 bool isSignature = reader.ValueSpan.SequenceEqual("signature"u8);
+                bool isCertificates = reader.ValueSpan.SequenceEqual("certificates"u8);
                 reader.Read();
                 int start = reader.TokenStart;
-                if (isInfo && reader.TokenType == BencodeTokenType.StartDictionary)
+                if (isCertificates && reader.TokenType == BencodeTokenType.StartList)
+                {
+                    while (reader.Read() && reader.TokenType != BencodeTokenType.EndList)
+                    {
+                        if (reader.TokenType == BencodeTokenType.String)
+                        {
+                            certificates.Add(reader.ValueSpan.ToArray());
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+                else if (isInfo && reader.TokenType == BencodeTokenType.StartDictionary)
                 {
                     reader.Skip();
                     info = signatures[start..reader.BytesConsumed];
@@ -120,7 +164,7 @@ internal static class ManifestSigning
 
             if (!info.IsEmpty && !signature.IsEmpty && ReadInfo(info) is { } signed)
             {
-                found.Add(new ManifestSignature(signed.PublicKey, Verify(info, signature, signed, v1, v2)));
+                found.Add(new ManifestSignature(signed.PublicKey, Verify(info, signature, signed, v1, v2), signed.Created, signed.Expires, certificates));
             }
         }
 
@@ -157,7 +201,7 @@ internal static class ManifestSigning
     private static bool SameHash(byte[]? signed, InfoHash? actual)
         => signed is null ? actual is null : actual is { } hash && hash.Span.SequenceEqual(signed);
 
-    private static byte[] EncodeInfo(byte[] publicKey, InfoHash? v1, InfoHash? v2)
+    private static byte[] EncodeInfo(byte[] publicKey, InfoHash? v1, InfoHash? v2, long created, long? expires)
     {
         var buffer = new ArrayBufferWriter<byte>(publicKey.Length + 160);
         var writer = new BencodeWriter(buffer);
@@ -168,6 +212,14 @@ internal static class ManifestSigning
         writer.WriteString(Algorithm);
         writer.WriteString("context");
         writer.WriteString(Context);
+        writer.WriteString("created");
+        writer.WriteInteger(created);
+        if (expires is { } expiry)
+        {
+            writer.WriteString("expires");
+            writer.WriteInteger(expiry);
+        }
+
         if (v1 is { } hash1)
         {
             writer.WriteString("info hash v1");
@@ -191,12 +243,34 @@ internal static class ManifestSigning
     {
         string? algorithm = null, context = null;
         byte[]? v1 = null, v2 = null, publicKey = null;
+        DateTimeOffset? created = null, expires = null;
         var reader = new BencodeReader(info);
         reader.Read();
         while (reader.Read() && reader.TokenType == BencodeTokenType.String)
         {
             string key = Encoding.ASCII.GetString(reader.ValueSpan);
             reader.Read();
+            if (reader.TokenType == BencodeTokenType.Integer && key is "created" or "expires")
+            {
+                // An integer outside the range of dates makes the signature unreadable rather than dateless.
+                if (reader.IntegerValue < DateTimeOffset.MinValue.ToUnixTimeSeconds() || reader.IntegerValue > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+                {
+                    return null;
+                }
+
+                DateTimeOffset time = DateTimeOffset.FromUnixTimeSeconds(reader.IntegerValue);
+                if (key == "created")
+                {
+                    created = time;
+                }
+                else
+                {
+                    expires = time;
+                }
+
+                continue;
+            }
+
             if (reader.TokenType != BencodeTokenType.String)
             {
                 reader.Skip();
@@ -226,9 +300,9 @@ internal static class ManifestSigning
         }
 
         return algorithm == Algorithm && context == Context && publicKey is not null && (v1 is not null || v2 is not null)
-            ? new SignedInfo(publicKey, v1, v2)
+            ? new SignedInfo(publicKey, v1, v2, created, expires)
             : null;
     }
 
-    private sealed record SignedInfo(byte[] PublicKey, byte[]? V1, byte[]? V2);
+    private sealed record SignedInfo(byte[] PublicKey, byte[]? V1, byte[]? V2, DateTimeOffset? Created, DateTimeOffset? Expires);
 }

@@ -14,4 +14,7 @@ public enum ManifestTrustFailure
 
     /// <summary>The manifest's info-hashes are not the one pinned (<see cref="DeployOptions.ExpectedInfoHash"/>).</summary>
     InfoHashMismatch = 4,
+
+    /// <summary>The manifest is signed by a trusted key or CA, but the signature expired (<see cref="ManifestSignature.ExpiresAt"/>).</summary>
+    Expired = 5,
 }

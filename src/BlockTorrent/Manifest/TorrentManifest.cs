@@ -335,10 +335,23 @@ public sealed class TorrentManifest : IImageManifest
     /// <returns>The signed copy.</returns>
     /// <exception cref="ArgumentException">The key is not on P-256.</exception>
     /// <exception cref="CryptographicException">The key cannot sign (it has no private part, for instance).</exception>
-    public TorrentManifest WithSignature(ECDsa signingKey)
+    public TorrentManifest WithSignature(ECDsa signingKey) => WithSignature(signingKey, new ManifestSigningOptions());
+
+    /// <summary>
+    /// Returns a copy signed with <paramref name="signingKey"/>, as <see cref="WithSignature(ECDsa)"/> does, with the
+    /// signer's certificate chain beside the signature and the signing time and expiry of <paramref name="options"/>
+    /// signed with it.
+    /// </summary>
+    /// <param name="signingKey">An ECDSA key on NIST P-256 holding its private part.</param>
+    /// <param name="options">The certificates, signing time and expiry.</param>
+    /// <returns>The signed copy.</returns>
+    /// <exception cref="ArgumentException">The key is not on P-256, the first certificate is not the key's, or the signature would expire before it is made.</exception>
+    /// <exception cref="CryptographicException">The key cannot sign (it has no private part, for instance).</exception>
+    public TorrentManifest WithSignature(ECDsa signingKey, ManifestSigningOptions options)
     {
         ManifestSigning.CheckKey(signingKey, nameof(signingKey));
-        byte[] signatures = ManifestSigning.Sign(signingKey, InfoHashV1, InfoHashV2);
+        ArgumentNullException.ThrowIfNull(options);
+        byte[] signatures = ManifestSigning.Sign(signingKey, InfoHashV1, InfoHashV2, options, TimeProvider.System.GetUtcNow());
         return new TorrentManifest(_info, _pieceLayer, _pieceLayer is not null, _metadata with { Signatures = signatures });
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
@@ -6,8 +7,8 @@ using BlockTorrent.Testing;
 namespace BlockTorrent.Interop.Tests.Manifest;
 
 /// <summary>
-/// A signed manifest stays a .torrent every client reads: the signature sits outside the info dictionary, so the
-/// other clients load it with the same info-hashes as the unsigned one.
+/// A signed manifest stays a .torrent every client reads: the signature, with its certificate chain and signed
+/// times, sits outside the info dictionary, so the other clients load it with the same info-hashes as the unsigned one.
 /// </summary>
 public sealed partial class SignedManifestInteropTests
 {
@@ -68,8 +69,14 @@ public sealed partial class SignedManifestInteropTests
         TorrentManifest unsigned = await ManifestBuilder.CreateAsync(image, options, TestContext.Current.CancellationToken);
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         string path = dir.File("signed.torrent");
-        await unsigned.WithSignature(key).SaveAsync(path, TestContext.Current.CancellationToken);
-        Assert.True(File.ReadAllBytes(path).AsSpan().IndexOf("10:signatures"u8) >= 0, "the saved .torrent carries no signature");
+
+        // Everything a signature may carry: the signer's certificate, and a signed time and expiry.
+        using X509Certificate2 certificate = new CertificateRequest("CN=depot signer", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        var signing = new ManifestSigningOptions { ExpiresAt = DateTimeOffset.UtcNow.AddDays(30) };
+        signing.Certificates.Add(certificate);
+        await unsigned.WithSignature(key, signing).SaveAsync(path, TestContext.Current.CancellationToken);
+        Assert.True(File.ReadAllBytes(path).AsSpan().IndexOf("12:certificates"u8) >= 0, "the saved .torrent carries no certificates");
+        Assert.True(File.ReadAllBytes(path).AsSpan().IndexOf("7:expires"u8) >= 0, "the saved .torrent carries no expiry");
         return (unsigned, path);
     }
 

@@ -111,6 +111,53 @@ public sealed class SignedManifestTests : IDisposable
     }
 
     [Fact]
+    public async Task AManifestSignedUnderAnOpenSslCaDeploysWithOnlyTheCaTrustedAndInfoShowsTheCertificateAndExpiry()
+    {
+        string image = await CaSignedImageAsync("30d");
+
+        ProgramResult info = await CliAsync("info", _dir.File("disk.torrent"));
+        await using LibrarySeed seed = LibrarySeed.Start(_dir.File("disk.torrent"), image);
+        ProgramResult deploy = await CliAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", seed.EndPoint, "--listen", "127.0.0.1:0", "--trust", _dir.File("ca.crt"), "--timeout", "90s");
+
+        Assert.Equal(File.ReadAllBytes(image), File.ReadAllBytes(_dir.File("target.img")));
+        Assert.Contains("  certificate:    CN=depot signer, issued by CN=Fleet CA", info.StandardOutput, StringComparison.Ordinal);
+        Assert.Matches(@"  signed at:      \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ, expires \d{4}-", info.StandardOutput);
+        Assert.Contains("manifest signed by trusted key SHA256:", deploy.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AManifestWhoseSignatureHasExpiredExitsEightAsExpiredAndTheTargetFileIsNeverCreated()
+    {
+        await CliAsync("keygen", "-o", _dir.File("depot.pem"));
+        string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
+        await CliAsync("create", image, "-o", _dir.File("plain.torrent"), "--piece-size", "64KiB");
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        key.ImportFromPem(File.ReadAllText(_dir.File("depot.pem")));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        await TorrentManifest.Load(_dir.File("plain.torrent")).WithSignature(key, new ManifestSigningOptions { SignedAt = now.AddDays(-31), ExpiresAt = now.AddDays(-1) }).SaveAsync(_dir.File("old.torrent"), TestContext.Current.CancellationToken);
+
+        ProgramResult deploy = await RunAsync("deploy", _dir.File("old.torrent"), "--target", _dir.File("target.img"), "--peer", "127.0.0.1:9", "--trust", _dir.File("depot.pub.pem"));
+
+        Assert.True(deploy.ExitCode == 8, deploy.ToString());
+        Assert.Contains("but the signature expired at", deploy.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("target.img")));
+    }
+
+    [Fact]
+    public async Task AManifestSignedUnderAnotherCaExitsEightNamingTheSignersCertificate()
+    {
+        await CaSignedImageAsync(expires: null);
+        string openssl = Requires.Program("openssl", "openssl");
+        await OpenSslAsync(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", _dir.File("other.key"), "-out", _dir.File("other.crt"), "-subj", "/CN=Other CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
+
+        ProgramResult deploy = await RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", "127.0.0.1:9", "--trust", _dir.File("other.crt"));
+
+        Assert.True(deploy.ExitCode == 8, deploy.ToString());
+        Assert.Contains("(CN=depot signer, issued by CN=Fleet CA), whose certificate chain does not lead to a trusted CA", deploy.StandardError, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("target.img")));
+    }
+
+    [Fact]
     public async Task CreateRefusesAPublicKeyAsASigningKeyBeforeHashing()
     {
         string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
@@ -134,6 +181,27 @@ public sealed class SignedManifestTests : IDisposable
         await CliAsync("create", image, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB", "--sign", _dir.File("depot.pem"));
         return image;
     }
+
+    /// <summary>
+    /// Writes disk.img, a CA made with openssl (ca.crt, ca.key), a signing key from keygen certified by it for signing
+    /// (signer.crt), and disk.torrent signed with that key, carrying signer.crt, expiring after <paramref name="expires"/>.
+    /// </summary>
+    private async Task<string> CaSignedImageAsync(string? expires)
+    {
+        string openssl = Requires.Program("openssl", "openssl");
+        string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
+        await OpenSslAsync(openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", _dir.File("ca.key"), "-out", _dir.File("ca.crt"), "-subj", "/CN=Fleet CA", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
+        await CliAsync("keygen", "-o", _dir.File("signer.pem"));
+        await OpenSslAsync(openssl, "req", "-new", "-key", _dir.File("signer.pem"), "-subj", "/CN=depot signer", "-out", _dir.File("signer.csr"));
+        File.WriteAllText(_dir.File("signer.ext"), "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n");
+        await OpenSslAsync(openssl, "x509", "-req", "-in", _dir.File("signer.csr"), "-CA", _dir.File("ca.crt"), "-CAkey", _dir.File("ca.key"), "-CAcreateserial", "-days", "10", "-extfile", _dir.File("signer.ext"), "-out", _dir.File("signer.crt"));
+        string[] expiry = expires is null ? [] : ["--sign-expires", expires];
+        await CliAsync(["create", image, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB", "--sign", _dir.File("signer.pem"), "--sign-cert", _dir.File("signer.crt"), .. expiry]);
+        return image;
+    }
+
+    private static async Task OpenSslAsync(string openssl, params string[] args) =>
+        (await ExternalProgram.RunAsync(openssl, args, Bound, cancellationToken: TestContext.Current.CancellationToken)).EnsureSuccess("openssl " + args[0]);
 
     /// <summary>Runs the command as a process and requires exit code 0.</summary>
     private static async Task<ProgramResult> CliAsync(params string[] args)

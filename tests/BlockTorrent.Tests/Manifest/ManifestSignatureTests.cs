@@ -151,6 +151,182 @@ public sealed class ManifestSignatureTests
         Assert.Contains("7:someone", System.Text.Encoding.ASCII.GetString(parsed.ToTorrentBytes()), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ASignerCertifiedByATrustedCaIsTrustedWithoutItsKeyBeingListed()
+    {
+        using var issued = new CertifiedSigner();
+        (X509Certificate2 ca, ECDsa signerKey, X509Certificate2 signer) = (issued.Ca, issued.Key, issued.Certificate);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 13);
+        var options = new ManifestSigningOptions();
+        options.Certificates.Add(signer);
+
+        TorrentManifest signed = TorrentManifest.Parse(manifest.WithSignature(signerKey, options).ToTorrentBytes());
+        var trust = ManifestTrust.FromPem(ca.ExportCertificatePem());
+
+        ManifestSignature trusted = trust.Verify(signed);
+        Assert.DoesNotContain(trusted.Fingerprint, trust.Fingerprints);
+        Assert.Equal(signer.RawData, Assert.Single(trusted.Certificates).ToArray());
+    }
+
+    [Fact]
+    public async Task ASignerCertifiedThroughAnIntermediateItCarriesIsTrustedByTheRootAlone()
+    {
+        using ECDsa rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 root = Authority("CN=Fleet root", rootKey);
+        using ECDsa intermediateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 intermediate = Issue(root, rootKey, "CN=Fleet images", intermediateKey, authority: true);
+        using ECDsa signerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 signer = Issue(intermediate, intermediateKey, "CN=depot signer", signerKey);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 14);
+        var options = new ManifestSigningOptions();
+        options.Certificates.Add(signer);
+        options.Certificates.Add(intermediate);
+
+        TorrentManifest signed = TorrentManifest.Parse(manifest.WithSignature(signerKey, options).ToTorrentBytes());
+
+        ManifestTrust.FromPem(root.ExportCertificatePem()).Verify(signed);
+    }
+
+    [Fact]
+    public async Task ASignerCertifiedByAnotherCaIsRefusedNamingItsCertificate()
+    {
+        using ECDsa caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 ca = Authority("CN=Fleet CA", caKey);
+        using ECDsa otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 other = Authority("CN=Other CA", otherKey);
+        using ECDsa signerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 signer = Issue(other, otherKey, "CN=stranger", signerKey);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 15);
+        var options = new ManifestSigningOptions();
+        options.Certificates.Add(signer);
+        TorrentManifest signed = manifest.WithSignature(signerKey, options);
+
+        var e = Assert.Throws<ManifestTrustException>(() => ManifestTrust.FromPem(ca.ExportCertificatePem()).Verify(signed));
+
+        Assert.Equal(ManifestTrustFailure.UntrustedSigner, e.Reason);
+        Assert.Contains("CN=stranger, issued by CN=Other CA", e.Message, StringComparison.Ordinal);
+        Assert.Contains("does not lead to a trusted CA", e.Message, StringComparison.Ordinal);
+        Assert.Contains("CA CN=Fleet CA", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ACertificateCarriedForAnotherKeyDoesNotMakeTheSignerTrusted()
+    {
+        using var issued = new CertifiedSigner();
+        (X509Certificate2 ca, X509Certificate2 certified) = (issued.Ca, issued.Certificate);
+        using ECDsa attackerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 16);
+
+        // The signing side refuses to pair them; an attacker writes the entry by hand, as this splice does.
+        byte[] attackerSigned = manifest.WithSignature(attackerKey).ToTorrentBytes();
+        byte[] entry = [.. "12:certificatesl"u8, .. System.Text.Encoding.ASCII.GetBytes($"{certified.RawData.Length}:"), .. certified.RawData, (byte)'e'];
+        int at = attackerSigned.AsSpan().IndexOf("12:blocktorrentd"u8) + "12:blocktorrentd".Length;
+        TorrentManifest forged = TorrentManifest.Parse([.. attackerSigned.AsSpan(0, at), .. entry, .. attackerSigned.AsSpan(at)]);
+
+        var e = Assert.Throws<ManifestTrustException>(() => ManifestTrust.FromPem(ca.ExportCertificatePem()).Verify(forged));
+
+        Assert.True(Assert.Single(forged.Signatures).IsValid);
+        Assert.Contains("whose certificate is not the signing key's", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => manifest.WithSignature(attackerKey, new ManifestSigningOptions { Certificates = { certified } }));
+    }
+
+    [Fact]
+    public async Task ASignerWhoseCertificateHasExpiredIsRefused()
+    {
+        using var issued = new CertifiedSigner();
+        (X509Certificate2 ca, ECDsa signerKey, X509Certificate2 signer) = (issued.Ca, issued.Key, issued.Certificate);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 17);
+        TorrentManifest signed = manifest.WithSignature(signerKey, new ManifestSigningOptions { Certificates = { signer } });
+        var trust = ManifestTrust.FromPem(ca.ExportCertificatePem());
+
+        var e = Assert.Throws<ManifestTrustException>(() => trust.Verify(signed, signer.NotAfter.ToUniversalTime().AddDays(1)));
+
+        Assert.Equal(ManifestTrustFailure.UntrustedSigner, e.Reason);
+        trust.Verify(signed, signer.NotAfter.ToUniversalTime().AddDays(-1));
+    }
+
+    [Fact]
+    public async Task ASignatureByATrustedKeyIsAcceptedUntilItExpiresAndRefusedAsExpiredAfter()
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 18);
+        var signedAt = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        TorrentManifest signed = TorrentManifest.Parse(manifest.WithSignature(key, new ManifestSigningOptions { SignedAt = signedAt, ExpiresAt = signedAt.AddDays(30) }).ToTorrentBytes());
+        var trust = ManifestTrust.FromPem(key.ExportSubjectPublicKeyInfoPem());
+
+        ManifestSignature accepted = trust.Verify(signed, signedAt.AddDays(29));
+        var e = Assert.Throws<ManifestTrustException>(() => trust.Verify(signed, signedAt.AddDays(30)));
+
+        Assert.Equal(signedAt, accepted.SignedAt);
+        Assert.Equal(signedAt.AddDays(30), accepted.ExpiresAt);
+        Assert.Equal(ManifestTrustFailure.Expired, e.Reason);
+        Assert.Contains("expired at 2026-12-31 00:00:00Z", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheExpiryIsSignedSoMovingItLaterBreaksTheSignature()
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var (_, manifest) = await SwarmTestImages.CreateAsync(256 * 1024, seed: 19);
+        var signedAt = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        byte[] bytes = manifest.WithSignature(key, new ManifestSigningOptions { SignedAt = signedAt, ExpiresAt = signedAt.AddDays(30) }).ToTorrentBytes();
+        string expires = $"7:expiresi{signedAt.AddDays(30).ToUnixTimeSeconds()}e";
+        string later = $"7:expiresi{signedAt.AddDays(90).ToUnixTimeSeconds()}e";
+        Assert.Equal(expires.Length, later.Length);
+        int at = bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(expires));
+        System.Text.Encoding.ASCII.GetBytes(later).CopyTo(bytes, at);
+
+        TorrentManifest moved = TorrentManifest.Parse(bytes);
+
+        Assert.False(Assert.Single(moved.Signatures).IsValid);
+        Assert.Equal(ManifestTrustFailure.InvalidSignature, Assert.Throws<ManifestTrustException>(() => ManifestTrust.FromPem(key.ExportSubjectPublicKeyInfoPem()).Verify(moved)).Reason);
+    }
+
+    /// <summary>A CA (CN=Fleet CA) and a signing key it certified (CN=depot signer).</summary>
+    private sealed class CertifiedSigner : IDisposable
+    {
+        private readonly ECDsa _caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        public CertifiedSigner()
+        {
+            Ca = Authority("CN=Fleet CA", _caKey);
+            Certificate = Issue(Ca, _caKey, "CN=depot signer", Key);
+        }
+
+        public X509Certificate2 Ca { get; }
+
+        public ECDsa Key { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        public X509Certificate2 Certificate { get; }
+
+        public void Dispose()
+        {
+            Certificate.Dispose();
+            Ca.Dispose();
+            Key.Dispose();
+            _caKey.Dispose();
+        }
+    }
+
+    private static X509Certificate2 Authority(string subject, ECDsa key)
+    {
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(5));
+    }
+
+    private static X509Certificate2 Issue(X509Certificate2 issuer, ECDsa issuerKey, string subject, ECDsa key, bool authority = false)
+    {
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(authority, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(authority ? X509KeyUsageFlags.KeyCertSign : X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        using X509Certificate2? withKey = issuer.HasPrivateKey ? null : issuer.CopyWithPrivateKey(issuerKey);
+        return request.Create(withKey ?? issuer, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(1), RandomNumberGenerator.GetBytes(16));
+    }
+
     private static byte[] TestImageBytes(int length)
     {
         var bytes = new byte[length];
