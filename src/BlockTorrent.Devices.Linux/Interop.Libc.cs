@@ -15,12 +15,6 @@ internal static partial class Interop
         internal const int O_EXCL = 0x80;
         internal const int O_CLOEXEC = 0x80000;
 
-        // <fcntl.h> statx
-        internal const int AT_FDCWD = -100;
-        internal const int AT_EMPTY_PATH = 0x1000;
-        internal const uint STATX_BASIC_STATS = 0x7ff;
-        internal const uint STATX_DIOALIGN = 0x2000;
-
         // <sys/stat.h>
         internal const int S_IFMT = 0xF000;
         internal const int S_IFBLK = 0x6000;

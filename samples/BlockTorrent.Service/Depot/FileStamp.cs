@@ -30,7 +30,7 @@ internal readonly record struct FileStamp(long Length, DateTime LastWriteUtc, Da
                     : throw new IOException($"statx('{path}') failed: {Marshal.GetPInvokeErrorMessage(errno)}");
             }
 
-            UInt128 identity = ((UInt128)(((ulong)stat.DevMajor << 32) | stat.DevMinor) << 64) | stat.Inode;
+            UInt128 identity = ((UInt128)(((ulong)stat.DevMajor << 32) | stat.DevMinor) << 64) | stat.Ino;
             return new FileStamp((long)stat.Size, Time(stat.ModifySeconds, stat.ModifyNanoseconds), Time(stat.ChangeSeconds, stat.ChangeNanoseconds), identity);
         }
 

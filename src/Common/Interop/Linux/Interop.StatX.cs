@@ -6,9 +6,15 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
+        // <fcntl.h>, <linux/stat.h>
+        internal const int AT_FDCWD = -100;
+        internal const int AT_EMPTY_PATH = 0x1000;
+        internal const uint STATX_BASIC_STATS = 0x7ff;
+        internal const uint STATX_DIOALIGN = 0x2000;
+
         /// <summary>
         /// struct statx from &lt;linux/stat.h&gt;. Unlike struct stat its layout is the same on every architecture,
-        /// which is why it is used here. Only the fields this package reads are declared.
+        /// which is why it is used here. Only the fields some package reads are declared.
         /// </summary>
         [StructLayout(LayoutKind.Explicit, Size = 256)]
         internal struct StatXBuffer
@@ -19,6 +25,10 @@ internal static partial class Interop
             [FieldOffset(32)] public ulong Ino;
             [FieldOffset(40)] public ulong Size;
             [FieldOffset(48)] public ulong Blocks;
+            [FieldOffset(96)] public long ChangeSeconds;
+            [FieldOffset(104)] public uint ChangeNanoseconds;
+            [FieldOffset(112)] public long ModifySeconds;
+            [FieldOffset(120)] public uint ModifyNanoseconds;
             [FieldOffset(128)] public uint RdevMajor;
             [FieldOffset(132)] public uint RdevMinor;
             [FieldOffset(136)] public uint DevMajor;
