@@ -652,20 +652,37 @@ public static class ManifestBuilder
         }
 
         // Advice only: a kernel that ignores it (or another OS) still reads the pages when they are touched. Only the
-        // window's data is asked for: read-ahead of a hole would fill the page cache with zeros nobody reads.
+        // pieces with data are asked for: read-ahead of a hole would fill the page cache with zeros nobody reads.
+        // (SEEK_DATA from a piece's start is cheap; SEEK_HOLE is not asked, as on some file systems it scans the page
+        // cache to the end of a dense file.)
         public void Prefetch(long firstWindow, int windows)
         {
             long windowBytes = (long)windowPieces * pieceLength;
             long offset = firstWindow * windowBytes;
-            if (OperatingSystem.IsLinux() && offset < length)
+            if (!OperatingSystem.IsLinux() || offset >= length)
             {
-                long end = Math.Min(length, offset + (windows * windowBytes));
-                while (offset < end && (offset = _holes.NextData(offset)) < end)
+                return;
+            }
+
+            long end = Math.Min(length, offset + (windows * windowBytes));
+            long run = -1;
+            for (long piece = offset; piece < end; piece += pieceLength)
+            {
+                long data = _holes.NextData(piece);
+                if (data < Math.Min(end, piece + pieceLength))
                 {
-                    long hole = Math.Min(_holes.NextHole(offset), end);
-                    _ = Interop.Libc.PosixFadvise(file, offset, hole - offset, Interop.Libc.POSIX_FADV_WILLNEED);
-                    offset = hole;
+                    run = run < 0 ? data : run;
                 }
+                else if (run >= 0)
+                {
+                    _ = Interop.Libc.PosixFadvise(file, run, piece - run, Interop.Libc.POSIX_FADV_WILLNEED);
+                    run = -1;
+                }
+            }
+
+            if (run >= 0)
+            {
+                _ = Interop.Libc.PosixFadvise(file, run, end - run, Interop.Libc.POSIX_FADV_WILLNEED);
             }
         }
     }
