@@ -31,13 +31,20 @@ internal sealed class LibtorrentSwarmPeer : IAsyncDisposable
     /// <summary>Gets the port libtorrent listens on.</summary>
     public int Port { get; private set; }
 
-    /// <summary>Starts a libtorrent seed of <paramref name="directory"/> and waits until it listens.</summary>
-    public static Task<LibtorrentSwarmPeer> SeedAsync(string torrent, string directory, CancellationToken cancellationToken) =>
-        StartAsync("seed", ["--torrent", torrent], directory, [], cancellationToken);
+    /// <summary>
+    /// Starts a libtorrent seed of <paramref name="directory"/> and waits until it listens; for an SSL torrent,
+    /// <paramref name="ssl"/> is the certificate and key libtorrent presents (it then reports its SSL port).
+    /// </summary>
+    public static Task<LibtorrentSwarmPeer> SeedAsync(string torrent, string directory, CancellationToken cancellationToken, (string Certificate, string Key)? ssl = null) =>
+        StartAsync("seed", ["--torrent", torrent, .. SslArguments(ssl)], directory, [], cancellationToken);
 
-    /// <summary>Starts a libtorrent download into <paramref name="directory"/> from the given peers.</summary>
-    public static Task<LibtorrentSwarmPeer> DownloadAsync(string torrent, string directory, IPEndPoint peer, CancellationToken cancellationToken) =>
-        StartAsync("download", ["--torrent", torrent], directory, [peer], cancellationToken);
+    /// <summary>
+    /// Starts a libtorrent download into <paramref name="directory"/> from the given peers; for an SSL torrent,
+    /// <paramref name="ssl"/> is the certificate and key libtorrent presents. It gives up (exit 1, printing its
+    /// progress) after <paramref name="timeoutSeconds"/>.
+    /// </summary>
+    public static Task<LibtorrentSwarmPeer> DownloadAsync(string torrent, string directory, IPEndPoint peer, CancellationToken cancellationToken, (string Certificate, string Key)? ssl = null, int timeoutSeconds = 50) =>
+        StartAsync("download", ["--torrent", torrent, .. SslArguments(ssl)], directory, [peer], cancellationToken, timeoutSeconds);
 
     /// <summary>Starts a libtorrent download into <paramref name="directory"/> from the peers the torrent's trackers return.</summary>
     public static Task<LibtorrentSwarmPeer> DownloadFromTrackersAsync(string torrent, string directory, CancellationToken cancellationToken) =>
@@ -73,6 +80,16 @@ internal sealed class LibtorrentSwarmPeer : IAsyncDisposable
         Assert.True(_process.ExitCode == 0, $"libtorrent exited with {_process.ExitCode}:\n{Output}");
     }
 
+    /// <summary>Waits until the process exits, whatever its exit code, and returns its output.</summary>
+    public async Task<string> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit();
+        return Output;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -84,10 +101,13 @@ internal sealed class LibtorrentSwarmPeer : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static async Task<LibtorrentSwarmPeer> StartAsync(string mode, string[] source, string directory, IEnumerable<IPEndPoint> peers, CancellationToken cancellationToken)
+    private static string[] SslArguments((string Certificate, string Key)? ssl) =>
+        ssl is { } pair ? ["--ssl-cert", pair.Certificate, "--ssl-key", pair.Key] : [];
+
+    private static async Task<LibtorrentSwarmPeer> StartAsync(string mode, string[] source, string directory, IEnumerable<IPEndPoint> peers, CancellationToken cancellationToken, int timeoutSeconds = 50)
     {
         Requires.PythonLibtorrent();
-        List<string> args = [Script, mode, .. source, "--dir", directory, "--timeout", "50"];
+        List<string> args = [Script, mode, .. source, "--dir", directory, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)];
         foreach (IPEndPoint endPoint in peers)
         {
             args.AddRange(["--peer", endPoint.ToString()]);

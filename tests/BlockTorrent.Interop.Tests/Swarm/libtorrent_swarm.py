@@ -7,6 +7,8 @@ download: downloads into <dir>, connecting to --peer host:port (repeatable); exi
           With --magnet instead of --torrent it starts from the magnet link: metadata (and v2 piece layers) come from the peers.
 Only the peers named on the command line and those the torrent's trackers return are used: no DHT, LSD, UPnP,
 NAT-PMP, uTP or encryption.
+--ssl-cert CERT --ssl-key KEY: for an SSL torrent (its info dictionary has ssl-cert), the certificate libtorrent
+presents; it also listens on an SSL port, and the port printed is that one, since SSL peers connect to it.
 """
 import argparse
 import json
@@ -25,10 +27,12 @@ def main():
     p.add_argument("--dir", required=True)
     p.add_argument("--peer", action="append", default=[])
     p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--ssl-cert")
+    p.add_argument("--ssl-key")
     args = p.parse_args()
 
     settings = {
-        "listen_interfaces": "127.0.0.1:0",
+        "listen_interfaces": "127.0.0.1:0,127.0.0.1:0s" if args.ssl_cert else "127.0.0.1:0",
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
@@ -50,6 +54,9 @@ def main():
     if args.mode == "seed":
         atp.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(atp)
+    if args.ssl_cert:
+        # No Diffie-Hellman parameters: TLS 1.3 and ECDHE need none (libtorrent reports an error for the empty file and goes on).
+        h.set_ssl_certificate(args.ssl_cert, args.ssl_key, "")
     if args.mode == "check":
         deadline = time.time() + args.timeout
         while time.time() < deadline:
@@ -63,9 +70,16 @@ def main():
         print(json.dumps({"progress": s.progress, "missing": bad[:20]}), flush=True)
         return 0 if not bad else 1
     deadline = time.time() + args.timeout
-    while ses.listen_port() == 0 and time.time() < deadline:
+    port = 0
+    while port == 0 and time.time() < deadline:
+        if args.ssl_cert:
+            for a in ses.pop_alerts():
+                if isinstance(a, lt.listen_succeeded_alert) and a.socket_type == lt.socket_type_t.tcp_ssl:
+                    port = a.port
+        else:
+            port = ses.listen_port()
         time.sleep(0.05)
-    print(json.dumps({"port": ses.listen_port()}), flush=True)
+    print(json.dumps({"port": port}), flush=True)
 
     peers = []
     for peer in args.peer:
@@ -87,7 +101,7 @@ def main():
                 print(json.dumps({"alert": a.message()}), flush=True)
         time.sleep(0.05)
     s = h.status()
-    print(json.dumps({"timeout": True, "progress": s.progress, "peers": s.num_peers, "state": str(s.state)}), flush=True)
+    print(json.dumps({"timeout": True, "progress": s.progress, "downloaded": s.total_payload_download, "peers": s.num_peers, "state": str(s.state)}), flush=True)
     return 1 if args.mode == "download" else 0
 
 
