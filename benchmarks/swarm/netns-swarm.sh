@@ -8,12 +8,15 @@
 #                                        [--piece-size 256KiB] [--no-super-seed] [--dir /dev/shm] [--timeout 300]
 #                                        [--switch-queue 50ms] [--ready-to-run | --native-aot]
 #                                        [--congestion-control cubic|reno|bbr|system]
-#                                        [--trace-ms MS] [--warm-up] [--keep-logs DIR]
+#                                        [--trace-ms MS] [--warm-up] [--keep-logs DIR] [--tls]
 #                                        [--compressible] [--compress]
 #
 # --compressible makes an image of text, binary records, random bytes and zero runs (about 3:1 with zstd) instead of
 # random bytes; --compress then moves it as a seekable compressed image (docs/COMPRESSED-IMAGES.md): the seed serves
 # image.raw.btz and every target decodes the pieces onto its raw image. The bound stays the raw image's.
+#
+# --tls makes it a TLS swarm (the manifest names a swarm authority; every node presents a certificate it signed), so
+# two runs, with and without it, show what TLS costs.
 #
 # Every node's TCP uses --congestion-control (cubic, Linux's usual default, unless told otherwise; "system" keeps
 # whatever the host's default is, which a child namespace inherits and, in some containers, may not change).
@@ -27,7 +30,7 @@
 # everything (processes by PID, namespaces by name, files) is removed on exit.
 set -euo pipefail
 
-make=() seed_file=image.raw trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" warm="" extra=()
+make=() seed_file=image.raw trace=0 cc=cubic nic_queue=1514000 switch_queue=50ms compile=jit targets=8 rate=50 slow_rate=0 size=256MiB piece=256KiB super=--super-seed root=/dev/shm timeout=300 keep="" warm="" extra=() tls=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --targets) targets=$2; shift 2 ;;
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
     --warm-up) extra+=(--warm-up); warm=" warmed up"; shift ;;
     --compressible) make+=(--compressible); shift ;;
     --compress) make+=(--compress); seed_file=image.raw.btz; shift ;;
+    --tls) tls=(--tls); shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -96,7 +100,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 mkdir -p "$work"
-"$bench" make-image --out "$work" --size "$size" --piece-size "$piece" "${make[@]}" >/dev/null
+"$bench" make-image --out "$work" --size "$size" --piece-size "$piece" "${make[@]}" "${tls[@]}" >/dev/null
+[ ${#tls[@]} -gt 0 ] && extra+=(--tls-cert "$work/peer.pem" --tls-key "$work/peer.key.pem")
 bytes=$(stat -c %s "$work/image.raw")
 
 ip netns add "$bridge_ns"; namespaces+=("$bridge_ns")

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using BlockTorrent.Compression;
 using BlockTorrent.Manifest;
@@ -9,10 +11,13 @@ namespace BlockTorrent.Benchmarks.Swarm;
 /// One seeder → one downloader on loopback, each its own process, the downloader writing a new sparse image file:
 /// <list type="bullet">
 /// <item><c>pair-throughput [--size 1GiB] [--rounds 3] [--dir /dev/shm] [--piece-size 4MiB] [--versions hybrid|v1|v2] [--lt-preset default|high-performance]</c>:
-/// BlockTorrent → BlockTorrent against libtorrent → libtorrent (python3-libtorrent 2.0.8) on the same .torrent, rounds alternating.</item>
+/// BlockTorrent → BlockTorrent against libtorrent → libtorrent (python3-libtorrent 2.0.8) on the same .torrent, rounds alternating.
+/// With <c>--tls</c>, each round also runs BlockTorrent → BlockTorrent over TLS (the same image with a swarm authority in its
+/// manifest, each peer presenting a certificate it signed), and the summary gives what TLS costs in time and CPU.</item>
 /// <item><c>half-zero [--size 1GiB] [--rounds 3]</c>: BlockTorrent on a dense image against an image of the same size that is half zeros.</item>
 /// <item><c>rss [--size 1GiB --size 8GiB] [--dir /var/tmp]</c>: the downloader's peak RSS (VmHWM) for each size.</item>
-/// <item><c>make-image --out DIR [--size 256MiB] [--piece-size 256KiB] [--zero-fraction 0]</c>: DIR/image.raw and DIR/image.torrent, for the netns swarm script.</item>
+/// <item><c>make-image --out DIR [--size 256MiB] [--piece-size 256KiB] [--zero-fraction 0] [--tls]</c>: DIR/image.raw and DIR/image.torrent, for the netns swarm script;
+/// with <c>--tls</c> the manifest names a new swarm authority and DIR/peer.pem (key DIR/peer.key.pem) is a peer certificate it signed.</item>
 /// </list>
 /// Times are the downloader's own: from before it starts deploying (BlockTorrent: target file creation, writer, connect) or
 /// adds the torrent (libtorrent) until every piece is verified; process start-up is excluded on both sides.
@@ -32,6 +37,9 @@ internal static class PairBenchmarks
         Console.WriteLine($"image: {CommandLine.FormatSize(size)} random, {manifest.PieceCount} pieces of {CommandLine.FormatSize(manifest.PieceLength)}, {manifest.Versions}");
         var bt = new List<double>();
         var lt = new List<double>();
+        var tls = new List<PairRun>();
+        var plain = new List<PairRun>();
+        TlsPair? tlsPair = cl.Flag("--tls") ? await work.CreateTlsTorrentAsync("image.raw", cl).ConfigureAwait(false) : null;
         for (int round = 1; round <= rounds; round++)
         {
             // Alternate which goes first, so a slow moment of the shared machine does not always hit the same one.
@@ -49,11 +57,26 @@ internal static class PairBenchmarks
 
             bt.Add(a.Seconds);
             lt.Add(b.Seconds);
+            if (tlsPair is not null)
+            {
+                PairRun t = await work.BlockTorrentPairAsync(tlsPair.Manifest, "image.raw", tlsPair).ConfigureAwait(false);
+                tls.Add(t);
+                plain.Add(a);
+                Console.WriteLine($"round {round}: BlockTorrent over TLS {t.Seconds,6:F2} s ({Rate(size, t.Seconds)}; CPU s downloader {t.DownloaderCpu:F1} seeder {t.SeederCpu:F1}; peak RSS {t.DownloaderRssKiB / 1024}/{t.SeederRssKiB / 1024} MiB; allocated {t.DownloaderAllocated / 1e6:F0} MB)");
+            }
+
             Console.WriteLine($"round {round}: BlockTorrent {a.Seconds,6:F2} s ({Rate(size, a.Seconds)}; CPU s downloader {a.DownloaderCpu:F1} seeder {a.SeederCpu:F1}; peak RSS {a.DownloaderRssKiB / 1024}/{a.SeederRssKiB / 1024} MiB; allocated {a.DownloaderAllocated / 1e6:F0} MB)   libtorrent {b.Seconds,6:F2} s ({Rate(size, b.Seconds)}; CPU s {b.DownloaderCpu:F1}/{b.SeederCpu:F1}; peak RSS {b.DownloaderRssKiB / 1024}/{b.SeederRssKiB / 1024} MiB)");
         }
 
         double btMedian = Median(bt), ltMedian = Median(lt);
         Console.WriteLine($"median: BlockTorrent {btMedian:F2} s ({Rate(size, btMedian)}), libtorrent {ltMedian:F2} s ({Rate(size, ltMedian)}); BlockTorrent/libtorrent time = {btMedian / ltMedian:F2} (goal <= 1.00); load {LoadAverage()}");
+        if (tlsPair is not null)
+        {
+            double tlsMedian = Median([.. tls.Select(r => r.Seconds)]);
+            double cpuPlain = Median([.. plain.Select(r => r.DownloaderCpu + r.SeederCpu)]), cpuTls = Median([.. tls.Select(r => r.DownloaderCpu + r.SeederCpu)]);
+            Console.WriteLine($"TLS: BlockTorrent over TLS {tlsMedian:F2} s ({Rate(size, tlsMedian)}) against plain {btMedian:F2} s: time x{tlsMedian / btMedian:F2}; CPU s (both peers) {cpuTls:F1} against {cpuPlain:F1} (+{(cpuTls - cpuPlain) / (size / 1e9):F2} s per GB)");
+        }
+
         return 0;
     }
 
@@ -126,10 +149,19 @@ internal static class PairBenchmarks
             WorkDirectory.WriteImage(image, size, cl.Double("--zero-fraction", 0));
         }
 
+        ManifestBuilderOptions options = WorkDirectory.BuilderOptions(cl);
+        using X509Certificate2? authority = cl.Flag("--tls") ? SwarmCertificates.CreateAuthority("swarm benchmark", TimeSpan.FromDays(1)) : null;
+        if (authority is not null)
+        {
+            // --tls: a TLS swarm; every peer presents DIR/peer.pem (key DIR/peer.key.pem), signed by the authority.
+            options.SwarmAuthority = authority;
+            await WorkDirectory.WritePeerCertificateAsync(authority, Path.Combine(directory, "peer.pem"), Path.Combine(directory, "peer.key.pem")).ConfigureAwait(false);
+        }
+
         // --compress: the torrent describes image.raw.btz, a seekable compressed image (docs/COMPRESSED-IMAGES.md).
         TorrentManifest manifest = cl.Flag("--compress")
-            ? await CompressedImageBuilder.CreateAsync(image, Path.Combine(directory, "image.raw.btz"), null, WorkDirectory.BuilderOptions(cl)).ConfigureAwait(false)
-            : await ManifestBuilder.CreateAsync(image, WorkDirectory.BuilderOptions(cl)).ConfigureAwait(false);
+            ? await CompressedImageBuilder.CreateAsync(image, Path.Combine(directory, "image.raw.btz"), null, options).ConfigureAwait(false)
+            : await ManifestBuilder.CreateAsync(image, options).ConfigureAwait(false);
         await manifest.SaveAsync(Path.Combine(directory, "image.torrent"), CancellationToken.None).ConfigureAwait(false);
         Console.WriteLine($"{image}: {manifest.PieceCount} pieces of {CommandLine.FormatSize(manifest.PieceLength)}, {manifest.Versions}, {manifest.Length} bytes on the wire");
         return 0;
@@ -147,6 +179,9 @@ internal static class PairBenchmarks
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
     }
+
+    /// <summary>The TLS variant of an image: its manifest with a swarm authority, and a peer certificate both ends present.</summary>
+    private sealed record TlsPair(TorrentManifest Manifest, string Torrent, string Certificate, string Key);
 
     internal readonly record struct PairRun(double Seconds, long DownloaderRssKiB, long SeederRssKiB, double DownloaderCpu, double SeederCpu, long DownloaderAllocated = -1);
 
@@ -220,13 +255,39 @@ internal static class PairBenchmarks
             File.Delete(Path.Combine(_path, "seed", name));
         }
 
-        public async Task<PairRun> BlockTorrentPairAsync(TorrentManifest manifest, string name)
+        /// <summary>Makes the TLS variant of an image made by <see cref="CreateImageAsync"/>: a swarm authority, its manifest, a peer certificate.</summary>
+        public async Task<TlsPair> CreateTlsTorrentAsync(string name, CommandLine cl)
+        {
+            using X509Certificate2 authority = SwarmCertificates.CreateAuthority("pair benchmark", TimeSpan.FromDays(1));
+            string certificate = Path.Combine(_path, "peer.pem"), key = Path.Combine(_path, "peer.key.pem");
+            await WritePeerCertificateAsync(authority, certificate, key).ConfigureAwait(false);
+
+            ManifestBuilderOptions options = BuilderOptions(cl);
+            options.SwarmAuthority = authority;
+            TorrentManifest manifest = await ManifestBuilder.CreateAsync(Path.Combine(_path, "seed", name), options).ConfigureAwait(false);
+            string torrent = Path.Combine(_path, name + ".tls.torrent");
+            await manifest.SaveAsync(torrent, CancellationToken.None).ConfigureAwait(false);
+            return new TlsPair(manifest, torrent, certificate, key);
+        }
+
+        /// <summary>Issues a peer certificate for every torrent of <paramref name="authority"/> and writes it and its key as PEM.</summary>
+        public static async Task WritePeerCertificateAsync(X509Certificate2 authority, string certificatePath, string keyPath)
+        {
+            using X509Certificate2 peer = SwarmCertificates.Issue(authority, SwarmCertificates.AnyTorrent, TimeSpan.FromDays(1));
+            using ECDsa key = peer.GetECDsaPrivateKey()!;
+            await File.WriteAllTextAsync(certificatePath, peer.ExportCertificatePem()).ConfigureAwait(false);
+            await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem()).ConfigureAwait(false);
+        }
+
+        public async Task<PairRun> BlockTorrentPairAsync(TorrentManifest manifest, string name, TlsPair? tls = null)
         {
             string target = Path.Combine(_path, "bt-target.raw");
-            using (ChildProcess seed = ChildProcess.StartSelf("BlockTorrent seed", "peer", "seed", "--torrent", TorrentPath(name), "--image", Path.Combine(_path, "seed", name)))
+            string torrent = tls?.Torrent ?? TorrentPath(name);
+            string[] certificate = tls is null ? [] : ["--tls-cert", tls.Certificate, "--tls-key", tls.Key];
+            using (ChildProcess seed = ChildProcess.StartSelf("BlockTorrent seed", ["peer", "seed", "--torrent", torrent, "--image", Path.Combine(_path, "seed", name), .. certificate]))
             {
                 int port = (await seed.WaitForAsync("port", Timeout).ConfigureAwait(false)).GetProperty("port").GetInt32();
-                using ChildProcess deploy = ChildProcess.StartSelf("BlockTorrent deploy", "peer", "deploy", "--torrent", TorrentPath(name), "--target", target, "--peer", $"127.0.0.1:{port}");
+                using ChildProcess deploy = ChildProcess.StartSelf("BlockTorrent deploy", ["peer", "deploy", "--torrent", torrent, "--target", target, "--peer", $"127.0.0.1:{port}", .. certificate]);
                 JsonElement result = await deploy.WaitForEventAsync("result", Timeout).ConfigureAwait(false);
                 long seederRss = seed.PeakRssKiB();
                 double seederCpu = seed.CpuSeconds();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
@@ -11,7 +12,7 @@ namespace BlockTorrent.Benchmarks.Swarm;
 /// <summary>
 /// One BlockTorrent peer as its own process, so the benchmarks measure it like a real deployment (its own GC heap,
 /// its own peak RSS) and the netns swarm can run it inside a namespace:
-/// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed]</c> prints <c>{"port":N}</c> and seeds until
+/// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed] [--tls-cert C --tls-key K]</c> prints <c>{"port":N}</c> and seeds until
 /// killed (either role takes <c>--congestion-control NAME</c>, <c>--queue-time SECONDS</c> and <c>--trace-ms N</c>, which prints the library's counters every N ms with the wall clock, and <c>--warm-up</c>, which images a small throwaway image in-process first); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
 /// into a new sparse file and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
 /// seeding for <c>--seed-after</c>.
@@ -30,6 +31,12 @@ internal static class PeerCommand
             EnablePeerExchange = !cl.Flag("--no-pex"),
             TcpCongestionControl = cl.Text("--congestion-control"),
         };
+        if (cl.Text("--tls-cert") is { } tlsCertificate)
+        {
+            // A TLS torrent (its manifest names a swarm authority): the certificate this peer presents.
+            options.PeerCertificate = X509Certificate2.CreateFromPemFile(tlsCertificate, cl.Text("--tls-key") ?? throw new ArgumentException("--tls-key is required with --tls-cert"));
+        }
+
         if (cl.Text("--queue-time") is { } queueTime)
         {
             options.RequestQueueTime = TimeSpan.FromSeconds(double.Parse(queueTime.TrimEnd('s'), CultureInfo.InvariantCulture));
