@@ -505,6 +505,13 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
             return ++_unsolicited > MaxUnsolicitedBlocks ? "too many blocks we did not ask for" : null;
         }
 
+        // A block we asked for pays back one we did not: an honest peer's few late blocks (after a choke, a cancel or
+        // a stall released them) never add up, while a peer sending mostly blocks nobody asked for is dropped.
+        if (_unsolicited > 0)
+        {
+            _unsolicited--;
+        }
+
         m.Payload.CopyTo(destination.Span);
         Interlocked.Add(ref _downloaded, block.Length);
         _host.EndBlock(this, block);

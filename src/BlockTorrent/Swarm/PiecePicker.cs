@@ -325,7 +325,8 @@ internal sealed class PiecePicker
 
     /// <summary>
     /// Claims a block that is arriving so its bytes may be copied into the piece buffer. Refused for a piece that is
-    /// not started and ready, an offset/length that is not one of its blocks, or a block already received or arriving.
+    /// not started and ready, an offset/length that is not one of its blocks, a block not requested from this peer, or a block
+    /// already received or arriving.
     /// </summary>
     /// <param name="peer">The sender.</param>
     /// <param name="block">The block as the piece message names it.</param>
@@ -343,8 +344,10 @@ internal sealed class PiecePicker
             return false;
         }
 
+        // A block is taken only from a peer it was asked of: anyone else's copy (junk aimed at a block another peer is
+        // sending) would make the piece fail its hash with no way to tell who lied.
         int b = p.BlockIndexOf(block.Offset, block.Length);
-        return b >= 0 && p.TryBeginReceive(b);
+        return b >= 0 && p.IsRequestedBy(b, peer) && p.TryBeginReceive(b);
     }
 
     /// <summary>Finishes a claimed block: received (other requesters get a cancel) or failed (it may be requested again).</summary>

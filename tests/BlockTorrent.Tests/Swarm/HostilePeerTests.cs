@@ -204,6 +204,44 @@ public sealed class HostilePeerTests
     }
 
     [Fact]
+    public async Task JunkSentForBlocksWeAskedAnHonestSeedForIsNeverTakenSoNoPieceFailsItsHash()
+    {
+        var (image, manifest) = await SwarmTestImages.CreateAsync(2 * 1024 * 1024, seed: 45);
+        byte[] junk = new byte[PiecePickerBlock];
+        Random.Shared.NextBytes(junk);
+        int blocksPerPiece = manifest.PieceLength / PiecePickerBlock;
+
+        // Has nothing, so it is never asked for anything, and every few milliseconds sends junk for the last block of
+        // every piece, hoping to land inside a piece the (slow) seed is sending before the seed's own copy arrives.
+        await using var sniper = new HostilePeer(manifest, async (c, ct) =>
+        {
+            await c.SendAsync(w => MessageWriter.WriteSimple(w, MessageId.HaveNone), ct);
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+            while (await pace.WaitForNextTickAsync(ct))
+            {
+                for (int piece = 0; piece < manifest.PieceCount; piece++)
+                {
+                    int p = piece, offset = (blocksPerPiece - 1) * PiecePickerBlock;
+                    await c.SendAsync(w => MessageWriter.WritePiece(w, p, offset, junk), ct);
+                }
+            }
+        });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
+        Task seeding = seeder.SeedAsync(manifest, new SlowDevice(new MemoryBlockDevice(image), TimeSpan.FromMilliseconds(100)), null, cts.Token);
+        var target = new MemoryBlockDevice(manifest.Length);
+
+        DeploymentResult result = await deployer.DeployAsync(manifest, target, SwarmTestImages.From(seeder.LocalEndPoint, sniper.EndPoint), null, cts.Token);
+
+        Assert.Equal(image, target.Contents.ToArray());
+        Assert.Equal(0, result.HashFailures);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
+    [Fact]
     public async Task RequestsToAPeerThatNeverAnswersAreReissuedToAnother()
     {
         var (image, manifest) = await SwarmTestImages.CreateAsync(2 * 1024 * 1024, seed: 43);

@@ -165,8 +165,26 @@ public sealed class PiecePickerTests
         var b = Seed(picker, 1);
         picker.MarkReady(picker.StartPiece(a));
         var block = new BlockRequest(0, 0, PiecePicker.BlockSize);
+        var buffer = new BlockRequest[1];
+        Assert.Equal(1, picker.PickBlocks(a, buffer));
+        Assert.Equal(1, picker.PickBlocks(b, buffer));
         Assert.True(picker.TryBeginReceive(a, block));
         Assert.False(picker.TryBeginReceive(b, block));
+    }
+
+    [Fact]
+    public void ABlockIsTakenOnlyFromAPeerItWasRequestedFrom()
+    {
+        var picker = AllWanted(1, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var asked = Seed(picker, 1);
+        var other = Seed(picker, 1);
+        picker.MarkReady(picker.StartPiece(asked));
+        var block = new BlockRequest(0, 0, PiecePicker.BlockSize);
+        Assert.False(picker.TryBeginReceive(asked, block));
+        Assert.Equal(1, picker.PickBlocks(asked, new BlockRequest[1]));
+
+        Assert.False(picker.TryBeginReceive(other, block));
+        Assert.True(picker.TryBeginReceive(asked, block));
     }
 
     [Fact]
@@ -175,6 +193,7 @@ public sealed class PiecePickerTests
         var picker = AllWanted(1, 40_000, 65536);
         var a = Seed(picker, 1);
         picker.MarkReady(picker.StartPiece(a));
+        Assert.Equal(3, picker.PickBlocks(a, new BlockRequest[4]));
         Assert.False(picker.TryBeginReceive(a, new BlockRequest(0, 0, 100)));
         Assert.False(picker.TryBeginReceive(a, new BlockRequest(0, 100, PiecePicker.BlockSize)));
         Assert.False(picker.TryBeginReceive(a, new BlockRequest(0, 32768, PiecePicker.BlockSize)));
@@ -246,6 +265,11 @@ public sealed class PiecePickerTests
         picker.MarkReady(picker.StartPiece(a));
         var one = new BlockRequest(0, 0, PiecePicker.BlockSize);
         var two = new BlockRequest(0, PiecePicker.BlockSize, PiecePicker.BlockSize);
+        var picked = new BlockRequest[1];
+        Assert.Equal(1, picker.PickBlocks(a, picked));
+        Assert.Equal(one, picked[0]);
+        Assert.Equal(1, picker.PickBlocks(b, picked));
+        Assert.Equal(two, picked[0]);
         Assert.True(picker.TryBeginReceive(a, one));
         Assert.False(picker.EndReceive(a, one, true, null));
         Assert.True(picker.TryBeginReceive(b, two));
