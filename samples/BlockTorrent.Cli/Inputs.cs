@@ -1,4 +1,5 @@
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 
 namespace BlockTorrent.Cli;
 
@@ -112,30 +113,13 @@ internal static class Inputs
     public static void LoadSigningCertificates(string path, System.Security.Cryptography.ECDsa key, IList<System.Security.Cryptography.X509Certificates.X509Certificate2> certificates)
     {
         RequireFile(path, "signing certificate");
-        var loaded = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
         try
         {
-            loaded.ImportFromPemFile(path);
+            TrustFiles.LoadSigningCertificates(path, key, certificates);
         }
-        catch (System.Security.Cryptography.CryptographicException e)
+        catch (ArgumentException e)
         {
-            throw CommandException.InvalidInput($"'{path}' is not a PEM certificate chain: {e.Message}", e);
-        }
-
-        if (loaded.Count == 0 || !loaded[0].PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
-        {
-            string first = loaded.Count == 0 ? "holds no CERTIFICATE block" : $"starts with '{loaded[0].Subject}', whose key is not the signing key";
-            foreach (var certificate in loaded)
-            {
-                certificate.Dispose();
-            }
-
-            throw CommandException.InvalidInput($"'{path}' {first}: the signing key's own certificate comes first, then its intermediates.");
-        }
-
-        foreach (var certificate in loaded)
-        {
-            certificates.Add(certificate);
+            throw CommandException.InvalidInput(e.Message, e);
         }
     }
 

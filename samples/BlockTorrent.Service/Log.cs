@@ -106,4 +106,10 @@ internal static partial class Log
 
     [LoggerMessage(5016, LogLevel.Information, "Depot: signed {Manifest} with key {Fingerprint}")]
     public static partial void ManifestSigned(ILogger logger, string manifest, string fingerprint);
+
+    [LoggerMessage(5060, LogLevel.Information, "Depot: TLS swarm authority {Path} ({Action}), fingerprint {Fingerprint}: the manifests the depot makes name it; issue each target's certificate with it (blocktorrent tls issue --ca {Path}) and give it as Target:TlsCertificate")]
+    public static partial void SwarmAuthority(ILogger logger, string action, string path, string fingerprint);
+
+    [LoggerMessage(5061, LogLevel.Information, "Target: {Image} is a TLS swarm; this target presents {Subject}")]
+    public static partial void TlsSwarm(ILogger logger, string image, string subject);
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 
 namespace BlockTorrent.Cli.Commands;
 
@@ -24,11 +25,7 @@ internal static class TlsCommand
     }
 
     /// <summary>Returns where the private key of a certificate file goes: <c>peer.pem</c> → <c>peer.key.pem</c>.</summary>
-    public static string KeyPath(string certificatePath)
-    {
-        string folder = Path.GetDirectoryName(certificatePath) ?? string.Empty;
-        return Path.Combine(folder, Path.GetFileNameWithoutExtension(certificatePath) + ".key.pem");
-    }
+    public static string KeyPath(string certificatePath) => TrustFiles.KeyPath(certificatePath);
 
     private static Command BuildAuthority(CliContext context)
     {

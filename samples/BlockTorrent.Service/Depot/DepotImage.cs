@@ -14,6 +14,9 @@ internal sealed class DepotImage(ImageStatus status, ImageStamps stamps)
     /// <summary>Gets or sets the stamps of the image and its manifest when it was started; a change restarts it.</summary>
     public ImageStamps Stamps { get; set; } = stamps;
 
+    /// <summary>Gets or sets the manifest served, once started; <see langword="null"/> before.</summary>
+    public TorrentManifest? Manifest { get; set; }
+
     /// <summary>Gets or sets the info-hashes the depot's tracker tracks for it while it is served.</summary>
     public InfoHash[] Tracked { get; set; } = [];
 

@@ -32,6 +32,10 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     // The tracker whose allowed torrents follow the images served; null when it tracks any torrent (or runs not).
     private EmbeddedTracker? _tracker;
 
+    // The key the manifests are signed with (null: served as they are), and the depot's TLS swarm certificates.
+    private DepotSigner? _signer;
+    private DepotSwarmTls? _tls;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -68,8 +72,15 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 
         try
         {
+            _signer = DepotSigner.Load(depot);
+            _tls = DepotSwarmTls.Load(depot, settings.StateDirectory is { Length: > 0 } state ? state : ResumeFiles.StateFolder());
+            if (_tls.Authority is { } authority)
+            {
+                Log.SwarmAuthority(_logger, _tls.Created ? "made" : "read", _tls.AuthorityPath!, "SHA256:" + authority.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant());
+            }
+
             ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
-            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery };
+            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery, PeerCertificate = _tls.PeerCertificate };
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
             Log.DepotStarted(_logger, depot.ImageFolder!, client.LocalEndPoint);
@@ -104,6 +115,9 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             {
                 await tracker.DisposeAsync().ConfigureAwait(false);
             }
+
+            _signer?.Dispose();
+            _tls?.Dispose();
         }
     }
 
@@ -163,6 +177,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         {
             if (entry.Started)
             {
+                await RenewSignatureAsync(entry, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -241,7 +256,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         try
         {
             TorrentManifest? made = await LoadOrCreateManifestAsync(status, depot, tracker, entry.Changed, cancellationToken).ConfigureAwait(false);
-            made = made is null ? null : await SignAsync(made, status, depot, cancellationToken).ConfigureAwait(false);
+            made = made is null ? null : await SignAsync(made, status, cancellationToken).ConfigureAwait(false);
             if (made is null)
             {
                 status.SetState("settling");
@@ -249,6 +264,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             }
 
             manifest = made;
+            entry.Manifest = manifest;
             entry.Changed = false;
             device = FileBlockDevice.Open(status.ImagePath, new FileBlockDeviceOptions { ReadOnly = true });
             if (device.Length < manifest.Length)
@@ -345,7 +361,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         if (File.Exists(status.ManifestPath))
         {
             TorrentManifest loaded = await TorrentManifest.LoadAsync(status.ManifestPath, cancellationToken).ConfigureAwait(false);
-            if (loaded.CreatedBy == CreatedBy && (imageChanged || ChangedSince(status.ImagePath, status.ManifestPath)))
+            if (loaded.CreatedBy == CreatedBy && (imageChanged || ChangedSince(status.ImagePath, status.ManifestPath) || !_tls!.Matches(loaded)))
             {
                 Log.ManifestRemade(_logger, status.Name, Path.GetFileName(status.ManifestPath));
                 return await CreateManifestAsync(status, depot, trackers, cancellationToken).ConfigureAwait(false);
@@ -375,7 +391,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         Log.CreatingManifest(_logger, Path.GetFileName(status.ManifestPath), status.Name);
         FileStamp? before = FileStamp.Read(status.ImagePath);
         status.SetState("hashing");
-        var builderOptions = new ManifestBuilderOptions { PieceLength = depot.PieceSize, Name = status.Name, CreatedBy = CreatedBy };
+        var builderOptions = new ManifestBuilderOptions { PieceLength = depot.PieceSize, Name = status.Name, CreatedBy = CreatedBy, SwarmAuthority = _tls!.Authority };
         foreach (string url in trackers)
         {
             builderOptions.Trackers.Add(url);
@@ -393,28 +409,43 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     }
 
     /// <summary>
-    /// With <c>Depot:SigningKey</c>, signs a manifest that carries no valid signature by the depot's key and saves it
-    /// (the signature is outside the info dictionary: the info-hashes and the swarm stay the same).
+    /// With <c>Depot:SigningKey</c>, signs a manifest that is not current (<see cref="DepotSigner.IsCurrent"/>: no valid
+    /// signature by the depot's key with its chain and enough of its lifetime left) and saves it (the signature is
+    /// outside the info dictionary: the info-hashes and the swarm stay the same).
     /// </summary>
-    private async Task<TorrentManifest> SignAsync(TorrentManifest manifest, ImageStatus status, DepotOptions depot, CancellationToken cancellationToken)
+    private async Task<TorrentManifest> SignAsync(TorrentManifest manifest, ImageStatus status, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(depot.SigningKey))
+        DateTimeOffset now = board.Time.GetUtcNow();
+        if (_signer is null || _signer.IsCurrent(manifest, now))
         {
             return manifest;
         }
 
-        using var key = System.Security.Cryptography.ECDsa.Create();
-        key.ImportFromPem(await File.ReadAllTextAsync(depot.SigningKey, cancellationToken).ConfigureAwait(false));
-        string fingerprint = "SHA256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
-        if (manifest.Signatures.Any(s => s.IsValid && s.Fingerprint == fingerprint))
-        {
-            return manifest;
-        }
-
-        TorrentManifest signed = manifest.WithSignature(key);
+        TorrentManifest signed = _signer.Sign(manifest, now);
         await SaveAsync(signed, status.ManifestPath, cancellationToken).ConfigureAwait(false);
-        Log.ManifestSigned(_logger, Path.GetFileName(status.ManifestPath), fingerprint);
+        Log.ManifestSigned(_logger, Path.GetFileName(status.ManifestPath), _signer.Fingerprint);
         return signed;
+    }
+
+    /// <summary>Signs a served image's manifest again when its signature is no longer current (it nears its expiry); the seed goes on.</summary>
+    private async Task RenewSignatureAsync(DepotImage entry, CancellationToken cancellationToken)
+    {
+        if (entry.Manifest is not { } manifest || _signer is null || _signer.IsCurrent(manifest, board.Time.GetUtcNow()))
+        {
+            return;
+        }
+
+        try
+        {
+            entry.Manifest = await SignAsync(manifest, entry.Status, cancellationToken).ConfigureAwait(false);
+
+            // The rewritten manifest is the depot's own change, not the operator's: the seed is not restarted.
+            entry.Stamps = ReadStamps(entry.Status);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.ScanFailed(_logger, e, entry.Status.ManifestPath, e.Message);
+        }
     }
 
     /// <summary>Writes a manifest beside its final name and renames it, so a target or a rescan never sees half of it.</summary>

@@ -116,7 +116,8 @@ internal sealed class DepotCertificate
         WriteNew(certificatePath, certificate.ExportCertificatePem() + "\n", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    private static void WriteNew(string path, string text, UnixFileMode mode)
+    /// <summary>Writes a new file with <paramref name="mode"/> (on Unix) through a temporary name, refusing to overwrite one.</summary>
+    internal static void WriteNew(string path, string text, UnixFileMode mode)
     {
         string temporary = path + ".tmp";
         File.Delete(temporary);

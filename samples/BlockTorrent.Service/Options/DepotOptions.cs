@@ -122,6 +122,61 @@ internal sealed class DepotOptions
     public string? SigningKey { get; set; }
 
     /// <summary>
+    /// Gets or sets a PEM file of <see cref="SigningKey"/>'s certificate chain (the key's own certificate first, then
+    /// its intermediates), carried beside every signature the depot makes, so targets that trust the CA which issued
+    /// it (<c>Target:Trust</c> holding the CA) accept the manifests, and the key can be replaced without touching them.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: only targets trusting the key itself accept the signatures.</value>
+    public string? SigningCertificate { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long a signature the depot makes is valid: it is signed with that expiry, and signed again
+    /// once less than half of it is left (checked at every rescan), so the manifests served are always current while
+    /// an old copy of one cannot be passed off as current for longer than this. <see cref="TimeSpan.Zero"/> signs
+    /// without an expiry. It must be longer than twice <see cref="RescanInterval"/>.
+    /// </summary>
+    /// <value>The default is 30 days.</value>
+    public TimeSpan SignatureLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the manifests the depot makes are TLS swarms (libtorrent's SSL
+    /// torrents): they name <see cref="SwarmAuthority"/> (<c>ssl-cert</c>), and only peers holding a certificate it
+    /// issued get or give a byte of the image. The depot presents a certificate it issues itself from the authority
+    /// (or <see cref="TlsCertificate"/>); each target needs its own (<c>blocktorrent tls issue --ca</c> with the
+    /// authority, given as <c>Target:TlsCertificate</c>). A manifest the depot made earlier for another authority, or
+    /// none, is made again (its info-hash changes).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: a target cannot hold a certificate until one is issued to it, so the swarm is plain until configured.</value>
+    public bool TlsSwarm { get; set; }
+
+    /// <summary>
+    /// Gets or sets the PEM certificate of the swarm's authority for <see cref="TlsSwarm"/>, its private key beside it
+    /// as <c>NAME.key.pem</c> or in <see cref="SwarmAuthorityKey"/> (needed unless <see cref="TlsCertificate"/> is set).
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: with <see cref="TlsSwarm"/>, the depot makes an authority the first time
+    /// and keeps it in the state folder (<c>swarm-ca.pem</c>, its key in <c>swarm-ca.key.pem</c>, mode 0600), logging
+    /// its fingerprint; issue the targets' certificates with it.
+    /// </value>
+    public string? SwarmAuthority { get; set; }
+
+    /// <summary>Gets or sets the PEM file of <see cref="SwarmAuthority"/>'s private key, when it is not beside it as <c>NAME.key.pem</c>.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? SwarmAuthorityKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets the depot's own peer certificate for TLS swarms (PEM; its key beside it as <c>NAME.key.pem</c> or in
+    /// <see cref="TlsKey"/>): needed to seed a TLS manifest placed beside an image whose authority's key the depot does
+    /// not hold. Manifests whose authority does not admit it fail to start, with the reason in the status.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: with <see cref="TlsSwarm"/>, a certificate for every torrent (<c>*</c>) issued at each start from the authority.</value>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>Gets or sets the PEM file of <see cref="TlsCertificate"/>'s private key, when it is not beside it as <c>NAME.key.pem</c>.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? TlsKey { get; set; }
+
+    /// <summary>
     /// Gets or sets how long a new or changed image (and its manifest) must stay unchanged (length, modification
     /// time, and on Linux inode and ctime) before the depot makes its manifest and serves it, so a file still being
     /// copied in is never served. An image whose last change is already that long ago is served at once.

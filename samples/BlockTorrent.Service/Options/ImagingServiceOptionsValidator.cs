@@ -155,17 +155,69 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         {
             try
             {
-                using var key = System.Security.Cryptography.ECDsa.Create();
-                key.ImportFromPem(File.ReadAllText(depot.SigningKey));
-                if (key.KeySize != 256 || key.ExportParameters(includePrivateParameters: true).D is null)
-                {
-                    failures.Add($"{S}:SigningKey '{depot.SigningKey}' must hold an ECDSA P-256 private key.");
-                }
+                Depot.DepotSigner.Load(depot)?.Dispose();
             }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
             {
-                failures.Add($"{S}:SigningKey must be a PEM file of an ECDSA P-256 private key (blocktorrent keygen makes one): {e.Message}");
+                failures.Add($"{S}:SigningKey / {S}:SigningCertificate: the key must be a PEM file of an ECDSA P-256 private key (blocktorrent keygen makes one), and the certificate chain start with its certificate: {e.Message}");
             }
+        }
+        else if (!string.IsNullOrWhiteSpace(depot.SigningCertificate))
+        {
+            failures.Add($"{S}:SigningCertificate is the certificate chain of {S}:SigningKey: set the key too.");
+        }
+
+        if (depot.SignatureLifetime < TimeSpan.Zero || (depot.SignatureLifetime > TimeSpan.Zero && depot.SignatureLifetime <= 2 * depot.RescanInterval))
+        {
+            failures.Add($"{S}:SignatureLifetime must be 0 (no expiry) or longer than twice {S}:RescanInterval ({2 * depot.RescanInterval}), so a signature is renewed before it expires; it is {depot.SignatureLifetime}.");
+        }
+
+        ValidateDepotTls(failures, depot);
+    }
+
+    private static void ValidateDepotTls(List<string> failures, DepotOptions depot)
+    {
+        const string S = $"{ImagingServiceOptions.Section}:Depot";
+        if (!depot.TlsSwarm && !string.IsNullOrWhiteSpace(depot.SwarmAuthority))
+        {
+            failures.Add($"{S}:SwarmAuthority names the authority of the depot's TLS swarms: set {S}:TlsSwarm to true as well.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(depot.TlsCertificate))
+        {
+            CheckCertificateWithKey(failures, $"{S}:TlsCertificate", depot.TlsCertificate, depot.TlsKey);
+        }
+
+        if (depot.TlsSwarm && !string.IsNullOrWhiteSpace(depot.SwarmAuthority))
+        {
+            if (string.IsNullOrWhiteSpace(depot.TlsCertificate))
+            {
+                // The depot issues its own peer certificate from the authority: it needs the authority's key.
+                CheckCertificateWithKey(failures, $"{S}:SwarmAuthority", depot.SwarmAuthority, depot.SwarmAuthorityKey);
+            }
+            else
+            {
+                try
+                {
+                    TrustFiles.LoadCertificate(depot.SwarmAuthority).Dispose();
+                }
+                catch (ArgumentException e)
+                {
+                    failures.Add($"{S}:SwarmAuthority: {e.Message}");
+                }
+            }
+        }
+    }
+
+    private static void CheckCertificateWithKey(List<string> failures, string key, string certificate, string? privateKey)
+    {
+        try
+        {
+            TrustFiles.LoadCertificateWithKey(certificate, privateKey).Dispose();
+        }
+        catch (ArgumentException e)
+        {
+            failures.Add($"{key}: {e.Message} (blocktorrent tls makes them; the key lies beside the certificate as NAME.key.pem unless its own setting names it)");
         }
     }
 
@@ -229,6 +281,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         catch (ArgumentException e)
         {
             failures.Add($"{S}:ServerCertificate / {S}:ServerFingerprint: {e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal)}");
+        }
+
+        if (!string.IsNullOrWhiteSpace(target.TlsCertificate))
+        {
+            CheckCertificateWithKey(failures, $"{S}:TlsCertificate", target.TlsCertificate, target.TlsKey);
         }
 
         if (string.IsNullOrWhiteSpace(target.Device))

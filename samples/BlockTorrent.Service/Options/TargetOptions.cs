@@ -73,6 +73,19 @@ internal sealed class TargetOptions
     /// <value>The default is <see langword="false"/>: a plain http URL needs <see cref="Trust"/> or a pinned info-hash.</value>
     public bool AllowPlainHttp { get; set; }
 
+    /// <summary>
+    /// Gets or sets this target's peer certificate for a TLS swarm (a manifest naming a swarm authority,
+    /// <c>ssl-cert</c>): PEM, issued by that authority (<c>blocktorrent tls issue</c>), its private key beside it as
+    /// <c>NAME.key.pem</c> or in <see cref="TlsKey"/>. A TLS manifest without one, or with one its authority does not
+    /// admit, fails the target before the device is opened.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: only plain swarms can be deployed.</value>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>Gets or sets the PEM file of <see cref="TlsCertificate"/>'s private key, when it is not beside it as <c>NAME.key.pem</c>.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? TlsKey { get; set; }
+
     /// <summary>Gets or sets the device (<c>/dev/sdb</c>, <c>\\.\PhysicalDrive1</c>) or image file to write.</summary>
     /// <value>No default: it must be configured.</value>
     public string? Device { get; set; }

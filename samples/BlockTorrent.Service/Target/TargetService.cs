@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
@@ -33,7 +34,8 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         try
         {
             ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
-            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery };
+            using X509Certificate2? peerCertificate = string.IsNullOrWhiteSpace(target.TlsCertificate) ? null : TrustFiles.LoadCertificateWithKey(target.TlsCertificate, target.TlsKey);
+            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery, PeerCertificate = peerCertificate };
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
             board.PeerId = Convert.ToHexStringLower(client.PeerId.Span);
@@ -46,6 +48,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
 
             // The manifest is checked before the device is opened (opening an image file may create it).
             CheckManifest(manifest, deployOptions);
+            CheckSwarmCertificate(manifest, peerCertificate);
             resumeFile ??= ResumeFiles.DefaultPath(manifest, devicePath);
             bool existed = File.Exists(devicePath) || TargetDevices.IsDevicePath(devicePath);
             IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, manifest.Length, target.Force, exclusive: true, _logger, stoppingToken).ConfigureAwait(false);
@@ -117,6 +120,27 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         {
             Log.ManifestTrusted(_logger, manifest.Name, trust.Verify(manifest).Fingerprint);
         }
+    }
+
+    /// <summary>Refuses a TLS swarm this target holds no certificate for, before the device is opened.</summary>
+    private void CheckSwarmCertificate(TorrentManifest manifest, X509Certificate2? certificate)
+    {
+        if (manifest.SwarmAuthority is not { } authority)
+        {
+            return;
+        }
+
+        if (certificate is null)
+        {
+            throw new InvalidOperationException($"'{manifest.Name}' is a TLS swarm (its authority is '{authority.Subject}'): give this target a certificate it issued as {ImagingServiceOptions.Section}:Target:TlsCertificate (blocktorrent tls issue). Nothing was written.");
+        }
+
+        if (!SwarmCertificates.Admits(authority, manifest.Name, certificate, null, out string? reason))
+        {
+            throw new InvalidOperationException($"The swarm of '{manifest.Name}' would refuse {ImagingServiceOptions.Section}:Target:TlsCertificate: {reason}. Nothing was written.");
+        }
+
+        Log.TlsSwarm(_logger, manifest.Name, certificate.Subject);
     }
 
     /// <summary>The deployment's options from the target's settings.</summary>
