@@ -23,6 +23,13 @@ if (args.Length > 0 && args[0] == "compression-speed")
     return await CompressionSpeed.RunAsync(args[1..]);
 }
 
+// This machine's limits and BlockTorrent against them, as a table and JSON (benchmarks/README.md):
+// dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- machine [--device /dev/X --yes-erase-device] [--json FILE]
+if (args.Length > 0 && args[0] == "machine" && OperatingSystem.IsLinux())
+{
+    return await BlockTorrent.Benchmarks.Machine.MachineBenchmark.RunAsync(args[1..]);
+}
+
 // Swarm benchmarks (loopback, separate processes; see benchmarks/README.md).
 if (args.Length > 0 && OperatingSystem.IsLinux())
 {

@@ -159,16 +159,25 @@ internal static class LoopDeviceThroughput
     // commit; verification runs on all cores and the write stage coalesces pieces into large gathered writes.
     private static async Task<string> DeployAsync(TorrentManifest manifest, string imagePath, string loop, bool shuffled, PieceWriterOptions options)
     {
+        long start = Stopwatch.GetTimestamp();
+        await using var linux = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { MinimumLength = manifest.Length, RereadPartitionTableOnDispose = false });
+        return await DeployAsync(manifest, imagePath, linux, shuffled, options, start).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Deploys the image at <paramref name="imagePath"/> onto <paramref name="target"/> through a <see cref="PieceWriter"/>
+    /// (every piece verified, written, then the final flush) and describes the writer's stages.
+    /// </summary>
+    internal static async Task<string> DeployAsync(TorrentManifest manifest, string imagePath, BlockTorrent.Devices.IBlockDevice target, bool shuffled, PieceWriterOptions options, long start)
+    {
         int[] order = [.. Enumerable.Range(0, manifest.PieceCount)];
         if (shuffled)
         {
             new Random(7).Shuffle(order);
         }
 
-        long start = Stopwatch.GetTimestamp();
         using SafeFileHandle image = File.OpenHandle(imagePath);
-        await using var linux = LinuxBlockDevice.Open(loop, new LinuxBlockDeviceOptions { MinimumLength = manifest.Length, RereadPartitionTableOnDispose = false });
-        var device = new TimedDevice(linux);
+        var device = new TimedDevice(target);
         await using var writer = new PieceWriter(manifest, device, options);
         var commits = new Task<PieceWriteResult>[order.Length];
         for (int i = 0; i < order.Length; i++)
@@ -270,14 +279,14 @@ internal static class LoopDeviceThroughput
         }
     }
 
-    private static async Task<double> TimeAsync(Func<Task> action)
+    internal static async Task<double> TimeAsync(Func<Task> action)
     {
         long start = Stopwatch.GetTimestamp();
         await action().ConfigureAwait(false);
         return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    private static async Task<string> RunProgramAsync(string program, params string[] arguments)
+    internal static async Task<string> RunProgramAsync(string program, params string[] arguments)
     {
         var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in arguments)

@@ -45,8 +45,15 @@ internal sealed class ChildProcess : IDisposable
     public int Id => _process.Id;
 
     /// <summary>Starts the benchmark executable itself with <paramref name="arguments"/> (a <c>peer</c> role).</summary>
-    public static ChildProcess StartSelf(string name, params IEnumerable<string> arguments) =>
-        Start(name, Environment.ProcessPath!, arguments);
+    public static ChildProcess StartSelf(string name, params IEnumerable<string> arguments)
+    {
+        // Run as "dotnet BlockTorrent.Benchmarks.dll" (as the tests run it), this process is the dotnet host: start the
+        // host again with the same assembly rather than the host alone.
+        string program = Environment.ProcessPath!;
+        return Path.GetFileNameWithoutExtension(program) == "dotnet"
+            ? Start(name, program, [Path.Combine(AppContext.BaseDirectory, "BlockTorrent.Benchmarks.dll"), .. arguments])
+            : Start(name, program, arguments);
+    }
 
     public static ChildProcess Start(string name, string program, IEnumerable<string> arguments)
     {

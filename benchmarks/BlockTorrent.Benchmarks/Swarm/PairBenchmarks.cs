@@ -181,12 +181,12 @@ internal static class PairBenchmarks
     }
 
     /// <summary>The TLS variant of an image: its manifest with a swarm authority, and a peer certificate both ends present.</summary>
-    private sealed record TlsPair(TorrentManifest Manifest, string Torrent, string Certificate, string Key);
+    internal sealed record TlsPair(TorrentManifest Manifest, string Torrent, string Certificate, string Key);
 
     internal readonly record struct PairRun(double Seconds, long DownloaderRssKiB, long SeederRssKiB, double DownloaderCpu, double SeederCpu, long DownloaderAllocated = -1);
 
     /// <summary>A scratch directory for images, torrents and targets, deleted at the end.</summary>
-    private sealed class WorkDirectory : IDisposable
+    internal sealed class WorkDirectory : IDisposable
     {
         private readonly string _path;
 
@@ -250,6 +250,12 @@ internal static class PairBenchmarks
             return manifest;
         }
 
+        /// <summary>The path of an image made by <see cref="CreateImageAsync"/>.</summary>
+        public string ImagePath(string name) => Path.Combine(_path, "seed", name);
+
+        /// <summary>The path of a scratch file in this directory (deleted with it).</summary>
+        public string FilePath(string name) => Path.Combine(_path, name);
+
         public void Delete(string name)
         {
             File.Delete(Path.Combine(_path, "seed", name));
@@ -279,15 +285,19 @@ internal static class PairBenchmarks
             await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem()).ConfigureAwait(false);
         }
 
-        public async Task<PairRun> BlockTorrentPairAsync(TorrentManifest manifest, string name, TlsPair? tls = null)
+        /// <summary>
+        /// Deploys <paramref name="name"/> from a seed process to a downloader process on loopback, into a new file here or,
+        /// with <paramref name="device"/>, onto that block device (which is written, checked and left as it is).
+        /// </summary>
+        public async Task<PairRun> BlockTorrentPairAsync(TorrentManifest manifest, string name, TlsPair? tls = null, string? device = null)
         {
-            string target = Path.Combine(_path, "bt-target.raw");
+            string target = device ?? Path.Combine(_path, "bt-target.raw");
             string torrent = tls?.Torrent ?? TorrentPath(name);
             string[] certificate = tls is null ? [] : ["--tls-cert", tls.Certificate, "--tls-key", tls.Key];
             using (ChildProcess seed = ChildProcess.StartSelf("BlockTorrent seed", ["peer", "seed", "--torrent", torrent, "--image", Path.Combine(_path, "seed", name), .. certificate]))
             {
                 int port = (await seed.WaitForAsync("port", Timeout).ConfigureAwait(false)).GetProperty("port").GetInt32();
-                using ChildProcess deploy = ChildProcess.StartSelf("BlockTorrent deploy", ["peer", "deploy", "--torrent", torrent, "--target", target, "--peer", $"127.0.0.1:{port}", .. certificate]);
+                using ChildProcess deploy = ChildProcess.StartSelf("BlockTorrent deploy", ["peer", "deploy", "--torrent", torrent, "--target", target, "--peer", $"127.0.0.1:{port}", .. certificate, .. (device is null ? Array.Empty<string>() : ["--device"])]);
                 JsonElement result = await deploy.WaitForEventAsync("result", Timeout).ConfigureAwait(false);
                 long seederRss = seed.PeakRssKiB();
                 double seederCpu = seed.CpuSeconds();
@@ -297,14 +307,18 @@ internal static class PairBenchmarks
                 }
 
                 await VerifySameAsync(Path.Combine(_path, "seed", name), target, manifest.Length).ConfigureAwait(false);
-                File.Delete(target);
+                if (device is null)
+                {
+                    File.Delete(target);
+                }
+
                 return new PairRun(result.GetProperty("seconds").GetDouble(), result.GetProperty("peak_rss_kib").GetInt64(), seederRss, result.GetProperty("cpu_seconds").GetDouble(), seederCpu, result.GetProperty("allocated_bytes").GetInt64());
             }
         }
 
         public async Task<PairRun> LibtorrentPairAsync(string name, string preset)
         {
-            string script = FindScript("lt_peer.py");
+            string script = FindScript("scripts/lt_peer.py");
             string targetDirectory = Path.Combine(_path, "lt-target");
             Directory.CreateDirectory(targetDirectory);
             try
@@ -327,18 +341,19 @@ internal static class PairBenchmarks
 
         private string TorrentPath(string name) => Path.Combine(_path, name + ".torrent");
 
-        private static string FindScript(string name)
+        /// <summary>Finds <c>benchmarks/PATH</c> (<c>scripts/lt_peer.py</c>, <c>swarm/netns-swarm.sh</c>) above the executable's folder.</summary>
+        public static string FindScript(string name)
         {
             for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
             {
-                string candidate = Path.Combine(d.FullName, "benchmarks", "scripts", name);
+                string candidate = Path.Combine(d.FullName, "benchmarks", name);
                 if (File.Exists(candidate))
                 {
                     return candidate;
                 }
             }
 
-            throw new FileNotFoundException($"benchmarks/scripts/{name} not found above {AppContext.BaseDirectory}.");
+            throw new FileNotFoundException($"benchmarks/{name} not found above {AppContext.BaseDirectory}.");
         }
 
         private static async Task VerifySameAsync(string expectedPath, string actualPath, long length)

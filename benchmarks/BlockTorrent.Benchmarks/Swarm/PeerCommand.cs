@@ -5,6 +5,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Compression;
 using BlockTorrent.Devices;
+using BlockTorrent.Devices.Linux;
 using BlockTorrent.Manifest;
 
 namespace BlockTorrent.Benchmarks.Swarm;
@@ -13,8 +14,8 @@ namespace BlockTorrent.Benchmarks.Swarm;
 /// One BlockTorrent peer as its own process, so the benchmarks measure it like a real deployment (its own GC heap,
 /// its own peak RSS) and the netns swarm can run it inside a namespace:
 /// <c>peer seed --torrent T --image I [--listen IP:PORT] [--super-seed] [--tls-cert C --tls-key K]</c> prints <c>{"port":N}</c> and seeds until
-/// killed (either role takes <c>--congestion-control NAME</c>, <c>--queue-time SECONDS</c> and <c>--trace-ms N</c>, which prints the library's counters every N ms with the wall clock, and <c>--warm-up</c>, which images a small throwaway image in-process first); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s]</c> deploys
-/// into a new sparse file and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
+/// killed (either role takes <c>--congestion-control NAME</c>, <c>--queue-time SECONDS</c> and <c>--trace-ms N</c>, which prints the library's counters every N ms with the wall clock, and <c>--warm-up</c>, which images a small throwaway image in-process first); <c>peer deploy --torrent T --target F --peer IP:PORT... [--listen IP:PORT] [--seed-after 60s] [--device]</c> deploys
+/// into a new sparse file (with <c>--device</c>, onto the block device F) and prints one JSON line when the image is complete (seconds, bytes, peak RSS), then keeps
 /// seeding for <c>--seed-after</c>.
 /// </summary>
 internal static class PeerCommand
@@ -266,7 +267,7 @@ internal static class PeerCommand
         });
 
         long rawLength = CompressedImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
-        await using (var target = FileBlockDevice.Create(targetPath, rawLength, new FileBlockDeviceOptions { Overwrite = true }))
+        await using (IBlockDevice target = OpenTarget(cl, targetPath, rawLength))
         {
             DeploymentResult result;
             try
@@ -315,6 +316,18 @@ internal static class PeerCommand
         }
 
         return 0;
+    }
+
+    // --device: the target path is a block device the user named (the machine benchmark passes it only with their
+    // confirmation); it is opened with every safety check of LinuxBlockDevice and O_DIRECT. Otherwise a new sparse file.
+    private static IBlockDevice OpenTarget(CommandLine cl, string targetPath, long length)
+    {
+        if (cl.Flag("--device") && OperatingSystem.IsLinux())
+        {
+            return LinuxBlockDevice.Open(targetPath, new LinuxBlockDeviceOptions { MinimumLength = length, RereadPartitionTableOnDispose = false });
+        }
+
+        return FileBlockDevice.Create(targetPath, length, new FileBlockDeviceOptions { Overwrite = true });
     }
 
     /// <summary>Prints one progress line a second (the client reports four times a second).</summary>
