@@ -24,23 +24,15 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
     public const int RequestQueueLimit = 2048;
 
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>How long we may send a peer nothing before we send a keep-alive.</summary>
     public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromMinutes(1);
 
     /// <summary>How long a peer may send us nothing (not even a keep-alive) before we drop it.</summary>
     public static readonly TimeSpan SilenceTimeout = TimeSpan.FromMinutes(3);
 
-    // Peers remembered to connect to, from every source together (trackers, LSD, PEX): a flood of PEX costs nothing.
-    private const int MaxCandidates = 1000;
-
     private readonly ISwarmHost _host;
     private readonly List<PeerSession> _sessions = [];
-    private readonly Dictionary<IPEndPoint, Candidate> _candidates = [];
     private readonly BanList _banned = new();
-    private readonly HashSet<IPEndPoint> _connecting = [];
-    private readonly HashSet<IPEndPoint> _self = [];
     private readonly int[] _nextInGroup;
     private readonly Choker _choker;
     private readonly SuperSeeder? _superSeeder;
@@ -209,28 +201,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
     }
 
-    /// <summary>Adds peers to connect to.</summary>
-    public void AddCandidates(IEnumerable<IPEndPoint> peers)
-    {
-        lock (Sync)
-        {
-            foreach (IPEndPoint peer in peers)
-            {
-                if (_candidates.Count >= MaxCandidates)
-                {
-                    break;
-                }
-
-                if (peer.Port != 0 && !_candidates.ContainsKey(peer) && !_self.Contains(peer))
-                {
-                    _candidates[peer] = new Candidate();
-                }
-            }
-        }
-
-        ConnectToCandidates();
-    }
-
     /// <summary>Takes over an incoming connection whose handshake named this torrent; replies with our handshake.</summary>
     public async Task AcceptAsync(Socket socket, Stream stream, PeerHandshake remote)
     {
@@ -379,10 +349,10 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 
             if (handshake.ListenPort > 0 && !session.IsOutgoing)
             {
-                // Not dialled while this session lasts (IsConnectedLocked knows its listen port); dialled back if it drops.
+                // Not dialled while this session lasts (IsBannedOrConnectedLocked knows its listen port); dialled back if it drops.
                 var listen = new IPEndPoint(session.Remote.Address, handshake.ListenPort);
                 session.ListenEndPoint = listen;
-                _candidates.TryAdd(listen, new Candidate());
+                _candidates.AddListenPort(listen);
             }
         }
     }
@@ -584,8 +554,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
             {
                 if (outgoing)
                 {
-                    _self.Add(remoteEndPoint);
-                    _candidates.Remove(remoteEndPoint);
+                    _candidates.MarkSelf(remoteEndPoint);
                 }
 
                 return false;
@@ -657,117 +626,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         else
         {
             session.Send(new Outgoing(MessageId.Bitfield, Payload: have.ToWire()));
-        }
-    }
-
-    private void ConnectToCandidates()
-    {
-        var targets = new List<IPEndPoint>();
-        lock (Sync)
-        {
-            if (IsStopping)
-            {
-                return;
-            }
-
-            long now = Time.GetTimestamp();
-            int room = Settings.MaxConnectionsPerTorrent - _sessions.Count - _connecting.Count;
-            foreach ((IPEndPoint endPoint, Candidate candidate) in _candidates)
-            {
-                if (room <= 0)
-                {
-                    break;
-                }
-
-                if (now < candidate.NextAttempt || _connecting.Contains(endPoint) || _banned.IsBanned(endPoint) || IsConnectedLocked(endPoint))
-                {
-                    continue;
-                }
-
-                _connecting.Add(endPoint);
-                targets.Add(endPoint);
-                room--;
-            }
-        }
-
-        foreach (IPEndPoint target in targets)
-        {
-            _ = ConnectAsync(target);
-        }
-    }
-
-    // A peer that dialled us is connected from an ephemeral port: its extended handshake names the port it listens on.
-    private bool IsConnectedLocked(IPEndPoint endPoint) => _sessions.Exists(s => s.Remote.Equals(endPoint) || endPoint.Equals(s.ListenEndPoint));
-
-    private async Task ConnectAsync(IPEndPoint endPoint)
-    {
-        Socket? socket = null;
-        Stream? stream = null;
-        bool registered = false;
-        string? failure = null;
-        try
-        {
-            using var deadline = new CancellationTokenSource(ConnectTimeout, Time);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
-            (socket, stream, PeerHandshake? remote) = await PeerDialer.DialAsync(
-                endPoint,
-                Settings.TcpCongestionControl,
-                new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span),
-                Tls is { } tls ? async (s, ct) => await tls.ConnectAsync(s, ct).ConfigureAwait(false) : null,
-                timeout.Token).ConfigureAwait(false);
-            if (remote is null || !Matches(remote.InfoHash))
-            {
-                failure = "the peer did not answer with this torrent's handshake";
-            }
-            else
-            {
-                registered = Register(socket, stream, remote, outgoing: true);
-                failure = registered ? null : "not registered (ourselves, banned, duplicate or full)";
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            failure = "timed out";
-        }
-        catch (SocketException e)
-        {
-            failure = e.SocketErrorCode.ToString();
-        }
-        catch (IOException e)
-        {
-            failure = e.Message;
-        }
-        catch (System.Security.Authentication.AuthenticationException e)
-        {
-            failure = e.Message;
-        }
-        catch (ObjectDisposedException)
-        {
-            // The swarm stopped while we dialled: nothing else observes this task, so it must not fault.
-            failure = "stopped";
-        }
-        finally
-        {
-            if (!registered)
-            {
-                stream?.Dispose();
-                socket?.Dispose();
-            }
-
-            lock (Sync)
-            {
-                _connecting.Remove(endPoint);
-                if (_candidates.TryGetValue(endPoint, out Candidate? candidate))
-                {
-                    candidate.Failures = registered ? 0 : candidate.Failures + 1;
-                    candidate.NextAttempt = Time.GetTimestamp() + (Time.TimestampFrequency * Math.Min(60, 2 << Math.Min(candidate.Failures, 5)));
-                }
-            }
-        }
-
-        if (failure is not null)
-        {
-            Log.ConnectFailed(Logger, endPoint, failure);
         }
     }
 
@@ -899,12 +757,5 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         {
             RunChoker();
         }
-    }
-
-    private sealed class Candidate
-    {
-        public long NextAttempt { get; set; }
-
-        public int Failures { get; set; }
     }
 }

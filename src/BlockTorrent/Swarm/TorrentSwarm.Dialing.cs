@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Sockets;
+using BlockTorrent.Wire;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// Dialling: the peers remembered from every source (<see cref="PeerCandidates"/>) are dialled while there is room
+/// for more connections, each dial ending in a registered session or in a back-off before the next attempt.
+/// </summary>
+internal sealed partial class TorrentSwarm
+{
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly PeerCandidates _candidates = new();
+
+    /// <summary>Adds peers to connect to.</summary>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers)
+    {
+        lock (Sync)
+        {
+            _candidates.Add(peers);
+        }
+
+        ConnectToCandidates();
+    }
+
+    private void ConnectToCandidates()
+    {
+        List<IPEndPoint> targets;
+        lock (Sync)
+        {
+            if (IsStopping)
+            {
+                return;
+            }
+
+            int room = Settings.MaxConnectionsPerTorrent - _sessions.Count - _candidates.Connecting;
+            targets = _candidates.TakeDue(Time.GetTimestamp(), room, IsBannedOrConnectedLocked);
+        }
+
+        foreach (IPEndPoint target in targets)
+        {
+            _ = ConnectAsync(target);
+        }
+    }
+
+    // A peer that dialled us is connected from an ephemeral port: its extended handshake names the port it listens on.
+    private bool IsBannedOrConnectedLocked(IPEndPoint endPoint) =>
+        _banned.IsBanned(endPoint) || _sessions.Exists(s => s.Remote.Equals(endPoint) || endPoint.Equals(s.ListenEndPoint));
+
+    private async Task ConnectAsync(IPEndPoint endPoint)
+    {
+        Socket? socket = null;
+        Stream? stream = null;
+        bool registered = false;
+        string? failure = null;
+        try
+        {
+            using var deadline = new CancellationTokenSource(ConnectTimeout, Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
+            (socket, stream, PeerHandshake? remote) = await PeerDialer.DialAsync(
+                endPoint,
+                Settings.TcpCongestionControl,
+                new PeerHandshake(_features, _handshakeHash, _host.PeerId.Span),
+                Tls is { } tls ? async (s, ct) => await tls.ConnectAsync(s, ct).ConfigureAwait(false) : null,
+                timeout.Token).ConfigureAwait(false);
+            if (remote is null || !Matches(remote.InfoHash))
+            {
+                failure = "the peer did not answer with this torrent's handshake";
+            }
+            else
+            {
+                registered = Register(socket, stream, remote, outgoing: true);
+                failure = registered ? null : "not registered (ourselves, banned, duplicate or full)";
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            failure = "timed out";
+        }
+        catch (SocketException e)
+        {
+            failure = e.SocketErrorCode.ToString();
+        }
+        catch (IOException e)
+        {
+            failure = e.Message;
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            failure = e.Message;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The swarm stopped while we dialled: nothing else observes this task, so it must not fault.
+            failure = "stopped";
+        }
+        finally
+        {
+            if (!registered)
+            {
+                stream?.Dispose();
+                socket?.Dispose();
+            }
+
+            lock (Sync)
+            {
+                _candidates.DialEnded(endPoint, registered, Time.GetTimestamp(), Time.TimestampFrequency);
+            }
+        }
+
+        if (failure is not null)
+        {
+            Log.ConnectFailed(Logger, endPoint, failure);
+        }
+    }
+}
