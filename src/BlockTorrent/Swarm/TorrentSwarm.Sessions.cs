@@ -50,7 +50,7 @@ internal sealed partial class TorrentSwarm
             }
 
             Picker?.PeerHave(session.Pick, piece);
-            OnPeerHaveLocked(session, piece);
+            _offers?.OnPeerHave(session, piece, _sessions);
         }
     }
 
@@ -82,7 +82,7 @@ internal sealed partial class TorrentSwarm
             }
 
             Picker?.AddPeer(pick);
-            OnPeerPiecesLocked(session);
+            _offers?.OnPeerPieces(session);
         }
 
         return null;
@@ -256,7 +256,7 @@ internal sealed partial class TorrentSwarm
                 pick.Has.Set(i);
             }
 
-            OnPeerHaveLocked(session, i);
+            _offers?.OnPeerHave(session, i, _sessions);
         }
 
         return null;

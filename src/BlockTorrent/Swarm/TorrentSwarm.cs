@@ -35,7 +35,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private readonly BanList _banned = new();
     private readonly int[] _nextInGroup;
     private readonly Choker _choker;
-    private readonly SuperSeeder? _superSeeder;
+    private readonly SuperSeedOffers? _offers;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _handshakeHash;
@@ -66,13 +66,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         ReadCache = new PieceReadCache(manifest, device, host.Settings.ReadCacheSize, verifyOnFirstRead);
         ReadCache.PieceInvalid += OnSourcePieceInvalid;
         _choker = new Choker(host.Settings.ChokingPolicy, host.Settings.MaxUploads, host.Time.TimestampFrequency * 30);
-        // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
-        // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
-        // for the last first copies while those keep arriving (at most 1 s since the last one).
-        int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
-        _superSeeder = superSeed
-            ? new SuperSeeder(PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Time.TimestampFrequency, canonical: manifest.GetCanonicalPiece)
-            : null;
+        _offers = superSeed ? new SuperSeedOffers(manifest, host.Time) : null;
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
         Extensions = new ExtensionRegistry();
@@ -195,7 +189,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
 
         _tick = Task.Run(TickLoopAsync);
-        if (_superSeeder is not null && OperatingSystem.IsLinux())
+        if (_offers is not null && OperatingSystem.IsLinux())
         {
             _shares = Task.Run(ShareLoopAsync);
         }
@@ -227,10 +221,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
             Extensions.OnPeerClosed(session);
 
             Picker?.RemovePeer(session.Pick);
-            if (session.Seeding is not null)
-            {
-                _superSeeder?.RemovePeer(session.Seeding);
-            }
+            _offers?.OnPeerClosed(session);
 
             InterruptRentsLocked();
             foreach (PeerSession other in _sessions)
@@ -302,39 +293,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 
         _pendingCommits++;
         _ = CommitAsync(piece, buffer);
-    }
-
-    private void OnPeerPiecesLocked(PeerSession session)
-    {
-        if (_superSeeder is not null && session.Seeding is null)
-        {
-            session.Seeding = new SuperSeeder.Peer(session.Pick.Has);
-            _superSeeder.AddPeer(session.Seeding);
-        }
-
-        OfferLocked(session);
-    }
-
-    private void OnPeerHaveLocked(PeerSession session, int piece)
-    {
-        if (_superSeeder is null || session.Seeding is null)
-        {
-            return;
-        }
-
-        if (_superSeeder.PeerHave(session.Seeding, piece, Time.GetTimestamp()))
-        {
-            // Someone else's piece counts as passed on now: that peer may be due more offers.
-            foreach (PeerSession other in _sessions)
-            {
-                if (!ReferenceEquals(other, session))
-                {
-                    OfferLocked(other);
-                }
-            }
-        }
-
-        OfferLocked(session);
     }
 
     /// <inheritdoc/>
@@ -456,7 +414,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
                 {
                     foreach (int p in written)
                     {
-                        if (_superSeeder is null)
+                        if (_offers is null)
                         {
                             s.Send(new Outgoing(MessageId.Have, new BlockRequest(p, 0, 0)));
                         }
@@ -516,26 +474,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
             {
                 s.UpdateInterest(false);
             }
-        }
-    }
-
-    private void OfferLocked(PeerSession session)
-    {
-        if (_superSeeder is null || session.Seeding is null)
-        {
-            return;
-        }
-
-        long now = Time.GetTimestamp();
-        while (true)
-        {
-            int piece = _superSeeder.NextOffer(session.Seeding, now);
-            if (piece < 0)
-            {
-                return;
-            }
-
-            session.Send(new Outgoing(MessageId.Have, new BlockRequest(piece, 0, 0)));
         }
     }
 
@@ -612,7 +550,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private void SendPiecesLocked(PeerSession session)
     {
         Bitfield have = Picker!.Have;
-        if (_superSeeder is not null || have.IsEmpty)
+        if (_offers is not null || have.IsEmpty)
         {
             if (session.Fast)
             {
@@ -626,50 +564,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         else
         {
             session.Send(new Outgoing(MessageId.Bitfield, Payload: have.ToWire()));
-        }
-    }
-
-    /// <summary>
-    /// A super-seed's even shares: every <see cref="UploadShares.Interval"/>, each connection's upload is measured and
-    /// every connection paced to the cap <see cref="UploadShares.Cap"/> computes from them, unless
-    /// <see cref="CapGuard"/> lifts it.
-    /// </summary>
-    private async Task ShareLoopAsync()
-    {
-        using var timer = new PeriodicTimer(UploadShares.Interval, Time);
-        long last = Time.GetTimestamp();
-        UploadShare[] shares = [];
-        var guard = default(CapGuard);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-            {
-                long now = Time.GetTimestamp();
-                double seconds = Math.Max(0.001, (now - last) / (double)Time.TimestampFrequency);
-                last = now;
-                lock (Sync)
-                {
-                    if (shares.Length < _sessions.Count)
-                    {
-                        shares = new UploadShare[_sessions.Count * 2];
-                    }
-
-                    for (int i = 0; i < _sessions.Count; i++)
-                    {
-                        shares[i] = _sessions[i].SampleUploadShare(seconds);
-                    }
-
-                    double cap = guard.Next(shares.AsSpan(0, _sessions.Count));
-                    foreach (PeerSession s in _sessions)
-                    {
-                        s.SetUploadCap(cap);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped.
         }
     }
 
@@ -731,10 +625,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
                     close.Add((s, "silent for three minutes"));
                 }
 
-                if (s.Seeding is { } seeding && (seeding.HoldsUnforwarded || _superSeeder!.FirstCopiesInFlight > 0))
-                {
-                    OfferLocked(s); // an unforwarded piece, or the first pass, may have been waited for long enough
-                }
+                _offers?.OnTick(s);
 
                 s.Signal();
             }

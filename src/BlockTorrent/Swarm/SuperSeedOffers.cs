@@ -1,0 +1,109 @@
+using BlockTorrent.Manifest;
+using BlockTorrent.Wire;
+
+namespace BlockTorrent.Swarm;
+
+/// <summary>
+/// A super-seeding swarm's offers: every peer's pieces are registered with the <see cref="SuperSeeder"/>, and what it
+/// decides to offer is sent as HAVE messages, when a peer arrives, announces a piece, or (once a second) may have
+/// waited long enough.
+/// </summary>
+/// <remarks>Not thread-safe: the swarm calls it under its lock.</remarks>
+internal sealed class SuperSeedOffers
+{
+    private readonly SuperSeeder _seeder;
+    private readonly TimeProvider _time;
+
+    /// <summary>Initializes a new instance for one torrent.</summary>
+    /// <param name="manifest">The torrent: its piece count, size and duplicates.</param>
+    /// <param name="time">The swarm's clock.</param>
+    public SuperSeedOffers(TorrentManifest manifest, TimeProvider time)
+    {
+        _time = time;
+
+        // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
+        // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
+        // for the last first copies while those keep arriving (at most 1 s since the last one).
+        int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
+        _seeder = new SuperSeeder(manifest.PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), time.TimestampFrequency, canonical: manifest.GetCanonicalPiece);
+    }
+
+    /// <summary>A peer told us its pieces (bitfield, have-all or have-none): it joins the offers and gets its first.</summary>
+    /// <param name="session">The peer.</param>
+    public void OnPeerPieces(PeerSession session)
+    {
+        if (session.Seeding is null)
+        {
+            session.Seeding = new SuperSeeder.Peer(session.Pick.Has);
+            _seeder.AddPeer(session.Seeding);
+        }
+
+        Offer(session);
+    }
+
+    /// <summary>A peer announced a piece: it may be due more offers, and so may the peer it passed that piece on from.</summary>
+    /// <param name="session">The peer.</param>
+    /// <param name="piece">The piece it announced.</param>
+    /// <param name="sessions">Every connected peer.</param>
+    public void OnPeerHave(PeerSession session, int piece, List<PeerSession> sessions)
+    {
+        if (session.Seeding is null)
+        {
+            return;
+        }
+
+        if (_seeder.PeerHave(session.Seeding, piece, _time.GetTimestamp()))
+        {
+            // Someone else's piece counts as passed on now: that peer may be due more offers.
+            foreach (PeerSession other in sessions)
+            {
+                if (!ReferenceEquals(other, session))
+                {
+                    Offer(other);
+                }
+            }
+        }
+
+        Offer(session);
+    }
+
+    /// <summary>A peer left: its open offers and unforwarded pieces no longer count.</summary>
+    /// <param name="session">The peer.</param>
+    public void OnPeerClosed(PeerSession session)
+    {
+        if (session.Seeding is not null)
+        {
+            _seeder.RemovePeer(session.Seeding);
+        }
+    }
+
+    /// <summary>Once a second: an unforwarded piece, or the first pass, may have been waited for long enough.</summary>
+    /// <param name="session">The peer.</param>
+    public void OnTick(PeerSession session)
+    {
+        if (session.Seeding is { } seeding && (seeding.HoldsUnforwarded || _seeder.FirstCopiesInFlight > 0))
+        {
+            Offer(session);
+        }
+    }
+
+    private void Offer(PeerSession session)
+    {
+        if (session.Seeding is null)
+        {
+            return;
+        }
+
+        long now = _time.GetTimestamp();
+        while (true)
+        {
+            int piece = _seeder.NextOffer(session.Seeding, now);
+            if (piece < 0)
+            {
+                return;
+            }
+
+            session.Send(new Outgoing(MessageId.Have, new BlockRequest(piece, 0, 0)));
+        }
+    }
+}
