@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using BlockTorrent.Devices;
@@ -33,7 +32,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private readonly ISwarmHost _host;
     private readonly List<PeerSession> _sessions = [];
     private readonly BanList _banned = new();
-    private readonly int[] _nextInGroup;
+    private readonly DuplicateCopies _copies;
     private readonly Choker _choker;
     private readonly SuperSeedOffers? _offers;
     private readonly CancellationTokenSource _stop = new();
@@ -45,12 +44,9 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private CancellationTokenSource _rentInterrupt = new();
     private Task _tick = Task.CompletedTask;
     private Task _shares = Task.CompletedTask;
-    private int _pendingCommits;
     private long _bytesDownloaded;
     private long _bytesUploaded;
     private long _bytesWasted;
-    private int _hashFailures;
-    private int _piecesDownloaded;
     private int _peersSeen;
     private long _lastChoke;
     private bool _stopping;
@@ -83,20 +79,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         // The v2 upgrade bit only for torrents with v2 metadata: libtorrent drops a v1-only connection that sets it.
         _features = manifest.InfoHashV2 is null ? PeerHandshake.DefaultFeatures & ~HandshakeFeatures.V2 : PeerHandshake.DefaultFeatures;
         InfoHashText = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
-
-        // Duplicate groups as a linked list over piece indices, so a written canonical piece announces its copies.
-        _nextInGroup = new int[PieceCount];
-        Array.Fill(_nextInGroup, -1);
-        var last = new Dictionary<int, int>();
-        for (int i = 0; i < PieceCount; i++)
-        {
-            int canonical = manifest.GetCanonicalPiece(i);
-            if (canonical != i)
-            {
-                _nextInGroup[last.TryGetValue(canonical, out int tail) ? tail : canonical] = i;
-                last[canonical] = i;
-            }
-        }
+        _copies = new DuplicateCopies(manifest);
     }
 
     // Guards the swarm's state and every session's per-peer state (Pick, progress, request queue); taken only by the
@@ -283,18 +266,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
     }
 
-    /// <summary>Hands a completed piece's buffer to the writer; the outcome is handled when the writer is done.</summary>
-    private void CommitLocked(int piece)
-    {
-        if (!Buffers.Remove(piece, out PieceBuffer? buffer))
-        {
-            return;
-        }
-
-        _pendingCommits++;
-        _ = CommitAsync(piece, buffer);
-    }
-
     /// <inheritdoc/>
     public void OnExtendedHandshake(PeerSession session, ExtensionHandshake handshake)
     {
@@ -360,121 +331,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         ReadCache?.Dispose();
         _completed.TrySetCanceled();
         _stop.Dispose();
-    }
-
-    private async Task CommitAsync(int piece, PieceBuffer buffer)
-    {
-        PieceWriteResult result;
-        try
-        {
-            result = await Writer!.CommitAsync(buffer, source: null, _stop.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || IsStopping)
-        {
-            lock (Sync)
-            {
-                _pendingCommits--;
-                Picker?.AbandonPiece(piece);
-            }
-
-            return;
-        }
-        catch (Exception e)
-        {
-            // The device failed (whatever a user's IBlockDevice throws: nothing else observes this task, and a
-            // deployment left waiting for the piece would hang), or the manifest's halves disagree about a piece
-            // (PieceWriterOptions.VerifyAllHashes): the deployment cannot complete.
-            _completed.TrySetException(e);
-            return;
-        }
-
-        var written = new List<int>();
-        lock (Sync)
-        {
-            _pendingCommits--;
-            PiecePicker picker = Picker!;
-            if (result.Status == PieceWriteStatus.HashMismatch)
-            {
-                OnHashFailureLocked(piece);
-            }
-            else
-            {
-                _piecesDownloaded++;
-                picker.PieceFinished(piece, verified: true);
-                written.Add(piece);
-                for (int member = _nextInGroup[piece]; member >= 0; member = _nextInGroup[member])
-                {
-                    if (Writer!.HasPiece(member) && picker.MarkHave(member))
-                    {
-                        written.Add(member);
-                    }
-                }
-
-                foreach (PeerSession s in _sessions)
-                {
-                    foreach (int p in written)
-                    {
-                        if (_offers is null)
-                        {
-                            s.Send(new Outgoing(MessageId.Have, new BlockRequest(p, 0, 0)));
-                        }
-                    }
-
-                    if (!picker.IsInteresting(s.Pick) && s.Pick.Outstanding == 0)
-                    {
-                        s.UpdateInterest(false);
-                    }
-                }
-            }
-
-            CheckCompleteLocked();
-        }
-
-        foreach (int p in written)
-        {
-            _host.Publish(new SwarmEvent(SwarmEventKind.PieceVerified, InfoHashText) { Piece = p });
-        }
-    }
-
-    private void OnHashFailureLocked(int piece)
-    {
-        PiecePicker picker = Picker!;
-        _hashFailures++;
-        var contributors = picker.Contributors(piece).ToArray();
-        picker.PieceFinished(piece, verified: false);
-        Log.PieceFailed(Logger, piece, contributors.Length);
-        _host.Publish(new SwarmEvent(SwarmEventKind.PieceFailed, InfoHashText) { Piece = piece });
-        if (contributors.Length == 1)
-        {
-            PeerSession? culprit = _sessions.Find(s => ReferenceEquals(s.Pick, contributors[0]));
-            if (culprit is not null && ++culprit.HashFailures >= Settings.MaxHashFailuresPerPeer)
-            {
-                bool wholeAddress = _banned.Ban(culprit.Remote, culprit.ReachableAt, culprit.PeerId);
-                Log.PeerBanned(Logger, culprit.Remote, culprit.HashFailures, wholeAddress ? "its address, the second peer banned there" : "this peer only, not others at its address");
-                SwarmMetrics.PeersBanned.Add(1);
-                RecordBanLocked(culprit, piece);
-                _host.Publish(new SwarmEvent(SwarmEventKind.PeerBanned, InfoHashText) { Peer = culprit.Remote });
-                ThreadPool.UnsafeQueueUserWorkItem(s => s.Close("banned for sending corrupt pieces"), culprit, preferLocal: false);
-            }
-        }
-
-        InterruptRentsLocked();
-        foreach (PeerSession s in _sessions)
-        {
-            s.Signal();
-        }
-    }
-
-    private void CheckCompleteLocked()
-    {
-        if (Picker!.IsComplete && _pendingCommits == 0 && Buffers.Count == 0 && _completed.TrySetResult())
-        {
-            _host.Publish(new SwarmEvent(SwarmEventKind.Completed, InfoHashText));
-            foreach (PeerSession s in _sessions)
-            {
-                s.UpdateInterest(false);
-            }
-        }
     }
 
     private bool Register(Socket socket, Stream stream, PeerHandshake remote, bool outgoing)
