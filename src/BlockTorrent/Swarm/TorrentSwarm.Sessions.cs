@@ -223,6 +223,18 @@ internal sealed partial class TorrentSwarm
     /// <inheritdoc/>
     public ValueTask<PieceReadCache.Lease> ReadPieceAsync(int piece, CancellationToken cancellationToken) => ReadCache!.GetAsync(piece, cancellationToken);
 
+    private void SendCancelLocked(PieceCancel cancel)
+    {
+        foreach (PeerSession s in _sessions)
+        {
+            if (ReferenceEquals(s.Pick, cancel.Peer))
+            {
+                s.Send(new Outgoing(MessageId.Cancel, cancel.Block));
+                return;
+            }
+        }
+    }
+
     private bool RequestBlocksLocked(PeerSession session) =>
         Picker is { } picker && Writer is not null && session.Requests.RequestLocked(picker);
 

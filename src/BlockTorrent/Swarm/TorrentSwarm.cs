@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Swarm.Extensions;
@@ -14,20 +12,23 @@ namespace BlockTorrent.Swarm;
 /// periodic work (rates, choking, stall detection, keep-alives, connecting to known peers).
 /// </summary>
 /// <remarks>
+/// <para>
 /// A deploying swarm has a <see cref="Writer"/>: blocks land in pieces rented from it, and completed pieces are
 /// committed to it; once verified and written (with their duplicates) they are announced to every peer. A seeding
 /// swarm has no writer and wants nothing. Both serve every piece they have from the device.
+/// </para>
+/// <para>
+/// The swarm owns the policy and the lock; each concern is a file: this one the state and its life, <c>.Registry</c>
+/// which connections become sessions, <c>.Sessions</c> what a session's messages change (<see cref="ISessionHost"/>),
+/// <c>.Commits</c> piece commits and bans, <c>.Tick</c> the periodic work, <c>.Dialing</c> the dials
+/// (<see cref="PeerCandidates"/>), <c>.SuperSeed</c> the upload shares (<see cref="SuperSeedOffers"/> the offers),
+/// <c>.Sources</c> pieces left without a source, <c>.Peers</c> the progress snapshot.
+/// </para>
 /// </remarks>
 internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 {
     /// <summary>How many requests we queue from one peer; advertised as <c>reqq</c>.</summary>
     public const int RequestQueueLimit = 2048;
-
-    /// <summary>How long we may send a peer nothing before we send a keep-alive.</summary>
-    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromMinutes(1);
-
-    /// <summary>How long a peer may send us nothing (not even a keep-alive) before we drop it.</summary>
-    public static readonly TimeSpan SilenceTimeout = TimeSpan.FromMinutes(3);
 
     private readonly ISwarmHost _host;
     private readonly List<PeerSession> _sessions = [];
@@ -48,7 +49,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private long _bytesUploaded;
     private long _bytesWasted;
     private int _peersSeen;
-    private long _lastChoke;
     private bool _stopping;
 
     public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, bool superSeed)
@@ -178,46 +178,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
     }
 
-    /// <summary>Takes over an incoming connection whose handshake named this torrent; replies with our handshake.</summary>
-    public async Task AcceptAsync(Socket socket, Stream stream, PeerHandshake remote)
-    {
-        var reply = new PeerHandshake(_features, remote.InfoHash, _host.PeerId.Span);
-        byte[] bytes = new byte[PeerHandshake.Size];
-        reply.WriteTo(bytes);
-        await stream.WriteAsync(bytes, _stop.Token).ConfigureAwait(false);
-        if (!Register(socket, stream, remote, outgoing: false))
-        {
-            await stream.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    /// <inheritdoc/>
-    public void OnClosed(PeerSession session, string reason)
-    {
-        lock (Sync)
-        {
-            if (!_sessions.Remove(session))
-            {
-                return;
-            }
-
-            Extensions.OnPeerClosed(session);
-
-            Picker?.RemovePeer(session.Pick);
-            _offers?.OnPeerClosed(session);
-
-            InterruptRentsLocked();
-            foreach (PeerSession other in _sessions)
-            {
-                other.Signal();
-            }
-        }
-
-        SwarmMetrics.PeersConnected.Add(-1);
-        _host.Publish(new SwarmEvent(SwarmEventKind.PeerDisconnected, InfoHashText) { Peer = session.Remote, Detail = reason });
-        RunChoker();
-    }
-
     /// <summary>Cancels every wait for piece memory, so the waiting pumps pick released blocks first.</summary>
     private void InterruptRentsLocked()
     {
@@ -253,38 +213,6 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     }
 
     public void CountWasted(int bytes) => Interlocked.Add(ref _bytesWasted, bytes);
-
-    private void SendCancelLocked(PieceCancel cancel)
-    {
-        foreach (PeerSession s in _sessions)
-        {
-            if (ReferenceEquals(s.Pick, cancel.Peer))
-            {
-                s.Send(new Outgoing(MessageId.Cancel, cancel.Block));
-                return;
-            }
-        }
-    }
-
-    /// <inheritdoc/>
-    public void OnExtendedHandshake(PeerSession session, ExtensionHandshake handshake)
-    {
-        lock (Sync)
-        {
-            if (handshake.RequestQueue > 0)
-            {
-                session.Queue.PeerLimit = handshake.RequestQueue;
-            }
-
-            if (handshake.ListenPort > 0 && !session.IsOutgoing)
-            {
-                // Not dialled while this session lasts (IsBannedOrConnectedLocked knows its listen port); dialled back if it drops.
-                var listen = new IPEndPoint(session.Remote.Address, handshake.ListenPort);
-                session.ListenEndPoint = listen;
-                _candidates.AddListenPort(listen);
-            }
-        }
-    }
 
     public void RunChoker()
     {
@@ -331,178 +259,5 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         ReadCache?.Dispose();
         _completed.TrySetCanceled();
         _stop.Dispose();
-    }
-
-    private bool Register(Socket socket, Stream stream, PeerHandshake remote, bool outgoing)
-    {
-        var remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
-        PeerSession? replaced = null;
-        lock (Sync)
-        {
-            if (IsStopping || _banned.IsBanned(remoteEndPoint, remote.PeerId))
-            {
-                return false;
-            }
-
-            if (remote.PeerId.SequenceEqual(_host.PeerId.Span))
-            {
-                if (outgoing)
-                {
-                    _candidates.MarkSelf(remoteEndPoint);
-                }
-
-                return false;
-            }
-
-            PeerSession? existing = _sessions.Find(s => s.PeerId.AsSpan().SequenceEqual(remote.PeerId));
-            if (existing is not null)
-            {
-                if (!ReplacesDuplicate(_host.PeerId.Span, remote.PeerId, existing.IsOutgoing, outgoing))
-                {
-                    return false;
-                }
-
-                replaced = existing;
-            }
-            else if (_sessions.Count >= Settings.MaxConnectionsPerTorrent)
-            {
-                return false;
-            }
-
-            var session = new PeerSession(this, socket, stream, remote, outgoing, _stop.Token);
-            _sessions.Add(session);
-            _peersSeen++;
-            if (session.Extensions)
-            {
-                session.Send(new Outgoing(MessageId.Extended, Payload: _extensionHandshake, ExtensionId: 0));
-            }
-
-            SendPiecesLocked(session);
-            session.Start();
-            SwarmMetrics.PeersConnected.Add(1);
-            Log.PeerConnected(Logger, session.Remote, outgoing ? "outgoing" : "incoming", Name);
-            _host.Publish(new SwarmEvent(SwarmEventKind.PeerConnected, InfoHashText) { Peer = session.Remote });
-        }
-
-        replaced?.Close("replaced by the connection both ends keep");
-        RunChoker();
-        return true;
-    }
-
-    /// <summary>
-    /// Decides between two connections to the same peer, which happen when both ends dial each other at once: each
-    /// end must keep the same one, or each closes the one the other kept and neither survives until a redial seconds
-    /// later. Both ends keep the connection dialled by the peer with the lower peer id; a second connection in the
-    /// same direction as the first never replaces it.
-    /// </summary>
-    /// <param name="ourId">Our peer id.</param>
-    /// <param name="theirId">The peer's id.</param>
-    /// <param name="existingOutgoing">Whether the connection we have was dialled by us.</param>
-    /// <param name="newOutgoing">Whether the new connection was dialled by us.</param>
-    /// <returns><see langword="true"/> to keep the new connection and close the existing one.</returns>
-    internal static bool ReplacesDuplicate(ReadOnlySpan<byte> ourId, ReadOnlySpan<byte> theirId, bool existingOutgoing, bool newOutgoing) =>
-        existingOutgoing != newOutgoing && newOutgoing == ourId.SequenceCompareTo(theirId) < 0;
-
-    private void SendPiecesLocked(PeerSession session)
-    {
-        Bitfield have = Picker!.Have;
-        if (_offers is not null || have.IsEmpty)
-        {
-            if (session.Fast)
-            {
-                session.Send(new Outgoing(MessageId.HaveNone));
-            }
-        }
-        else if (have.IsFull && session.Fast)
-        {
-            session.Send(new Outgoing(MessageId.HaveAll));
-        }
-        else
-        {
-            session.Send(new Outgoing(MessageId.Bitfield, Payload: have.ToWire()));
-        }
-    }
-
-    private async Task TickLoopAsync()
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
-        long last = Time.GetTimestamp();
-        try
-        {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
-            {
-                long now = Time.GetTimestamp();
-                double seconds = Math.Max(0.001, (now - last) / (double)Time.TimestampFrequency);
-                last = now;
-                Tick(now, seconds);
-                CheckSources(now);
-                ConnectToCandidates();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped.
-        }
-    }
-
-    private void Tick(long now, double seconds)
-    {
-        long frequency = Time.TimestampFrequency;
-        long timeout = (long)(Settings.RequestTimeout.TotalSeconds * frequency);
-        long keepAlive = (long)(KeepAliveInterval.TotalSeconds * frequency);
-        long silence = (long)(SilenceTimeout.TotalSeconds * frequency);
-        var close = new List<(PeerSession, string)>();
-        bool choke;
-        lock (Sync)
-        {
-            foreach (PeerSession s in _sessions)
-            {
-                s.UpdateRates(seconds);
-                if (s.Pick.Outstanding > 0 && now - s.LastProgress > timeout)
-                {
-                    Log.PeerStalled(Logger, s.Remote, s.Pick.Outstanding);
-                    Picker?.ReleaseRequests(s.Pick);
-                    s.Queue.Reset();
-                    s.LastProgress = now;
-                    InterruptRentsLocked();
-                    if (++s.Stalls >= 2)
-                    {
-                        close.Add((s, "stalled"));
-                    }
-                }
-
-                if (now - s.LastSent > keepAlive)
-                {
-                    s.Send(new Outgoing(MessageId.Choke, KeepAlive: true));
-                }
-
-                if (now - s.LastReceived > silence)
-                {
-                    close.Add((s, "silent for three minutes"));
-                }
-
-                _offers?.OnTick(s);
-
-                s.Signal();
-            }
-
-            Extensions.Tick(now, _sessions);
-
-            choke = now - _lastChoke > 10 * frequency;
-            if (choke)
-            {
-                _lastChoke = now;
-            }
-        }
-
-        foreach ((PeerSession s, string reason) in close)
-        {
-            s.Close(reason);
-        }
-
-        if (choke)
-        {
-            RunChoker();
-        }
     }
 }
