@@ -145,6 +145,11 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     /// <summary>Queues a message.</summary>
     public void Send(Outgoing message) => _connection.Send(message);
 
+    /// <summary>Queues a keep-alive when nothing is queued or being written and nothing was sent for <paramref name="interval"/>.</summary>
+    /// <param name="now">The time now.</param>
+    /// <param name="interval">The idle interval, in timestamp ticks.</param>
+    public void SendKeepAliveIfIdle(long now, long interval) => _connection.SendIfIdle(new Outgoing(MessageId.Choke, KeepAlive: true), now, interval);
+
     /// <inheritdoc/>
     public void SendExtended(byte remoteId, byte[] payload) => Send(new Outgoing(MessageId.Extended, Payload: payload, ExtensionId: remoteId));
 

@@ -15,6 +15,12 @@ internal static class SwarmMetrics
     /// <summary>Connected peers, across all swarms.</summary>
     public static UpDownCounter<long> PeersConnected { get; } = BlockTorrentMetrics.Meter.CreateUpDownCounter<long>("blocktorrent.peers.connected", "{peer}", "Peer connections that completed their handshake and are open.");
 
+    /// <summary>
+    /// Peers a swarm dropped to protect itself, by <c>reason</c>: <c>not-reading</c> (its sends stuck, or its queue
+    /// full), and the reasons of the connection slots and candidate filters.
+    /// </summary>
+    public static Counter<long> PeersEvicted { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.evicted", "{peer}", "Peer connections closed to protect the swarm, by reason.");
+
     /// <summary>Peers banned for sending corrupt pieces.</summary>
     public static Counter<long> PeersBanned { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.banned", "{peer}", "Peers banned after sending pieces that failed their hash check.");
 }

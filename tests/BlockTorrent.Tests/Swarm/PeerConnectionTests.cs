@@ -5,6 +5,7 @@ using System.Net;
 using BlockTorrent.Swarm.Connections;
 using BlockTorrent.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BlockTorrent.Tests.Swarm;
 
@@ -61,12 +62,131 @@ public sealed class PeerConnectionTests
         Assert.True(connection.IsClosed);
     }
 
-    private static (PeerConnection<Frame> Connection, FrameHandler Handler, Pipe ToPeer, Pipe FromPeer) Open()
+    [Fact]
+    public async Task AConnectionWhosePeerStopsReadingIsClosedAfterTheSendTimeout()
     {
-        var toPeer = new Pipe();
+        var time = new FakeTimeProvider();
+        (PeerConnection<Frame> connection, FrameHandler handler, Task loops) = await StartStuckAsync(time);
+        DateTimeOffset stuck = time.GetUtcNow();
+        await FakeClock.AdvanceUntilAsync(time, handler.ClosedOnce, connection.SendTimeout + TimeSpan.FromMinutes(10), TestContext.Current.CancellationToken);
+        TimeSpan waited = time.GetUtcNow() - stuck;
+
+        Assert.Equal([PeerConnection<Frame>.NotReadingReason], handler.Closed);
+        Assert.True(waited >= connection.SendTimeout - TimeSpan.FromSeconds(1), $"closed after {waited}, before the send timeout of {connection.SendTimeout}");
+        await loops.WaitAsync(Bound, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task AConnectionWhosePeerReadsSlowlyIsNotClosedWhileItsSendsProgress()
+    {
+        var time = new FakeTimeProvider();
+        (PeerConnection<Frame> connection, FrameHandler handler, Pipe toPeer, Pipe fromPeer) = Open(time, StuckPeer());
+        Task loops = connection.Start(handler);
+
+        // Ten minutes of sends in one go, and a peer that takes one frame a minute: the queue never empties, but the
+        // sends move, so the send timeout (two minutes) never runs out.
+        for (int i = 0; i < 10; i++)
+        {
+            connection.Send(new Frame(i, Bulk: true, Padding: 64 * 1024));
+        }
+
+        for (int minute = 0; minute < 10; minute++)
+        {
+            // The next frame in the pipe means the send loop moved (and restarted its timeout) before writing it.
+            ReadResult read = await toPeer.Reader.ReadAsync(TestContext.Current.CancellationToken);
+            toPeer.Reader.AdvanceTo(read.Buffer.End);
+            for (int second = 0; second < 60; second++)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+
+        Assert.Empty(handler.Closed);
+        connection.Close("done");
+        await loops.WaitAsync(Bound, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task AConnectionWhosePeerNeverReadsHoldsAtMostItsBoundThenCloses()
+    {
+        var time = new FakeTimeProvider();
+        (PeerConnection<Frame> connection, FrameHandler handler, Task loops) = await StartStuckAsync(time, maxQueued: 100, sendTimeout: Timeout.InfiniteTimeSpan);
+
+        int queued = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            queued += connection.Send(new Frame(2, Bulk: false)) ? 1 : 0;
+            Assert.True(connection.Queued <= 100, $"{connection.Queued} messages queued, above the bound of 100");
+        }
+
+        Assert.Equal(100, queued);
+        await Eventually.TrueAsync(() => handler.Closed.Count == 1, Bound, "the connection closed", TestContext.Current.CancellationToken);
+        Assert.Equal([PeerConnection<Frame>.NotReadingReason], handler.Closed);
+        await loops.WaitAsync(Bound, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task KeepAlivesDoNotPileUpBehindASendThatIsStuckForAnHour()
+    {
+        var time = new FakeTimeProvider();
+        (PeerConnection<Frame> connection, FrameHandler handler, Task loops) = await StartStuckAsync(time, sendTimeout: Timeout.InfiniteTimeSpan);
+
+        // The swarm's tick: a keep-alive each second to a connection idle for a minute.
+        long minute = time.TimestampFrequency * 60;
+        int queued = 0;
+        for (int second = 0; second < 3600; second++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            queued += connection.SendIfIdle(new Frame(0, Bulk: false), time.GetTimestamp(), minute) ? 1 : 0;
+        }
+
+        Assert.Equal(0, queued);
+        Assert.Equal(0, connection.Queued);
+        Assert.Empty(handler.Closed);
+        connection.Close("done");
+        await loops.WaitAsync(Bound, TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task AnIdleConnectionGetsOneKeepAliveAfterTheInterval()
+    {
+        var time = new FakeTimeProvider();
+        (PeerConnection<Frame> connection, FrameHandler handler, Pipe toPeer, Pipe fromPeer) = Open(time);
+        Task loops = connection.Start(handler);
+        long minute = time.TimestampFrequency * 60;
+
+        Assert.False(connection.SendIfIdle(new Frame(0, Bulk: false), time.GetTimestamp(), minute));
+        time.Advance(TimeSpan.FromSeconds(61));
+        Assert.True(connection.SendIfIdle(new Frame(0, Bulk: false), time.GetTimestamp(), minute));
+        Assert.Equal([0], await ReadFramesAsync(toPeer.Reader, 1));
+        connection.Close("done");
+        await loops.WaitAsync(Bound, TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>Opens a connection to a peer that reads nothing, and gets its send loop stuck on a frame too big for the peer's pipe.</summary>
+    private static async Task<(PeerConnection<Frame> Connection, FrameHandler Handler, Task Loops)> StartStuckAsync(
+        FakeTimeProvider time, int maxQueued = PeerConnection<Frame>.DefaultMaxQueued, TimeSpan? sendTimeout = null)
+    {
+        (PeerConnection<Frame> connection, FrameHandler handler, Pipe toPeer, Pipe fromPeer) = Open(time, StuckPeer(), maxQueued, sendTimeout);
+        Task loops = connection.Start(handler);
+        connection.Send(new Frame(1, Bulk: true, Padding: 64 * 1024));
+        await Eventually.TrueAsync(() => connection.Queued == 0, Bound, "the frame handed to the stream", TestContext.Current.CancellationToken);
+        return (connection, handler, loops);
+    }
+
+    private static PipeOptions StuckPeer() => new(pauseWriterThreshold: 16 * 1024, resumeWriterThreshold: 8 * 1024);
+
+    private static (PeerConnection<Frame> Connection, FrameHandler Handler, Pipe ToPeer, Pipe FromPeer) Open(
+        TimeProvider? time = null, PipeOptions? toPeerOptions = null, int maxQueued = PeerConnection<Frame>.DefaultMaxQueued, TimeSpan? sendTimeout = null)
+    {
+        var toPeer = new Pipe(toPeerOptions ?? PipeOptions.Default);
         var fromPeer = new Pipe();
         var stream = new DuplexStream(fromPeer.Reader.AsStream(), toPeer.Writer.AsStream());
-        var connection = new PeerConnection<Frame>(stream, new IPEndPoint(IPAddress.Loopback, 1), TimeProvider.System, NullLogger.Instance, TestContext.Current.CancellationToken);
+        var connection = new PeerConnection<Frame>(stream, new IPEndPoint(IPAddress.Loopback, 1), time ?? TimeProvider.System, NullLogger.Instance, TestContext.Current.CancellationToken)
+        {
+            MaxQueued = maxQueued,
+            SendTimeout = sendTimeout ?? PeerConnection<Frame>.DefaultSendTimeout,
+        };
         return (connection, new FrameHandler(), toPeer, fromPeer);
     }
 
@@ -98,7 +218,7 @@ public sealed class PeerConnectionTests
         return frames;
     }
 
-    private readonly record struct Frame(int Id, bool Bulk);
+    private readonly record struct Frame(int Id, bool Bulk, int Padding = 0);
 
     /// <summary>A protocol of 4-byte length-prefixed frames holding one id byte.</summary>
     private sealed class FrameHandler : IConnectionHandler<Frame>
@@ -107,7 +227,11 @@ public sealed class PeerConnectionTests
 
         public List<int> Received { get; } = [];
 
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public List<string> Closed { get; } = [];
+
+        public Task ClosedOnce => _closed.Task;
 
         public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out int id)
         {
@@ -150,15 +274,37 @@ public sealed class PeerConnectionTests
 
         public ValueTask<int> WriteAsync(PipeWriter output, Frame message, CancellationToken cancellationToken)
         {
+            if (message.Padding > 0)
+            {
+                // A frame the tests never parse: only its size matters.
+                Span<byte> frame = output.GetSpan(5 + message.Padding)[..(5 + message.Padding)];
+                frame.Clear();
+                BinaryPrimitives.WriteInt32BigEndian(frame, 1 + message.Padding);
+                frame[4] = (byte)message.Id;
+                output.Advance(frame.Length);
+                return ValueTask.FromResult(frame.Length);
+            }
+
             output.Write(Encode(message.Id));
             return ValueTask.FromResult(5);
         }
 
-        public void OnClosed(string reason) => Closed.Add(reason);
+        public void OnClosed(string reason)
+        {
+            lock (Closed)
+            {
+                Closed.Add(reason);
+            }
+
+            _closed.TrySetResult();
+        }
     }
 
+    /// <summary>A stream over two pipes that, like a socket's, throws <see cref="ObjectDisposedException"/> once disposed.</summary>
     private sealed class DuplexStream(Stream input, Stream output) : Stream
     {
+        private volatile bool _disposed;
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -179,7 +325,11 @@ public sealed class PeerConnectionTests
 
         public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
 
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => output.WriteAsync(buffer, cancellationToken);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return output.WriteAsync(buffer, cancellationToken);
+        }
 
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
@@ -189,6 +339,7 @@ public sealed class PeerConnectionTests
         {
             if (disposing)
             {
+                _disposed = true;
                 input.Dispose();
                 output.Dispose();
             }

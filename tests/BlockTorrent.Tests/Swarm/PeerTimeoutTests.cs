@@ -2,6 +2,7 @@ using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Swarm;
 using BlockTorrent.Testing;
+using BlockTorrent.Wire;
 using Microsoft.Extensions.Time.Testing;
 
 namespace BlockTorrent.Tests.Swarm;
@@ -97,6 +98,75 @@ public sealed class PeerTimeoutTests
         Assert.True(at < TorrentSwarm.SilenceTimeout, $"dropped after {at}: for silence, not for stalling");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => deploying);
+    }
+
+    [Fact]
+    public async Task APeerThatAsksForBlocksAndNeverReadsThemIsDroppedLongBeforeAnHourPasses()
+    {
+        var time = new FakeTimeProvider();
+        var (image, manifest) = await SwarmTestImages.CreateAsync(8 * 1024 * 1024, seed: 73, TorrentVersions.V1);
+        var unchoked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The peer asks for the whole image, never reads a byte of it, and keeps talking (a keep-alive every 30 s
+        // of fake time), so it is never silent: only the stuck sends can tell that it is gone.
+        await using var sink = new HostilePeer(manifest, async (c, ct) =>
+        {
+            await c.SendAsync(w => MessageWriter.WriteSimple(w, MessageId.Interested), ct);
+            await c.ReadUntilAsync(MessageId.Unchoke, ct);
+            unchoked.TrySetResult();
+            await c.SendAsync(
+                w =>
+                {
+                    for (int piece = 0; piece < manifest.PieceCount; piece++)
+                    {
+                        for (int offset = 0; offset < manifest.GetPieceSize(piece); offset += PiecePicker.BlockSize)
+                        {
+                            MessageWriter.WriteBlock(w, MessageId.Request, new BlockRequest(piece, offset, PiecePicker.BlockSize));
+                        }
+                    }
+                },
+                ct);
+            DateTimeOffset last = time.GetUtcNow();
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(5), ct);
+                if (time.GetUtcNow() - last >= TimeSpan.FromSeconds(30))
+                {
+                    last = time.GetUtcNow();
+                    await c.SendAsync(w => MessageWriter.WriteKeepAlive(w), ct);
+                }
+            }
+        });
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback(), null, time);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromMinutes(3));
+        var dropped = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task watching = Task.Run(
+            async () =>
+            {
+                await foreach (SwarmEvent e in seeder.WatchEventsAsync(cts.Token))
+                {
+                    if (e.Kind == SwarmEventKind.PeerDisconnected && e.Peer!.Port == sink.EndPoint.Port)
+                    {
+                        dropped.TrySetResult(e.Detail);
+                    }
+                }
+            },
+            cts.Token);
+        var options = new SeedOptions();
+        options.Peers.Add(sink.EndPoint);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), options, cts.Token);
+        await unchoked.Task.WaitAsync(cts.Token);
+        DateTimeOffset start = time.GetUtcNow();
+
+        await FakeClock.AdvanceUntilAsync(time, dropped.Task, TimeSpan.FromHours(1), cts.Token);
+
+        TimeSpan after = time.GetUtcNow() - start;
+        Assert.Equal(BlockTorrent.Swarm.Connections.PeerConnection<Outgoing>.NotReadingReason, await dropped.Task);
+        Assert.True(after < TimeSpan.FromMinutes(5), $"dropped after {after} of fake time");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching);
     }
 
     private static Task<(byte[] Image, TorrentManifest Manifest)> ImageAsync() => SwarmTestImages.CreateAsync(1024 * 1024, seed: 71, TorrentVersions.V1);

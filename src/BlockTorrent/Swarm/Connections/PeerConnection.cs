@@ -19,12 +19,24 @@ namespace BlockTorrent.Swarm.Connections;
 /// (TCP_NOTSENT_LOWAT, from <see cref="UpdateUnsentLimit"/>), so what is sent next waits behind little of what was
 /// sent before; the socket also gives the round trip and the send state, and takes a pacing cap.
 /// </para>
+/// <para>
+/// A peer that never reads must cost a bounded amount and then go: the queue holds at most <see cref="MaxQueued"/>
+/// messages (one more closes the connection instead of growing it), a send that makes no progress for
+/// <see cref="SendTimeout"/> closes it, and <see cref="SendIfIdle"/> queues a keep-alive only to a connection with
+/// nothing queued or being written, so keep-alives never pile up behind a send that is stuck.
+/// </para>
 /// <para>Closing (<see cref="Close"/>) happens once, from either loop or from outside, and tells the handler.</para>
 /// </remarks>
 /// <typeparam name="TMessage">A queued message.</typeparam>
 internal sealed class PeerConnection<TMessage>
     where TMessage : struct
 {
+    /// <summary>The default for <see cref="MaxQueued"/>.</summary>
+    public const int DefaultMaxQueued = 8192;
+
+    /// <summary>The reason a connection whose peer stopped reading is closed with.</summary>
+    public const string NotReadingReason = "the peer does not read what we send";
+
     private const int FlushThreshold = 64 * 1024;
 
     private readonly Socket? _socket;
@@ -36,6 +48,10 @@ internal sealed class PeerConnection<TMessage>
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private IConnectionHandler<TMessage> _handler = null!;
+    private ITimer? _sendTimer;
+    private long _sendTimerArmed;
+    private int _queued;
+    private bool _sendIdle = true;
     private int _closed;
     private int _unsentLimit;
     private ulong _uploadCap = ulong.MaxValue;
@@ -73,8 +89,29 @@ internal sealed class PeerConnection<TMessage>
         LastReceived = LastSent = time.GetTimestamp();
     }
 
+    /// <summary>The default for <see cref="SendTimeout"/>.</summary>
+    public static TimeSpan DefaultSendTimeout { get; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Gets the peer's address.</summary>
     public IPEndPoint Remote { get; }
+
+    /// <summary>
+    /// Gets the most messages queued and not yet written; one more closes the connection. It is far above what a
+    /// peer that reads makes us queue (its requests and our rejects are capped by the protocol on top, control
+    /// messages are written first), so only a peer that stopped reading reaches it.
+    /// </summary>
+    /// <value>The default is <see cref="DefaultMaxQueued"/>.</value>
+    public int MaxQueued { get; init; } = DefaultMaxQueued;
+
+    /// <summary>
+    /// Gets how long the send loop may hold something to send without the stream taking any of it before the
+    /// connection is closed: the peer stopped reading (its window and our socket buffer are full).
+    /// </summary>
+    /// <value>The default is <see cref="DefaultSendTimeout"/> (two minutes).</value>
+    public TimeSpan SendTimeout { get; init; } = DefaultSendTimeout;
+
+    /// <summary>Gets how many messages are queued and not yet written.</summary>
+    public int Queued => Volatile.Read(ref _queued);
 
     /// <summary>Gets the time the last bytes were received.</summary>
     public long LastReceived { get; private set; }
@@ -94,12 +131,48 @@ internal sealed class PeerConnection<TMessage>
     public Task Start(IConnectionHandler<TMessage> handler)
     {
         _handler = handler;
+        _sendTimer = _time.CreateTimer(static c => ((PeerConnection<TMessage>)c!).CloseNotReading(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         return Task.WhenAll(Task.Run(ReceiveLoopAsync), Task.Run(SendLoopAsync));
     }
 
-    /// <summary>Queues a message.</summary>
+    /// <summary>
+    /// Queues a message. A connection that already holds <see cref="MaxQueued"/> is closed instead (on the thread
+    /// pool: callers queue under their own locks, and closing calls back into them).
+    /// </summary>
     /// <param name="message">The message.</param>
-    public void Send(TMessage message) => _outgoing.Writer.TryWrite(message);
+    /// <returns>Whether the message was queued.</returns>
+    public bool Send(TMessage message)
+    {
+        if (Interlocked.Increment(ref _queued) > MaxQueued)
+        {
+            Interlocked.Decrement(ref _queued);
+            if (!IsClosed)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static c => c.CloseNotReading(), this, preferLocal: false);
+            }
+
+            return false;
+        }
+
+        if (!_outgoing.Writer.TryWrite(message))
+        {
+            Interlocked.Decrement(ref _queued);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Queues <paramref name="message"/> (a keep-alive) only when nothing is queued or being written and nothing was
+    /// sent for <paramref name="interval"/>: to a peer that does not read, keep-alives must not pile up.
+    /// </summary>
+    /// <param name="message">The message.</param>
+    /// <param name="now">The time now (<see cref="TimeProvider.GetTimestamp"/>).</param>
+    /// <param name="interval">The idle interval, in timestamp ticks.</param>
+    /// <returns>Whether the message was queued.</returns>
+    public bool SendIfIdle(TMessage message, long now, long interval) =>
+        Volatile.Read(ref _sendIdle) && Queued == 0 && now - LastSent > interval && Send(message);
 
     /// <summary>Closes the connection (once) and tells the handler.</summary>
     /// <param name="reason">Why.</param>
@@ -110,6 +183,7 @@ internal sealed class PeerConnection<TMessage>
             return;
         }
 
+        _sendTimer?.Dispose();
         _cts.Cancel();
         _outgoing.Writer.TryComplete();
         try
@@ -127,6 +201,16 @@ internal sealed class PeerConnection<TMessage>
 
         _handler.OnClosed(reason);
         _stream.Dispose();
+    }
+
+    /// <summary>Closes a connection whose peer stopped reading, and counts it.</summary>
+    private void CloseNotReading()
+    {
+        if (!IsClosed)
+        {
+            SwarmMetrics.PeersEvicted.Add(1, new KeyValuePair<string, object?>("reason", "not-reading"));
+            Close(NotReadingReason);
+        }
     }
 
     /// <summary>Sets how much unsent data the kernel holds from the upload rate, when it changed.</summary>
@@ -224,6 +308,21 @@ internal sealed class PeerConnection<TMessage>
         }
     }
 
+    /// <summary>
+    /// Restarts the send timeout: the stream took what was written. Re-armed at most once a second, so a steady
+    /// upload does not touch the timer on every flush (the timeout then counts from up to a second before the last
+    /// progress).
+    /// </summary>
+    private void ArmSendTimer(bool force)
+    {
+        long now = _time.GetTimestamp();
+        if (force || now - _sendTimerArmed >= _time.TimestampFrequency)
+        {
+            _sendTimerArmed = now;
+            _sendTimer!.Change(SendTimeout, Timeout.InfiniteTimeSpan);
+        }
+    }
+
     private async Task SendLoopAsync()
     {
         string reason = "send loop ended";
@@ -238,6 +337,8 @@ internal sealed class PeerConnection<TMessage>
             var bulk = new Queue<TMessage>();
             do
             {
+                Volatile.Write(ref _sendIdle, false);
+                ArmSendTimer(force: true);
                 long unflushed = 0;
                 while (true)
                 {
@@ -251,6 +352,7 @@ internal sealed class PeerConnection<TMessage>
                         else
                         {
                             unflushed += await _handler.WriteAsync(_output, m, ct).ConfigureAwait(false);
+                            Interlocked.Decrement(ref _queued);
                             control = true;
                         }
                     }
@@ -262,6 +364,7 @@ internal sealed class PeerConnection<TMessage>
                             return;
                         }
 
+                        ArmSendTimer(force: false);
                         unflushed = 0;
                     }
 
@@ -271,6 +374,7 @@ internal sealed class PeerConnection<TMessage>
                     }
 
                     unflushed += await _handler.WriteAsync(_output, next, ct).ConfigureAwait(false);
+                    Interlocked.Decrement(ref _queued);
                 }
 
                 if (unflushed > 0 && (await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
@@ -279,6 +383,8 @@ internal sealed class PeerConnection<TMessage>
                 }
 
                 LastSent = _time.GetTimestamp();
+                _sendTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                Volatile.Write(ref _sendIdle, true);
             }
             while (await queue.WaitToReadAsync(ct).ConfigureAwait(false));
         }
