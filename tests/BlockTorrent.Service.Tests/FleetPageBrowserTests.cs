@@ -19,15 +19,21 @@ public sealed class FleetPageBrowserTests : IDisposable
     {
         Requires.Program(Chromium, "chromium");
         Requires.Program(ChromeDriver, "chromium-driver");
-        await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 4 << 20, Seed = 41 });
+        Dictionary<string, string?> guarded = new() { ["BlockTorrent:StatusToken"] = "fleet-page-secret" };
+        await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 4 << 20, Seed = 41 }, guarded);
 
+        // Behind the status token: the page is opened once with it, and the browser keeps it for the event stream.
         using ChromeDriver browser = StartBrowser();
         browser.Navigate().GoToUrl(depot.FleetUrl + "/fleet");
+        Assert.DoesNotContain("Fleet", browser.Title, StringComparison.OrdinalIgnoreCase);
+        browser.Navigate().GoToUrl(depot.FleetUrl + "/fleet/?token=fleet-page-secret");
+        Assert.DoesNotContain("token", browser.Url, StringComparison.Ordinal);
         await Eventually.TrueAsync(() => browser.FindElement(By.Id("status")).Text == "live", Bound, "the page connects to the event stream", TestContext.Current.CancellationToken);
         Assert.Empty(browser.FindElements(By.CssSelector("#targets tr")));
 
-        await using ServiceInstance first = await FleetServices.StartTargetAsync(_dir, depot, "target1.img");
-        await using ServiceInstance second = await FleetServices.StartTargetAsync(_dir, depot, "target2.img");
+        Dictionary<string, string?> reporting = new() { ["BlockTorrent:Target:ReportToken"] = "fleet-page-secret" };
+        await using ServiceInstance first = await FleetServices.StartTargetAsync(_dir, depot, "target1.img", reporting);
+        await using ServiceInstance second = await FleetServices.StartTargetAsync(_dir, depot, "target2.img", reporting);
 
         await Eventually.TrueAsync(
             () => browser.FindElements(By.CssSelector("#targets tr[data-state='done']")).Count == 2,

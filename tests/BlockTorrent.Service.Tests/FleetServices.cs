@@ -27,7 +27,7 @@ internal static class FleetServices
     }
 
     /// <summary>Starts a target service that deploys the depot's disk.img to the file <paramref name="device"/>, reports to the depot, and stops once done.</summary>
-    public static Task<ServiceInstance> StartTargetAsync(TempDirectory dir, ServiceInstance depot, string device)
+    public static Task<ServiceInstance> StartTargetAsync(TempDirectory dir, ServiceInstance depot, string device, Dictionary<string, string?>? more = null)
     {
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
         settings["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/disk.img.torrent";
@@ -35,6 +35,11 @@ internal static class FleetServices
         settings["BlockTorrent:StateDirectory"] = dir.File("state");
         settings["BlockTorrent:Target:SeedAfter"] = "00:00:00";
         settings["BlockTorrent:Target:StopWhenDone"] = "true";
+        foreach ((string key, string? value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
         return ServiceInstance.StartAsync(dir.Path, settings);
     }
 }

@@ -162,7 +162,7 @@ public sealed class FleetViewTests : IDisposable
     }
 
     [Fact]
-    public async Task ATargetOnTheDepotsMachineReportsWithoutTheStatusTokenWhenTheManifestsShareTheStatusPort()
+    public async Task ATargetReportsWithTheDepotsStatusTokenWhenTheManifestsShareTheStatusPort()
     {
         using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         probe.Start();
@@ -175,10 +175,10 @@ public sealed class FleetViewTests : IDisposable
             ["BlockTorrent:StatusToken"] = "fleet-secret",
         });
 
-        await using ServiceInstance target = await FleetServices.StartTargetAsync(_dir, depot, "target.img");
+        await using ServiceInstance target = await FleetServices.StartTargetAsync(_dir, depot, "target.img", new() { ["BlockTorrent:Target:ReportToken"] = "fleet-secret" });
         await target.Stopped;
 
-        await Eventually.TrueAsync(() => GetFleetAsync(depot).GetAwaiter().GetResult().GetProperty("targets").EnumerateArray().Any(r => r.GetProperty("reporting").GetBoolean() && r.GetProperty("state").GetString() == "done"), Bound, "the depot shows the target's report", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => GetFleetAsync(depot, "fleet-secret").GetAwaiter().GetResult().GetProperty("targets").EnumerateArray().Any(r => r.GetProperty("reporting").GetBoolean() && r.GetProperty("state").GetString() == "done"), Bound, "the depot shows the target's report", TestContext.Current.CancellationToken);
     }
 
     [Fact]
@@ -200,9 +200,16 @@ public sealed class FleetViewTests : IDisposable
     private static JsonElement Row(JsonElement fleet, string peerId) =>
         fleet.GetProperty("targets").EnumerateArray().FirstOrDefault(r => r.GetProperty("peerId").GetString() == peerId);
 
-    private static async Task<JsonElement> GetFleetAsync(ServiceInstance depot)
+    private static async Task<JsonElement> GetFleetAsync(ServiceInstance depot, string? token = null)
     {
-        string text = await Http.GetStringAsync(depot.FleetUrl + "/fleet", TestContext.Current.CancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, depot.FleetUrl + "/fleet");
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using HttpResponseMessage response = await Http.SendAsync(request, TestContext.Current.CancellationToken);
+        string text = await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 }

@@ -17,6 +17,7 @@ public sealed class ServiceHttpLimitTests : IDisposable
     [Theory]
     [InlineData("BlockTorrent:Status")]
     [InlineData("BlockTorrent:Metrics")]
+    [InlineData("BlockTorrent:Depot:Fleet")]
     public async Task AStatusBoundBeyondLoopbackWithoutATokenStopsTheServiceAtStart(string setting)
     {
         Dictionary<string, string?> settings = DepotSettings();
@@ -47,6 +48,60 @@ public sealed class ServiceHttpLimitTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, await GetAsync($"{url}/status", token: "s3cret-token", ct));
         Assert.Equal(HttpStatusCode.OK, await GetAsync($"{url}/metrics", token: "s3cret-token", ct));
         Assert.Equal(HttpStatusCode.OK, await GetAsync($"{url}/images/disk.img.torrent", token: null, ct));
+    }
+
+    [Fact]
+    public async Task WithATokenTheFleetViewAndItsEventsAnswerOnlyRequestsThatCarryItAndABrowserKeepsItInACookie()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        int port = FreePort();
+        Dictionary<string, string?> settings = DepotSettings();
+        settings["BlockTorrent:Depot:Fleet"] = $"0.0.0.0:{port}";
+        settings["BlockTorrent:StatusToken"] = "s3cret-token";
+        await using ServiceInstance depot = await StartSeedingAsync(settings, ct);
+        string url = $"http://127.0.0.2:{port}";
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync($"{url}/fleet", token: null, ct));
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync($"{url}/fleet/events", token: null, ct));
+        Assert.Equal(HttpStatusCode.Unauthorized, await GetAsync($"{url}/fleet/?token=wrong", token: null, ct));
+        Assert.Equal(HttpStatusCode.OK, await GetAsync($"{url}/fleet", token: "s3cret-token", ct));
+
+        // A browser opens the page once with ?token=: it gets a cookie for this server and the address without the token.
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies, AllowAutoRedirect = false });
+        using HttpResponseMessage redirect = await browser.GetAsync($"{url}/fleet/?token=s3cret-token&format=json", ct);
+        Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal("/fleet/?format=json", redirect.Headers.Location!.OriginalString);
+        Cookie cookie = Assert.Single(cookies.GetCookies(new Uri(url)));
+        Assert.True(cookie.HttpOnly);
+        using HttpResponseMessage page = await browser.GetAsync($"{url}/fleet?format=json", ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithATokenATargetReportWithoutItIsRefusedAndAddsNoRow()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        int port = FreePort();
+        Dictionary<string, string?> settings = DepotSettings();
+        settings["BlockTorrent:Depot:Manifests"] = $"0.0.0.0:{port}";
+        settings["BlockTorrent:Depot:Https"] = "false";
+        settings["BlockTorrent:StatusToken"] = "s3cret-token";
+        await using ServiceInstance depot = await StartSeedingAsync(settings, ct);
+        var manifest = BlockTorrent.Manifest.TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
+        string report = $$"""{"peerId":"2d4254303130","infoHash":"{{manifest.InfoHashV1!.Value.ToHex()}}","state":"downloading","host":"forged"}""";
+        using var http = new HttpClient();
+
+        using HttpResponseMessage forged = await http.PostAsync($"http://127.0.0.2:{port}/fleet/report", new StringContent(report, System.Text.Encoding.UTF8, "application/json"), ct);
+        using var signed = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.2:{port}/fleet/report") { Content = new StringContent(report.Replace("forged", "genuine", StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json") };
+        signed.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "s3cret-token");
+        using HttpResponseMessage genuine = await http.SendAsync(signed, ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, genuine.StatusCode);
+        string fleet = System.Text.Encoding.UTF8.GetString(depot.Fleet.ToJson());
+        Assert.Contains("genuine", fleet, StringComparison.Ordinal);
+        Assert.DoesNotContain("forged", fleet, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -32,6 +32,9 @@ internal sealed class ServiceInstance : IAsyncDisposable
 
     public StatusBoard Board => _app.Services.GetRequiredService<StatusBoard>();
 
+    /// <summary>Gets a depot's fleet board.</summary>
+    public BlockTorrent.Service.Fleet.FleetBoard Fleet => _app.Services.GetRequiredService<BlockTorrent.Service.Fleet.FleetBoard>();
+
     /// <summary>Completes when the service has stopped (by itself, or disposed).</summary>
     public Task Stopped => _app.WaitForShutdownAsync(TestContext.Current.CancellationToken);
 

@@ -25,7 +25,8 @@ internal static class FleetCommand
         var untilDeployed = new Option<bool>("--until-deployed") { Description = "Exit 0 once an image is fully deployed (every target done, none still underway)." };
         var serverCert = new Option<string?>("--server-cert") { Description = "For an https URL: accept only a server presenting a certificate in this PEM file (a depot's depot-https.crt), or one a CA in it issued for the URL's host name.", HelpName = "FILE" };
         var serverFingerprint = new Option<string?>("--server-fingerprint") { Description = "For an https URL: accept only a server whose certificate has this SHA-256 fingerprint (as a depot logs it).", HelpName = "SHA256:HEX" };
-        var command = new Command("fleet", "Watch a depot's fleet live: every target's state, progress, rates and ETA, and the swarm's total rate.") { url, once, untilDeployed, serverCert, serverFingerprint };
+        var token = new Option<string?>("--token") { Description = "The depot's StatusToken, which a fleet view bound beyond loopback asks for (sent as Authorization: Bearer). Default: $BLOCKTORRENT_TOKEN.", HelpName = "TOKEN" };
+        var command = new Command("fleet", "Watch a depot's fleet live: every target's state, progress, rates and ETA, and the swarm's total rate.") { url, once, untilDeployed, serverCert, serverFingerprint, token };
         command.SetAction(async (parse, cancellationToken) =>
         {
             Uri fleet = FleetUri(parse.GetRequiredValue(url));
@@ -41,6 +42,10 @@ internal static class FleetCommand
 
             using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) };
             using var http = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+            if ((parse.GetValue(token) ?? Environment.GetEnvironmentVariable("BLOCKTORRENT_TOKEN")) is { Length: > 0 } secret)
+            {
+                http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+            }
             try
             {
                 if (parse.GetValue(once))

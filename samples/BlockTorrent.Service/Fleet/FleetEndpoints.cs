@@ -7,7 +7,8 @@ namespace BlockTorrent.Service.Fleet;
 /// The depot's fleet paths: <c>GET /fleet</c> (the JSON view, or the web page for a browser, which asks for HTML),
 /// <c>GET /fleet/events</c> (Server-Sent Events: the table every second and the hook events), both on
 /// <c>Depot:Fleet</c>; and <c>POST /fleet/report</c>, where target services report, on <c>Depot:Manifests</c>,
-/// the address targets already reach.
+/// the address targets already reach. <see cref="Http.StatusToken"/> guards them all: the view with the status's
+/// token, a report with the token too (or, without one, from this machine only).
 /// </summary>
 internal static class FleetEndpoints
 {

@@ -33,11 +33,14 @@ internal sealed class ImagingServiceOptions
     public string? Metrics { get; set; } = "127.0.0.1:8580";
 
     /// <summary>
-    /// Gets or sets the secret the status and metrics ask for: requests there must carry
-    /// <c>Authorization: Bearer TOKEN</c>. Required when <see cref="Status"/> or <see cref="Metrics"/> is bound
-    /// beyond loopback; the depot's manifests never ask for it.
+    /// Gets or sets the secret the status, the metrics and a depot's fleet view ask for: requests there must carry
+    /// <c>Authorization: Bearer TOKEN</c> (a browser opens <c>/fleet/?token=TOKEN</c> once and keeps it in a cookie).
+    /// Required when <see cref="Status"/>, <see cref="Metrics"/> or <see cref="DepotOptions.Fleet"/> is bound beyond
+    /// loopback. A depot with a token takes target reports (<c>POST /fleet/report</c>) only with it
+    /// (<see cref="TargetOptions.ReportToken"/>); without one, only from its own machine. The depot's manifests never
+    /// ask for it.
     /// </summary>
-    /// <value>The default is <see langword="null"/>: no token, so the status and metrics must stay on loopback.</value>
+    /// <value>The default is <see langword="null"/>: no token, so the status, metrics and fleet view must stay on loopback, and only a target on the depot's machine reports.</value>
     public string? StatusToken { get; set; }
 
     /// <summary>Gets or sets a value indicating whether peers are found on the local network by Local Service Discovery (BEP 14).</summary>

@@ -26,6 +26,10 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         {
             CheckLoopbackWithoutToken(failures, $"{S}:Status", options.Status);
             CheckLoopbackWithoutToken(failures, $"{S}:Metrics", options.Metrics);
+            if (options.ParsedRole == ServiceRole.Depot)
+            {
+                CheckLoopbackWithoutToken(failures, $"{S}:Depot:Fleet", options.Depot.Fleet);
+            }
         }
 
         switch (options.ParsedRole)
@@ -227,6 +231,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         if (!string.IsNullOrEmpty(target.ReportTo) && (!Uri.TryCreate(target.ReportTo, UriKind.Absolute, out Uri? depot) || depot.Scheme is not ("http" or "https")))
         {
             failures.Add($"{S}:ReportTo '{target.ReportTo}' must be the depot's http(s) URL (http://depot:8580), or empty for no reports.");
+        }
+
+        if (!string.IsNullOrEmpty(target.ReportToken) && !target.AllowPlainHttp && BlockTorrent.Service.Target.FleetReporter.ReportUri(target) is { Scheme: "http" } plain)
+        {
+            failures.Add($"{S}:ReportToken would travel in the clear to {plain}: report to the depot's https URL, or set {S}:AllowPlainHttp to true.");
         }
 
         string? image = target.Image?.Trim();

@@ -19,6 +19,15 @@ internal sealed class TargetOptions
     public string? ReportTo { get; set; }
 
     /// <summary>
+    /// Gets or sets the depot's <c>StatusToken</c>, sent with every report (<c>Authorization: Bearer</c>): a depot with
+    /// a token takes no report without it, and a depot without one takes reports from its own machine only, so nobody
+    /// else on the network can add or change rows of its fleet view. It is sent only over https unless
+    /// <see cref="AllowPlainHttp"/> is set.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: reports carry no token (only a depot on this machine without a token takes them).</value>
+    public string? ReportToken { get; set; }
+
+    /// <summary>
     /// Gets or sets a PEM file of trusted keys (<c>PUBLIC KEY</c> or <c>CERTIFICATE</c> blocks): only a manifest
     /// signed by one of them is deployed; any other fails the target before the device is opened.
     /// </summary>

@@ -13,7 +13,8 @@ namespace BlockTorrent.Service.Target;
 /// came from. The depot shows it in its fleet view and raises the hook events from it. The last report, with the
 /// final state, is sent as the service stops. A depot that cannot be reached changes nothing in the deployment. An
 /// https depot is checked as the manifest's server is (<c>Target:ServerCertificate</c>, <c>Target:ServerFingerprint</c>):
-/// reports go only to the depot the target trusts.
+/// reports go only to the depot the target trusts. A report carries <c>Target:ReportToken</c>, without which a depot
+/// on another machine refuses it.
 /// </summary>
 internal sealed class FleetReporter(IOptions<ImagingServiceOptions> options, StatusBoard board, TimeProvider time, ILoggerFactory loggerFactory) : BackgroundService
 {
@@ -45,6 +46,10 @@ internal sealed class FleetReporter(IOptions<ImagingServiceOptions> options, Sta
         ServerTrust trust = ServerTrust.Create(target.ServerCertificate, target.ServerFingerprint);
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) };
         using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(5) };
+        if (!string.IsNullOrEmpty(target.ReportToken))
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", target.ReportToken);
+        }
         try
         {
             using var timer = new PeriodicTimer(Interval, time);
