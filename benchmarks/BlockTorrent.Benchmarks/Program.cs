@@ -30,6 +30,13 @@ if (args.Length > 0 && args[0] == "machine" && OperatingSystem.IsLinux())
     return await BlockTorrent.Benchmarks.Machine.MachineBenchmark.RunAsync(args[1..]);
 }
 
+// The swarm simulation driven by the library's policy objects, 10 to 1000 targets:
+// dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- simulate [--targets 100,1000] [--csv FILE]
+if (args.Length > 0 && args[0] == "simulate")
+{
+    return await BlockTorrent.Benchmarks.Simulation.SimulationCommand.RunAsync(args[1..]);
+}
+
 // Swarm benchmarks (loopback, separate processes; see benchmarks/README.md).
 if (args.Length > 0 && OperatingSystem.IsLinux())
 {

@@ -1,0 +1,69 @@
+using BlockTorrent.Benchmarks.Simulation;
+
+namespace BlockTorrent.Benchmarks.Tests;
+
+/// <summary>
+/// The swarm simulation (benchmarks/README.md) at a small size: invariants any run must keep, whatever the policy's
+/// figures are. Timings are the figures' business, not these tests'.
+/// </summary>
+public sealed class SwarmSimulationTests
+{
+    private static readonly SimulationOptions Small = new()
+    {
+        Targets = 20,
+        ImageBytes = 16L << 20,
+        PieceLength = 256 << 10,
+        LinkRate = 50e6 / 8,
+        SlowShare = 0.1,
+        SlowFactor = 5,
+        LeaveShare = 0.1,
+        Degree = 8,
+    };
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EveryTargetThatStaysGetsTheWholeImageAndNoneFinishesBeforeTheFluidBound(bool superSeed)
+    {
+        var simulation = new SwarmSimulation(Small with { SuperSeed = superSeed });
+
+        SimulationResult result = simulation.Run();
+
+        Assert.True(result.AllRemainingCompleted, $"unfinished targets: {string.Join(", ", result.Remaining.Where(t => result.CompletionTimes[t] is null))}");
+        Assert.Equal(2, result.SlowTargets.Count);
+        Assert.Equal(2, result.LeftTargets.Count);
+        Assert.All(result.LeftTargets, t => Assert.Null(result.CompletionTimes[t]));
+        Assert.True(result.TFast >= result.BoundFast, $"fast targets done at {result.TFast} s, before their bound {result.BoundFast} s");
+        Assert.True(result.TAll >= result.BoundAll, $"all done at {result.TAll} s, before the bound {result.BoundAll} s");
+        Assert.All(result.RemainingFast, t => Assert.True(result.CompletionTimes[t] >= Small.ImageBytes / Small.LinkRate));
+    }
+
+    [Fact]
+    public void NoByteArrivesThatWasNotSentAndTheSeedSendsTheImageAtLeastOnce()
+    {
+        SimulationResult result = new SwarmSimulation(Small).Run();
+
+        int finished = result.Remaining.Count();
+        Assert.True(result.SeedUploaded >= Small.ImageBytes, $"the seed sent {result.SeedUploaded} bytes of a {Small.ImageBytes}-byte image");
+        Assert.True(result.TotalReceived <= result.TotalUploaded, $"received {result.TotalReceived} > sent {result.TotalUploaded}");
+        Assert.True(result.TotalReceived >= finished * Small.ImageBytes, $"received {result.TotalReceived} for {finished} complete images");
+    }
+
+    [Fact]
+    public void MulticastWaitsForTheSlowestReceiverAndTheSwarmDoesNot()
+    {
+        SimulationResult result = new SwarmSimulation(Small with { LeaveShare = 0 }).Run();
+
+        Assert.Equal(Small.ImageBytes / (Small.LinkRate / Small.SlowFactor), result.Multicast, 6);
+        Assert.True(result.TFast < result.Multicast, $"fast targets at {result.TFast} s, multicast {result.Multicast} s");
+    }
+
+    [Fact]
+    public void ARunIsRepeatableFromItsSeed()
+    {
+        SimulationResult first = new SwarmSimulation(Small).Run();
+        SimulationResult second = new SwarmSimulation(Small).Run();
+
+        Assert.Equal(first.CompletionTimes, second.CompletionTimes);
+    }
+}
