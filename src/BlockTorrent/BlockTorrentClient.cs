@@ -9,6 +9,7 @@ using BlockTorrent.Devices;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
 using BlockTorrent.Swarm;
+using BlockTorrent.Swarm.Bandwidth;
 using BlockTorrent.Writing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -154,7 +155,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
-        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout, Tls = tls };
+        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;
@@ -310,7 +311,11 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         var have = new Bitfield(manifest.PieceCount);
         have.SetAll();
-        var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding) { Tls = tls };
+        var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding)
+        {
+            Tls = tls,
+            Upload = options.MaxUploadRate > 0 ? RateLimit.For(_host.UploadBucket, options.MaxUploadRate, _host.Time) : _host.Upload,
+        };
         Register(swarm);
         try
         {
@@ -724,6 +729,18 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         public TimeProvider Time { get; } = time;
 
         public ILogger Logger { get; } = logger;
+
+        /// <summary>Gets the client's upload bucket, shared by all its swarms, or null without a cap.</summary>
+        public TokenBucket? UploadBucket { get; } = options.MaxUploadRate > 0 ? new TokenBucket(options.MaxUploadRate, time) : null;
+
+        /// <summary>Gets the client's download bucket, shared by all its swarms, or null without a cap.</summary>
+        public TokenBucket? DownloadBucket { get; } = options.MaxDownloadRate > 0 ? new TokenBucket(options.MaxDownloadRate, time) : null;
+
+        /// <summary>Gets the upload limit of a swarm with no cap of its own.</summary>
+        public RateLimit Upload => UploadBucket is null ? RateLimit.None : new RateLimit(UploadBucket, null);
+
+        /// <summary>Gets the download limit of every swarm.</summary>
+        public RateLimit Download => DownloadBucket is null ? RateLimit.None : new RateLimit(DownloadBucket, null);
 
         public void Publish(SwarmEvent swarmEvent) => client.Publish(swarmEvent);
     }

@@ -120,6 +120,23 @@ public sealed class BlockTorrentClientOptions
     /// <value>The default is <see langword="null"/>: deploying or seeding a TLS torrent fails.</value>
     public X509Certificate2? PeerCertificate { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most this client uploads, in bytes per second, over all its deployments and seeds together
+    /// (BitTorrent messages with their block data): one token bucket is shared by every connection, and each block
+    /// is sent when the bucket allows. Accurate to within a few percent over seconds; a full bucket lets the first
+    /// tenth of a second's worth (at least 64 KiB) go at once.
+    /// </summary>
+    /// <value>The default is 0: no limit.</value>
+    public long MaxUploadRate { get; set; }
+
+    /// <summary>
+    /// Gets or sets the most this client downloads, in bytes per second, over all its deployments together (from
+    /// peers and web seeds): blocks are requested only as fast as one shared token bucket allows, so the rate is set
+    /// by what we ask for rather than by leaving data unread in the kernel.
+    /// </summary>
+    /// <value>The default is 0: no limit.</value>
+    public long MaxDownloadRate { get; set; }
+
     /// <summary>Gets or sets how often peers are told about our peers (BEP 11 asks for at most once a minute); tests shorten it.</summary>
     internal TimeSpan PeerExchangeInterval { get; set; } = TimeSpan.FromMinutes(1);
 
@@ -160,6 +177,8 @@ public sealed class BlockTorrentClientOptions
         Check(ExtentSize >= 16 * 1024, nameof(ExtentSize), "at least 16 KiB");
         Check(ReadCacheSize >= 0, nameof(ReadCacheSize), "0 or more");
         Check(DownloadMemory >= 1024 * 1024, nameof(DownloadMemory), "at least 1 MiB");
+        Check(MaxUploadRate >= 0, nameof(MaxUploadRate), "0 (no limit) or more");
+        Check(MaxDownloadRate >= 0, nameof(MaxDownloadRate), "0 (no limit) or more");
         LocalPeerDiscovery?.Validate();
     }
 

@@ -45,6 +45,13 @@ public sealed class SeedOptions
     /// </remarks>
     public bool SuperSeeding { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most this seed uploads, in bytes per second (a depot's cap per image), on top of the client's
+    /// <see cref="BlockTorrentClientOptions.MaxUploadRate"/>: each block is sent when both allow.
+    /// </summary>
+    /// <value>The default is 0: no limit of its own.</value>
+    public long MaxUploadRate { get; set; }
+
     /// <summary>Gets or sets what receives the seed's progress (bytes sent, peers) about four times a second while it runs.</summary>
     /// <value>The default is <see langword="null"/>: no progress reports.</value>
     public IProgress<SeedProgress>? Progress { get; set; }

@@ -33,6 +33,20 @@ public sealed class ServiceSettingsTests : IDisposable
     }
 
     [Fact]
+    public async Task ANegativeRateCapIsRefusedNamingTheKey()
+    {
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = _dir.Path;
+        settings["BlockTorrent:MaxUploadRate"] = "-1";
+        settings["BlockTorrent:Depot:MaxUploadRatePerImage"] = "-5";
+
+        OptionsValidationException e = await RefusedAsync(settings);
+
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:MaxUploadRate", StringComparison.Ordinal));
+        Assert.Contains(e.Failures, f => f.StartsWith("BlockTorrent:Depot:MaxUploadRatePerImage", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ATargetWithoutImageAndDeviceIsRefusedNamingBoth()
     {
         OptionsValidationException e = await RefusedAsync(ServiceInstance.Loopback("Target"));

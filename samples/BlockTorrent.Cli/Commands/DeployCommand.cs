@@ -28,6 +28,7 @@ internal static class DeployCommand
         var lsd = new Option<bool>("--lsd") { Description = "Find peers on the local network with Local Service Discovery (BEP 14)." };
         Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
         Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
+        (Option<long?> maxUploadRate, Option<long?> maxDownloadRate) = SwarmSupport.RateOptions();
         Option<TimeSpan?> seedAfter = CliOptions.Duration("--seed-after", "Keep seeding the finished target to other peers for this long (30s, 10m, forever). Default: 0.");
         var verify = new Option<bool>("--verify") { Description = "Read every piece back from the target and check it after the final flush." };
         var force = new Option<bool>("--force") { Description = "Override the device refusals that may be overridden (never: the running system's disk, a read-only device, the kernel's exclusive claim)." };
@@ -49,7 +50,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -62,6 +63,7 @@ internal static class DeployCommand
                 Lsd = parse.GetValue(lsd),
                 Listen = parse.GetValue(listen),
                 CongestionControl = parse.GetValue(congestionControl),
+                Rates = new SwarmSupport.Rates(parse.GetValue(maxUploadRate) ?? 0, parse.GetValue(maxDownloadRate) ?? 0),
                 SeedAfter = parse.GetValue(seedAfter) ?? TimeSpan.Zero,
                 Verify = parse.GetValue(verify),
                 Force = parse.GetValue(force),
@@ -132,7 +134,7 @@ internal static class DeployCommand
             throw CommandException.Usage("--dry-run contacts no peer, so it needs the .torrent file rather than a magnet link (blocktorrent info FILE.torrent prints the link).");
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl);
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, rates: request.Rates);
         TorrentManifest fetched = await FetchManifestAsync(context, client, magnet, request, saved, cancellationToken).ConfigureAwait(false);
         return await RunAsync(context, request, fetched, client, cancellationToken).ConfigureAwait(false);
     }
@@ -313,7 +315,7 @@ internal static class DeployCommand
             StopOnStdinEof(stop);
         }
 
-        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, peerCertificate) : null;
+        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, peerCertificate, request.Rates) : null;
         client ??= started!;
         var options = new DeployOptions
         {

@@ -20,6 +20,9 @@ internal sealed record DeployRequest
 
     public string? CongestionControl { get; init; }
 
+    /// <summary>Gets the client's bandwidth caps (<c>--max-upload-rate</c>, <c>--max-download-rate</c>).</summary>
+    public SwarmSupport.Rates Rates { get; init; }
+
     public TimeSpan SeedAfter { get; init; }
 
     public bool Verify { get; init; }

@@ -21,6 +21,7 @@ internal static class SeedCommand
         Option<IPEndPoint?> embeddedTracker = CliOptions.EndPoint("--embedded-tracker", "Run a tracker in this process on ADDR:PORT and announce the image to it; targets use it with --tracker http://ADDR:PORT/announce.");
         var lsd = new Option<bool>("--lsd") { Description = "Announce the image on the local network with Local Service Discovery (BEP 14)." };
         Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
+        (Option<long?> maxUploadRate, Option<long?> maxDownloadRate) = SwarmSupport.RateOptions();
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
         var trustSource = new Option<bool>("--trust-source") { Description = "Serve pieces without checking them against the manifest. By default each piece is checked the first time it is read, and one that differs (the image changed after its manifest was made) is reported and never served." };
         var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece the first time it is read (the default now).", Hidden = true };
@@ -29,7 +30,7 @@ internal static class SeedCommand
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
-            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, tlsCert, tlsKey, json,
+            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, tlsCert, tlsKey, json, maxUploadRate, maxDownloadRate,
         };
         command.SetAction((parse, cancellationToken) => RunAsync(
             context,
@@ -39,6 +40,7 @@ internal static class SeedCommand
             parse.GetValue(embeddedTracker),
             parse.GetValue(lsd),
             parse.GetValue(congestionControl),
+            new SwarmSupport.Rates(parse.GetValue(maxUploadRate) ?? 0, parse.GetValue(maxDownloadRate) ?? 0),
             parse.GetValue(peers) ?? [],
             new SeedOptions { VerifyOnFirstRead = !parse.GetValue(trustSource) || parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
             (parse.GetValue(tlsCert), parse.GetValue(tlsKey)),
@@ -63,7 +65,7 @@ internal static class SeedCommand
         };
     }
 
-    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, string? congestionControl, IReadOnlyList<IPEndPoint> peers, SeedOptions options, (string? Certificate, string? Key) tls, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliContext context, string torrentPath, string sourcePath, IPEndPoint? listen, IPEndPoint? trackerEndPoint, bool lsd, string? congestionControl, SwarmSupport.Rates rates, IReadOnlyList<IPEndPoint> peers, SeedOptions options, (string? Certificate, string? Key) tls, bool json, CancellationToken cancellationToken)
     {
         TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
         using X509Certificate2? peerCertificate = SwarmSupport.LoadPeerCertificate(manifest, tls.Certificate, tls.Key);
@@ -82,7 +84,7 @@ internal static class SeedCommand
             options.Trackers.Add(tracker.AnnounceUri);
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd, congestionControl, peerCertificate);
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, listen, lsd, congestionControl, peerCertificate, rates);
         using var counters = new TrafficCounters();
         var up = new RateMeter();
         IProgressView view = ProgressViews.Create(context.Console, "seed", json);

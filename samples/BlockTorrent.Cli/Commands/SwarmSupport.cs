@@ -19,7 +19,7 @@ internal static class SwarmSupport
     /// Starts a client listening on <paramref name="listen"/>, with one clear message when the port is taken or the
     /// congestion control algorithm (<c>--congestion-control</c>) is malformed or refused by the kernel.
     /// </summary>
-    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null, X509Certificate2? peerCertificate = null)
+    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null, X509Certificate2? peerCertificate = null, Rates rates = default)
     {
         IPEndPoint endPoint = listen ?? new IPEndPoint(IPAddress.Any, DefaultPort);
         var options = new BlockTorrentClientOptions
@@ -28,6 +28,8 @@ internal static class SwarmSupport
             EnableLocalPeerDiscovery = lsd,
             TcpCongestionControl = congestionControl,
             PeerCertificate = peerCertificate,
+            MaxUploadRate = rates.Upload,
+            MaxDownloadRate = rates.Download,
         };
         try
         {
@@ -46,6 +48,25 @@ internal static class SwarmSupport
             throw CommandException.Usage($"--congestion-control: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// The <c>--max-upload-rate</c> and <c>--max-download-rate</c> options of <c>seed</c> and <c>deploy</c>: bytes per
+    /// second over all the client's connections, with the size units of <see cref="Parsing.ByteSize"/>.
+    /// </summary>
+    public static (Option<long?> Upload, Option<long?> Download) RateOptions()
+    {
+        const string Units = "in bytes per second, over all connections: 500K is 500 KiB/s, 10M is 10 MiB/s (K, M, G are powers of 1024; KB, MB, GB powers of 1000). Default: no limit.";
+        static string? Positive(long bytes) => bytes > 0 ? null : "a rate must be more than 0 bytes per second; leave the option out for no limit.";
+        Option<long?> upload = Parsing.CliOptions.Size("--max-upload-rate", "Upload at most this much, " + Units, Positive);
+        Option<long?> download = Parsing.CliOptions.Size("--max-download-rate", "Download at most this much (blocks are requested no faster), " + Units, Positive);
+        upload.HelpName = download.HelpName = "BYTES_PER_S";
+        return (upload, download);
+    }
+
+    /// <summary>The client's bandwidth caps in bytes per second, 0 for none.</summary>
+    /// <param name="Upload">The upload cap.</param>
+    /// <param name="Download">The download cap.</param>
+    public readonly record struct Rates(long Upload, long Download);
 
     /// <summary>The <c>--tls-cert</c> and <c>--tls-key</c> options of <c>seed</c> and <c>deploy</c>: our certificate in TLS swarms.</summary>
     public static (Option<string?> Certificate, Option<string?> Key) TlsCertificateOptions() => (

@@ -80,7 +80,14 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             }
 
             ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
-            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery, PeerCertificate = _tls.PeerCertificate };
+            var clientOptions = new BlockTorrentClientOptions
+            {
+                ListenEndPoint = listen,
+                EnableLocalPeerDiscovery = settings.LocalPeerDiscovery,
+                MaxUploadRate = settings.MaxUploadRate,
+                MaxDownloadRate = settings.MaxDownloadRate,
+                PeerCertificate = _tls.PeerCertificate,
+            };
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
             Log.DepotStarted(_logger, depot.ImageFolder!, client.LocalEndPoint);
@@ -287,6 +294,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         {
             VerifyOnFirstRead = depot.VerifyReads,
             SuperSeeding = depot.SuperSeed,
+            MaxUploadRate = depot.MaxUploadRatePerImage,
             Progress = new SynchronousProgress<SeedProgress>(p =>
             {
                 status.Report(p);

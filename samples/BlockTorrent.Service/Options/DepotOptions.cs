@@ -96,6 +96,13 @@ internal sealed class DepotOptions
     /// <value>The default is <see langword="null"/>: the tracker's address, or this machine's name when it listens on every address.</value>
     public string? TrackerHost { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most the depot uploads of each image, in bytes per second, on top of the service's
+    /// <see cref="ImagingServiceOptions.MaxUploadRate"/> over all of them.
+    /// </summary>
+    /// <value>The default is 0: no limit per image.</value>
+    public long MaxUploadRatePerImage { get; set; }
+
     /// <summary>Gets or sets the piece size of created manifests in bytes; 0 picks one from the image size.</summary>
     /// <value>The default is 0.</value>
     public int PieceSize { get; set; }

@@ -51,6 +51,17 @@ internal sealed class ImagingServiceOptions
     /// <value>The default is systemd's <c>$STATE_DIRECTORY</c>, else <c>/var/lib/blocktorrent</c> for root, else <c>~/.local/state/blocktorrent</c>.</value>
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most this service uploads, in bytes per second (10485760 is 10 MiB/s), over all its
+    /// connections together: a depot's seeds, or a target passing pieces on.
+    /// </summary>
+    /// <value>The default is 0: no limit.</value>
+    public long MaxUploadRate { get; set; }
+
+    /// <summary>Gets or sets the most a target downloads, in bytes per second, over all its connections (peers and web seeds).</summary>
+    /// <value>The default is 0: no limit.</value>
+    public long MaxDownloadRate { get; set; }
+
     /// <summary>Gets the depot's settings (used when <see cref="Role"/> is <see cref="ServiceRole.Depot"/>).</summary>
     public DepotOptions Depot { get; } = new();
 

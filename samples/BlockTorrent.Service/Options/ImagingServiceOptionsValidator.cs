@@ -32,6 +32,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             }
         }
 
+        if (options.MaxUploadRate < 0 || options.MaxDownloadRate < 0)
+        {
+            failures.Add($"{S}:MaxUploadRate and {S}:MaxDownloadRate must be 0 (no limit) or a rate in bytes per second; they are {options.MaxUploadRate} and {options.MaxDownloadRate}.");
+        }
+
         switch (options.ParsedRole)
         {
             case ServiceRole.Depot:
@@ -126,6 +131,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         if (depot.WebhookRetryDelay <= TimeSpan.Zero)
         {
             failures.Add($"{S}:WebhookRetryDelay must be positive; it is {depot.WebhookRetryDelay}.");
+        }
+
+        if (depot.MaxUploadRatePerImage < 0)
+        {
+            failures.Add($"{S}:MaxUploadRatePerImage must be 0 (no limit) or a rate in bytes per second; it is {depot.MaxUploadRatePerImage}.");
         }
 
         if (depot.PieceSize != 0 && (depot.PieceSize < 16 * 1024 || (depot.PieceSize & (depot.PieceSize - 1)) != 0))

@@ -35,7 +35,14 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         {
             ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
             using X509Certificate2? peerCertificate = string.IsNullOrWhiteSpace(target.TlsCertificate) ? null : TrustFiles.LoadCertificateWithKey(target.TlsCertificate, target.TlsKey);
-            var clientOptions = new BlockTorrentClientOptions { ListenEndPoint = listen, EnableLocalPeerDiscovery = settings.LocalPeerDiscovery, PeerCertificate = peerCertificate };
+            var clientOptions = new BlockTorrentClientOptions
+            {
+                ListenEndPoint = listen,
+                EnableLocalPeerDiscovery = settings.LocalPeerDiscovery,
+                MaxUploadRate = settings.MaxUploadRate,
+                MaxDownloadRate = settings.MaxDownloadRate,
+                PeerCertificate = peerCertificate,
+            };
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
             board.PeerId = Convert.ToHexStringLower(client.PeerId.Span);

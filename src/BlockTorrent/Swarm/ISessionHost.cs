@@ -1,3 +1,4 @@
+using BlockTorrent.Swarm.Bandwidth;
 using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 using BlockTorrent.Writing;
@@ -36,6 +37,12 @@ internal interface ISessionHost
 
     /// <summary>Gets a value indicating whether the swarm is stopping.</summary>
     bool IsStopping { get; }
+
+    /// <summary>Gets the limit on what the swarm's connections upload (blocks are sent when it allows).</summary>
+    RateLimit Upload { get; }
+
+    /// <summary>Gets the limit on what the swarm downloads (blocks are requested when it allows).</summary>
+    RateLimit Download { get; }
 
     /// <summary>The peer choked us: its requests go back to the picker.</summary>
     /// <param name="session">The session.</param>

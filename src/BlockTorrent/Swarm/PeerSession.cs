@@ -2,6 +2,8 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using BlockTorrent.Swarm.Bandwidth;
 using BlockTorrent.Swarm.Connections;
 using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
@@ -31,6 +33,9 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     private readonly ISessionHost _host;
     private readonly PeerConnection<Outgoing> _connection;
     private readonly MessageReader _reader = new();
+
+    // Present when uploads are capped: the send loop waits here for the bucket before each block.
+    private readonly RateDelay? _uploadDelay;
 
     // Requests the peer made that we have not served yet (under its own lock: the receive loop adds, the send loop
     // takes, a choke clears). A HashSet reuses its slots, so a steady upload allocates nothing per request.
@@ -65,6 +70,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
         Requests = new RequestPump(this, swarm);
         _pendingReplies = new int[swarm.Extensions.All.Count];
         LastProgress = swarm.Time.GetTimestamp();
+        _uploadDelay = swarm.Upload.IsLimited ? new RateDelay(swarm.Time) : null;
     }
 
     public IPEndPoint Remote { get; }
@@ -275,6 +281,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     {
         Log.PeerDisconnected(_host.Logger, Remote, reason);
         Requests.Complete();
+        _uploadDelay?.Dispose();
         _host.OnClosed(this, reason);
     }
 
@@ -339,11 +346,19 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
         return ValueTask.FromResult(m.WriteTo(output));
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> WriteBlockAsync(PipeWriter output, BlockRequest block, CancellationToken ct)
     {
         if (!TryTakeUpload(block))
         {
             return 0; // cancelled, or discarded by a choke
+        }
+
+        if (_uploadDelay is not null)
+        {
+            // The block waits its turn in the bucket shared by every connection (control messages still go out
+            // between blocks, as the send loop reads them before each one).
+            await _uploadDelay.WaitAsync(_host.Upload.Take(13 + block.Length), ct).ConfigureAwait(false);
         }
 
         if (_host.IsZeroPiece(block.Piece))

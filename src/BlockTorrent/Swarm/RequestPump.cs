@@ -1,3 +1,4 @@
+using BlockTorrent.Swarm.Bandwidth;
 using BlockTorrent.Wire;
 using BlockTorrent.Writing;
 
@@ -22,6 +23,9 @@ internal sealed class RequestPump
     // Reused for every batch (only under the swarm's lock), so requesting allocates nothing.
     private readonly BlockRequest[] _picked;
 
+    // Wakes the pump when a capped download may request again (created when the first request waits for the bucket).
+    private ITimer? _refill;
+
     /// <summary>Initializes a new instance of the <see cref="RequestPump"/> class.</summary>
     /// <param name="session">The peer's session.</param>
     /// <param name="host">The swarm.</param>
@@ -41,7 +45,11 @@ internal sealed class RequestPump
     public void Signal() => _signal.Set();
 
     /// <summary>Stops the pump's loop.</summary>
-    public void Complete() => _signal.Complete();
+    public void Complete()
+    {
+        _signal.Complete();
+        Interlocked.Exchange(ref _refill, null)?.Dispose();
+    }
 
     /// <summary>Starts pieces whenever signalled, until the session closes.</summary>
     /// <param name="cancellationToken">The session's token.</param>
@@ -110,11 +118,40 @@ internal sealed class RequestPump
             return false;
         }
 
+        // A capped download asks for no more than the bucket allows: the requests, not the socket, set the rate, so
+        // blocks are never left unread in the kernel while their requests time out.
+        RateLimit limit = _host.Download;
+        int affordable = room;
+        if (limit.IsLimited)
+        {
+            double available = limit.Available;
+            affordable = available <= 0 ? 0 : (int)Math.Min(room, Math.Ceiling(available / PiecePicker.BlockSize));
+            if (affordable == 0)
+            {
+                WakeWhenAffordable(limit);
+                return false;
+            }
+        }
+
         bool wasIdle = pick.Outstanding == 0;
-        int n = picker.PickBlocks(pick, _picked.AsSpan(0, room));
+        int n = picker.PickBlocks(pick, _picked.AsSpan(0, affordable));
+        long asked = 0;
         for (int i = 0; i < n; i++)
         {
             s.Send(new Outgoing(MessageId.Request, _picked[i]));
+            asked += _picked[i].Length;
+        }
+
+        if (limit.IsLimited && n > 0)
+        {
+            limit.Take(asked);
+        }
+
+        if (affordable < room && n == affordable)
+        {
+            // The bucket, not the picker, ran out: no new piece until it refills.
+            WakeWhenAffordable(limit);
+            return false;
         }
 
         if (n > 0 && wasIdle)
@@ -123,6 +160,22 @@ internal sealed class RequestPump
         }
 
         return n < room;
+    }
+
+    private void WakeWhenAffordable(RateLimit limit)
+    {
+        ITimer? timer = _refill;
+        if (timer is null)
+        {
+            timer = _host.Time.CreateTimer(static p => ((RequestPump)p!).Signal(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            if (Interlocked.CompareExchange(ref _refill, timer, null) is not null)
+            {
+                timer.Dispose();
+                return;
+            }
+        }
+
+        timer.Change(limit.TimeUntil(PiecePicker.BlockSize) + TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
     }
 
     private async Task FillAsync(CancellationToken ct)
