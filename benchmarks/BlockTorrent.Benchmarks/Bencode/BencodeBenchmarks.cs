@@ -25,7 +25,7 @@ public class BencodeBenchmarks
         byte[] image = new byte[16384L * 16384];
         new Random(1).NextBytes(image);
         _torrent = ManifestBuilder.CreateAsync(image, "large.img", new ManifestBuilderOptions { PieceLength = 16384 }).GetAwaiter().GetResult().ToTorrentBytes();
-        _handshake = ExtensionHandshake.Encode(metadataSize: 123_456, listenPort: 6881, requestQueue: 500, pex: true);
+        _handshake = ExtensionHandshake.Encode(metadataSize: 123_456, listenPort: 6881, requestQueue: 500, [new(ExtensionHandshake.UtMetadataName, 1), new(ExtensionHandshake.UtPexName, 2)]);
         var output = new ArrayBufferWriter<byte>();
         MetadataMessage.Write(output, MetadataMessageType.Request, 3, 0, default);
         _metadataRequest = output.WrittenSpan.ToArray();

@@ -57,7 +57,7 @@ internal sealed class MetadataFetcher
     private readonly Queue<string> _failures = new();
     private readonly TaskCompletionSource<Result> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly byte[] _extensionHandshake;
-    private readonly PeerExchange _pex;
+    private readonly ExtensionRegistry _extensions = new();
 
     /// <summary>Initializes a new fetcher.</summary>
     /// <param name="host">Our peer id, listen port, clock and logger.</param>
@@ -80,11 +80,14 @@ internal sealed class MetadataFetcher
 
         // The v2 upgrade bit only when we know the torrent has v2 metadata (libtorrent drops v1 connections with it).
         _features = v2 is null ? PeerHandshake.DefaultFeatures & ~HandshakeFeatures.V2 : PeerHandshake.DefaultFeatures;
-        _extensionHandshake = ExtensionHandshake.Encode(0, host.ListenPort, TorrentSwarm.RequestQueueLimit, pex: true);
         Name = (v1 ?? v2)!.Value.ToHex();
 
-        // Told of peers, never telling: the swarm's handler, without its tick.
-        _pex = new PeerExchange(AddCandidates, long.MaxValue, PexMessage.MaxPeersPerList);
+        // The swarm's way of negotiating extensions: ut_metadata asked for (answers go to the session that asked), and
+        // ut_pex told of peers, never telling (the swarm's handler, never ticked). Neither keeps state per peer that
+        // would need OnPeerClosed.
+        _extensions.Add(new MetadataClient());
+        _extensions.Add(new PeerExchange(AddCandidates, long.MaxValue, PexMessage.MaxPeersPerList));
+        _extensionHandshake = _extensions.EncodeHandshake(0, host.ListenPort, TorrentSwarm.RequestQueueLimit);
     }
 
     /// <summary>Gets the info-hash the fetch is for, in hex.</summary>
@@ -294,9 +297,19 @@ internal sealed class MetadataFetcher
     internal sealed record Result(byte[] Info, byte[] PieceLayer, IPEndPoint Source);
 
     /// <summary>
+    /// BEP 9 from the asking side: advertised as ut_metadata like the swarm's <see cref="MetadataServer"/>, it hands
+    /// each message to the session it arrived on, which holds that peer's fetch.
+    /// </summary>
+    private sealed class MetadataClient() : PeerExtension(ExtensionHandshake.UtMetadataName, advertised: true)
+    {
+        /// <inheritdoc/>
+        public override string? OnMessage(IExtensionPeer peer, PeerMessage message) => ((Session)peer).OnMetadata(message.Payload);
+    }
+
+    /// <summary>
     /// One connection asking one peer for the metadata: the metadata mode of the protocol every session speaks, over
-    /// the same <see cref="PeerConnection{TMessage}"/> and wire reader, with the swarm's <see cref="PeerExchange"/>
-    /// handler taking the peers it is told of.
+    /// the same <see cref="PeerConnection{TMessage}"/> and wire reader, its extended messages dispatched by the
+    /// fetcher's <see cref="ExtensionRegistry"/> as a swarm's are by its own.
     /// </summary>
     private sealed class Session(MetadataFetcher fetcher, IPEndPoint peer) : IConnectionHandler<Outgoing>, IExtensionPeer
     {
@@ -444,10 +457,8 @@ internal sealed class MetadataFetcher
             {
                 case MessageId.Extended when m.ExtensionId == 0:
                     return OnExtendedHandshake(m.Payload);
-                case MessageId.Extended when m.ExtensionId == ExtensionHandshake.UtMetadataId:
-                    return OnMetadata(m.Payload);
-                case MessageId.Extended when m.ExtensionId == ExtensionHandshake.UtPexId:
-                    return fetcher._pex.OnMessage(this, m);
+                case MessageId.Extended:
+                    return fetcher._extensions.For(m)?.OnMessage(this, m);
                 case MessageId.Request when _fast:
                     // We have nothing yet (we said so): refuse rather than leave the peer waiting.
                     _connection.Send(new Outgoing(MessageId.RejectRequest, m.Block));
@@ -469,6 +480,7 @@ internal sealed class MetadataFetcher
             }
 
             RemoteExtensions = handshake;
+            fetcher._extensions.OnHandshake(this, handshake);
             if (_info is not null)
             {
                 // A later handshake may move ut_metadata to another id (our next requests use it) or disable it; the
@@ -506,10 +518,13 @@ internal sealed class MetadataFetcher
         {
             var payload = new ArrayBufferWriter<byte>(64);
             MetadataMessage.Write(payload, type, piece, 0, default);
-            SendExtended(RemoteExtensions!.UtMetadata, payload.WrittenSpan.ToArray());
+            SendExtended(RemoteExtensions!.IdFor(ExtensionHandshake.UtMetadataName), payload.WrittenSpan.ToArray());
         }
 
-        private string? OnMetadata(ReadOnlySequence<byte> payload)
+        /// <summary>Takes a ut_metadata message (from <see cref="MetadataClient"/>); returns why the peer failed, or null.</summary>
+        /// <param name="payload">The message's payload.</param>
+        /// <returns>The failure, or null.</returns>
+        public string? OnMetadata(ReadOnlySequence<byte> payload)
         {
             if (!MetadataMessage.TryParse(payload, out MetadataMessage message))
             {

@@ -15,12 +15,6 @@ namespace BlockTorrent.Wire;
 /// </remarks>
 internal sealed class ExtensionHandshake
 {
-    /// <summary>The id we ask peers to use for ut_metadata messages sent to us.</summary>
-    public const byte UtMetadataId = 1;
-
-    /// <summary>The id we ask peers to use for ut_pex messages sent to us.</summary>
-    public const byte UtPexId = 2;
-
     /// <summary>The BEP 9 extension's name.</summary>
     public const string UtMetadataName = "ut_metadata";
 
@@ -57,15 +51,6 @@ internal sealed class ExtensionHandshake
         UtPexName => UtPex,
         _ => 0,
     };
-
-    /// <summary>Encodes our handshake.</summary>
-    /// <param name="metadataSize">The info dictionary's size, or 0 when we do not have it.</param>
-    /// <param name="listenPort">Our listen port.</param>
-    /// <param name="requestQueue">How many requests we queue from one peer.</param>
-    /// <param name="pex">Whether we speak ut_pex (not for private torrents).</param>
-    /// <returns>The bencoded dictionary.</returns>
-    public static byte[] Encode(int metadataSize, int listenPort, int requestQueue, bool pex) =>
-        Encode(metadataSize, listenPort, requestQueue, pex ? [new(UtMetadataName, UtMetadataId), new(UtPexName, UtPexId)] : [new(UtMetadataName, UtMetadataId)]);
 
     /// <summary>Encodes our handshake, naming the extension messages we speak and the ids we want them under.</summary>
     /// <param name="metadataSize">The info dictionary's size, or 0 when we do not have it.</param>

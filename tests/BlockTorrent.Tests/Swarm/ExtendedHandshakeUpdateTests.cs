@@ -21,7 +21,7 @@ public sealed class ExtendedHandshakeUpdateTests
         {
             await c.SendExtendedAsync(0, "d1:md11:ut_metadatai3e6:ut_pexi4eee", ct);
             await c.SendExtendedAsync(0, "d1:md6:ut_pexi0eee", ct);
-            await c.SendExtendedAsync(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, MetadataRequest, ct);
+            await c.SendExtendedAsync(HostilePeer.UtMetadataId, MetadataRequest, ct);
             answer = await ReadExtendedAsync(c, ct);
         });
 
@@ -37,9 +37,9 @@ public sealed class ExtendedHandshakeUpdateTests
         {
             await c.SendExtendedAsync(0, "d1:md11:ut_metadatai3ee4:reqqi50ee", ct);
             await c.SendExtendedAsync(0, "d1:md11:ut_metadatai0eee", ct);
-            await c.SendExtendedAsync(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, MetadataRequest, ct);
+            await c.SendExtendedAsync(HostilePeer.UtMetadataId, MetadataRequest, ct);
             await c.SendExtendedAsync(0, "d1:md11:ut_metadatai5eee", ct);
-            await c.SendExtendedAsync(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, MetadataRequest, ct);
+            await c.SendExtendedAsync(HostilePeer.UtMetadataId, MetadataRequest, ct);
 
             // The engine handles messages in order: had the disabled extension been answered, that answer (on id 3)
             // would come first.

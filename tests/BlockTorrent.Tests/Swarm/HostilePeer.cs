@@ -13,6 +13,12 @@ namespace BlockTorrent.Tests.Swarm;
 /// </summary>
 internal sealed class HostilePeer : IAsyncDisposable
 {
+    /// <summary>The id a swarm asks for ut_metadata under: its registry numbers extensions from 1 as registered, ut_metadata first.</summary>
+    public const byte UtMetadataId = 1;
+
+    /// <summary>The id a swarm asks for ut_pex under (registered second, when the torrent is not private).</summary>
+    public const byte UtPexId = 2;
+
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
@@ -179,7 +185,7 @@ internal sealed class HostilePeer : IAsyncDisposable
         {
             var payload = new ArrayBufferWriter<byte>();
             write(payload);
-            return SendExtendedAsync(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, payload.WrittenSpan.ToArray(), ct);
+            return SendExtendedAsync(HostilePeer.UtMetadataId, payload.WrittenSpan.ToArray(), ct);
         }
 
         /// <summary>Reads the next message (keep-alives skipped): its id and the bytes after it.</summary>

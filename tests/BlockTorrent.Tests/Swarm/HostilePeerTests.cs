@@ -24,10 +24,10 @@ public sealed class HostilePeerTests
         { "a truncated request", [0, 0, 0, 13, 6, 0, 0, 0] },
         { "an extended handshake that is not bencode", [0, 0, 0, 6, 20, 0, (byte)'d', (byte)'x', (byte)'x', (byte)'x'] },
         { "a piece message for a block we never asked for", [0, 0, 0, 13, 7, 0, 0, 0, 1, 0, 0, 0, 0, 1, 2, 3, 4] },
-        { "a ut_pex message that is not bencode", Extended(BlockTorrent.Wire.ExtensionHandshake.UtPexId, "dxx") },
-        { "a ut_pex message with a truncated address", Extended(BlockTorrent.Wire.ExtensionHandshake.UtPexId, "d5:added5:\u007f\0\0\u0001\u001ae") },
-        { "a ut_metadata request for a negative piece", Extended(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei-1ee") },
-        { "a ut_metadata request for a piece beyond the info dictionary", Extended(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei4000ee") },
+        { "a ut_pex message that is not bencode", Extended(HostilePeer.UtPexId, "dxx") },
+        { "a ut_pex message with a truncated address", Extended(HostilePeer.UtPexId, "d5:added5:\u007f\0\0\u0001\u001ae") },
+        { "a ut_metadata request for a negative piece", Extended(HostilePeer.UtMetadataId, "d8:msg_typei0e5:piecei-1ee") },
+        { "a ut_metadata request for a piece beyond the info dictionary", Extended(HostilePeer.UtMetadataId, "d8:msg_typei0e5:piecei4000ee") },
         { "a hashes message nobody asked for", HashesNobodyAskedFor() },
     };
 
@@ -174,7 +174,7 @@ public sealed class HostilePeerTests
             {
                 await c.SendExtendedAsync(0, "d1:md11:ut_metadatai3eee", ct);
                 byte[][] requests = flood == "ut_metadata requests"
-                    ? [Extended(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei0ee"), Extended(BlockTorrent.Wire.ExtensionHandshake.UtMetadataId, "d8:msg_typei0e5:piecei1ee")]
+                    ? [Extended(HostilePeer.UtMetadataId, "d8:msg_typei0e5:piecei0ee"), Extended(HostilePeer.UtMetadataId, "d8:msg_typei0e5:piecei1ee")]
                     : [Request(0), Request(1)];
 
                 // Far more answers than the socket buffers hold (hundreds of megabytes of metadata; 34 MB of rejects),

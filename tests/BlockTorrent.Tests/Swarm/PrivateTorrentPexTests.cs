@@ -36,7 +36,7 @@ public sealed class PrivateTorrentPexTests
         await using var seed = new HostilePeer(manifest, async (c, ct) =>
         {
             await c.SendExtendedAsync(0, "d1:md6:ut_pexi1eee", ct);
-            await c.SendExtendedAsync(ExtensionHandshake.UtPexId, pex, ct);
+            await c.SendExtendedAsync(HostilePeer.UtPexId, pex, ct);
             await c.HaveAllAndUnchokeAsync(ct);
             await c.ServeAsync(
                 block => c.SendAsync(w => MessageWriter.WritePiece(w, block.Piece, block.Offset, image.AsSpan((int)manifest.GetPieceOffset(block.Piece) + block.Offset, block.Length)), ct),

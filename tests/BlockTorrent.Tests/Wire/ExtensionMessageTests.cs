@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
+using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Testing;
 using BlockTorrent.Wire;
 using FsCheck;
@@ -14,11 +15,15 @@ public sealed class ExtensionMessageTests
     [Fact]
     public void OurExtendedHandshakeAdvertisesTheExtensionIdsReqqMetadataSizeAndListenPort()
     {
-        byte[] encoded = ExtensionHandshake.Encode(metadataSize: 1234, listenPort: 6881, requestQueue: 2048, pex: true);
+        var registry = new ExtensionRegistry();
+        registry.Add(new MetadataServer(new byte[1234]));
+        registry.Add(new PeerExchange(_ => { }, interval: 1));
+        byte[] encoded = registry.EncodeHandshake(metadataSize: 1234, listenPort: 6881, requestQueue: 2048);
 
         Assert.True(ExtensionHandshake.TryParse(encoded, out ExtensionHandshake parsed));
-        Assert.Equal(ExtensionHandshake.UtMetadataId, parsed.UtMetadata);
-        Assert.Equal(ExtensionHandshake.UtPexId, parsed.UtPex);
+        Assert.Equal(registry.Find(ExtensionHandshake.UtMetadataName)!.LocalId, parsed.UtMetadata);
+        Assert.Equal(registry.Find(ExtensionHandshake.UtPexName)!.LocalId, parsed.UtPex);
+        Assert.NotEqual(parsed.UtMetadata, parsed.UtPex);
         Assert.Equal(2048, parsed.RequestQueue);
         Assert.Equal(1234, parsed.MetadataSize);
         Assert.Equal(6881, parsed.ListenPort);
@@ -26,9 +31,12 @@ public sealed class ExtensionMessageTests
     }
 
     [Fact]
-    public void APrivateTorrentsHandshakeDoesNotOfferPex()
+    public void AHandshakeWithoutPexRegisteredDoesNotOfferPex()
     {
-        Assert.True(ExtensionHandshake.TryParse(ExtensionHandshake.Encode(0, 6881, 2048, pex: false), out ExtensionHandshake parsed));
+        var registry = new ExtensionRegistry();
+        registry.Add(new MetadataServer(new byte[1]));
+
+        Assert.True(ExtensionHandshake.TryParse(registry.EncodeHandshake(0, 6881, 2048), out ExtensionHandshake parsed));
 
         Assert.Equal(0, parsed.UtPex);
         Assert.Equal(0, parsed.MetadataSize);
