@@ -139,7 +139,11 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         };
         var writer = new PieceWriter(manifest, device, writerOptions, _host.Logger);
         await using var writerScope = writer.ConfigureAwait(false);
-        TargetCheck present = await PrepareTargetAsync(manifest, device, writer, options, cancellationToken).ConfigureAwait(false);
+
+        // A re-image checks the target while the swarm runs. A compressed image's target is checked first: its zero
+        // frames are zeroed up front, which must not happen to regions not yet read.
+        bool checkBeside = options.CheckExistingData && decoding is null;
+        TargetCheck present = await PrepareTargetAsync(manifest, device, writer, options, checkBeside, cancellationToken).ConfigureAwait(false);
         if (decoding is not null)
         {
             await decoding.ZeroFramesAsync(options.DeviceIsZeroed || target.IsKnownZeroed, cancellationToken).ConfigureAwait(false);
@@ -156,24 +160,40 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
         var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
+        BackgroundCheck? check = null;
+        if (checkBeside)
+        {
+            swarm.BeginCheck();
+            check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount);
+        }
+
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;
+        using var checkStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task checking = Task.CompletedTask;
         try
         {
             swarm.Start();
+            if (check is not null)
+            {
+                checking = RunCheckAsync(check, swarm, checkStop.Token);
+            }
+
             swarm.AddCandidates(options.Peers);
             PeerDiscovery discovery = StartSwarmDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers, localDiscovery);
             await using var discoveryScope = discovery.ConfigureAwait(false);
             {
                 using var reporting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task reporter = progress is null ? Task.CompletedTask : ReportAsync(() => Snapshot(swarm, started), progress, reporting.Token);
+                Task reporter = progress is null ? Task.CompletedTask : ReportAsync(() => Snapshot(swarm, check, started), progress, reporting.Token);
                 try
                 {
                     await swarm.Completed.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
+                    await checkStop.CancelAsync().ConfigureAwait(false);
+                    await checking.ConfigureAwait(false);
                     await reporting.CancelAsync().ConfigureAwait(false);
                     await reporter.ConfigureAwait(false);
                     if (options.ResumeFilePath is not null && !swarm.Completed.IsCompletedSuccessfully)
@@ -190,12 +210,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                     await decoding.VerifyRawAsync(cancellationToken).ConfigureAwait(false);
                 }
 
+                ThrowUnlessEveryPieceOnDevice(manifest, target, writer);
                 if (options.ResumeFilePath is not null)
                 {
                     await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);
                 }
 
-                progress?.Report(Snapshot(swarm, started));
+                progress?.Report(Snapshot(swarm, check, started));
                 Log.DeployCompleted(_host.Logger, manifest.Name, target.Name, duration, swarm.BytesDownloaded, swarm.HashFailures);
                 if (options.SeedAfter > TimeSpan.Zero)
                 {
@@ -213,7 +234,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         {
             PieceCount = manifest.PieceCount,
             PiecesDownloaded = swarm.PiecesDownloaded,
-            PiecesAlreadyPresent = present.Present,
+            PiecesAlreadyPresent = present.Present + (check?.Found ?? 0),
+            PiecesCopiedLocally = check?.Copied ?? 0,
             ResumedPieces = present.Resumed,
             ResumedPiecesRejected = present.ResumedRejected,
             ZeroPieces = manifest.ZeroPieceCount,
@@ -553,9 +575,47 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         return bytes;
     }
 
-    private static DeploymentProgress Snapshot(TorrentSwarm swarm, long started) => new()
+    /// <summary>
+    /// Runs a re-image's check beside its swarm; a check that fails fails the deployment. Ends quietly when the
+    /// deployment stops it.
+    /// </summary>
+    private static async Task RunCheckAsync(BackgroundCheck check, TorrentSwarm swarm, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await check.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The deployment ended first (cancelled, or failed for another reason).
+        }
+        catch (Exception e)
+        {
+            swarm.Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// The last guard of the invariant in docs/ARCHITECTURE.md ("What complete means"): a deployment reports success
+    /// only when the writer holds every piece as read back and hashed equal, or written after verification, in this run.
+    /// </summary>
+    private static void ThrowUnlessEveryPieceOnDevice(TorrentManifest manifest, IBlockDevice target, PieceWriter writer)
+    {
+        for (int piece = 0; piece < manifest.PieceCount; piece++)
+        {
+            if (!writer.HasPiece(piece))
+            {
+                throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"The deployment of '{manifest.Name}' onto '{target.Name}' ended with piece {piece} not verified on the device; it is not complete."));
+            }
+        }
+    }
+
+    private static DeploymentProgress Snapshot(TorrentSwarm swarm, BackgroundCheck? check, long started) => new()
     {
         PieceCount = swarm.PieceCount,
+        PiecesChecked = check?.Checked ?? 0,
+        IsChecking = check is { IsCompleted: false },
+        PiecesCopiedLocally = check?.Copied ?? 0,
         PiecesOnDevice = swarm.PiecesHave,
         BytesDownloaded = swarm.BytesDownloaded,
         BytesUploaded = swarm.BytesUploaded,
@@ -599,7 +659,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     /// replaces the read.
     /// </remarks>
     /// <returns>What was found already on the device.</returns>
-    private async Task<TargetCheck> PrepareTargetAsync(TorrentManifest manifest, IBlockDevice target, PieceWriter writer, DeployOptions options, CancellationToken cancellationToken)
+    private async Task<TargetCheck> PrepareTargetAsync(TorrentManifest manifest, IBlockDevice target, PieceWriter writer, DeployOptions options, bool checkBeside, CancellationToken cancellationToken)
     {
         var check = default(TargetCheck);
         bool checkedAll = false;
@@ -609,14 +669,22 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             if (ResumeState.TryLoad(path, hash, target.Name, target.Length, manifest.PieceCount, out ResumeState? state, out string? reason))
             {
                 // With CheckExistingData, one pass over the device checks the named pieces and all the others.
-                var (named, matched, others) = await writer.CheckResumeStateAsync(state, options.CheckExistingData, cancellationToken).ConfigureAwait(false);
+                // With CheckExistingData and a check beside the swarm, the pieces named are read first and the rest beside it.
+                bool everyPiece = options.CheckExistingData && !checkBeside;
+                var (named, matched, others) = await writer.CheckResumeStateAsync(state, everyPiece, cancellationToken).ConfigureAwait(false);
                 check = new TargetCheck(matched + others, named, named - matched);
-                checkedAll = options.CheckExistingData;
+                checkedAll = everyPiece;
             }
             else
             {
                 Log.ResumeIgnored(_host.Logger, path, reason);
             }
+        }
+
+        if (checkBeside)
+        {
+            // The check beside the swarm zeroes zero pieces and copies duplicates once their regions are read.
+            return check;
         }
 
         if (options.CheckExistingData && !checkedAll)

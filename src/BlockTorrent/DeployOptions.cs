@@ -46,9 +46,17 @@ public sealed class DeployOptions
     public string? ResumeFilePath { get; set; }
 
     /// <summary>
-    /// Gets or sets a value indicating whether the device is read first and every piece already correct on it is
-    /// kept (delta re-imaging: only the pieces that differ travel).
+    /// Gets or sets a value indicating whether the device's existing data is checked and every piece already on it is
+    /// kept (re-imaging: only the pieces that differ travel).
     /// </summary>
+    /// <remarks>
+    /// The check runs while the swarm does: the target joins at once, each piece found in place is announced and
+    /// served, each piece found missing is fetched at once, and a piece whose bytes sit at another piece-aligned
+    /// offset of the target (moved by a partition resize, say) is copied from there, never fetched
+    /// (<see cref="DeploymentResult.PiecesCopiedLocally"/>). Nothing is written to a region before it was read, nor
+    /// while its bytes are still to be copied elsewhere; <see cref="DeploymentProgress.PiecesChecked"/> follows the
+    /// check. A compressed image's target is checked before the swarm starts.
+    /// </remarks>
     /// <value>The default is <see langword="false"/>.</value>
     public bool CheckExistingData { get; set; }
 

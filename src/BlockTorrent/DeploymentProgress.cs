@@ -23,4 +23,16 @@ public sealed record DeploymentProgress
 
     /// <summary>Gets the time since the deployment started.</summary>
     public TimeSpan Elapsed { get; init; }
+
+    /// <summary>
+    /// Gets the number of regions of the target a re-image's check has read and hashed so far (with
+    /// <see cref="DeployOptions.CheckExistingData"/>, the check runs while pieces are fetched; see <see cref="IsChecking"/>).
+    /// </summary>
+    public int PiecesChecked { get; init; }
+
+    /// <summary>Gets a value indicating whether a re-image's check of the target is still running.</summary>
+    public bool IsChecking { get; init; }
+
+    /// <summary>Gets the number of pieces written from bytes the check found elsewhere on the target, instead of fetched.</summary>
+    public int PiecesCopiedLocally { get; init; }
 }

@@ -32,6 +32,12 @@ public sealed record DeploymentResult
     /// </summary>
     public int ResumedPiecesRejected { get; init; }
 
+    /// <summary>
+    /// Gets the number of pieces written from bytes a re-image's check found at another piece-aligned offset of the
+    /// target (content moved by a partition resize, say), and their duplicates: verified, copied locally, never fetched.
+    /// </summary>
+    public int PiecesCopiedLocally { get; init; }
+
     /// <summary>Gets the number of all-zero pieces, satisfied without transferring them.</summary>
     public int ZeroPieces { get; init; }
 

@@ -35,4 +35,14 @@ public enum SwarmEventKind
     /// banned peers. It stops after <see cref="DeployOptions.StallTimeout"/> unless a source turns up.
     /// </summary>
     PiecesUnavailable = 8,
+
+    /// <summary>
+    /// A re-image's check read a piece back from the target and found it already there (<see cref="SwarmEvent.Piece"/>);
+    /// it is on the device and served from now on. Pieces the check wrote from bytes found elsewhere on the target are
+    /// <see cref="PieceVerified"/>.
+    /// </summary>
+    PieceFoundOnDevice = 9,
+
+    /// <summary>A re-image's check has read every region of the target; what it found missing comes from peers.</summary>
+    CheckCompleted = 10,
 }

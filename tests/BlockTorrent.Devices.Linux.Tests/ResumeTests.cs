@@ -50,7 +50,7 @@ public sealed class ResumeTests
         DeploymentResult result;
         await using (var device = LinuxBlockDevice.Open(loop.Path, new LinuxBlockDeviceOptions { MinimumLength = manifest.Length }))
         {
-            result = await DeployFromSeedAsync(manifest, image, device, resume);
+            result = await DeployFromSeedAsync(manifest, image, device, new DeployOptions { ResumeFilePath = resume });
         }
 
         Assert.Equal(image, loop.ReadBackingFile());
@@ -60,7 +60,8 @@ public sealed class ResumeTests
         Assert.Equal(0, result.PiecesAlreadyPresent);
     }
 
-    private static async Task<DeploymentResult> DeployFromSeedAsync(TorrentManifest manifest, byte[] image, IBlockDevice target, string resume)
+    /// <summary>Deploys onto <paramref name="target"/> from an in-process seed of <paramref name="image"/> on loopback.</summary>
+    internal static async Task<DeploymentResult> DeployFromSeedAsync(TorrentManifest manifest, byte[] image, IBlockDevice target, DeployOptions options)
     {
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(Token);
         bound.CancelAfter(TimeSpan.FromMinutes(2));
@@ -68,7 +69,6 @@ public sealed class ResumeTests
         await using var seeder = new BlockTorrentClient(loopback);
         Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), null, bound.Token);
         await using var client = new BlockTorrentClient(loopback);
-        var options = new DeployOptions { ResumeFilePath = resume };
         options.Peers.Add(seeder.LocalEndPoint);
         DeploymentResult result = await client.DeployAsync(manifest, target, options, null, bound.Token);
         await bound.CancelAsync();

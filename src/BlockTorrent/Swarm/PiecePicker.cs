@@ -225,6 +225,19 @@ internal sealed class PiecePicker
         return _have.Set(piece);
     }
 
+    /// <summary>Forgets every wanted piece: a re-image's check hands them back one by one as it finds them missing.</summary>
+    public void ClearWanted() => _wanted.ClearAll();
+
+    /// <summary>Wants a piece (a re-image's check found it missing).</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns><see langword="true"/> when it was neither wanted nor had before.</returns>
+    public bool AddWanted(int piece) => !_have[piece] && _wanted.Set(piece);
+
+    /// <summary>Takes back a wanted piece that has not been started (its bytes turned up on the device).</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns><see langword="true"/> when it is no longer wanted; <see langword="false"/> when it was not wanted or is being fetched.</returns>
+    public bool TryUnwant(int piece) => !_active[piece] && _wanted.Clear(piece);
+
     /// <summary>Gets a value indicating whether a peer has something we want (we are interested in it).</summary>
     /// <param name="peer">The peer.</param>
     /// <returns><see langword="true"/> when the peer has a wanted piece.</returns>

@@ -131,7 +131,7 @@ internal sealed partial class TorrentSwarm
 
     private void CheckCompleteLocked()
     {
-        if (Picker!.IsComplete && _pendingCommits == 0 && Buffers.Count == 0 && _completed.TrySetResult())
+        if (Picker!.IsComplete && !_checking && _pendingCommits == 0 && Buffers.Count == 0 && _completed.TrySetResult())
         {
             _host.Publish(new SwarmEvent(SwarmEventKind.Completed, InfoHashText));
             foreach (PeerSession s in _sessions)

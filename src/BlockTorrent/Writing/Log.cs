@@ -34,4 +34,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "{Stale} of the {Named} pieces the resume state named no longer match on '{Device}' (it was written since, or the state is another device's); they will be written again")]
     public static partial void ResumeStale(ILogger logger, int stale, int named, string device);
+
+    [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "Background check of '{Device}' finished: {Checked} regions read, {Found} pieces found in place, {Copied} written from bytes found elsewhere on it")]
+    public static partial void BackgroundCheckCompleted(ILogger logger, string device, int @checked, int found, int copied);
+
+    [LoggerMessage(EventId = 4041, Level = LogLevel.Warning, Message = "Piece {Piece} read from region {Region} of '{Device}' no longer matched when copied; it will be fetched")]
+    public static partial void LocalCopyMismatch(ILogger logger, int piece, int region, string device);
 }

@@ -52,6 +52,25 @@ public sealed partial class PieceWriter
         return found;
     }
 
+    /// <summary>
+    /// Marks a piece whose bytes the caller has just read back from the device and hashed equal to the manifest (a
+    /// <see cref="BackgroundCheck"/>) as on the device and, since this writer did not put them there, as durable.
+    /// </summary>
+    /// <param name="piece">The piece.</param>
+    /// <returns><see langword="true"/> when the piece was not yet on the device.</returns>
+    internal bool MarkFound(int piece)
+    {
+        CheckPiece(piece);
+        if (!_onDevice.Add(piece))
+        {
+            return false;
+        }
+
+        _flushed.Add(piece);
+        Interlocked.Increment(ref _piecesFoundOnDevice);
+        return true;
+    }
+
     /// <summary>Makes every write so far durable, and records the pieces written before it as flushed.</summary>
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the device has flushed.</returns>

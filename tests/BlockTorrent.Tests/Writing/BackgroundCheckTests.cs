@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
+using BlockTorrent.Testing;
+using BlockTorrent.Writing;
+using FsCheck.Fluent;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace BlockTorrent.Tests.Writing;
+
+public sealed class BackgroundCheckTests
+{
+    private const int PieceLength = 16 * 1024;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task PiecesMovedTowardTheEndOfTheDiskAreCopiedLocallyAndNeverWanted()
+    {
+        // Last month's disk: pieces 20..39 of the new image sat four pieces lower, and pieces 5, 50 and 60 changed.
+        int[] old = [.. Enumerable.Range(0, 64)];
+        for (int region = 16; region < 36; region++)
+        {
+            old[region] = region + 4;
+        }
+
+        old[5] = old[50] = old[60] = Junk;
+
+        Outcome outcome = await ReimageAsync(64, old);
+
+        Assert.True(outcome.BitExact, "the target does not hold the image");
+        Assert.Empty(outcome.WrittenBeforeRead);
+        Assert.Equal(outcome.NowhereOnDisk.Order(), outcome.Wanted.Order());
+        Assert.Equal([5, 16, 17, 18, 19, 50, 60], outcome.Wanted.Order());
+        Assert.Equal(16, outcome.Check.Copied);
+    }
+
+    [Fact]
+    public async Task PiecesThatSwappedPlacesAreCopiedThroughMemoryNotFetched()
+    {
+        int[] old = [.. Enumerable.Range(0, 32)];
+        (old[5], old[9]) = (9, 5);
+        (old[10], old[11], old[12]) = (11, 12, 10);
+
+        Outcome outcome = await ReimageAsync(32, old);
+
+        Assert.True(outcome.BitExact, "the target does not hold the image");
+        Assert.Empty(outcome.WrittenBeforeRead);
+        Assert.Empty(outcome.Wanted);
+        Assert.Equal(5, outcome.Check.Copied);
+        Assert.Equal(27, outcome.Check.Found);
+    }
+
+    [Fact]
+    public async Task PiecesMovedTowardTheStartAreTakenBackFromTheSwarmWhenTheirDownloadHasNotStarted()
+    {
+        // Pieces 10..19 sat three pieces higher (20..22 are lost): the check may find a piece missing before it reaches its bytes.
+        int[] old = [.. Enumerable.Range(0, 32)];
+        for (int region = 13; region < 23; region++)
+        {
+            old[region] = region - 3;
+        }
+
+        Outcome outcome = await ReimageAsync(32, old, fetchAtOnce: false);
+
+        Assert.True(outcome.BitExact, "the target does not hold the image");
+        Assert.Empty(outcome.WrittenBeforeRead);
+        Assert.Equal([20, 21, 22], outcome.Fetched.Order());
+        Assert.Equal(7, outcome.Check.Copied);
+    }
+
+    [Fact]
+    public void WhateverLastMonthsDiskHeldTheReimageIsBitExactAndWritesNoRegionBeforeReadingIt() =>
+        Prop.ForAll(
+            PropertyCheck.ScenarioSeeds,
+            seed =>
+            {
+                var random = new Random(seed);
+                int count = random.Next(2, 40);
+                int[] old = new int[count];
+                for (int region = 0; region < count; region++)
+                {
+                    int roll = random.Next(10);
+                    old[region] = roll < 4 ? region : roll < 8 ? random.Next(count) : roll < 9 ? Junk : Zero;
+                }
+
+                bool fetchAtOnce = random.Next(2) == 0;
+                Outcome outcome = ReimageAsync(count, old, fetchAtOnce, seed).GetAwaiter().GetResult();
+                Assert.True(outcome.BitExact, "the target does not hold the image");
+                Assert.Empty(outcome.WrittenBeforeRead);
+
+                // What is nowhere on the disk is fetched; when the swarm is slower than the check, nothing else is.
+                Assert.Subset(outcome.Fetched.ToHashSet(), outcome.NowhereOnDisk.ToHashSet());
+                if (!fetchAtOnce)
+                {
+                    Assert.Equal(outcome.NowhereOnDisk.Order(), outcome.Fetched.Order());
+                }
+            }).CheckSeeded(maxTest: 60);
+
+    private const int Junk = -1;
+    private const int Zero = -2;
+
+    /// <summary>
+    /// Re-images a memory target whose regions hold the pieces <paramref name="old"/> names (of the new image, or
+    /// junk, or zeros) with a check whose swarm fetches each wanted piece at once, or once the check is over.
+    /// </summary>
+    private static async Task<Outcome> ReimageAsync(int pieces, int[] old, bool fetchAtOnce = true, int seed = 7)
+    {
+        // The new image: distinct random pieces, the last one short; one all-zero piece and one duplicate when there is room.
+        var random = new Random(seed);
+        int length = ((pieces - 1) * PieceLength) + (PieceLength / 2);
+        byte[] image = new byte[length];
+        random.NextBytes(image);
+        if (pieces > 4)
+        {
+            image.AsSpan(PieceLength, PieceLength).Clear();
+            image.AsSpan(2 * PieceLength, PieceLength).CopyTo(image.AsSpan(3 * PieceLength));
+        }
+
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = PieceLength, Name = "reimage18.raw" }, Token);
+        byte[] disk = new byte[length];
+        for (int region = 0; region < pieces; region++)
+        {
+            Span<byte> to = disk.AsSpan(region * PieceLength, manifest.GetPieceSize(region));
+            int piece = old[region];
+            if (piece == Junk)
+            {
+                random.NextBytes(to);
+            }
+            else if (piece >= 0 && manifest.GetPieceSize(piece) == to.Length)
+            {
+                image.AsSpan(piece * PieceLength, to.Length).CopyTo(to);
+            }
+            else if (piece >= 0)
+            {
+                random.NextBytes(to);
+            }
+        }
+
+        var nowhere = new List<int>();
+        for (int piece = 0; piece < pieces; piece++)
+        {
+            if (!manifest.IsZeroPiece(piece) && manifest.GetCanonicalPiece(piece) == piece
+                && !Enumerable.Range(0, pieces).Any(r => manifest.GetPieceSize(r) == manifest.GetPieceSize(piece) && disk.AsSpan(r * PieceLength, manifest.GetPieceSize(r)).SequenceEqual(image.AsSpan(piece * PieceLength, manifest.GetPieceSize(piece)))))
+            {
+                nowhere.Add(piece);
+            }
+        }
+
+        var device = new ReadFirstDevice(new MemoryBlockDevice(disk), PieceLength);
+        await using var writer = new PieceWriter(manifest, device);
+        var swarm = new FetchingSwarm(writer, image, fetchAtOnce);
+        var check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, NullLogger.Instance, parallelism: 3);
+        await check.RunAsync(Token).WaitAsync(TimeSpan.FromSeconds(60), Token);
+        await swarm.FetchRemainingAsync();
+        await writer.CompleteAsync(Token);
+
+        bool allThere = Enumerable.Range(0, pieces).All(writer.HasPiece);
+        bool bitExact = allThere && device.Contents.SequenceEqual(image);
+        return new Outcome(check, [.. swarm.Wanted], [.. swarm.Fetched], nowhere, [.. device.WrittenBeforeRead], bitExact);
+    }
+
+    private sealed record Outcome(BackgroundCheck Check, int[] Wanted, int[] Fetched, List<int> NowhereOnDisk, int[] WrittenBeforeRead, bool BitExact);
+
+    /// <summary>A swarm that fetches a wanted piece from the image at once, or after the check, and takes it back when asked before then.</summary>
+    private sealed class FetchingSwarm(PieceWriter writer, byte[] image, bool fetchAtOnce) : ICheckTarget
+    {
+        private readonly ConcurrentDictionary<int, Task> _fetching = new();
+        private readonly HashSet<int> _wanted = [];
+
+        public ConcurrentBag<int> Wanted { get; } = [];
+
+        public ConcurrentBag<int> Fetched { get; } = [];
+
+        public void Want(int piece)
+        {
+            Wanted.Add(piece);
+            lock (_wanted)
+            {
+                _wanted.Add(piece);
+            }
+
+            if (fetchAtOnce)
+            {
+                _fetching[piece] = Task.Run(() => FetchAsync(piece));
+            }
+        }
+
+        public bool TryWithdraw(int piece)
+        {
+            lock (_wanted)
+            {
+                return !_fetching.ContainsKey(piece) && _wanted.Remove(piece);
+            }
+        }
+
+        public void OnDevice(int piece, bool found)
+        {
+        }
+
+        public void CheckCompleted()
+        {
+        }
+
+        public async Task FetchRemainingAsync()
+        {
+            int[] left;
+            lock (_wanted)
+            {
+                left = [.. _wanted.Where(p => !_fetching.ContainsKey(p))];
+            }
+
+            foreach (int piece in left)
+            {
+                await FetchAsync(piece);
+            }
+
+            await Task.WhenAll(_fetching.Values);
+        }
+
+        private async Task FetchAsync(int piece)
+        {
+            Fetched.Add(piece);
+            int size = writer.Manifest.GetPieceSize(piece);
+            PieceWriteResult result = await writer.WriteAsync(piece, image.AsMemory(piece * PieceLength, size));
+            Assert.NotEqual(PieceWriteStatus.HashMismatch, result.Status);
+        }
+    }
+
+    /// <summary>Records every write that touches a piece-aligned region before that region was read.</summary>
+    private sealed class ReadFirstDevice(MemoryBlockDevice inner, int regionLength) : PassThroughDevice(inner)
+    {
+        private readonly ConcurrentDictionary<long, bool> _read = new();
+
+        public ConcurrentBag<int> WrittenBeforeRead { get; } = [];
+
+        public byte[] Contents => inner.Contents.ToArray();
+
+        public override ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            for (long region = offset / regionLength; region * regionLength < offset + buffer.Length; region++)
+            {
+                _read[region] = true;
+            }
+
+            return base.ReadAsync(offset, buffer, cancellationToken);
+        }
+
+        public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        {
+            Touch(offset, data.Length);
+            return base.WriteAsync(offset, data, cancellationToken);
+        }
+
+        public override ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
+        {
+            Touch(offset, buffers.Sum(b => (long)b.Length));
+            return base.WriteGatherAsync(offset, buffers, cancellationToken);
+        }
+
+        public override ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default)
+        {
+            Touch(offset, length);
+            return base.ZeroRangeAsync(offset, length, cancellationToken);
+        }
+
+        public override ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default)
+        {
+            Touch(offset, length);
+            return base.DiscardAsync(offset, length, cancellationToken);
+        }
+
+        private void Touch(long offset, long length)
+        {
+            for (long region = offset / regionLength; region * regionLength < offset + length; region++)
+            {
+                if (!_read.ContainsKey(region))
+                {
+                    WrittenBeforeRead.Add((int)region);
+                }
+            }
+        }
+    }
+}
