@@ -1,0 +1,495 @@
+#!/usr/bin/env python3
+"""The swarm as a user runs it: 1 seed + N targets, the `blocktorrent` command as shipped, and udpcast beside it.
+
+Every node is its own network namespace on a bridge that lives in a namespace too (nothing is added to the host's own
+namespace). Each link is shaped in both directions with tbf: a host's upload at its NIC (eth0; a queue of 1000
+full-size packets, Linux's default txqueuelen), a host's download at its switch port (the bridge's port towards it; a
+queue of --switch-queue drain time, 50 ms by default, where incast from several senders drops packets). TCP runs the
+system's default congestion control (whatever net.ipv4.tcp_congestion_control says; nothing is set per node).
+
+BlockTorrent runs exactly as a user would run it: the CLI published ahead of time (`dotnet publish -p:PublishAot=true`,
+as .ci/run and the README build it), manifests made by `blocktorrent create IMAGE -o X.torrent` with no option but
+--piece-size where a setup names one, `blocktorrent seed X.torrent --source IMAGE --embedded-tracker ADDR` and on
+every target `blocktorrent deploy X.torrent --target FILE --tracker URL --seed-after forever`: peers found through
+the tracker only. udpcast (udp-sender/udp-receiver, multicast, `apt-get install udpcast`) is the reference when it is
+installed.
+
+Setups (--setups, comma-separated): `udpcast`; `create` (the piece size `create` picks); a piece size such as `256KiB`,
+`1MiB`, `4MiB`; any of the BlockTorrent ones with `/super` to add the seed's --super-seed, or `/plain` for its
+--no-super-seed (the seed's default is to super-seed the peers that pass pieces on). Images (--images): `dense`
+(random bytes) and `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of earlier
+runs, the rest random). Every setup runs on every image, --runs times, setups alternating within each round so a
+busy machine weighs on all alike. Each run reports every target's completion time (from the targets' start to its
+`complete` event, final flush included) against the fluid bound (the image sent once at the link rate), the seed's
+bytes on the wire, the processes' CPU, drops and retransmissions, and the load average; every target is compared
+byte for byte with the image. The summary gives, per image and setup, the median of T_all / bound and its spread.
+
+    sudo benchmarks/swarm/cli-swarm.py [--targets 8] [--rate 50] [--size 256MiB] [--runs 5]
+        [--setups udpcast,create,256KiB,1MiB,4MiB] [--images dense,sparse] [--slow-rate MBIT]
+        [--switch-queue 50ms] [--cli PATH] [--json FILE] [--dir /var/tmp] [--name PREFIX] [--keep-logs DIR]
+
+Namespaces are named PREFIX-* (btcs<PID> unless --name), addresses are 10.78.0.0/24 inside them; every process is
+stopped by its PID and every namespace and file removed on exit.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+MIB = 1024 * 1024
+TRACKER_PORT = 6969
+
+
+def parse_size(text):
+    m = re.fullmatch(r"(\d+)\s*(KiB|MiB|GiB|K|M|G)?", text.strip(), re.IGNORECASE)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text}")
+    unit = (m.group(2) or "").lower()[:1]
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
+
+
+def run(*args, check=True, quiet=True):
+    return subprocess.run(args, check=check, stdout=subprocess.PIPE if quiet else None,
+                          stderr=subprocess.PIPE if quiet else None, text=True)
+
+
+def ns_run(ns, *args, check=True):
+    return run("ip", "netns", "exec", ns, *args, check=check)
+
+
+class Lab:
+    """The namespaces, links and processes of one invocation, all removed by close()."""
+
+    def __init__(self, prefix, targets, rate, slow_rate, switch_queue):
+        self.prefix = prefix
+        self.bridge = f"{prefix}-br"
+        self.namespaces = []
+        self.procs = []
+        self.targets = targets
+        run("ip", "netns", "add", self.bridge)
+        self.namespaces.append(self.bridge)
+        run("ip", "-n", self.bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0")
+        run("ip", "-n", self.bridge, "link", "set", "br0", "up")
+        for i in range(targets + 1):
+            mbit = slow_rate if slow_rate and i == targets else rate
+            self.add_node(i, mbit, switch_queue)
+
+    def ns(self, i):
+        return f"{self.prefix}-n{i}"
+
+    @staticmethod
+    def address(i):
+        return f"10.78.0.{i + 1}"
+
+    def add_node(self, i, mbit, switch_queue):
+        ns = self.ns(i)
+        run("ip", "netns", "add", ns)
+        self.namespaces.append(ns)
+        run("ip", "-n", ns, "link", "set", "lo", "up")
+        run("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", f"p{i}", "netns", self.bridge)
+        run("ip", "-n", ns, "addr", "add", f"{self.address(i)}/24", "brd", "+", "dev", "eth0")  # udpcast finds its peers by broadcast
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        # Multicast (udpcast) leaves through eth0.
+        run("ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", "eth0")
+        run("ip", "-n", self.bridge, "link", "set", f"p{i}", "master", "br0", "up")
+        # Runs must not inherit each other's ssthresh and round trips through the TCP metrics cache.
+        ns_run(ns, "sysctl", "-q", "-w", "net.ipv4.tcp_no_metrics_save=1")
+        # Upload at the host's NIC (a queue of 1000 full-size packets: the sender is held back by TCP small queues,
+        # as on a real host), download at the switch port (a shallow queue of drain time).
+        ns_run(ns, "tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", f"{mbit}mbit", "burst", "64kb", "limit", "1514000")
+        ns_run(self.bridge, "tc", "qdisc", "add", "dev", f"p{i}", "root", "tbf", "rate", f"{mbit}mbit", "burst", "64kb", "latency", switch_queue)
+
+    def start(self, i, args, log):
+        out = open(log, "w", encoding="utf-8")
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns(i), *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        out.close()
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+
+    def counters(self):
+        """Drops, sent bytes and TCP segments per node, to take differences around a run."""
+        c = {"up_drops": 0, "down_drops": 0, "out_segs": 0, "retrans": 0, "seed_sent": 0}
+        for i in range(self.targets + 1):
+            up = ns_run(self.ns(i), "tc", "-s", "qdisc", "show", "dev", "eth0").stdout
+            down = ns_run(self.bridge, "tc", "-s", "qdisc", "show", "dev", f"p{i}").stdout
+            c["up_drops"] += int(re.search(r"dropped (\d+)", up).group(1))
+            c["down_drops"] += int(re.search(r"dropped (\d+)", down).group(1))
+            if i == 0:
+                c["seed_sent"] = int(re.search(r"Sent (\d+) bytes", up).group(1))
+            nstat = ns_run(self.ns(i), "nstat", "-az", "TcpOutSegs", "TcpRetransSegs").stdout
+            for line in nstat.splitlines():
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "TcpOutSegs":
+                    c["out_segs"] += int(parts[1])
+                elif len(parts) >= 2 and parts[0] == "TcpRetransSegs":
+                    c["retrans"] += int(parts[1])
+        return c
+
+    def close(self):
+        self.stop_all()
+        for ns in reversed(self.namespaces):
+            run("ip", "netns", "del", ns, check=False)
+        self.namespaces = []
+
+
+def make_images(work, size, kinds, seed=17):
+    """Writes the images the run needs; returns {kind: path}."""
+    paths = {}
+    rnd = random.Random(seed)
+    for kind in kinds:
+        path = os.path.join(work, f"{kind}.img")
+        with open(path, "wb") as f:
+            if kind == "dense":
+                left = size
+                while left > 0:
+                    n = min(left, 4 * MIB)
+                    f.write(os.urandom(n))
+                    left -= n
+            elif kind == "sparse":
+                # Runs of 64 KiB to 4 MiB at 64 KiB boundaries: half the bytes zero, 15 % copies of an earlier random
+                # run, the rest random. Zero runs are left as holes, as in an image file of a mostly empty disk.
+                unit = 64 * 1024
+                written = 0
+                randoms = []
+                while written < size:
+                    n = min(size - written, rnd.randint(1, 64) * unit)
+                    roll = rnd.random()
+                    if roll < 0.5:
+                        f.seek(n, os.SEEK_CUR)
+                    elif roll < 0.65 and randoms:
+                        off, length = rnd.choice(randoms)
+                        n = min(n, length)
+                        f.flush()
+                        with open(path, "rb") as g:
+                            g.seek(off)
+                            f.write(g.read(n))
+                    else:
+                        f.flush()
+                        randoms.append((written, n))
+                        f.write(os.urandom(n))
+                    written += n
+                f.truncate(size)
+            else:
+                raise SystemExit(f"unknown image kind {kind}")
+        paths[kind] = path
+    return paths
+
+
+def cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / ticks, int(fields[12]) / ticks
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0, 0.0
+
+
+def complete_time(log):
+    """The UTC time of a deploy's first `complete` JSON event, or None."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if '"event":"complete"' in line:
+                    stamp = json.loads(line)["time"]
+                    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except (FileNotFoundError, ValueError, KeyError):
+        return None
+    return None
+
+
+def wait_for(predicate, timeout, interval=0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def bit_exact(image, target):
+    return run("cmp", "-s", image, target, check=False).returncode == 0
+
+
+def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags):
+    seed_log = os.path.join(work, "seed.log")
+    tracker = f"{lab.address(0)}:{TRACKER_PORT}"
+    seed = lab.start(0, [cli, "seed", torrent, "--source", image, "--embedded-tracker", tracker, "--json", *seed_flags], seed_log)
+    if not wait_for(lambda: "tracker running" in open(seed_log, encoding="utf-8", errors="replace").read() or seed.poll() is not None, 30, 0.1):
+        raise RuntimeError("the seed did not start its tracker: " + open(seed_log, encoding="utf-8").read()[-2000:])
+    if seed.poll() is not None:
+        raise RuntimeError("the seed exited: " + open(seed_log, encoding="utf-8").read()[-2000:])
+    before = lab.counters()
+    targets = []
+    start = time.time()
+    for i in range(1, args.targets + 1):
+        log = os.path.join(work, f"t{i}.log")
+        p = lab.start(i, [cli, "deploy", torrent, "--target", os.path.join(work, f"t{i}.raw"),
+                          "--tracker", f"http://{tracker}/announce", "--seed-after", "forever", "--json"], log)
+        targets.append((p, log))
+    fast = args.targets - 1 if args.slow_rate else args.targets
+    wait_for(lambda: all(complete_time(log) is not None or p.poll() is not None for p, log in targets[:fast]), timeout)
+    if args.slow_rate:
+        wait_for(lambda: complete_time(targets[-1][1]) is not None or targets[-1][0].poll() is not None, 5)
+    after = lab.counters()
+    user = sys_ = 0.0
+    for p in [seed] + [p for p, _ in targets]:
+        u, s = cpu_seconds(p.pid)
+        user += u
+        sys_ += s
+    times = []
+    for p, log in targets:
+        t = complete_time(log)
+        times.append(None if t is None else round(t - start, 2))
+    lab.stop_all()
+    exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(times, 1))
+    return times, before, after, user, sys_, exact
+
+
+def run_udpcast(lab, args, image, work, timeout):
+    sender_log = os.path.join(work, "sender.log")
+    # The sender waits for every receiver, then sends at most the link rate (what an operator sets for a switched
+    # LAN: without a cap it overruns the switch ports and repeats slices).
+    sender = lab.start(0, ["udp-sender", "--file", image, "--interface", "eth0", "--full-duplex", "--nokbd",
+                           "--min-receivers", str(args.targets), "--max-bitrate", f"{args.udpcast_bitrate}m"], sender_log)
+    before = lab.counters()
+    receivers = []
+    start = time.time()
+    for i in range(1, args.targets + 1):
+        log = os.path.join(work, f"t{i}.log")
+        receivers.append(lab.start(i, ["udp-receiver", "--file", os.path.join(work, f"t{i}.raw"), "--interface", "eth0", "--nokbd"], log))
+    done = [None] * len(receivers)
+
+    def poll():
+        for k, p in enumerate(receivers):
+            if done[k] is None and p.poll() is not None:
+                done[k] = round(time.time() - start, 2) if p.returncode == 0 else None
+        return all(p.poll() is not None for p in receivers)
+
+    wait_for(poll, timeout, 0.1)
+    after = lab.counters()
+    user = sys_ = 0.0
+    for p in [sender] + receivers:
+        u, s = cpu_seconds(p.pid)
+        user += u
+        sys_ += s
+    lab.stop_all()
+    exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(done, 1))
+    return done, before, after, user, sys_, exact
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--targets", type=int, default=8)
+    ap.add_argument("--rate", type=int, default=50, help="link rate, Mbit/s")
+    ap.add_argument("--slow-rate", type=int, default=0, help="the last target's link rate, Mbit/s (0: all alike)")
+    ap.add_argument("--size", type=parse_size, default=parse_size("256MiB"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--setups", default="udpcast,create,256KiB,1MiB,4MiB")
+    ap.add_argument("--images", default="dense,sparse")
+    ap.add_argument("--switch-queue", default="50ms")
+    ap.add_argument("--udpcast-bitrate", type=int, default=0, help="udp-sender --max-bitrate in Mbit/s (default: 0.95 x --rate)")
+    ap.add_argument("--cli", help="a published blocktorrent executable (default: publish one ahead of time, as .ci/run does)")
+    ap.add_argument("--json", help="write every run and the summary here")
+    ap.add_argument("--dir", default="/var/tmp", help="where the run's own tmpfs is mounted (a folder named after --name)")
+    ap.add_argument("--name", default=f"btcs{os.getpid()}")
+    ap.add_argument("--keep-logs")
+    ap.add_argument("--timeout", type=float, default=0, help="seconds per run (default: 10 x the bound + 60)")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("needs root (network namespaces)")
+    if not args.udpcast_bitrate:
+        args.udpcast_bitrate = int(0.95 * args.rate)
+
+    setups = [s.strip() for s in args.setups.split(",") if s.strip()]
+    if "udpcast" in setups and not shutil.which("udp-sender"):
+        print("udpcast is not installed (apt-get install udpcast): its runs are left out", file=sys.stderr)
+        setups.remove("udpcast")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cli = args.cli
+    if cli is None:
+        rid = "linux-" + {"x86_64": "x64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
+        out = os.path.join(repo, "artifacts", "cli")
+        print(f"publishing the CLI ahead of time into {out} ...", file=sys.stderr)
+        run("dotnet", "publish", os.path.join(repo, "samples", "BlockTorrent.Cli"), "-c", "Release", "-r", rid,
+            "-p:PublishAot=true", "-o", out, "-nologo", quiet=True)
+        cli = os.path.join(out, "BlockTorrent.Cli")
+
+    # Images and targets live in a tmpfs of the run's own, so the disk does not weigh on the figures. Not under /dev:
+    # the CLI takes any path there for a block device.
+    work = os.path.join(args.dir, f"{args.name}-work")
+    os.makedirs(work)
+    run("mount", "-t", "tmpfs", "-o", f"size={(args.targets + 4) * args.size}", f"{args.name}-tmpfs", work)
+    lab = None
+    records = []
+    bound = args.size * 8 / (args.rate * 1e6)
+    timeout = args.timeout or 10 * bound + 60
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        kinds = [k.strip() for k in args.images.split(",") if k.strip()]
+        images = make_images(work, args.size, kinds)
+        torrents = {}
+        for kind, path in images.items():
+            for setup in setups:
+                if setup == "udpcast":
+                    continue
+                piece = setup.split("/")[0]
+                key = (kind, piece)
+                if key in torrents:
+                    continue
+                torrent = os.path.join(work, f"{kind}-{piece}.torrent")
+                extra = [] if piece == "create" else ["--piece-size", piece]
+                t0 = time.time()
+                run(cli, "create", path, "-o", torrent, *extra)
+                info = run(cli, "info", torrent).stdout
+                size = re.search(r"piece size:\s+([\d.]+) ?([KMG]iB)", info)
+                zeros = re.search(r"zero pieces:\s+(\d+)", info)
+                dups = re.search(r"duplicate pieces:\s+(\d+)", info)
+                torrents[key] = (torrent, size.group(1) + size.group(2), round(time.time() - t0, 2),
+                                 int(zeros.group(1)), int(dups.group(1)))
+        lab = Lab(args.name, args.targets, args.rate, args.slow_rate, args.switch_queue)
+        for r in range(1, args.runs + 1):
+            for kind in kinds:
+                for setup in setups:
+                    load_before = os.getloadavg()
+                    record = {"image": kind, "setup": setup, "run": r, "targets": args.targets, "rate_mbit": args.rate,
+                              "size": args.size, "bound_s": round(bound, 2)}
+                    if setup == "udpcast":
+                        times, before, after, user, sys_, exact = run_udpcast(lab, args, images[kind], work, timeout)
+                        record["piece"] = None
+                    else:
+                        piece = setup.split("/")[0]
+                        torrent, piece_text, create_s, zeros, dups = torrents[(kind, piece)]
+                        record["piece"] = piece_text
+                        record["zero_pieces"] = zeros
+                        record["duplicate_pieces"] = dups
+                        record["create_s"] = create_s
+                        flags = {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(setup.partition("/")[2], [])
+                        times, before, after, user, sys_, exact = run_blocktorrent(lab, args, cli, torrent, images[kind], work, timeout, flags)
+                    fast = times[:-1] if args.slow_rate else times
+                    record["targets_s"] = times
+                    record["t_all_s"] = None if any(t is None for t in fast) else max(fast)
+                    record["ratio"] = None if record["t_all_s"] is None else round(record["t_all_s"] / bound, 3)
+                    if args.slow_rate:
+                        record["slow_s"] = times[-1]
+                    record["seed_wire_x"] = round((after["seed_sent"] - before["seed_sent"]) / args.size, 3)
+                    record["cpu_user_s"] = round(user, 1)
+                    record["cpu_sys_s"] = round(sys_, 1)
+                    record["drops_up"] = after["up_drops"] - before["up_drops"]
+                    record["drops_down"] = after["down_drops"] - before["down_drops"]
+                    segs = after["out_segs"] - before["out_segs"]
+                    record["retrans_pct"] = round(100 * (after["retrans"] - before["retrans"]) / segs, 2) if segs else 0
+                    record["bit_exact"] = exact
+                    record["load"] = [round(x, 1) for x in load_before]
+                    records.append(record)
+                    print(json.dumps(record), flush=True)
+                    if args.keep_logs:
+                        dest = os.path.join(args.keep_logs, f"{kind}-{setup.replace('/', '-')}-{r}")
+                        os.makedirs(dest, exist_ok=True)
+                        for name in os.listdir(work):
+                            if name.endswith(".log"):
+                                shutil.copy(os.path.join(work, name), dest)
+                    for name in os.listdir(work):
+                        if name.endswith(".raw") or name.endswith(".log") or name.endswith(".resume"):
+                            os.remove(os.path.join(work, name))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+    finally:
+        if lab is not None:
+            lab.close()
+        run("umount", work, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+    summary = summarize(records, args, bound)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"conditions": conditions(args, bound), "runs": records, "summary": summary}, f, indent=1)
+    print_table(summary, args, bound)
+
+
+def conditions(args, bound):
+    with open("/proc/sys/net/ipv4/tcp_congestion_control", encoding="ascii") as f:
+        cc = f.read().strip()
+    return {"targets": args.targets, "rate_mbit": args.rate, "slow_rate_mbit": args.slow_rate, "size": args.size,
+            "switch_queue": args.switch_queue, "congestion_control": cc, "bound_s": round(bound, 2),
+            "cores": os.cpu_count(), "udpcast_max_bitrate_mbit": args.udpcast_bitrate}
+
+
+def summarize(records, args, bound):
+    rows = []
+    keys = []
+    for rec in records:
+        key = (rec["image"], rec["setup"])
+        if key not in keys:
+            keys.append(key)
+    udp = {}
+    for image, setup in keys:
+        runs = [r for r in records if r["image"] == image and r["setup"] == setup]
+        done = [r["t_all_s"] for r in runs if r["t_all_s"] is not None]
+        row = {"image": image, "setup": setup, "piece": runs[0]["piece"], "runs": len(runs), "complete": len(done),
+               "bit_exact": all(r["bit_exact"] for r in runs)}
+        if done:
+            row["t_all_median_s"] = round(statistics.median(done), 2)
+            row["t_all_min_s"] = min(done)
+            row["t_all_max_s"] = max(done)
+            row["ratio_median"] = round(row["t_all_median_s"] / bound, 3)
+            row["ratio_min"] = round(row["t_all_min_s"] / bound, 3)
+            row["ratio_max"] = round(row["t_all_max_s"] / bound, 3)
+        row["seed_wire_x_median"] = statistics.median(r["seed_wire_x"] for r in runs)
+        row["cpu_s_median"] = round(statistics.median(r["cpu_user_s"] + r["cpu_sys_s"] for r in runs), 1)
+        row["load_median"] = round(statistics.median(r["load"][0] for r in runs), 1)
+        if setup == "udpcast" and done:
+            udp[image] = row["t_all_median_s"]
+        rows.append(row)
+    for row in rows:
+        if row["image"] in udp and "t_all_median_s" in row:
+            row["vs_udpcast"] = round(row["t_all_median_s"] / udp[row["image"]], 3)
+    return rows
+
+
+def print_table(rows, args, bound):
+    c = conditions(args, bound)
+    print(f"\n1 seed + {c['targets']} targets, {c['rate_mbit']} Mbit/s links"
+          + (f" (target {c['targets']} at {c['slow_rate_mbit']})" if c["slow_rate_mbit"] else "")
+          + f", switch queue {c['switch_queue']}, TCP {c['congestion_control']}, image {c['size'] // MIB} MiB,"
+          + f" fluid bound {bound:.1f} s; {c['cores']} cores")
+    print("| image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | load |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        if "t_all_median_s" in r:
+            t = f"{r['t_all_median_s']:.1f} ({r['t_all_min_s']:.1f}–{r['t_all_max_s']:.1f})"
+            x = f"{r['ratio_median']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f})"
+        else:
+            t = x = "—"
+        print(f"| {r['image']} | {r['setup']} | {r['piece'] or '—'} | {r['complete']}/{r['runs']}{'' if r['bit_exact'] else ' NOT BIT-EXACT'} | {t} | {x} | "
+              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | {r['load_median']} |")
+
+
+if __name__ == "__main__":
+    main()
