@@ -159,7 +159,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
-        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: false) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
+        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: SuperSeedMode.Never) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
         BackgroundCheck? check = null;
         if (checkBeside)
         {

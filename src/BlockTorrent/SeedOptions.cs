@@ -31,10 +31,14 @@ public sealed class SeedOptions
     public bool VerifyOnFirstRead { get; set; } = true;
 
     /// <summary>
-    /// Gets or sets a value indicating whether to super-seed (BEP 16): offer each peer one rare piece at a time, so an
-    /// initial seed uploads each piece about once and the peers spread it among themselves.
+    /// Gets or sets whether to super-seed (BEP 16): offer each peer a few rare pieces at a time, so an initial seed
+    /// uploads each piece about once and the peers spread it among themselves.
     /// </summary>
-    /// <value>The default is <see langword="false"/>.</value>
+    /// <value>
+    /// The default is <see cref="SuperSeedMode.Adaptive"/>: super-seeding each peer while its pieces are passed on,
+    /// and serving a peer that passes nothing on (a lone target, targets that cannot reach one another) as a plain
+    /// seed would, so no swarm is slower for it.
+    /// </value>
     /// <remarks>
     /// On Linux a super-seed also evens out its upload among its peers: while a connection getting less than an even
     /// share is held back by the seed's own uplink (a plain FIFO network queue favours connections with larger
@@ -43,7 +47,7 @@ public sealed class SeedOptions
     /// links, busy peers) never turn the pacing on, and pacing under which the seed's total upload falls by a tenth is
     /// lifted for a while.
     /// </remarks>
-    public bool SuperSeeding { get; set; }
+    public SuperSeedMode SuperSeeding { get; set; }
 
     /// <summary>
     /// Gets or sets the most this seed uploads, in bytes per second (a depot's cap per image), on top of the client's

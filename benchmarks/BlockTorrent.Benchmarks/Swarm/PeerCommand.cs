@@ -72,7 +72,7 @@ internal static class PeerCommand
         await using var seed = new BlockTorrentClient(Loopback());
         await using var target = new BlockTorrentClient(Loopback());
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        Task seeding = seed.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { SuperSeeding = true, UseManifestTrackers = false }, stop.Token);
+        Task seeding = seed.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { SuperSeeding = SuperSeedMode.Always, UseManifestTrackers = false }, stop.Token);
         var options = new DeployOptions { UseManifestTrackers = false };
         options.Peers.Add(seed.LocalEndPoint);
         string path = Path.Combine(Path.GetTempPath(), $"blocktorrent-warm-up-{Environment.ProcessId}.raw");
@@ -116,7 +116,7 @@ internal static class PeerCommand
     private static async Task<int> SeedAsync(BlockTorrentClient client, TorrentManifest manifest, CommandLine cl)
     {
         await using var source = FileBlockDevice.Open(cl.Text("--image") ?? throw new ArgumentException("--image is required"), new FileBlockDeviceOptions { ReadOnly = true });
-        var options = new SeedOptions { SuperSeeding = cl.Flag("--super-seed"), UseManifestTrackers = false };
+        var options = new SeedOptions { SuperSeeding = cl.Flag("--super-seed") ? SuperSeedMode.Always : cl.Flag("--adaptive-seed") ? SuperSeedMode.Adaptive : SuperSeedMode.Never, UseManifestTrackers = false };
         foreach (string peer in cl.All("--peer"))
         {
             options.Peers.Add(IPEndPoint.Parse(peer));

@@ -25,13 +25,21 @@ internal static class SeedCommand
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to; repeat for several.");
         var trustSource = new Option<bool>("--trust-source") { Description = "Serve pieces without checking them against the manifest. By default each piece is checked the first time it is read, and one that differs (the image changed after its manifest was made) is reported and never served." };
         var verifyReads = new Option<bool>("--verify-reads") { Description = "Check each piece the first time it is read (the default now).", Hidden = true };
-        var superSeed = new Option<bool>("--super-seed") { Description = "Super-seed (BEP 16): offer each peer a few rare pieces at a time, so this seed sends each piece about once and the peers pass them on. For a fleet whose targets reach one another." };
+        var superSeed = new Option<bool>("--super-seed") { Description = "Always super-seed (BEP 16): offer each peer a few rare pieces at a time, so this seed sends each piece about once and the peers pass them on. By default the seed does this for every peer that passes its pieces on, and serves a peer that does not (a lone target, targets that cannot reach one another) as a plain seed." };
+        var noSuperSeed = new Option<bool>("--no-super-seed") { Description = "Never super-seed: announce every piece to every peer." };
         (Option<string?> tlsCert, Option<string?> tlsKey) = SwarmSupport.TlsCertificateOptions();
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
         var command = new Command("seed", "Seed an image from a file or device until stopped (Ctrl-C).")
         {
-            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, tlsCert, tlsKey, json, maxUploadRate, maxDownloadRate,
+            torrent, source, listen, embeddedTracker, lsd, congestionControl, peers, trustSource, verifyReads, superSeed, noSuperSeed, tlsCert, tlsKey, json, maxUploadRate, maxDownloadRate,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(superSeed) && result.GetValue(noSuperSeed))
+            {
+                result.AddError("--super-seed and --no-super-seed cannot be used together.");
+            }
+        });
         command.SetAction((parse, cancellationToken) => RunAsync(
             context,
             parse.GetRequiredValue(torrent),
@@ -42,7 +50,7 @@ internal static class SeedCommand
             parse.GetValue(congestionControl),
             new SwarmSupport.Rates(parse.GetValue(maxUploadRate) ?? 0, parse.GetValue(maxDownloadRate) ?? 0),
             parse.GetValue(peers) ?? [],
-            new SeedOptions { VerifyOnFirstRead = !parse.GetValue(trustSource) || parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) },
+            new SeedOptions { VerifyOnFirstRead = !parse.GetValue(trustSource) || parse.GetValue(verifyReads), SuperSeeding = parse.GetValue(superSeed) ? SuperSeedMode.Always : parse.GetValue(noSuperSeed) ? SuperSeedMode.Never : SuperSeedMode.Adaptive },
             (parse.GetValue(tlsCert), parse.GetValue(tlsKey)),
             parse.GetValue(json),
             cancellationToken));

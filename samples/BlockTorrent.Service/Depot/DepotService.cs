@@ -293,7 +293,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         var seedOptions = new SeedOptions
         {
             VerifyOnFirstRead = depot.VerifyReads,
-            SuperSeeding = depot.SuperSeed,
+            SuperSeeding = depot.SuperSeed switch { true => SuperSeedMode.Always, false => SuperSeedMode.Never, null => SuperSeedMode.Adaptive },
             MaxUploadRate = depot.MaxUploadRatePerImage,
             Progress = new SynchronousProgress<SeedProgress>(p =>
             {

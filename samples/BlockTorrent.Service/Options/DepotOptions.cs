@@ -115,11 +115,13 @@ internal sealed class DepotOptions
     /// Gets or sets a value indicating whether the depot super-seeds (BEP 16): it offers each target a few pieces at a
     /// time, those the fewest targets hold, and sends a piece again only once the first pass is through, so it uploads
     /// each piece about once and the targets pass the pieces among themselves (on Linux it also evens out its upload
-    /// among them). Turn it on when many targets image at once and can reach one another; a target that cannot pass
-    /// its pieces on is held back for up to 3 s at a time.
+    /// among them). <see langword="true"/> super-seeds always, <see langword="false"/> never.
     /// </summary>
-    /// <value>The default is <see langword="false"/>: every target may fetch any piece from the depot.</value>
-    public bool SuperSeed { get; set; }
+    /// <value>
+    /// The default is <see langword="null"/>: super-seed each target while its pieces are passed on, and serve a target
+    /// that passes nothing on (alone, or cut off from the others) as a plain seed would (<see cref="SuperSeedMode.Adaptive"/>).
+    /// </value>
+    public bool? SuperSeed { get; set; }
 
     /// <summary>
     /// Gets or sets a PEM file holding the depot's ECDSA P-256 private key (<c>blocktorrent keygen</c>): every

@@ -83,4 +83,7 @@ internal static partial class Log
 
     [LoggerMessage(340, LogLevel.Information, "The manifest of {Torrent} is signed by trusted key {Fingerprint}")]
     public static partial void ManifestTrusted(ILogger logger, string torrent, string fingerprint);
+
+    [LoggerMessage(356, LogLevel.Debug, "Super-seeding: {Peer} passes no piece on, so it is told every piece ({Opened} peers so far)")]
+    public static partial void PeerOpened(ILogger logger, IPEndPoint peer, int opened);
 }

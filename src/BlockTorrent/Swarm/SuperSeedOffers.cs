@@ -1,4 +1,5 @@
 using BlockTorrent.Manifest;
+using Microsoft.Extensions.Logging;
 using BlockTorrent.Wire;
 
 namespace BlockTorrent.Swarm;
@@ -6,26 +7,34 @@ namespace BlockTorrent.Swarm;
 /// <summary>
 /// A super-seeding swarm's offers: every peer's pieces are registered with the <see cref="SuperSeeder"/>, and what it
 /// decides to offer is sent as HAVE messages, when a peer arrives, announces a piece, or (once a second) may have
-/// waited long enough.
+/// waited long enough. A peer the super-seeder opens (adaptive seeding: it passes nothing on) is told every piece we
+/// hold instead, as a plain seed's bitfield would have, and requests freely from then on.
 /// </summary>
 /// <remarks>Not thread-safe: the swarm calls it under its lock.</remarks>
 internal sealed class SuperSeedOffers
 {
     private readonly SuperSeeder _seeder;
     private readonly TimeProvider _time;
+    private readonly Bitfield _have;
+    private readonly ILogger _logger;
 
     /// <summary>Initializes a new instance for one torrent.</summary>
     /// <param name="manifest">The torrent: its piece count, size and duplicates.</param>
     /// <param name="time">The swarm's clock.</param>
-    public SuperSeedOffers(TorrentManifest manifest, TimeProvider time)
+    /// <param name="have">The pieces we hold (kept up to date by the swarm): what an opened peer is told.</param>
+    /// <param name="logger">The swarm's logger.</param>
+    /// <param name="adaptive">Whether peers that pass nothing on are opened (<see cref="SuperSeedMode.Adaptive"/>).</param>
+    public SuperSeedOffers(TorrentManifest manifest, TimeProvider time, Bitfield have, ILogger logger, bool adaptive)
     {
         _time = time;
+        _have = have;
+        _logger = logger;
 
         // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
         // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
         // for the last first copies while those keep arriving (at most 1 s since the last one).
         int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
-        _seeder = new SuperSeeder(manifest.PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), time.TimestampFrequency, canonical: manifest.GetCanonicalPiece);
+        _seeder = new SuperSeeder(manifest.PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), time.TimestampFrequency, canonical: manifest.GetCanonicalPiece, adaptive: adaptive);
     }
 
     /// <summary>A peer told us its pieces (bitfield, have-all or have-none): it joins the offers and gets its first.</summary>
@@ -95,6 +104,12 @@ internal sealed class SuperSeedOffers
         }
 
         long now = _time.GetTimestamp();
+        if (_seeder.ShouldOpen(session.Seeding, now))
+        {
+            Open(session);
+            return;
+        }
+
         while (true)
         {
             int piece = _seeder.NextOffer(session.Seeding, now);
@@ -104,6 +119,28 @@ internal sealed class SuperSeedOffers
             }
 
             session.Send(new Outgoing(MessageId.Have, new BlockRequest(piece, 0, 0)));
+        }
+    }
+
+    // The peer does not pass our pieces on (it is alone, or cannot reach the others): offers would only cap it at a
+    // few pieces in flight, so it is told every piece it has not been told yet.
+    private void Open(PeerSession session)
+    {
+        SuperSeeder.Peer seeding = session.Seeding!;
+        var told = new Bitfield(seeding.Has);
+        foreach (int piece in seeding.Offers)
+        {
+            told.Set(piece);
+        }
+
+        _seeder.Open(seeding);
+        Log.PeerOpened(_logger, session.Remote, _seeder.OpenedPeers);
+        foreach (int piece in _have.SetIndices())
+        {
+            if (!told[piece])
+            {
+                session.Send(new Outgoing(MessageId.Have, new BlockRequest(piece, 0, 0)));
+            }
         }
     }
 }

@@ -13,7 +13,14 @@ namespace BlockTorrent.Swarm;
 /// seed's upload, and one that sits on its pieces gets less, which is what keeps every piece leaving the seed once:
 /// BEP 16 itself waits for every piece to reappear elsewhere. An announcement that never comes (peers that cannot reach
 /// each other, or a swarm of one) stops holding a peer back after the forward wait given to the constructor, so pacing
-/// can slow the seed but never stall it.
+/// can slow the seed but never stall it. A lone peer is never held back at all.
+/// </para>
+/// <para>
+/// Falling back (when the constructor's <c>adaptive</c> is set): a peer none of whose last <see cref="HeldPerPeer"/>
+/// announced pieces was passed on within the forward wait — it is alone, or cannot reach the others, or they cannot
+/// reach it — gains nothing from offers, which only cap it at a few pieces in flight. <see cref="ShouldOpen"/> then
+/// says so, and the swarm announces every piece to it and serves it as a plain seed would (<see cref="Open"/>). The
+/// evidence takes a forward wait to gather, and a peer that passes on even one piece in that window stays paced.
 /// </para>
 /// <para>
 /// Piece choice: first a piece nobody has or was offered (the first pass over the image); then the fewest holders
@@ -47,6 +54,7 @@ internal sealed class SuperSeeder
     private readonly long _firstPassHoldTicks;
     private readonly Random _random;
     private readonly Func<int, int>? _canonical;
+    private readonly bool _adaptive;
     private long? _lastFirstArrival;
 
     /// <summary>Initializes a new instance.</summary>
@@ -61,7 +69,8 @@ internal sealed class SuperSeeder
     /// The first copy of each piece (the piece itself unless it duplicates an earlier one), or <see langword="null"/>
     /// when no piece repeats.
     /// </param>
-    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null, Func<int, int>? canonical = null)
+    /// <param name="adaptive">Whether a peer whose pieces are not passed on is opened (<see cref="ShouldOpen"/>).</param>
+    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null, Func<int, int>? canonical = null, bool adaptive = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(offersPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(heldPerPeer, offersPerPeer);
@@ -73,6 +82,7 @@ internal sealed class SuperSeeder
         _firstPassHoldTicks = (long)(firstPassHold.TotalSeconds * timestampFrequency);
         _random = random ?? Random.Shared;
         _canonical = canonical;
+        _adaptive = adaptive;
     }
 
     /// <summary>Gets the most open offers one peer holds.</summary>
@@ -146,18 +156,16 @@ internal sealed class SuperSeeder
         if (peer.Offers.Remove(piece))
         {
             Count(piece, seen: 0, offered: -1);
-            if (_peers.Count > 1)
-            {
-                peer.Unforwarded[piece] = now;
-            }
+            peer.Unforwarded[piece] = now;
         }
 
         bool freed = false;
         foreach (Peer other in _peers)
         {
-            if (!ReferenceEquals(other, peer))
+            if (!ReferenceEquals(other, peer) && other.Unforwarded.Remove(piece))
             {
-                freed |= other.Unforwarded.Remove(piece);
+                other.UnsharedInARow = 0;
+                freed = true;
             }
         }
 
@@ -175,7 +183,8 @@ internal sealed class SuperSeeder
     {
         ArgumentNullException.ThrowIfNull(peer);
         ExpireUnforwarded(peer, now);
-        if (peer.Offers.Count >= OffersPerPeer || peer.Offers.Count + peer.Unforwarded.Count >= HeldPerPeer)
+        int held = _peers.Count < 2 ? 0 : peer.Unforwarded.Count;
+        if (peer.Open || peer.Offers.Count >= OffersPerPeer || peer.Offers.Count + held >= HeldPerPeer)
         {
             return -1;
         }
@@ -219,6 +228,42 @@ internal sealed class SuperSeeder
         return best;
     }
 
+    /// <summary>
+    /// Gets a value indicating whether a peer should be opened: adaptive seeding, and none of the last
+    /// <see cref="HeldPerPeer"/> pieces it announced was passed on within the forward wait.
+    /// </summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="now">The current timestamp.</param>
+    /// <returns><see langword="true"/> to announce every piece to it (<see cref="Open"/>).</returns>
+    public bool ShouldOpen(Peer peer, long now)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ExpireUnforwarded(peer, now);
+        return _adaptive && !peer.Open && peer.UnsharedInARow >= HeldPerPeer;
+    }
+
+    /// <summary>
+    /// Stops offering a peer pieces: the caller announces every piece to it from now on. Its open offers are given
+    /// back; its pieces still count for the others' offers.
+    /// </summary>
+    /// <param name="peer">The peer.</param>
+    public void Open(Peer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        foreach (int piece in peer.Offers)
+        {
+            Count(piece, seen: 0, offered: -1);
+        }
+
+        peer.Offers.Clear();
+        peer.Unforwarded.Clear();
+        peer.Open = true;
+        OpenedPeers++;
+    }
+
+    /// <summary>Gets how many peers were opened (<see cref="Open"/>).</summary>
+    public int OpenedPeers { get; private set; }
+
     // A later copy of a duplicate only to a peer that has the first: one that fills duplicates in never requests it.
     private bool CanRequest(Peer peer, int piece)
     {
@@ -247,12 +292,12 @@ internal sealed class SuperSeeder
             return;
         }
 
-        bool alone = _peers.Count < 2;
         foreach (KeyValuePair<int, long> entry in peer.Unforwarded)
         {
-            if (alone || now - entry.Value >= _forwardWaitTicks)
+            if (now - entry.Value >= _forwardWaitTicks)
             {
                 peer.Unforwarded.Remove(entry.Key);
+                peer.UnsharedInARow++;
             }
         }
     }
@@ -272,5 +317,11 @@ internal sealed class SuperSeeder
 
         /// <summary>Gets a value indicating whether the peer holds pieces it has not passed on yet.</summary>
         public bool HoldsUnforwarded => Unforwarded.Count > 0;
+
+        /// <summary>Gets how many of the pieces it announced in a row were not passed on within the forward wait.</summary>
+        public int UnsharedInARow { get; internal set; }
+
+        /// <summary>Gets a value indicating whether the peer was opened: every piece is announced to it, none offered.</summary>
+        public bool Open { get; internal set; }
     }
 }

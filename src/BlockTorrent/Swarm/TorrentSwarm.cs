@@ -51,7 +51,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private int _peersSeen;
     private bool _stopping;
 
-    public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, bool superSeed)
+    public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, SuperSeedMode superSeed)
     {
         _host = host;
         Manifest = manifest;
@@ -62,7 +62,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         ReadCache = new PieceReadCache(manifest, device, host.Settings.ReadCacheSize, verifyOnFirstRead);
         ReadCache.PieceInvalid += OnSourcePieceInvalid;
         _choker = new Choker(host.Settings.ChokingPolicy, host.Settings.MaxUploads, host.Time.TimestampFrequency * 30);
-        _offers = superSeed ? new SuperSeedOffers(manifest, host.Time) : null;
+        _offers = superSeed != SuperSeedMode.Never ? new SuperSeedOffers(manifest, host.Time, Picker.Have, host.Logger, adaptive: superSeed == SuperSeedMode.Adaptive) : null;
         _handshakeHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20.ToArray();
         _alternateHash = manifest.InfoHashV1 is not null && manifest.InfoHashV2 is { } v2 ? v2.Truncated20.ToArray() : null;
         Extensions = new ExtensionRegistry();

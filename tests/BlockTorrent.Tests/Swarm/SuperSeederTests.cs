@@ -330,8 +330,97 @@ public sealed class SuperSeederTests
         return peers.All(p => p.Has.IsFull);
     }
 
-    private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, TimeSpan? hold = null, Random? random = null) =>
-        new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), hold ?? TimeSpan.FromSeconds(1), Second, random ?? new Random(7));
+    [Fact]
+    public void APeerNoneOfWhosePiecesIsPassedOnWithinTheWaitIsOpened()
+    {
+        var seeder = NewSeeder(16, offers: 1, held: 2, adaptive: true);
+        var a = new SuperSeeder.Peer(new Bitfield(16));
+        seeder.AddPeer(a);
+        seeder.AddPeer(new SuperSeeder.Peer(new Bitfield(16)));
+        Fetch(seeder, a, 0);
+        Fetch(seeder, a, 0);
+        Assert.False(seeder.ShouldOpen(a, 2 * Second));
+        Assert.True(seeder.ShouldOpen(a, 3 * Second));
+
+        seeder.Open(a);
+        Assert.True(a.Open);
+        Assert.Equal(-1, seeder.NextOffer(a, 3 * Second));
+        Assert.False(seeder.ShouldOpen(a, 4 * Second));
+        Assert.Equal(1, seeder.OpenedPeers);
+    }
+
+    [Fact]
+    public void ALonePeerIsOpenedOnceItsPiecesWentUnsharedForTheWaitAndIsNeverHeldBackBefore()
+    {
+        var seeder = NewSeeder(16, offers: 1, held: 2, adaptive: true);
+        var a = new SuperSeeder.Peer(new Bitfield(16));
+        seeder.AddPeer(a);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.NotEqual(-1, Fetch(seeder, a, i * 100));
+        }
+
+        Assert.False(seeder.ShouldOpen(a, Second));
+        Assert.True(seeder.ShouldOpen(a, 4 * Second));
+    }
+
+    [Fact]
+    public void APeerThatPassesOnOneOfItsPiecesWithinTheWaitStaysPaced()
+    {
+        var seeder = NewSeeder(16, offers: 1, held: 2, adaptive: true);
+        var a = new SuperSeeder.Peer(new Bitfield(16));
+        var b = new SuperSeeder.Peer(new Bitfield(16));
+        seeder.AddPeer(a);
+        seeder.AddPeer(b);
+        Fetch(seeder, a, 0);
+        int passed = Fetch(seeder, a, 0);
+        Announce(seeder, b, passed, 2 * Second);
+        Fetch(seeder, a, 2 * Second);
+        Assert.False(seeder.ShouldOpen(a, 4 * Second));
+        Assert.Equal(1, a.UnsharedInARow);
+    }
+
+    [Fact]
+    public void ASeedThatAlwaysSuperSeedsNeverOpensAPeer()
+    {
+        var seeder = NewSeeder(16, offers: 1, held: 2);
+        var a = new SuperSeeder.Peer(new Bitfield(16));
+        seeder.AddPeer(a);
+        for (int i = 0; i < 8; i++)
+        {
+            Fetch(seeder, a, 0);
+        }
+
+        Assert.False(seeder.ShouldOpen(a, 10 * Second));
+        Assert.Equal(8, a.UnsharedInARow);
+    }
+
+    [Fact]
+    public void AnOpenedPeerGivesBackItsOpenOffersAndItsPiecesStillCount()
+    {
+        var seeder = NewSeeder(4, offers: 2, adaptive: true);
+        var a = new SuperSeeder.Peer(new Bitfield(4));
+        var b = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(a);
+        seeder.AddPeer(b);
+        int held = Fetch(seeder, a, 0);
+        int offered = seeder.NextOffer(a, 0);
+        seeder.Open(a);
+        Assert.Equal(0, seeder.OfferedCount(offered));
+
+        // b gets the three pieces nobody holds first, and last the one a holds.
+        var toB = new List<int>();
+        for (int piece = Fetch(seeder, b, 0); piece >= 0; piece = Fetch(seeder, b, 0))
+        {
+            toB.Add(piece);
+        }
+
+        Assert.Equal(4, toB.Count);
+        Assert.Equal(held, toB[^1]);
+    }
+
+    private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, TimeSpan? hold = null, Random? random = null, bool adaptive = false) =>
+        new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), hold ?? TimeSpan.FromSeconds(1), Second, random ?? new Random(7), adaptive: adaptive);
 
     // The peer announces a piece it fetched.
     private static bool Announce(SuperSeeder seeder, SuperSeeder.Peer peer, int piece, long now)

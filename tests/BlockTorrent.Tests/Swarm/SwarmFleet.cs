@@ -50,7 +50,7 @@ internal static class SwarmFleet
         var done = new TaskCompletionSource[targets];
         try
         {
-            Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { SuperSeeding = mode == SeedMode.SuperSeed }, cts.Token);
+            Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { SuperSeeding = mode == SeedMode.SuperSeed ? SuperSeedMode.Always : SuperSeedMode.Never }, cts.Token);
             deploys.Add(seeding);
             for (int t = 0; t < targets; t++)
             {
