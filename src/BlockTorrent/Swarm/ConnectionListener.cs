@@ -10,10 +10,23 @@ namespace BlockTorrent.Swarm;
 /// swarm whose info-hash it names; connections for unknown torrents, or that do not handshake within ten seconds,
 /// are closed.
 /// </summary>
+/// <remarks>
+/// Sockets that connect and say nothing must not keep honest peers out: at most <see cref="MaxPendingHandshakes"/>
+/// handshakes are in progress at once, at most <see cref="MaxPendingHandshakesPerAddress"/> from one address (other
+/// than this machine's own), and when all are taken a newcomer displaces the oldest one that has waited
+/// <see cref="MinEvictableAge"/>: an honest peer sends its handshake as soon as it connects, so only the silent ones
+/// grow old.
+/// </remarks>
 internal sealed class ConnectionListener : IAsyncDisposable
 {
-    /// <summary>The most connections accepted but not yet handshaken; more are closed at once, so a flood of idle sockets costs little.</summary>
+    /// <summary>The most connections accepted but not yet handshaken; a newcomer beyond it displaces the oldest, or is closed.</summary>
     public const int MaxPendingHandshakes = 64;
+
+    /// <summary>The most handshakes in progress from one address, except from this machine's own address.</summary>
+    public const int MaxPendingHandshakesPerAddress = 8;
+
+    /// <summary>How long a handshake must have waited before a newcomer may displace it.</summary>
+    public static readonly TimeSpan MinEvictableAge = TimeSpan.FromSeconds(1);
 
     /// <summary>How long an accepted connection has to send its handshake.</summary>
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
@@ -24,7 +37,10 @@ internal sealed class ConnectionListener : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TimeProvider _time;
     private readonly Task _accept;
-    private int _pending;
+
+    // The handshakes in progress, oldest first, and how many come from each address (under _pending's lock).
+    private readonly LinkedList<PendingHandshake> _pending = new();
+    private readonly Dictionary<IPAddress, int> _pendingPerAddress = [];
 
     public ConnectionListener(IPEndPoint endPoint, Func<ReadOnlyMemory<byte>, TorrentSwarm?> route, ILogger logger, TimeProvider time, string? congestionControl = null)
     {
@@ -91,32 +107,102 @@ internal sealed class ConnectionListener : IAsyncDisposable
                 continue;
             }
 
-            if (Interlocked.Increment(ref _pending) > MaxPendingHandshakes)
+            if (TryAdmit(client) is not { } pending)
             {
-                Interlocked.Decrement(ref _pending);
-                Log.TooManyPendingHandshakes(_logger, client.RemoteEndPoint, MaxPendingHandshakes);
                 client.Dispose();
                 continue;
             }
 
             client.NoDelay = true;
-            _ = HandshakeAsync(client);
+            _ = HandshakeAsync(client, pending);
         }
     }
 
-    private async Task HandshakeAsync(Socket client)
+    /// <summary>
+    /// Takes a pending-handshake slot for a connection just accepted, displacing the oldest handshake when all are
+    /// taken; returns null (the connection is to be closed) when its address holds its share or no handshake is old
+    /// enough to displace.
+    /// </summary>
+    private LinkedListNode<PendingHandshake>? TryAdmit(Socket client)
+    {
+        if (client.RemoteEndPoint is not IPEndPoint remote)
+        {
+            return null;
+        }
+
+        IPAddress address = PeerAddress.Normalize(remote.Address);
+        bool sameHost = PeerAddress.IsSameHost(client.LocalEndPoint as IPEndPoint, remote);
+        long now = _time.GetTimestamp();
+        LinkedListNode<PendingHandshake>? displaced = null;
+        LinkedListNode<PendingHandshake> admitted;
+        lock (_pending)
+        {
+            if (!sameHost && _pendingPerAddress.GetValueOrDefault(address) >= MaxPendingHandshakesPerAddress)
+            {
+                Log.TooManyPendingHandshakesFromAddress(_logger, remote, MaxPendingHandshakesPerAddress);
+                return null;
+            }
+
+            if (_pending.Count >= MaxPendingHandshakes)
+            {
+                displaced = _pending.First!;
+                if (_time.GetElapsedTime(displaced.Value.Started, now) < MinEvictableAge)
+                {
+                    Log.TooManyPendingHandshakes(_logger, remote, MaxPendingHandshakes);
+                    return null;
+                }
+
+                RemoveLocked(displaced);
+            }
+
+            admitted = _pending.AddLast(new PendingHandshake(address, now, new CancellationTokenSource()));
+            _pendingPerAddress[address] = _pendingPerAddress.GetValueOrDefault(address) + 1;
+        }
+
+        if (displaced is not null)
+        {
+            SwarmMetrics.PeersEvicted.Add(1, new KeyValuePair<string, object?>("reason", "handshake-slots"));
+            displaced.Value.Displace.Cancel();
+        }
+
+        return admitted;
+    }
+
+    private void RemoveLocked(LinkedListNode<PendingHandshake> node)
+    {
+        _pending.Remove(node);
+        IPAddress address = node.Value.Address;
+        if (_pendingPerAddress[address] == 1)
+        {
+            _pendingPerAddress.Remove(address);
+        }
+        else
+        {
+            _pendingPerAddress[address]--;
+        }
+    }
+
+    private async Task HandshakeAsync(Socket client, LinkedListNode<PendingHandshake> pending)
     {
         try
         {
-            await HandshakeCoreAsync(client).ConfigureAwait(false);
+            await HandshakeCoreAsync(client, pending.Value.Displace.Token).ConfigureAwait(false);
         }
         finally
         {
-            Interlocked.Decrement(ref _pending);
+            lock (_pending)
+            {
+                if (pending.List is not null)
+                {
+                    RemoveLocked(pending);
+                }
+            }
+
+            pending.Value.Displace.Dispose();
         }
     }
 
-    private async Task HandshakeCoreAsync(Socket client)
+    private async Task HandshakeCoreAsync(Socket client, CancellationToken displaced)
     {
         EndPoint? remote = client.RemoteEndPoint;
         Stream? stream = null;
@@ -124,7 +210,7 @@ internal sealed class ConnectionListener : IAsyncDisposable
         try
         {
             using var deadline = new CancellationTokenSource(HandshakeTimeout, _time);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, deadline.Token, displaced);
 
             // TLS and plain peers share the port: a TLS record cannot start like a BitTorrent handshake.
             TorrentSwarm? tlsSwarm = null;
@@ -156,7 +242,7 @@ internal sealed class ConnectionListener : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            refusal = "no handshake in time";
+            refusal = displaced.IsCancellationRequested ? "displaced by a newer connection while all handshake slots were taken" : "no handshake in time";
         }
         catch (SocketException e)
         {
@@ -179,4 +265,7 @@ internal sealed class ConnectionListener : IAsyncDisposable
         stream?.Dispose();
         client.Dispose();
     }
+
+    /// <summary>A handshake in progress: where it comes from, since when, and how to displace it.</summary>
+    private sealed record PendingHandshake(IPAddress Address, long Started, CancellationTokenSource Displace);
 }

@@ -75,6 +75,12 @@ internal static partial class Log
     [LoggerMessage(322, LogLevel.Debug, "Peer {Peer} did not deliver the metadata: {Reason}")]
     public static partial void MetadataPeerFailed(ILogger logger, IPEndPoint peer, string reason);
 
+    [LoggerMessage(323, LogLevel.Debug, "No connection slot for {Peer}: {Reason}")]
+    public static partial void NoConnectionSlot(ILogger logger, IPEndPoint peer, string reason);
+
+    [LoggerMessage(324, LogLevel.Debug, "Refused an incoming connection from {Peer}: {Pending} handshakes from its address are already in progress")]
+    public static partial void TooManyPendingHandshakesFromAddress(ILogger logger, EndPoint? peer, int pending);
+
     [LoggerMessage(330, LogLevel.Warning, "Deploying {Torrent}: {Detail}; {When}")]
     public static partial void PiecesUnavailable(ILogger logger, string torrent, string detail, string when);
 

@@ -24,21 +24,34 @@ internal sealed class PeerCandidates
 
     /// <summary>Remembers peers to dial, up to <see cref="Capacity"/>; never ourselves, never port 0.</summary>
     /// <param name="peers">The peers a source named.</param>
-    public void Add(IEnumerable<IPEndPoint> peers)
+    /// <param name="reserved">
+    /// Whether the source is one we trust to name peers (a tracker, <c>--peer</c>, LSD): such a peer is dialled into
+    /// the slots <see cref="ConnectionSlots"/> reserves, even if PEX named it first.
+    /// </param>
+    public void Add(IEnumerable<IPEndPoint> peers, bool reserved)
     {
         foreach (IPEndPoint peer in peers)
         {
-            if (_candidates.Count >= Capacity)
+            if (peer.Port == 0 || _self.Contains(peer))
             {
-                break;
+                continue;
             }
 
-            if (peer.Port != 0 && !_candidates.ContainsKey(peer) && !_self.Contains(peer))
+            if (_candidates.TryGetValue(peer, out Candidate? known))
             {
-                _candidates[peer] = new Candidate();
+                known.Reserved |= reserved;
+            }
+            else if (_candidates.Count < Capacity)
+            {
+                _candidates[peer] = new Candidate { Reserved = reserved };
             }
         }
     }
+
+    /// <summary>Gets whether a peer was named by a trusted source (<see cref="Add"/>).</summary>
+    /// <param name="endPoint">The peer.</param>
+    /// <returns>Whether it is dialled into a reserved slot.</returns>
+    public bool IsReserved(IPEndPoint endPoint) => _candidates.TryGetValue(endPoint, out Candidate? candidate) && candidate.Reserved;
 
     /// <summary>
     /// Remembers the port a peer that dialled us listens on, so it is dialled back if its connection drops; a peer
@@ -57,27 +70,35 @@ internal sealed class PeerCandidates
 
     /// <summary>Picks the peers to dial now, and counts them as connecting until <see cref="DialEnded"/>.</summary>
     /// <param name="now">The current timestamp.</param>
-    /// <param name="room">The most peers to pick.</param>
+    /// <param name="reservedRoom">The most peers from trusted sources to pick.</param>
+    /// <param name="room">The most other peers to pick.</param>
     /// <param name="skip">Whether a peer must not be dialled (banned, connected already).</param>
     /// <returns>The peers to dial; empty when none is due.</returns>
-    public List<IPEndPoint> TakeDue(long now, int room, Func<IPEndPoint, bool> skip)
+    public List<IPEndPoint> TakeDue(long now, int reservedRoom, int room, Func<IPEndPoint, bool> skip)
     {
         var targets = new List<IPEndPoint>();
         foreach ((IPEndPoint endPoint, Candidate candidate) in _candidates)
         {
-            if (room <= 0)
+            if (reservedRoom <= 0 && room <= 0)
             {
                 break;
             }
 
-            if (now < candidate.NextAttempt || _connecting.Contains(endPoint) || skip(endPoint))
+            if ((candidate.Reserved ? reservedRoom : room) <= 0 || now < candidate.NextAttempt || _connecting.Contains(endPoint) || skip(endPoint))
             {
                 continue;
             }
 
             _connecting.Add(endPoint);
             targets.Add(endPoint);
-            room--;
+            if (candidate.Reserved)
+            {
+                reservedRoom--;
+            }
+            else
+            {
+                room--;
+            }
         }
 
         return targets;
@@ -106,5 +127,7 @@ internal sealed class PeerCandidates
         public long NextAttempt { get; set; }
 
         public int Failures { get; set; }
+
+        public bool Reserved { get; set; }
     }
 }

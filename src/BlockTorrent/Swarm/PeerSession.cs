@@ -69,7 +69,8 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
         Pick = new PickerPeer(swarm.PieceCount);
         Requests = new RequestPump(this, swarm);
         _pendingReplies = new int[swarm.Extensions.All.Count];
-        LastProgress = swarm.Time.GetTimestamp();
+        LastProgress = LastUseful = swarm.Time.GetTimestamp();
+        SameHost = PeerAddress.IsSameHost(socket.LocalEndPoint as IPEndPoint, Remote);
         _uploadDelay = swarm.Upload.IsLimited ? new RateDelay(swarm.Time) : null;
     }
 
@@ -130,6 +131,18 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     public long LastProgress { get; set; }
 
     public int Stalls { get; set; }
+
+    /// <summary>Gets when piece data last moved either way (connecting counts; set once a second by <see cref="UpdateRates"/>).</summary>
+    public long LastUseful { get; private set; }
+
+    /// <summary>Gets a value indicating whether the peer is on this machine (both ends of the connection share an address).</summary>
+    public bool SameHost { get; }
+
+    /// <summary>Gets a value indicating whether we dialled the peer from a trusted source (a reserved slot; <see cref="ConnectionSlots"/>).</summary>
+    public bool Reserved { get; init; }
+
+    /// <summary>Gets or sets a value indicating whether a newcomer took the peer's slot (it is closing; set under the swarm's lock).</summary>
+    public bool Evicted { get; set; }
 
     public int HashFailures { get; set; }
 
@@ -231,6 +244,11 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
         DownloadRate = (DownloadRate * 0.5) + ((down - _rateDownloaded) / seconds * 0.5);
         UploadRate = (UploadRate * 0.5) + (upNow * 0.5);
         _connection.UpdateUnsentLimit(Math.Max(upNow, UploadRate));
+        long now = _host.Time.GetTimestamp();
+        if (down != _rateDownloaded || up != _rateUploaded)
+        {
+            LastUseful = now;
+        }
 
         _rateDownloaded = down;
         _rateUploaded = up;
@@ -239,7 +257,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
             Queue.RoundTrip = roundTrip;
         }
 
-        Queue.Tick(_host.Time.GetTimestamp());
+        Queue.Tick(now);
     }
 
     /// <summary>

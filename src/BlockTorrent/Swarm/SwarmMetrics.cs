@@ -21,6 +21,9 @@ internal static class SwarmMetrics
     /// </summary>
     public static Counter<long> PeersEvicted { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.evicted", "{peer}", "Peer connections closed to protect the swarm, by reason.");
 
+    /// <summary>Peer connections refused a connection slot (<see cref="ConnectionSlots"/>).</summary>
+    public static Counter<long> PeersRefused { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.refused", "{peer}", "Peer connections refused a connection slot: too many from their address, or every slot taken by a peer that gives something.");
+
     /// <summary>Peers banned for sending corrupt pieces.</summary>
     public static Counter<long> PeersBanned { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.banned", "{peer}", "Peers banned after sending pieces that failed their hash check.");
 }

@@ -14,12 +14,17 @@ internal sealed partial class TorrentSwarm
 
     private readonly PeerCandidates _candidates = new();
 
-    /// <summary>Adds peers to connect to.</summary>
-    public void AddCandidates(IEnumerable<IPEndPoint> peers)
+    /// <summary>Adds peers to connect to from a source we trust to name peers: trackers, <c>--peer</c>, LSD.</summary>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, reserved: true);
+
+    /// <summary>Adds peers another peer named (PEX): they never take the slots kept for trusted sources.</summary>
+    private void AddExchangedCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, reserved: false);
+
+    private void AddCandidates(IEnumerable<IPEndPoint> peers, bool reserved)
     {
         lock (Sync)
         {
-            _candidates.Add(peers);
+            _candidates.Add(peers, reserved);
         }
 
         ConnectToCandidates();
@@ -35,8 +40,13 @@ internal sealed partial class TorrentSwarm
                 return;
             }
 
-            int room = Settings.MaxConnectionsPerTorrent - _sessions.Count - _candidates.Connecting;
-            targets = _candidates.TakeDue(Time.GetTimestamp(), room, IsBannedOrConnectedLocked);
+            // Peers from trusted sources may fill every slot a trusted peer does not hold (a newcomer takes the slot of
+            // a peer that gives nothing); others only the unreserved slots others do not hold (ConnectionSlots).
+            int max = Settings.MaxConnectionsPerTorrent;
+            int reservedSessions = _sessions.Count(s => s.Reserved);
+            int reservedRoom = max - reservedSessions - _candidates.Connecting;
+            int room = max - ConnectionSlots.ReservedFor(max) - (_sessions.Count - reservedSessions) - _candidates.Connecting;
+            targets = _candidates.TakeDue(Time.GetTimestamp(), reservedRoom, room, IsBannedOrConnectedLocked);
         }
 
         foreach (IPEndPoint target in targets)
@@ -71,8 +81,14 @@ internal sealed partial class TorrentSwarm
             }
             else
             {
-                registered = Register(socket, stream, remote, outgoing: true);
-                failure = registered ? null : "not registered (ourselves, banned, duplicate or full)";
+                bool reserved;
+                lock (Sync)
+                {
+                    reserved = _candidates.IsReserved(endPoint);
+                }
+
+                registered = Register(socket, stream, remote, outgoing: true, reserved);
+                failure = registered ? null : "not registered (ourselves, banned, duplicate, or no slot)";
             }
         }
         catch (OperationCanceledException)

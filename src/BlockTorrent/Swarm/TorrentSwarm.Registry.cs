@@ -6,7 +6,7 @@ namespace BlockTorrent.Swarm;
 
 /// <summary>
 /// The session registry: which connections, dialled or accepted, become sessions (not ourselves, not a banned peer,
-/// one connection per peer, at most <see cref="SwarmSettings.MaxConnectionsPerTorrent"/>), what each is told first,
+/// one connection per peer, a slot by <see cref="ConnectionSlots"/>), what each is told first,
 /// and what its extended handshake and its end change.
 /// </summary>
 internal sealed partial class TorrentSwarm
@@ -18,7 +18,7 @@ internal sealed partial class TorrentSwarm
         byte[] bytes = new byte[PeerHandshake.Size];
         reply.WriteTo(bytes);
         await stream.WriteAsync(bytes, _stop.Token).ConfigureAwait(false);
-        if (!Register(socket, stream, remote, outgoing: false))
+        if (!Register(socket, stream, remote, outgoing: false, reserved: false))
         {
             await stream.DisposeAsync().ConfigureAwait(false);
         }
@@ -71,10 +71,11 @@ internal sealed partial class TorrentSwarm
         }
     }
 
-    private bool Register(Socket socket, Stream stream, PeerHandshake remote, bool outgoing)
+    private bool Register(Socket socket, Stream stream, PeerHandshake remote, bool outgoing, bool reserved)
     {
         var remoteEndPoint = (IPEndPoint)socket.RemoteEndPoint!;
         PeerSession? replaced = null;
+        string? refusal = null;
         lock (Sync)
         {
             if (IsStopping || _banned.IsBanned(remoteEndPoint, remote.PeerId))
@@ -102,12 +103,34 @@ internal sealed partial class TorrentSwarm
 
                 replaced = existing;
             }
-            else if (_sessions.Count >= Settings.MaxConnectionsPerTorrent)
+            else
             {
-                return false;
+                long now = Time.GetTimestamp();
+                refusal = ConnectionSlots.Decide(
+                    _sessions,
+                    Settings.MaxConnectionsPerTorrent,
+                    remoteEndPoint.Address,
+                    PeerAddress.IsSameHost(socket.LocalEndPoint as IPEndPoint, remoteEndPoint),
+                    reserved,
+                    now,
+                    (long)(ConnectionSlots.IdleEviction.TotalSeconds * Time.TimestampFrequency),
+                    s => Picker is { } picker && picker.IsInteresting(s.Pick),
+                    out replaced);
+                if (refusal is not null)
+                {
+                    Log.NoConnectionSlot(Logger, remoteEndPoint, refusal);
+                    SwarmMetrics.PeersRefused.Add(1);
+                    return false;
+                }
+
+                if (replaced is not null)
+                {
+                    replaced.Evicted = true;
+                    SwarmMetrics.PeersEvicted.Add(1, new KeyValuePair<string, object?>("reason", "idle"));
+                }
             }
 
-            var session = new PeerSession(this, socket, stream, remote, outgoing, _stop.Token);
+            var session = new PeerSession(this, socket, stream, remote, outgoing, _stop.Token) { Reserved = reserved };
             _sessions.Add(session);
             _peersSeen++;
             if (session.Extensions)
@@ -122,7 +145,7 @@ internal sealed partial class TorrentSwarm
             _host.Publish(new SwarmEvent(SwarmEventKind.PeerConnected, InfoHashText) { Peer = session.Remote });
         }
 
-        replaced?.Close("replaced by the connection both ends keep");
+        replaced?.Close(replaced.Evicted ? "gave nothing while a newcomer needed its slot" : "replaced by the connection both ends keep");
         RunChoker();
         return true;
     }

@@ -1,5 +1,3 @@
-using BlockTorrent.Wire;
-
 namespace BlockTorrent.Swarm;
 
 /// <summary>
@@ -64,10 +62,8 @@ internal sealed partial class TorrentSwarm
                     }
                 }
 
-                if (now - s.LastSent > keepAlive)
-                {
-                    s.Send(new Outgoing(MessageId.Choke, KeepAlive: true));
-                }
+                // Only to a connection with nothing queued or being written: behind a stuck send they would pile up.
+                s.SendKeepAliveIfIdle(now, keepAlive);
 
                 if (now - s.LastReceived > silence)
                 {

@@ -69,7 +69,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         Extensions.Add(new MetadataServer(manifest.InfoDictionary));
         if (PexEnabled)
         {
-            Extensions.Add(new PeerExchange(AddCandidates, (long)(host.Settings.PeerExchangeInterval.TotalSeconds * host.Time.TimestampFrequency)));
+            Extensions.Add(new PeerExchange(AddExchangedCandidates, (long)(host.Settings.PeerExchangeInterval.TotalSeconds * host.Time.TimestampFrequency)));
         }
 
         Extensions.Add(new HashServer(manifest));

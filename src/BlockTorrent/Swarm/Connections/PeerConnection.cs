@@ -375,6 +375,10 @@ internal sealed class PeerConnection<TMessage>
 
                     unflushed += await _handler.WriteAsync(_output, next, ct).ConfigureAwait(false);
                     Interlocked.Decrement(ref _queued);
+
+                    // A block written is progress too: under an upload cap the handler waits before each one, and a
+                    // flush may be many blocks away.
+                    ArmSendTimer(force: false);
                 }
 
                 if (unflushed > 0 && (await _output.FlushAsync(ct).ConfigureAwait(false)).IsCompleted)
