@@ -101,6 +101,26 @@ public sealed class ServiceTlsSwarmTests : IDisposable
     }
 
     [Fact]
+    public async Task AManifestTheDepotMadeForAPlainSwarmIsMadeAgainForItsAuthorityOnceTlsSwarmIsOn()
+    {
+        var image = new TestImage { Length = 1 << 20, Seed = 3 };
+        InfoHash? plain;
+        await using (ServiceInstance depot = await StartDepotAsync(image, new() { ["BlockTorrent:Depot:TlsSwarm"] = "false" }))
+        {
+            TorrentManifest first = TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
+            Assert.Null(first.SwarmAuthority);
+            plain = first.InfoHashV2;
+        }
+
+        await using ServiceInstance restarted = await StartDepotAsync(image, []);
+
+        TorrentManifest remade = TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
+        using X509Certificate2 authority = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(_dir.File("depot-state/swarm-ca.pem"), TestContext.Current.CancellationToken));
+        Assert.Equal(authority.RawData, remade.SwarmAuthority!.RawData);
+        Assert.NotEqual(plain, remade.InfoHashV2);
+    }
+
+    [Fact]
     public async Task ADepotSigningCertificateThatIsNotTheKeysIsRefusedAtStart()
     {
         (_, string signingKey, _) = WriteSigningFiles();
