@@ -22,7 +22,8 @@ namespace BlockTorrent.Swarm;
 /// which connections become sessions, <c>.Sessions</c> what a session's messages change (<see cref="ISessionHost"/>),
 /// <c>.Commits</c> piece commits and bans, <c>.Tick</c> the periodic work, <c>.Dialing</c> the dials
 /// (<see cref="PeerCandidates"/>), <c>.SuperSeed</c> the upload shares (<see cref="SuperSeedOffers"/> the offers),
-/// <c>.Sources</c> pieces left without a source, <c>.Peers</c> the progress snapshot.
+/// <c>.Sources</c> pieces left without a source, <c>.Check</c> a re-image's check running beside the swarm,
+/// <c>.Bandwidth</c> the rate limits, <c>.Peers</c> the progress snapshot.
 /// </para>
 /// </remarks>
 internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
