@@ -93,6 +93,7 @@ internal static class CliApp
         root.Subcommands.Add(DevicesCommand.Build(context));
         root.Subcommands.Add(DemoCommand.Build(context));
         root.Subcommands.Add(FleetCommand.Build(context));
+        root.Subcommands.Add(CaptureCommand.Build(context));
         return root;
     }
 }

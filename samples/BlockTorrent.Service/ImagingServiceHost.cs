@@ -1,3 +1,4 @@
+using BlockTorrent.Service.Capture;
 using BlockTorrent.Service.Depot;
 using BlockTorrent.Service.Fleet;
 using BlockTorrent.Service.Http;
@@ -46,6 +47,7 @@ internal static class ImagingServiceHost
         {
             case ServiceRole.Depot:
                 builder.Services.AddSingleton<FleetBoard>();
+                builder.Services.AddSingleton<CaptureReceiver>();
                 builder.Services.AddHostedService<DepotService>();
                 builder.Services.AddHostedService<FleetService>();
                 break;
@@ -90,6 +92,7 @@ internal static class ImagingServiceHost
         if (role == ServiceRole.Depot)
         {
             FleetEndpoints.Map(app, http, OnlyAt);
+            CaptureEndpoints.Map(app, http, OnlyAt);
         }
 
         app.Lifetime.ApplicationStarted.Register(() =>

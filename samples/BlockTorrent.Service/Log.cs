@@ -112,4 +112,13 @@ internal static partial class Log
 
     [LoggerMessage(5061, LogLevel.Information, "Target: {Image} is a TLS swarm; this target presents {Subject}")]
     public static partial void TlsSwarm(ILogger logger, string image, string subject);
+
+    [LoggerMessage(5090, LogLevel.Information, "Depot: capturing {Image} from {Capturer} ({Length} bytes, {Pieces} pieces)")]
+    public static partial void CaptureStarted(ILogger logger, string image, System.Net.IPEndPoint capturer, long length, int pieces);
+
+    [LoggerMessage(5091, LogLevel.Information, "Depot: captured {Image}: {Bytes} bytes received in {Duration}; serving it once it settles")]
+    public static partial void CaptureReceived(ILogger logger, string image, long bytes, TimeSpan duration);
+
+    [LoggerMessage(5092, LogLevel.Error, "Depot: the capture of {Image} failed")]
+    public static partial void CaptureFailed(ILogger logger, Exception exception, string image);
 }

@@ -375,7 +375,8 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
                 return await CreateManifestAsync(status, depot, trackers, cancellationToken).ConfigureAwait(false);
             }
 
-            if (tracker is null || loaded.CreatedBy != CreatedBy || loaded.Trackers.SequenceEqual(trackers, StringComparer.Ordinal))
+            // A manifest that announces nowhere (a captured image's) is given the depot's tracker, or targets find no peer.
+            if (tracker is null || (loaded.CreatedBy != CreatedBy && loaded.Trackers.Count > 0) || loaded.Trackers.SequenceEqual(trackers, StringComparer.Ordinal))
             {
                 return loaded;
             }

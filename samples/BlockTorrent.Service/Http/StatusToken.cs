@@ -42,7 +42,7 @@ internal static class StatusToken
                 return next(context);
             }
 
-            if (atManifests && path.Equals("/fleet/report", StringComparison.Ordinal))
+            if (atManifests && (path.Equals("/fleet/report", StringComparison.Ordinal) || path.StartsWithSegments("/capture", StringComparison.Ordinal)))
             {
                 // Without a token nobody elsewhere can prove who they are, so only this machine's own target reports.
                 bool allowed = expected is null
