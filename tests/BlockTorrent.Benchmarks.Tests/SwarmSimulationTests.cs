@@ -21,11 +21,12 @@ public sealed class SwarmSimulationTests
     };
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void EveryTargetThatStaysGetsTheWholeImageAndNoneFinishesBeforeTheFluidBound(bool superSeed)
+    [InlineData(SuperSeedMode.Adaptive)]
+    [InlineData(SuperSeedMode.Always)]
+    [InlineData(SuperSeedMode.Never)]
+    public void EveryTargetThatStaysGetsTheWholeImageAndNoneFinishesBeforeTheFluidBound(SuperSeedMode superSeeding)
     {
-        var simulation = new SwarmSimulation(Small with { SuperSeed = superSeed });
+        var simulation = new SwarmSimulation(Small with { SuperSeeding = superSeeding });
 
         SimulationResult result = simulation.Run();
 

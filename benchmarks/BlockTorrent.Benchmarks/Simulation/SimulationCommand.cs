@@ -6,7 +6,7 @@ namespace BlockTorrent.Benchmarks.Simulation;
 
 /// <summary>
 /// <c>simulate [--targets 10,20,50,100,200,500,1000] [--size 64MiB] [--piece-size 256KiB] [--rate 50] [--slow-share 0.1]
-/// [--slow-factor 5] [--leave-share 0.02] [--degree 40] [--no-super-seed] [--step 0.01] [--seed 1] [--csv FILE]</c>:
+/// [--slow-factor 5] [--leave-share 0.02] [--degree 40] [--super-seed adaptive|always|never] [--step 0.01] [--seed 1] [--csv FILE]</c>:
 /// the swarm simulation (<see cref="SwarmSimulation"/>) for each swarm size, as a table of T / fluid bound against
 /// multicast's, and as CSV for a plot.
 /// </summary>
@@ -27,11 +27,11 @@ internal static class SimulationCommand
             SlowFactor = cl.Double("--slow-factor", 5),
             LeaveShare = cl.Double("--leave-share", 0.02),
             Degree = cl.Int("--degree", 40),
-            SuperSeed = !cl.Flag("--no-super-seed"),
+            SuperSeeding = Enum.Parse<SuperSeedMode>(cl.Text("--super-seed", new SeedOptions().SuperSeeding.ToString()), ignoreCase: true),
             Step = cl.Double("--step", 0.01),
             Seed = cl.Int("--seed", 1),
         };
-        Console.WriteLine(FormattableString.Invariant($"simulate: {Swarm.CommandLine.FormatSize(template.ImageBytes)} in {Swarm.CommandLine.FormatSize(template.PieceLength)} pieces, links {template.LinkRate * 8 / 1e6:F0} Mbit/s, {template.SlowShare:P0} of targets at 1/{template.SlowFactor:F0} of that, {template.LeaveShare:P0} leave at {template.LeaveAt:P0} of the bound, {template.Degree} peers each, seed {(template.SuperSeed ? "super-seeding" : "plain")}, step {template.Step * 1000:F0} ms"));
+        Console.WriteLine(FormattableString.Invariant($"simulate: {Swarm.CommandLine.FormatSize(template.ImageBytes)} in {Swarm.CommandLine.FormatSize(template.PieceLength)} pieces, links {template.LinkRate * 8 / 1e6:F0} Mbit/s, {template.SlowShare:P0} of targets at 1/{template.SlowFactor:F0} of that, {template.LeaveShare:P0} leave at {template.LeaveAt:P0} of the bound, {template.Degree} peers each, seed super-seeding {template.SuperSeeding}, step {template.Step * 1000:F0} ms"));
         Console.WriteLine($"{"targets",7} {"slow",5} {"left",5} {"T_fast",8} {"fast/bound",10} {"T_all",8} {"all/bound",9} {"multicast",9} {"mc fast/bound",13} {"seed sent",9} {"wall",6}");
         var csv = new StringBuilder(Header).Append('\n');
         int status = 0;

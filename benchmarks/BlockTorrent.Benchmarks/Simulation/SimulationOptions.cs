@@ -30,8 +30,8 @@ internal sealed record SimulationOptions
     /// <summary>Gets how many other targets each target is connected to, about (a tracker's answer plus PEX).</summary>
     public int Degree { get; init; } = 40;
 
-    /// <summary>Gets whether the seed super-seeds (BEP 16, the library's <c>SuperSeeder</c>).</summary>
-    public bool SuperSeed { get; init; } = true;
+    /// <summary>Gets how the seed announces its pieces; the default is the library's, adaptive super-seeding.</summary>
+    public SuperSeedMode SuperSeeding { get; init; } = new SeedOptions().SuperSeeding;
 
     /// <summary>Gets the simulation's time step in seconds: bandwidth is shared and requests refilled once per step.</summary>
     public double Step { get; init; } = 0.01;

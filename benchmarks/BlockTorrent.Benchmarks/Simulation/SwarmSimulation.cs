@@ -7,7 +7,7 @@ namespace BlockTorrent.Benchmarks.Simulation;
 /// A discrete-time simulation of one seed and many targets on shaped links, driven by the library's own policy
 /// objects: each target's <see cref="PiecePicker"/> decides what it requests from whom, a <see cref="RequestQueue"/> per
 /// connection how deep its pipeline is, every node's <see cref="Choker"/> whom it uploads to, and the seed's
-/// <see cref="SuperSeeder"/> what it offers. The simulation owns only what the network and the sessions do: links,
+/// <see cref="SuperSeeder"/> what it offers (<see cref="SuperSeeder.ForTorrent"/>, as every swarm makes it). The simulation owns only what the network and the sessions do: links,
 /// bytes in flight, messages, and the glue the swarm and request pump put around those objects.
 /// </summary>
 /// <remarks>
@@ -67,12 +67,9 @@ internal sealed class SwarmSimulation
             _targets[t] = new Node(t, rate, picker, _pieceCount, options.Seed + t);
         }
 
-        if (options.SuperSeed)
+        if (options.SuperSeeding != SuperSeedMode.Never)
         {
-            // The parameters TorrentSwarm gives its super-seeder: about 1 MiB of offers per peer, three times that
-            // held unforwarded for at most 3 s, second copies held back at most 1 s after the last first copy.
-            int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L << 20) / options.PieceLength));
-            _superSeeder = new SuperSeeder(_pieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Frequency, new Random(options.Seed));
+            _superSeeder = SuperSeeder.ForTorrent(_pieceCount, options.PieceLength, Frequency, canonical: null, options.SuperSeeding == SuperSeedMode.Adaptive, new Random(options.Seed));
         }
 
         Connect(random);
@@ -205,7 +202,8 @@ internal sealed class SwarmSimulation
         return c;
     }
 
-    // The seed's offers to one peer, as TorrentSwarm.OfferLocked makes them: each offer is a have message.
+    // The seed's offers to one peer, as SuperSeedOffers makes them: each offer is a have message; a peer the
+    // super-seeder opens (adaptive: it passes nothing on) is told every piece it was not told yet.
     private void Offer(Connection c)
     {
         if (c.Seeding is null || c.Closed)
@@ -213,7 +211,18 @@ internal sealed class SwarmSimulation
             return;
         }
 
-        for (int piece; (piece = _superSeeder!.NextOffer(c.Seeding, _now)) >= 0;)
+        if (_superSeeder!.ShouldOpen(c.Seeding, _now))
+        {
+            _superSeeder.Open(c.Seeding);
+            for (int piece = 0; piece < _pieceCount; piece++)
+            {
+                c.To.Picker!.PeerHave(c.Pick, piece);
+            }
+
+            return;
+        }
+
+        for (int piece; (piece = _superSeeder.NextOffer(c.Seeding, _now)) >= 0;)
         {
             c.To.Picker!.PeerHave(c.Pick, piece);
         }

@@ -29,12 +29,7 @@ internal sealed class SuperSeedOffers
         _time = time;
         _have = have;
         _logger = logger;
-
-        // Super-seeding offers about 1 MiB per peer at a time (at least two pieces), and lets a peer hold three
-        // times that in pieces it has not passed on yet before its offers wait (for 3 s at most). Second copies wait
-        // for the last first copies while those keep arriving (at most 1 s since the last one).
-        int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / manifest.PieceLength));
-        _seeder = new SuperSeeder(manifest.PieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), time.TimestampFrequency, canonical: manifest.GetCanonicalPiece, adaptive: adaptive);
+        _seeder = SuperSeeder.ForTorrent(manifest.PieceCount, manifest.PieceLength, time.TimestampFrequency, manifest.GetCanonicalPiece, adaptive);
     }
 
     /// <summary>A peer told us its pieces (bitfield, have-all or have-none): it joins the offers and gets its first.</summary>

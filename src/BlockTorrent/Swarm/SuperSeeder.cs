@@ -85,6 +85,25 @@ internal sealed class SuperSeeder
         _adaptive = adaptive;
     }
 
+    /// <summary>
+    /// Creates the super-seeder a swarm runs with (the swarm simulation in benchmarks/ runs the same): about 1 MiB of
+    /// offers per peer at a time (at least two pieces), three times that held in pieces not passed on yet before a
+    /// peer's offers wait (for 3 s at most), and second copies held back while the last first copies keep arriving
+    /// (at most 1 s since the last one).
+    /// </summary>
+    /// <param name="pieceCount">The number of pieces.</param>
+    /// <param name="pieceLength">The nominal piece length in bytes.</param>
+    /// <param name="timestampFrequency">Ticks per second of the timestamps passed in.</param>
+    /// <param name="canonical">The first copy of each piece, or <see langword="null"/> when no piece repeats.</param>
+    /// <param name="adaptive">Whether a peer whose pieces are not passed on is opened (<see cref="ShouldOpen"/>).</param>
+    /// <param name="random">Breaks ties.</param>
+    /// <returns>The super-seeder.</returns>
+    public static SuperSeeder ForTorrent(int pieceCount, int pieceLength, long timestampFrequency, Func<int, int>? canonical, bool adaptive, Random? random = null)
+    {
+        int offersPerPeer = Math.Max(2, (int)Math.Min(64, (1L * 1024 * 1024) / pieceLength));
+        return new SuperSeeder(pieceCount, offersPerPeer, 3 * offersPerPeer, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), timestampFrequency, random, canonical, adaptive);
+    }
+
     /// <summary>Gets the most open offers one peer holds.</summary>
     public int OffersPerPeer { get; }
 
