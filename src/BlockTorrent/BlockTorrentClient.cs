@@ -8,6 +8,7 @@ using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
+using BlockTorrent.Scratch;
 using BlockTorrent.Swarm;
 using BlockTorrent.Swarm.Bandwidth;
 using BlockTorrent.Writing;
@@ -127,13 +128,21 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         CompressedImage? compressed = CompressedImage.FromManifest(manifest);
         CompressedImageDevice? decoding = compressed is null ? null : new CompressedImageDevice(compressed, target);
         await using ConfiguredAsyncDisposable decodingScope = ((IAsyncDisposable?)decoding ?? Stream.Null).ConfigureAwait(false);
-        IBlockDevice device = (IBlockDevice?)decoding ?? target;
+
+        // A compressed stream's pieces wait in bounded scratch for a decoder that writes the raw image in order (StreamImageDevice).
+        StreamImage? stream = compressed is null ? StreamImage.FromManifest(manifest) : null;
+        IScratchStore? scratch = stream is null ? null : CreateScratch(options, manifest.PieceLength);
+        await using ConfiguredAsyncDisposable scratchScope = ((IAsyncDisposable?)scratch ?? Stream.Null).ConfigureAwait(false);
+        StreamImageDevice? streaming = stream is null ? null : new StreamImageDevice(manifest, stream, target, scratch!);
+        await using ConfiguredAsyncDisposable streamingScope = ((IAsyncDisposable?)streaming ?? Stream.Null).ConfigureAwait(false);
+        IBlockDevice device = (IBlockDevice?)decoding ?? (IBlockDevice?)streaming ?? target;
         LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
         long started = _host.Time.GetTimestamp();
         var writerOptions = new PieceWriterOptions
         {
             MaxInFlightBytes = Math.Max(_host.Options.DownloadMemory, manifest.PieceLength),
-            VerifyAfterWrite = options.VerifyAfterWrite,
+            // A stream's decoded pieces leave scratch: the raw SHA-256 at the end reads the device instead.
+            VerifyAfterWrite = options.VerifyAfterWrite && streaming is null,
             VerifyAllHashes = options.VerifyAllHashes,
             DeviceIsZeroed = options.DeviceIsZeroed,
         };
@@ -142,8 +151,12 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         // A re-image checks the target while the swarm runs. A compressed image's target is checked first: its zero
         // frames are zeroed up front, which must not happen to regions not yet read.
-        bool checkBeside = options.CheckExistingData && decoding is null;
-        TargetCheck present = await PrepareTargetAsync(manifest, device, writer, options, checkBeside, cancellationToken).ConfigureAwait(false);
+        bool checkBeside = options.CheckExistingData && decoding is null && streaming is null;
+
+        // A stream decodes only from its start, so nothing on the target counts: every piece travels once.
+        TargetCheck present = streaming is null
+            ? await PrepareTargetAsync(manifest, device, writer, options, checkBeside, cancellationToken).ConfigureAwait(false)
+            : await PrepareStreamAsync(writer, cancellationToken).ConfigureAwait(false);
         if (decoding is not null)
         {
             await decoding.ZeroFramesAsync(options.DeviceIsZeroed || target.IsKnownZeroed, cancellationToken).ConfigureAwait(false);
@@ -159,7 +172,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
-        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null, superSeed: SuperSeedMode.Never) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
+        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null || streaming is not null, superSeed: SuperSeedMode.Never) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
         BackgroundCheck? check = null;
         if (checkBeside)
         {
@@ -167,6 +180,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount);
         }
 
+        if (streaming is not null)
+        {
+            swarm.UseStreamWindow(streaming.Window);
+        }
+
+        using var decoderStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task decoder = Task.CompletedTask;
         Log.DeployStarted(_host.Logger, manifest.Name, target.Name, have.Count, manifest.PieceCount, swarm.Picker!.Wanted.Count);
         Register(swarm);
         TimeSpan duration;
@@ -180,6 +200,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                 checking = RunCheckAsync(check, swarm, checkStop.Token);
             }
 
+            decoder = streaming?.DecodeAsync(decoderStop.Token) ?? Task.CompletedTask;
             swarm.AddCandidates(options.Peers);
             PeerDiscovery discovery = StartSwarmDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers, localDiscovery);
             await using var discoveryScope = discovery.ConfigureAwait(false);
@@ -188,7 +209,15 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                 Task reporter = progress is null ? Task.CompletedTask : ReportAsync(() => Snapshot(swarm, check, started), progress, reporting.Token);
                 try
                 {
+                    // A decoder that fails (a stream that does not decode, a device error) ends the deployment at once.
+                    await Task.WhenAny(swarm.Completed, decoder).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    if (decoder.IsFaulted)
+                    {
+                        await decoder.ConfigureAwait(false);
+                    }
+
                     await swarm.Completed.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    await decoder.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -196,7 +225,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                     await checking.ConfigureAwait(false);
                     await reporting.CancelAsync().ConfigureAwait(false);
                     await reporter.ConfigureAwait(false);
-                    if (options.ResumeFilePath is not null && !swarm.Completed.IsCompletedSuccessfully)
+                    if (options.ResumeFilePath is not null && streaming is null && !swarm.Completed.IsCompletedSuccessfully)
                     {
                         await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);
                     }
@@ -211,7 +240,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                 }
 
                 ThrowUnlessEveryPieceOnDevice(manifest, target, writer);
-                if (options.ResumeFilePath is not null)
+                if (streaming is not null)
+                {
+                    await streaming.VerifyRawAsync(cancellationToken).ConfigureAwait(false);
+                    Log.StreamDecoded(_host.Logger, manifest.Name, target.Name, streaming.RawBytesWritten, streaming.PeakScratchBytes, scratch!.Capacity);
+                }
+
+                if (options.ResumeFilePath is not null && streaming is null)
                 {
                     await SaveResumeAsync(writer, options.ResumeFilePath).ConfigureAwait(false);
                 }
@@ -228,6 +263,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         {
             Unregister(swarm);
             await swarm.DisposeAsync().ConfigureAwait(false);
+            await decoderStop.CancelAsync().ConfigureAwait(false);
+            await decoder.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         return new DeploymentResult
@@ -246,6 +283,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             HashFailures = swarm.HashFailures,
             PeersSeen = swarm.PeersSeen,
             Duration = duration,
+            ScratchPeakBytes = streaming?.PeakScratchBytes ?? 0,
         };
     }
 
@@ -701,6 +739,31 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         await writer.SatisfyZeroPiecesAsync(cancellationToken).ConfigureAwait(false);
         await writer.CopyDuplicatesLocallyAsync(cancellationToken).ConfigureAwait(false);
         return check;
+    }
+
+    /// <summary>Makes a compressed stream's scratch: the options' factory, a sparse file in their folder, or memory.</summary>
+    private static IScratchStore CreateScratch(DeployOptions options, int pieceLength)
+    {
+        if (options.ScratchSize < pieceLength)
+        {
+            throw new ArgumentException($"{nameof(DeployOptions.ScratchSize)} ({options.ScratchSize} bytes) must hold one piece of this stream ({pieceLength} bytes) at least.", nameof(options));
+        }
+
+        if (options.ScratchStoreFactory is { } factory)
+        {
+            return factory(options.ScratchSize, pieceLength);
+        }
+
+        return options.ScratchDirectory is { } folder
+            ? FileScratchStore.Create(Path.Combine(folder, $"blocktorrent-scratch-{Guid.NewGuid():N}"), options.ScratchSize, pieceLength)
+            : new MemoryScratchStore(options.ScratchSize);
+    }
+
+    /// <summary>Satisfies a stream's zero and duplicate pieces (the decoder feeds them itself); nothing on the target is checked.</summary>
+    private static async Task<TargetCheck> PrepareStreamAsync(PieceWriter writer, CancellationToken cancellationToken)
+    {
+        await writer.SatisfyZeroPiecesAsync(cancellationToken).ConfigureAwait(false);
+        return default;
     }
 
     private async Task SaveResumeAsync(PieceWriter writer, string path)

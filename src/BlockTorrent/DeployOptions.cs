@@ -104,6 +104,31 @@ public sealed class DeployOptions
     /// <value>The default is <see langword="null"/>: any info-hash.</value>
     public Manifest.InfoHash? ExpectedInfoHash { get; set; }
 
+    /// <summary>
+    /// Gets or sets the most bytes of a compressed stream's pieces (<see cref="Compression.StreamImage"/>: an
+    /// <c>.img.zst</c>, <c>.img.gz</c> or <c>.img.xz</c>) held at once while they wait for the decoder, which writes
+    /// the raw image in order. Pieces beyond what fits are not requested until the decoder has taken earlier ones;
+    /// decoded pieces stay to be served to peers until their room is needed. The same whatever the image's size; it
+    /// must hold one piece at least. Raw and seekable compressed images never use scratch.
+    /// </summary>
+    /// <value>The default is 256 MiB.</value>
+    public long ScratchSize { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Gets or sets a folder for a compressed stream's scratch: a sparse temporary file there, deleted afterwards
+    /// (<see cref="Scratch.FileScratchStore"/>). <see langword="null"/> keeps scratch in memory
+    /// (<see cref="Scratch.MemoryScratchStore"/>). Ignored when <see cref="ScratchStoreFactory"/> is set.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: memory.</value>
+    public string? ScratchDirectory { get; set; }
+
+    /// <summary>
+    /// Gets or sets how a compressed stream's scratch is made, given <see cref="ScratchSize"/> and the piece length: a
+    /// region of a spare partition, say, or a store that counts what it holds. The deployment disposes the store.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: <see cref="ScratchDirectory"/> decides.</value>
+    public Func<long, int, Scratch.IScratchStore>? ScratchStoreFactory { get; set; }
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()
@@ -133,6 +158,11 @@ public sealed class DeployOptions
             throw new ArgumentException($"{nameof(ExpectedInfoHash)} is empty.", nameof(ExpectedInfoHash));
         }
 
+        if (ScratchSize <= 0)
+        {
+            throw new ArgumentException($"{nameof(ScratchSize)} must be positive.", nameof(ScratchSize));
+        }
+
         if (StallTimeout <= TimeSpan.Zero && StallTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException($"{nameof(StallTimeout)} must be positive or infinite.", nameof(StallTimeout));
@@ -157,6 +187,9 @@ public sealed class DeployOptions
             VerifyAllHashes = VerifyAllHashes,
             Trust = Trust,
             ExpectedInfoHash = ExpectedInfoHash,
+            ScratchSize = ScratchSize,
+            ScratchDirectory = ScratchDirectory,
+            ScratchStoreFactory = ScratchStoreFactory,
         };
         foreach (IPEndPoint peer in Peers.Concat(peers).Distinct())
         {

@@ -61,4 +61,7 @@ public sealed record DeploymentResult
 
     /// <summary>Gets how long the deployment took, up to completion (seeding afterwards excluded).</summary>
     public TimeSpan Duration { get; init; }
+
+    /// <summary>Gets the most bytes a compressed stream's scratch held at once; 0 for an image that needs none.</summary>
+    public long ScratchPeakBytes { get; init; }
 }

@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using BlockTorrent.Bencode;
-using BlockTorrent.Buffers;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 
@@ -31,7 +29,6 @@ public sealed class CompressedImage
 
     private const int MinFrameSize = 4096;
     private const int MaxFrameSize = 16 * 1024 * 1024;
-    private const int HashChunkLength = 4 * 1024 * 1024;
 
     private readonly byte[] _rawSha256;
     private readonly byte[] _zeroFrames;
@@ -89,18 +86,25 @@ public sealed class CompressedImage
 
     /// <summary>Reads the layout of a compressed image from its manifest.</summary>
     /// <param name="manifest">The manifest.</param>
-    /// <returns>The layout, or <see langword="null"/> when the manifest describes a raw image.</returns>
+    /// <returns>The layout, or <see langword="null"/> when the manifest describes a raw image or a stream (<see cref="StreamImage"/>).</returns>
     /// <exception cref="InvalidTorrentException">The manifest carries a layout that is malformed or does not fit its pieces.</exception>
     public static CompressedImage? FromManifest(TorrentManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
+        return ReadInfoEntry(manifest, Parse);
+    }
+
+    /// <summary>Finds the info dictionary's <c>blocktorrent</c> entry and parses it, or returns <see langword="null"/> without one.</summary>
+    internal static T? ReadInfoEntry<T>(TorrentManifest manifest, EntryParser<T> parse)
+        where T : class
+    {
         var reader = new BencodeReader(manifest.InfoDictionary.Span);
         reader.ReadExpect(BencodeTokenType.StartDictionary, "the info dictionary");
         while (reader.Read() && reader.TokenType == BencodeTokenType.String)
         {
             if (reader.ValueSpan.SequenceEqual("blocktorrent"u8))
             {
-                return Parse(ref reader, manifest);
+                return parse(ref reader, manifest);
             }
 
             reader.Skip();
@@ -122,18 +126,7 @@ public sealed class CompressedImage
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{device.Name}' is {device.Length} bytes long, shorter than the raw image ({RawLength} bytes)."), nameof(device));
         }
 
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var chunk = new AlignedBuffer(HashChunkLength);
-        long offset = 0;
-        while (offset < RawLength)
-        {
-            int length = (int)Math.Min(chunk.Length, RawLength - offset);
-            await CompressedImageDevice.ReadExactlyAsync(device, offset, chunk.Memory[..length], cancellationToken).ConfigureAwait(false);
-            sha.AppendData(chunk.Memory.Span[..length]);
-            offset += length;
-        }
-
-        return sha.GetHashAndReset().AsSpan().SequenceEqual(_rawSha256);
+        return await RawImageHash.MatchesAsync(device, RawLength, _rawSha256, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Gets the raw offset of a frame.</summary>
@@ -181,9 +174,10 @@ public sealed class CompressedImage
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static CompressedImage Parse(ref BencodeReader reader, TorrentManifest manifest)
+    private static CompressedImage? Parse(ref BencodeReader reader, TorrentManifest manifest)
     {
         string? format = null;
+        string? layout = null;
         long? frameSize = null;
         byte[]? counts = null;
         long? rawLength = null;
@@ -198,6 +192,10 @@ public sealed class CompressedImage
                 case "compression":
                     reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.compression");
                     format = Encoding.ASCII.GetString(reader.ValueSpan);
+                    break;
+                case "layout":
+                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.layout");
+                    layout = Encoding.ASCII.GetString(reader.ValueSpan);
                     break;
                 case "frame size":
                     reader.ReadExpect(BencodeTokenType.Integer, "info.blocktorrent.frame size");
@@ -227,6 +225,11 @@ public sealed class CompressedImage
                     reader.Skip();
                     break;
             }
+        }
+
+        if (layout == StreamImage.StreamLayout)
+        {
+            return null; // One compressed stream, decoded in order: a StreamImage.
         }
 
         if (format != ZstdFormat)
@@ -288,5 +291,9 @@ public sealed class CompressedImage
         return new CompressedImage(format, raw, sha256, (int)f, (int)l, manifest.Length, manifest.PieceLength, zeroFrames, firstOrdinal, [.. frameOf]);
     }
 
-    private static InvalidTorrentException Invalid(string why) => new("Invalid torrent: info.blocktorrent: " + why);
+    internal static InvalidTorrentException Invalid(string why) => new("Invalid torrent: info.blocktorrent: " + why);
+
+    /// <summary>Parses the value of the <c>blocktorrent</c> entry, the reader just past its key.</summary>
+    internal delegate T? EntryParser<T>(ref BencodeReader reader, TorrentManifest manifest)
+        where T : class;
 }

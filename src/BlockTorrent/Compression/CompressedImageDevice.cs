@@ -134,41 +134,10 @@ internal sealed class CompressedImageDevice : IBlockDevice
         }
     }
 
-    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         CheckRange(offset, buffer.Length);
-        int total = 0;
-        while (!buffer.IsEmpty && offset < Length)
-        {
-            int piece = (int)(offset / _image.PieceLength);
-            long start = (long)piece * _image.PieceLength;
-            int size = PieceSize(piece);
-            int within = (int)(offset - start);
-            int count = Math.Min(size - within, buffer.Length);
-            if (within == 0 && count == size)
-            {
-                await EncodePieceAsync(piece, buffer[..size], cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                byte[] whole = ArrayPool<byte>.Shared.Rent(size);
-                try
-                {
-                    await EncodePieceAsync(piece, whole.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
-                    whole.AsSpan(within, count).CopyTo(buffer.Span);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(whole);
-                }
-            }
-
-            offset += count;
-            buffer = buffer[count..];
-            total += count;
-        }
-
-        return total;
+        return WholePieces.ReadAsync(offset, buffer, Length, _image.PieceLength, EncodePieceAsync, cancellationToken);
     }
 
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>

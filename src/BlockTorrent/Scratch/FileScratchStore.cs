@@ -168,19 +168,29 @@ public sealed class FileScratchStore : IScratchStore
             {
                 throw new KeyNotFoundException(string.Create(CultureInfo.InvariantCulture, $"Piece {piece} is not stored."));
             }
+
+            ScratchSlots.CheckDestination(piece, length, destination.Length);
+            _slots.TryBeginRead(piece, out _, out _);
         }
 
-        ScratchSlots.CheckDestination(piece, length, destination.Length);
-
-        // A concurrent RemoveAsync and TryStoreAsync could reuse the slot mid-read; callers remove a piece only after
-        // reading it, which the interface's contract (keys are pieces, stored at most once) makes the normal order.
-        int read = await _device.ReadAsync(SlotOffset(slot), destination[..length], cancellationToken).ConfigureAwait(false);
-        if (read != length)
+        try
         {
-            throw new IOException(string.Create(CultureInfo.InvariantCulture, $"Scratch '{_device.Name}' returned {read} of {length} bytes for piece {piece}."));
-        }
+            // A piece removed meanwhile keeps its slot until this read ends (ScratchSlots), so no store overwrites it.
+            int read = await _device.ReadAsync(SlotOffset(slot), destination[..length], cancellationToken).ConfigureAwait(false);
+            if (read != length)
+            {
+                throw new IOException(string.Create(CultureInfo.InvariantCulture, $"Scratch '{_device.Name}' returned {read} of {length} bytes for piece {piece}."));
+            }
 
-        return length;
+            return length;
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _slots.EndRead(piece, slot);
+            }
+        }
     }
 
     /// <inheritdoc />

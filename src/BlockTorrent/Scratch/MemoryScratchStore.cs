@@ -1,12 +1,13 @@
+using System.Buffers;
 using System.Globalization;
 
 namespace BlockTorrent.Scratch;
 
 /// <summary>An <see cref="IScratchStore"/> in managed memory, bounded by <see cref="Capacity"/>.</summary>
-/// <remarks>Thread-safe. Each stored piece is one array, released to the GC when the piece is removed.</remarks>
+/// <remarks>Thread-safe. Each stored piece is one array rented from the shared pool and returned when the piece is removed.</remarks>
 public sealed class MemoryScratchStore : IScratchStore
 {
-    private readonly Dictionary<int, byte[]> _pieces = [];
+    private readonly Dictionary<int, (byte[] Data, int Length)> _pieces = [];
     private readonly Lock _lock = new();
     private long _bytesUsed;
     private bool _disposed;
@@ -64,7 +65,9 @@ public sealed class MemoryScratchStore : IScratchStore
                 return ValueTask.FromResult(false);
             }
 
-            _pieces.Add(piece, data.ToArray());
+            byte[] copy = ArrayPool<byte>.Shared.Rent(data.Length);
+            data.CopyTo(copy);
+            _pieces.Add(piece, (copy, data.Length));
             _bytesUsed += data.Length;
             return ValueTask.FromResult(true);
         }
@@ -86,14 +89,14 @@ public sealed class MemoryScratchStore : IScratchStore
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_pieces.TryGetValue(piece, out byte[]? data))
+            if (!_pieces.TryGetValue(piece, out var stored))
             {
                 throw new KeyNotFoundException(string.Create(CultureInfo.InvariantCulture, $"Piece {piece} is not stored."));
             }
 
-            ScratchSlots.CheckDestination(piece, data.Length, destination.Length);
-            data.CopyTo(destination);
-            return ValueTask.FromResult(data.Length);
+            ScratchSlots.CheckDestination(piece, stored.Length, destination.Length);
+            stored.Data.AsSpan(0, stored.Length).CopyTo(destination.Span);
+            return ValueTask.FromResult(stored.Length);
         }
     }
 
@@ -103,12 +106,13 @@ public sealed class MemoryScratchStore : IScratchStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            if (!_pieces.Remove(piece, out byte[]? data))
+            if (!_pieces.Remove(piece, out var stored))
             {
                 return ValueTask.FromResult(false);
             }
 
-            _bytesUsed -= data.Length;
+            _bytesUsed -= stored.Length;
+            ArrayPool<byte>.Shared.Return(stored.Data);
             return ValueTask.FromResult(true);
         }
     }
@@ -119,6 +123,11 @@ public sealed class MemoryScratchStore : IScratchStore
         lock (_lock)
         {
             _disposed = true;
+            foreach ((byte[] data, _) in _pieces.Values)
+            {
+                ArrayPool<byte>.Shared.Return(data);
+            }
+
             _pieces.Clear();
             _bytesUsed = 0;
         }

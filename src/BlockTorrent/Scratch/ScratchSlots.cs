@@ -4,12 +4,16 @@ namespace BlockTorrent.Scratch;
 
 /// <summary>
 /// Fixed-size slots of a region with a free list: which piece lives in which slot. Not thread-safe; the owner locks.
-/// A slot is reserved before its bytes are written and published only after, so readers never see a half-stored piece.
+/// A slot is reserved before its bytes are written and published only after, so readers never see a half-stored piece;
+/// a slot freed while it is being read is reused only after the last read ends, so no read sees another piece's bytes.
 /// </summary>
 internal sealed class ScratchSlots
 {
     private readonly Stack<int> _free;
-    private readonly Dictionary<int, (int Slot, int Length, bool Ready)> _pieces = [];
+    private readonly Dictionary<int, (int Slot, int Length, bool Ready, int Readers)> _pieces = [];
+
+    // Slots of freed pieces still being read: the readers left and the bytes they hold.
+    private readonly Dictionary<int, (int Readers, int Length)> _retired = [];
 
     /// <summary>Initializes a new instance with every slot free.</summary>
     /// <param name="slotCount">The number of slots.</param>
@@ -22,7 +26,7 @@ internal sealed class ScratchSlots
         }
     }
 
-    /// <summary>Gets the bytes held by ready pieces and reservations.</summary>
+    /// <summary>Gets the bytes held by ready pieces, reservations and freed pieces still being read.</summary>
     public long BytesUsed { get; private set; }
 
     /// <summary>Gets the number of ready pieces.</summary>
@@ -46,7 +50,7 @@ internal sealed class ScratchSlots
             return false;
         }
 
-        _pieces.Add(piece, (slot, length, false));
+        _pieces.Add(piece, (slot, length, false, 0));
         BytesUsed += length;
         return true;
     }
@@ -77,6 +81,47 @@ internal sealed class ScratchSlots
         return false;
     }
 
+    /// <summary>Gets a ready piece's slot and length, and counts a read of it until <see cref="EndRead"/>.</summary>
+    /// <param name="piece">The piece.</param>
+    /// <param name="slot">Its slot.</param>
+    /// <param name="length">Its length.</param>
+    /// <returns><see langword="true"/> when the piece is ready.</returns>
+    public bool TryBeginRead(int piece, out int slot, out int length)
+    {
+        if (_pieces.TryGetValue(piece, out var entry) && entry.Ready)
+        {
+            _pieces[piece] = entry with { Readers = entry.Readers + 1 };
+            (slot, length) = (entry.Slot, entry.Length);
+            return true;
+        }
+
+        (slot, length) = (-1, 0);
+        return false;
+    }
+
+    /// <summary>Ends a read begun by <see cref="TryBeginRead"/>; a slot freed meanwhile is released with its last read.</summary>
+    /// <param name="piece">The piece read.</param>
+    /// <param name="slot">The slot it was read from.</param>
+    public void EndRead(int piece, int slot)
+    {
+        if (_pieces.TryGetValue(piece, out var entry) && entry.Slot == slot)
+        {
+            _pieces[piece] = entry with { Readers = entry.Readers - 1 };
+            return;
+        }
+
+        (int readers, int length) = _retired[slot];
+        if (readers > 1)
+        {
+            _retired[slot] = (readers - 1, length);
+            return;
+        }
+
+        _retired.Remove(slot);
+        _free.Push(slot);
+        BytesUsed -= length;
+    }
+
     /// <summary>Frees a piece's slot (ready or only reserved).</summary>
     /// <param name="piece">The piece.</param>
     /// <param name="onlyIfReady">Whether a reservation in progress is left alone.</param>
@@ -89,8 +134,16 @@ internal sealed class ScratchSlots
         }
 
         _pieces.Remove(piece);
-        _free.Push(entry.Slot);
-        BytesUsed -= entry.Length;
+        if (entry.Readers > 0)
+        {
+            _retired.Add(entry.Slot, (entry.Readers, entry.Length));
+        }
+        else
+        {
+            _free.Push(entry.Slot);
+            BytesUsed -= entry.Length;
+        }
+
         if (entry.Ready)
         {
             Count--;

@@ -92,4 +92,7 @@ internal static partial class Log
 
     [LoggerMessage(356, LogLevel.Debug, "Super-seeding: {Peer} passes no piece on, so it is told every piece ({Opened} peers so far)")]
     public static partial void PeerOpened(ILogger logger, IPEndPoint peer, int opened);
+
+    [LoggerMessage(350, LogLevel.Information, "Decoded the stream {Torrent} onto {Device}: {RawBytes} raw bytes; scratch held at most {PeakScratch} of {ScratchCapacity} bytes")]
+    public static partial void StreamDecoded(ILogger logger, string torrent, string device, long rawBytes, long peakScratch, long scratchCapacity);
 }

@@ -77,6 +77,13 @@ internal sealed class PiecePicker
     /// <summary>Gets the pieces we have (announced to peers).</summary>
     public Bitfield Have => _have;
 
+    /// <summary>
+    /// Gets or sets the window of a stream-format deployment: when set, pieces are started only inside it, the
+    /// decoder's next piece first, then rarest first with the lowest index among equals; the endgame is reached once
+    /// every wanted piece in the window is started. <see langword="null"/> (an image written in any order): anywhere.
+    /// </summary>
+    public StreamWindow? Window { get; set; }
+
     /// <summary>Gets the number of pieces started and not yet finished.</summary>
     public int ActiveCount => _progress.Count;
 
@@ -468,7 +475,26 @@ internal sealed class PiecePicker
     /// otherwise ask the seed again for blocks other targets are already sending it, taking the seed's upload from
     /// the pieces nobody has. Requests stuck at a stalled peer are released by the stall timeout instead.
     /// </summary>
-    private bool IsEndgame() => !_wanted.HasAnyNotIn(_active);
+    private bool IsEndgame()
+    {
+        if (Window is not { } window)
+        {
+            return !_wanted.HasAnyNotIn(_active);
+        }
+
+        int end = Math.Min(window.End, PieceCount);
+        for (int i = _wanted.NextSet(window.Start); i >= 0 && i < end; i = _wanted.NextSet(i + 1))
+        {
+            if (!_active[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private bool InWindow(int piece) => Window is not { } window || window.Contains(piece);
 
     private static bool IsAllowedFor(PieceProgress p, PickerPeer peer) =>
         p.ExclusivePeer is null || ReferenceEquals(p.ExclusivePeer, peer);
@@ -478,8 +504,13 @@ internal sealed class PiecePicker
         if (!peer.IsChokingUs)
         {
             // wanted AND peer.Has AND NOT active, without building the set.
-            for (int i = _wanted.NextSetAnd(peer.Has, 0); i >= 0; i = _wanted.NextSetAnd(peer.Has, i + 1))
+            for (int i = _wanted.NextSetAnd(peer.Has, Window?.Start ?? 0); i >= 0; i = _wanted.NextSetAnd(peer.Has, i + 1))
             {
+                if (!InWindow(i))
+                {
+                    return false;
+                }
+
                 if (!_active[i])
                 {
                     return true;
@@ -491,7 +522,7 @@ internal sealed class PiecePicker
 
         foreach (int piece in peer.AllowedFast)
         {
-            if ((uint)piece < (uint)PieceCount && _wanted[piece] && !_active[piece] && peer.Has[piece])
+            if ((uint)piece < (uint)PieceCount && _wanted[piece] && !_active[piece] && peer.Has[piece] && InWindow(piece))
             {
                 return true;
             }
@@ -517,11 +548,30 @@ internal sealed class PiecePicker
             }
         }
 
+        if (Window is { } window)
+        {
+            // Nothing outside the window: what does not fit in scratch waits, and the next piece is always inside.
+            int start = window.Start;
+            int end = Math.Min(window.End, PieceCount);
+            for (int i = _candidates.NextSet(0); i >= 0; i = _candidates.NextSet(i + 1))
+            {
+                if (i < start || i >= end)
+                {
+                    _candidates.Clear(i);
+                }
+            }
+        }
+
         return !_candidates.IsEmpty;
     }
 
     private int ChooseRarest(PickerPeer peer)
     {
+        if (Window is { } window)
+        {
+            return ChooseInWindow(window.Start);
+        }
+
         // Rarest first; among equally rare pieces, stay in the extent the peer is working in, else pick at random
         // (reservoir sampling), so peers spread over the image and every write run stays long.
         int min = int.MaxValue;
@@ -544,6 +594,31 @@ internal sealed class PiecePicker
 
         int affine = AffinePiece(peer, min);
         return affine >= 0 ? affine : chosen;
+    }
+
+    /// <summary>
+    /// A stream's choice: the decoder's next piece when it can be started (the decoder waits for nothing else), else
+    /// the rarest in the window, the lowest index among equals, so the targets of a swarm trade what they hold.
+    /// </summary>
+    private int ChooseInWindow(int next)
+    {
+        if ((uint)next < (uint)PieceCount && _candidates[next])
+        {
+            return next;
+        }
+
+        int min = int.MaxValue;
+        int chosen = -1;
+        for (int i = _candidates.NextSet(0); i >= 0; i = _candidates.NextSet(i + 1))
+        {
+            if (_availability[i] < min)
+            {
+                min = _availability[i];
+                chosen = i;
+            }
+        }
+
+        return chosen;
     }
 
     private int AffinePiece(PickerPeer peer, int availability)

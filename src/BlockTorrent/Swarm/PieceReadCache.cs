@@ -1,4 +1,5 @@
 using System.Buffers;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 
@@ -11,7 +12,8 @@ namespace BlockTorrent.Swarm;
 /// </summary>
 /// <remarks>
 /// With verification on first read (seed mode), a piece is checked against the manifest the first time it is read;
-/// a piece that fails is never served. Thread-safe.
+/// a piece that fails is never served. A piece a stream target no longer holds (<see cref="PieceNotHeldException"/>)
+/// is refused that once and read again when asked again. Thread-safe.
 /// </remarks>
 internal sealed class PieceReadCache : IDisposable
 {
@@ -155,6 +157,16 @@ internal sealed class PieceReadCache : IDisposable
             }
 
             return true;
+        }
+        catch (PieceNotHeldException)
+        {
+            // A stream target decoded the piece and gave its room to one ahead: refused (a reject), nothing is wrong.
+            lock (_entries)
+            {
+                Drop(entry);
+            }
+
+            return false;
         }
         catch
         {

@@ -117,6 +117,26 @@ public sealed class ScratchStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task APieceRemovedWhileItIsBeingReadKeepsItsSlotUntilTheReadEnds()
+    {
+        var device = new HeldReadDevice(new MemoryBlockDevice(Slot));
+        await using var store = new FileScratchStore(device, 0, Slot, Slot);
+        Assert.True(await store.TryStoreAsync(0, Bytes(Slot, 7), Token));
+        byte[] read = new byte[Slot];
+
+        Task<int> reading = store.ReadAsync(0, read, Token).AsTask();
+        await device.ReadStarted.Task.WaitAsync(TimeSpan.FromSeconds(30), Token);
+        Assert.True(await store.RemoveAsync(0, Token));
+        bool storedDuringRead = await store.TryStoreAsync(1, Bytes(Slot, 9), Token);
+        device.Release.SetResult();
+        await reading;
+
+        Assert.False(storedDuringRead);
+        Assert.Equal(Bytes(Slot, 7), read);
+        Assert.True(await store.TryStoreAsync(1, Bytes(Slot, 9), Token));
+    }
+
+    [Fact]
     public async Task ATemporaryFileStoreDeletesItsFileOnDispose()
     {
         string path = _dir.File("s.bin");
@@ -141,5 +161,20 @@ public sealed class ScratchStoreTests : IDisposable
         byte[] data = new byte[length];
         new Random(seed).NextBytes(data);
         return data;
+    }
+
+    /// <summary>A device whose reads wait until the test releases them.</summary>
+    private sealed class HeldReadDevice(IBlockDevice inner) : PassThroughDevice(inner)
+    {
+        public TaskCompletionSource ReadStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            ReadStarted.TrySetResult();
+            await Release.Task.WaitAsync(cancellationToken);
+            return await Inner.ReadAsync(offset, buffer, cancellationToken);
+        }
     }
 }
