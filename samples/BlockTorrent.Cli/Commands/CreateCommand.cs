@@ -93,6 +93,16 @@ internal static class CreateCommand
                 return CompressedCreate.RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), target, options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
             }
 
+            if (StreamCreate.Detect(parse.GetRequiredValue(source)) is not null)
+            {
+                if (parse.GetValue(signCert) is not null || parse.GetValue(signExpires) is not null)
+                {
+                    throw CommandException.Usage("--sign-cert and --sign-expires do not go with a compressed stream yet; sign its manifest with --sign alone.");
+                }
+
+                return StreamCreate.RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, parse.GetValue(sign), parse.GetValue(force), parse.GetValue(json), cancellationToken);
+            }
+
             var signing = new Signing(parse.GetValue(sign), parse.GetValue(signCert), parse.GetValue(signExpires));
             return RunAsync(context, parse.GetRequiredValue(source), parse.GetRequiredValue(output), options, signing, parse.GetValue(force), parse.GetValue(json), cancellationToken);
         });

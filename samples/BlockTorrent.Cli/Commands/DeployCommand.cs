@@ -43,6 +43,8 @@ internal static class DeployCommand
         (Option<string?> tlsCert, Option<string?> tlsKey) = SwarmSupport.TlsCertificateOptions();
         Option<InfoHash?> btih = CliOptions.InfoHash("--btih", "Deploy only the image with this info-hash (40 or 64 hex digits, v1 or v2); another manifest exits 8 before the target is opened.");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON events instead of text." };
+        Option<long?> scratchSize = CliOptions.Size("--scratch-size", "For a compressed stream (.img.zst, .img.gz, .img.xz): the most of it held while it waits for the decoder, whatever the image's size (default: 256MiB).", bytes => bytes > 0 ? null : "it must be positive.");
+        var scratchDir = new Option<string?>("--scratch-dir") { Description = "For a compressed stream: hold its scratch in a temporary file in this folder instead of memory.", HelpName = "FOLDER" };
         var lifeline = new Option<bool>("--exit-on-stdin-eof")
         {
             Description = "Stop cleanly when standard input closes (used by 'demo' to stop its child processes).",
@@ -50,7 +52,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate,
+            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate, scratchSize, scratchDir,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -80,6 +82,8 @@ internal static class DeployCommand
                 Btih = parse.GetValue(btih),
                 Json = parse.GetValue(json),
                 ExitOnStdinEof = parse.GetValue(lifeline),
+                ScratchSize = parse.GetValue(scratchSize),
+                ScratchDirectory = parse.GetValue(scratchDir),
             };
             return RunAsync(context, request, cancellationToken);
         });
@@ -326,7 +330,13 @@ internal static class DeployCommand
             DeviceIsZeroed = !existed,
             Trust = trust,
             ExpectedInfoHash = request.Btih,
+            ScratchDirectory = request.ScratchDirectory,
         };
+        if (request.ScratchSize is long scratch)
+        {
+            options.ScratchSize = scratch;
+        }
+
         if (request.StallTimeout is TimeSpan stall)
         {
             options.StallTimeout = stall;
@@ -451,7 +461,7 @@ internal static class DeployCommand
         {
             // A compressed image's pieces are not on the device as such; only a raw image's are checked here.
             await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
-            if (device.Length >= manifest.Length && CompressedImage.FromManifest(manifest) is null)
+            if (device.Length >= manifest.Length && CompressedImage.FromManifest(manifest) is null && StreamImage.FromManifest(manifest) is null)
             {
                 PieceCheckResult check = await PieceChecker.CheckAsync(manifest, device, cancellationToken: cancellationToken).ConfigureAwait(false);
                 present = check.ValidCount;

@@ -54,4 +54,8 @@ internal sealed record DeployRequest
     public bool Json { get; init; }
 
     public bool ExitOnStdinEof { get; init; }
+
+    public long? ScratchSize { get; init; }
+
+    public string? ScratchDirectory { get; init; }
 }

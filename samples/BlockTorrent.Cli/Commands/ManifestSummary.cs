@@ -28,6 +28,12 @@ internal static class ManifestSummary
             output.WriteLine($"zero frames:      {compressed.ZeroFrameCount.ToString(CultureInfo.InvariantCulture)} of {compressed.FrameCount.ToString(CultureInfo.InvariantCulture)} (never sent)");
             output.WriteLine($"raw sha256:       {Convert.ToHexStringLower(compressed.RawSha256)}");
         }
+        else if (StreamImage.FromManifest(manifest) is { } stream)
+        {
+            output.WriteLine($"format:           {StreamName(stream.Format)}, one stream; targets decode it in order through bounded scratch (deploy --scratch-size)");
+            output.WriteLine($"raw size:         {ByteSize.Format(stream.RawLength)} ({stream.RawLength.ToString(CultureInfo.InvariantCulture)} bytes), ratio {stream.Ratio.ToString("F2", CultureInfo.InvariantCulture)}:1");
+            output.WriteLine($"raw sha256:       {Convert.ToHexStringLower(stream.RawSha256)}");
+        }
         else
         {
             output.WriteLine("format:           raw");
@@ -77,7 +83,17 @@ internal static class ManifestSummary
     }
 
     /// <summary>Gets the length the image has on a device: a compressed image's raw length, else the torrent's.</summary>
-    public static long ImageLength(TorrentManifest manifest) => CompressedImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
+    public static long ImageLength(TorrentManifest manifest) =>
+        CompressedImage.FromManifest(manifest)?.RawLength ?? StreamImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
+
+    /// <summary>Gets a stream format's name as <c>info</c> prints it.</summary>
+    public static string StreamName(StreamFormat format) => format switch
+    {
+        StreamFormat.Zstd => "zstd",
+        StreamFormat.Gzip => "gzip",
+        StreamFormat.Xz => "xz",
+        _ => format.ToString(),
+    };
 
     /// <summary>Builds the magnet link of a manifest: both info-hashes of a hybrid, the name and the trackers.</summary>
     public static string Magnet(TorrentManifest manifest) => MagnetLink.FromManifest(manifest).ToString();
@@ -90,13 +106,22 @@ internal static class ManifestSummary
             w.WriteString("name", manifest.Name);
             w.WriteNumber("size", manifest.Length);
             CompressedImage? compressed = CompressedImage.FromManifest(manifest);
-            w.WriteString("format", compressed?.Format ?? "raw");
+            StreamImage? stream = compressed is null ? StreamImage.FromManifest(manifest) : null;
+            w.WriteString("format", compressed?.Format ?? (stream is null ? "raw" : StreamName(stream.Format)));
             if (compressed is not null)
             {
+                w.WriteString("layout", "seekable");
                 w.WriteNumber("rawSize", compressed.RawLength);
                 w.WriteNumber("ratio", Math.Round(compressed.Ratio, 3));
                 w.WriteNumber("zeroFrames", compressed.ZeroFrameCount);
                 w.WriteString("rawSha256", Convert.ToHexStringLower(compressed.RawSha256));
+            }
+            else if (stream is not null)
+            {
+                w.WriteString("layout", "stream");
+                w.WriteNumber("rawSize", stream.RawLength);
+                w.WriteNumber("ratio", Math.Round(stream.Ratio, 3));
+                w.WriteString("rawSha256", Convert.ToHexStringLower(stream.RawSha256));
             }
 
             w.WriteNumber("pieceSize", manifest.PieceLength);

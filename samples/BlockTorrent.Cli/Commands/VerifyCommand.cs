@@ -28,13 +28,18 @@ internal static class VerifyCommand
     {
         TorrentManifest manifest = await Inputs.LoadTorrentAsync(torrentPath, cancellationToken).ConfigureAwait(false);
         await using IBlockDevice device = await DeviceOpener.OpenReadOnlyAsync(targetPath, context.LoggerFactory.CreateLogger("BlockTorrent.Cli.Target"), cancellationToken).ConfigureAwait(false);
-        if (CompressedImage.FromManifest(manifest) is { } compressed)
+        CompressedImage? compressed = CompressedImage.FromManifest(manifest);
+        StreamImage? stream = compressed is null ? StreamImage.FromManifest(manifest) : null;
+        if (compressed is not null || stream is not null)
         {
-            // A compressed image is on the device raw: its one check is the raw image's SHA-256.
-            DeviceOpener.RequireLength(device, compressed.RawLength, "target");
-            bool match = await compressed.MatchesRawAsync(device, cancellationToken).ConfigureAwait(false);
+            // A compressed image (seekable or a stream) is on the device raw: its one check is the raw image's SHA-256.
+            long rawLength = compressed?.RawLength ?? stream!.RawLength;
+            DeviceOpener.RequireLength(device, rawLength, "target");
+            bool match = compressed is not null
+                ? await compressed.MatchesRawAsync(device, cancellationToken).ConfigureAwait(false)
+                : await stream!.MatchesRawAsync(device, cancellationToken).ConfigureAwait(false);
             context.Console.Out.WriteLine(match
-                ? $"{targetPath}: the raw image matches {manifest.Name} (SHA-256 of {compressed.RawLength.ToString(CultureInfo.InvariantCulture)} bytes)."
+                ? $"{targetPath}: the raw image matches {manifest.Name} (SHA-256 of {rawLength.ToString(CultureInfo.InvariantCulture)} bytes)."
                 : $"{targetPath}: the raw image differs from {manifest.Name} (its SHA-256 is not the manifest's).");
             return match ? ExitCodes.Success : ExitCodes.VerifyFailed;
         }

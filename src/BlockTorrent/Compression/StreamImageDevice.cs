@@ -477,6 +477,7 @@ internal sealed class StreamImageDevice : IBlockDevice
         private readonly byte[] _piece = new byte[owner._manifest.PieceLength];
         private int _position;
         private int _length;
+        private long _consumed;
 
         public override bool CanRead => true;
 
@@ -486,9 +487,10 @@ internal sealed class StreamImageDevice : IBlockDevice
 
         public override long Length => throw new NotSupportedException();
 
+        // The xz decoder reads the position to find block padding: the bytes handed out so far.
         public override long Position
         {
-            get => throw new NotSupportedException();
+            get => _consumed;
             set => throw new NotSupportedException();
         }
 
@@ -515,6 +517,7 @@ internal sealed class StreamImageDevice : IBlockDevice
             int count = Math.Min(buffer.Length, _length - _position);
             _piece.AsSpan(_position, count).CopyTo(buffer.Span);
             _position += count;
+            _consumed += count;
             return count;
         }
 
