@@ -23,7 +23,7 @@ internal static class CreateCommand
         var output = new Option<string>("--output", "-o") { Description = "Where to write the .torrent.", HelpName = "FILE.torrent", Required = true };
         Option<long?> pieceSize = CliOptions.Size(
             "--piece-size",
-            "The piece size: a power of two from 16KiB to 256MiB (default: chosen from the image size, 4MiB for large images).",
+            "The piece size: a power of two from 16KiB to 256MiB (default: chosen from the image size, 1MiB from 128MiB to 512GiB).",
             size => size is < MinPieceSize or > MaxPieceSize || !BitOperations.IsPow2(size)
                 ? $"{ByteSize.Format(size)} ({size} bytes) is not a power of two from 16KiB to 256MiB; use for example 1MiB or 4MiB."
                 : null);

@@ -13,13 +13,14 @@ public sealed class ManifestBuilderTests
     [InlineData(1, 16384)]
     [InlineData(MiB, 16384)]
     [InlineData(100 * MiB, 512 * 1024)]
-    [InlineData(GiB, 4 * MiB)]
-    [InlineData((2 * GiB) - 1, 4 * MiB)]
-    [InlineData(2 * GiB, 4 * MiB)]
-    [InlineData(32 * GiB, 4 * MiB)]
-    [InlineData(256 * GiB, 4 * MiB)]
-    [InlineData(512 * GiB, 8 * MiB)]
-    [InlineData(4096 * GiB, 16 * MiB)]
+    [InlineData(128 * MiB, MiB)]
+    [InlineData(GiB, MiB)]
+    [InlineData(2 * GiB, MiB)]
+    [InlineData(32 * GiB, MiB)]
+    [InlineData(512 * GiB, MiB)]
+    [InlineData((512 * GiB) + 1, 2 * MiB)]
+    [InlineData(4096 * GiB, 8 * MiB)]
+    [InlineData(16384 * GiB, 16 * MiB)]
     public void TheAutomaticPieceLengthFollowsTheImageSize(long length, long expected)
     {
         Assert.Equal(expected, ManifestBuilder.ChoosePieceLength(length));
@@ -28,11 +29,11 @@ public sealed class ManifestBuilderTests
     [Fact]
     public void SmallImagesGetAtLeast128PiecesUntilTheFloor()
     {
-        for (long length = 2 * MiB; length < 2 * GiB; length = (length * 3) + 12345)
+        for (long length = 2 * MiB; length < 512 * GiB; length = (length * 3) + 12345)
         {
             int pieceLength = ManifestBuilder.ChoosePieceLength(length);
             Assert.True(System.Numerics.BitOperations.IsPow2(pieceLength));
-            Assert.InRange((length + pieceLength - 1) / pieceLength, 128, pieceLength == 4 * MiB ? 512 : 256);
+            Assert.InRange((length + pieceLength - 1) / pieceLength, 128, pieceLength == MiB ? 512 * 1024 : 256);
         }
     }
 

@@ -109,7 +109,7 @@ public sealed class SparseManifestTests
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
         TorrentManifest manifest = await ManifestBuilder.CreateAsync(path, new ManifestBuilderOptions { Versions = TorrentVersions.Hybrid }, timeout.Token);
 
-        Assert.Equal(16 * MiB, manifest.PieceLength);
+        Assert.Equal(2 * MiB, manifest.PieceLength);
         Assert.Equal(manifest.PieceCount - 1, manifest.ZeroPieceCount);
         int dataPiece = (int)(512L * 1024 * MiB / manifest.PieceLength);
         byte[] piece = new byte[manifest.PieceLength];
