@@ -52,7 +52,7 @@ public sealed class NetworkNamespace : IAsyncDisposable
     /// <param name="interfaceB">The name of the end in <paramref name="b"/>.</param>
     /// <param name="cidrB">Its address.</param>
     /// <param name="cancellationToken">Cancels the set-up.</param>
-    /// <returns>A task that completes when the link is up.</returns>
+    /// <returns>A task that completes when the link is up and both ends have their IPv6 link-local address.</returns>
     public static async Task LinkAsync(NetworkNamespace a, string interfaceA, string cidrA, NetworkNamespace b, string interfaceB, string cidrB, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(a);
@@ -63,6 +63,22 @@ public sealed class NetworkNamespace : IAsyncDisposable
             await ns.IpAsync(cancellationToken, "addr", "add", cidr, "dev", name);
             await ns.IpAsync(cancellationToken, "link", "set", name, "multicast", "on", "up");
             await ns.IpAsync(cancellationToken, "route", "add", "224.0.0.0/4", "dev", name);
+        }
+
+        // The kernel gives each end its IPv6 link-local address only once it sees carrier, which the link watcher
+        // reports up to a second after both ends are up; IPv6 multicast needs that address, so wait for it.
+        foreach ((NetworkNamespace ns, string name) in new[] { (a, interfaceA), (b, interfaceB) })
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!(await ns.IpAsync(cancellationToken, "-6", "addr", "show", "dev", name, "scope", "link")).StandardOutput.Contains("inet6 fe80:", StringComparison.Ordinal))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"{name} in {ns.Name} got no IPv6 link-local address within 30 s.");
+                }
+
+                await Task.Delay(20, cancellationToken);
+            }
         }
     }
 
