@@ -86,7 +86,7 @@ internal sealed class MetadataFetcher
         // ut_pex told of peers, never telling (the swarm's handler, never ticked). Neither keeps state per peer that
         // would need OnPeerClosed.
         _extensions.Add(new MetadataClient());
-        _extensions.Add(new PeerExchange(AddCandidates, long.MaxValue, PexMessage.MaxPeersPerList));
+        _extensions.Add(new PeerExchange((_, peers) => AddCandidates(peers), long.MaxValue, _host.Time, PexMessage.MaxPeersPerList));
         _extensionHandshake = _extensions.EncodeHandshake(0, host.ListenPort, TorrentSwarm.RequestQueueLimit);
     }
 

@@ -7,33 +7,51 @@ namespace BlockTorrent.Swarm;
 /// name), with the dials in progress, the back-off after failed ones, and the addresses found to be ourselves.
 /// </summary>
 /// <remarks>
-/// At most <see cref="Capacity"/> peers are remembered, so a flood of PEX costs nothing. Not thread-safe: the swarm
-/// calls it under its lock.
+/// At most <see cref="Capacity"/> peers are remembered, so a flood of PEX costs nothing. A peer named must pass
+/// <see cref="PeerAddress.Rejects"/>; one only PEX named is forgotten after <see cref="MaxFailures"/> failed dials in a
+/// row, and makes room for one a trusted source names when the list is full, so bogus names cannot crowd out the
+/// real peers. Not thread-safe: the swarm calls it under its lock.
 /// </remarks>
 internal sealed class PeerCandidates
 {
     /// <summary>The most peers remembered from trackers, LSD and PEX.</summary>
     public const int Capacity = 1000;
 
+    /// <summary>How many failed dials in a row make a peer only PEX named forgotten.</summary>
+    public const int MaxFailures = 3;
+
     private readonly Dictionary<IPEndPoint, Candidate> _candidates = [];
+    private readonly int _listenPort;
+
+    /// <summary>Initializes a new instance of the <see cref="PeerCandidates"/> class.</summary>
+    /// <param name="listenPort">Our listen port, to recognise our own endpoint.</param>
+    public PeerCandidates(int listenPort) => _listenPort = listenPort;
     private readonly HashSet<IPEndPoint> _connecting = [];
     private readonly HashSet<IPEndPoint> _self = [];
 
     /// <summary>Gets how many dials are in progress.</summary>
     public int Connecting => _connecting.Count;
 
-    /// <summary>Remembers peers to dial, up to <see cref="Capacity"/>; never ourselves, never port 0.</summary>
+    /// <summary>Remembers peers to dial, up to <see cref="Capacity"/>; never ourselves, never an address <see cref="PeerAddress.Rejects"/>.</summary>
     /// <param name="peers">The peers a source named.</param>
-    /// <param name="reserved">
-    /// Whether the source is one we trust to name peers (a tracker, <c>--peer</c>, LSD): such a peer is dialled into
-    /// the slots <see cref="ConnectionSlots"/> reserves, even if PEX named it first.
+    /// <param name="source">
+    /// The address of the peer that named them (PEX), or null for a source we trust to name peers (a tracker,
+    /// <c>--peer</c>, LSD): such a peer is dialled into the slots <see cref="ConnectionSlots"/> reserves, even if PEX
+    /// named it first.
     /// </param>
-    public void Add(IEnumerable<IPEndPoint> peers, bool reserved)
+    public void Add(IEnumerable<IPEndPoint> peers, IPAddress? source)
     {
+        bool reserved = source is null;
         foreach (IPEndPoint peer in peers)
         {
-            if (peer.Port == 0 || _self.Contains(peer))
+            if (_self.Contains(peer))
             {
+                continue;
+            }
+
+            if (PeerAddress.Rejects(peer, source, _listenPort) is { } reason)
+            {
+                SwarmMetrics.CandidatesRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
                 continue;
             }
 
@@ -41,11 +59,28 @@ internal sealed class PeerCandidates
             {
                 known.Reserved |= reserved;
             }
-            else if (_candidates.Count < Capacity)
+            else if (_candidates.Count < Capacity || (reserved && TryForgetOneExchanged()))
             {
                 _candidates[peer] = new Candidate { Reserved = reserved };
             }
         }
+    }
+
+    /// <summary>Forgets one peer only PEX named and not being dialled, the one that failed most; false when there is none.</summary>
+    private bool TryForgetOneExchanged()
+    {
+        IPEndPoint? worst = null;
+        int failures = -1;
+        foreach ((IPEndPoint endPoint, Candidate candidate) in _candidates)
+        {
+            if (!candidate.Reserved && candidate.Failures > failures && !_connecting.Contains(endPoint))
+            {
+                worst = endPoint;
+                failures = candidate.Failures;
+            }
+        }
+
+        return worst is not null && _candidates.Remove(worst);
     }
 
     /// <summary>Gets whether a peer was named by a trusted source (<see cref="Add"/>).</summary>
@@ -106,7 +141,8 @@ internal sealed class PeerCandidates
 
     /// <summary>
     /// Ends a dial from <see cref="TakeDue"/>: the peer is not dialled again for 2 s after a dial that connected, and
-    /// after failed ones for twice as long after each (4 s, 8 s, ... up to 60 s).
+    /// after failed ones for twice as long after each (4 s, 8 s, ... up to 60 s); a peer only PEX named is forgotten
+    /// after <see cref="MaxFailures"/> failures in a row.
     /// </summary>
     /// <param name="endPoint">The peer dialled.</param>
     /// <param name="connected">Whether the dial ended in a registered session.</param>
@@ -118,6 +154,13 @@ internal sealed class PeerCandidates
         if (_candidates.TryGetValue(endPoint, out Candidate? candidate))
         {
             candidate.Failures = connected ? 0 : candidate.Failures + 1;
+            if (!candidate.Reserved && candidate.Failures >= MaxFailures)
+            {
+                _candidates.Remove(endPoint);
+                SwarmMetrics.CandidatesRejected.Add(1, new KeyValuePair<string, object?>("reason", "failing"));
+                return;
+            }
+
             candidate.NextAttempt = now + (frequency * Math.Min(60, 2 << Math.Min(candidate.Failures, 5)));
         }
     }

@@ -24,6 +24,9 @@ internal static class SwarmMetrics
     /// <summary>Peer connections refused a connection slot (<see cref="ConnectionSlots"/>).</summary>
     public static Counter<long> PeersRefused { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.refused", "{peer}", "Peer connections refused a connection slot: too many from their address, or every slot taken by a peer that gives something.");
 
+    /// <summary>Peers named to us (PEX, trackers, LSD) and not dialled, by <c>reason</c>.</summary>
+    public static Counter<long> CandidatesRejected { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.candidates.rejected", "{peer}", "Peers named to us and not dialled: an address no peer has, ours, a loopback address from another host, a PEX list sent too soon, or a peer that kept failing.");
+
     /// <summary>Peers banned for sending corrupt pieces.</summary>
     public static Counter<long> PeersBanned { get; } = BlockTorrentMetrics.Meter.CreateCounter<long>("blocktorrent.peers.banned", "{peer}", "Peers banned after sending pieces that failed their hash check.");
 }

@@ -12,19 +12,19 @@ internal sealed partial class TorrentSwarm
 {
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly PeerCandidates _candidates = new();
+    private readonly PeerCandidates _candidates;
 
     /// <summary>Adds peers to connect to from a source we trust to name peers: trackers, <c>--peer</c>, LSD.</summary>
-    public void AddCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, reserved: true);
+    public void AddCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source: null);
 
-    /// <summary>Adds peers another peer named (PEX): they never take the slots kept for trusted sources.</summary>
-    private void AddExchangedCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, reserved: false);
+    /// <summary>Adds peers another peer named (PEX): filtered by its address, and never in the slots kept for trusted sources.</summary>
+    private void AddExchangedCandidates(IPEndPoint source, IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source.Address);
 
-    private void AddCandidates(IEnumerable<IPEndPoint> peers, bool reserved)
+    private void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source)
     {
         lock (Sync)
         {
-            _candidates.Add(peers, reserved);
+            _candidates.Add(peers, source);
         }
 
         ConnectToCandidates();

@@ -55,6 +55,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     public TorrentSwarm(ISwarmHost host, TorrentManifest manifest, IBlockDevice device, PieceWriter? writer, Bitfield have, bool verifyOnFirstRead, SuperSeedMode superSeed)
     {
         _host = host;
+        _candidates = new PeerCandidates(host.ListenPort);
         Manifest = manifest;
         Device = device;
         Writer = writer;
@@ -70,7 +71,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         Extensions.Add(new MetadataServer(manifest.InfoDictionary));
         if (PexEnabled)
         {
-            Extensions.Add(new PeerExchange(AddExchangedCandidates, (long)(host.Settings.PeerExchangeInterval.TotalSeconds * host.Time.TimestampFrequency)));
+            Extensions.Add(new PeerExchange(AddExchangedCandidates, (long)(host.Settings.PeerExchangeInterval.TotalSeconds * host.Time.TimestampFrequency), host.Time));
         }
 
         Extensions.Add(new HashServer(manifest));

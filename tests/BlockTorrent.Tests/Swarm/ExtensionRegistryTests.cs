@@ -14,7 +14,7 @@ public sealed class ExtensionRegistryTests
     {
         var registry = new ExtensionRegistry();
         var metadata = new MetadataServer(new byte[100]);
-        var pex = new PeerExchange(_ => { }, interval: 1);
+        var pex = new PeerExchange((_, _) => { }, interval: 1, TimeProvider.System);
         var hashes = new Named("bep52_hashes", advertised: false, MessageId.HashRequest);
         registry.Add(metadata);
         registry.Add(hashes);
@@ -84,7 +84,7 @@ public sealed class ExtensionRegistryTests
     [Fact]
     public void PeerExchangeTellsEachPeerOfTheOthersOnceAndThenOfThoseThatLeft()
     {
-        var pex = new PeerExchange(_ => { }, interval: 10);
+        var pex = new PeerExchange((_, _) => { }, interval: 10, TimeProvider.System);
         var a = new FakePeer { Remote = new IPEndPoint(IPAddress.Loopback, 1001), RemoteExtensions = Handshake("d1:md6:ut_pexi5eee") };
         var b = new FakePeer { Remote = new IPEndPoint(IPAddress.Loopback, 1002), RemoteExtensions = Handshake("d1:md6:ut_pexi5eee") };
         pex.Tick(100, [a, b]);

@@ -17,7 +17,7 @@ public sealed class ExtensionMessageTests
     {
         var registry = new ExtensionRegistry();
         registry.Add(new MetadataServer(new byte[1234]));
-        registry.Add(new PeerExchange(_ => { }, interval: 1));
+        registry.Add(new PeerExchange((_, _) => { }, interval: 1, TimeProvider.System));
         byte[] encoded = registry.EncodeHandshake(metadataSize: 1234, listenPort: 6881, requestQueue: 2048);
 
         Assert.True(ExtensionHandshake.TryParse(encoded, out ExtensionHandshake parsed));

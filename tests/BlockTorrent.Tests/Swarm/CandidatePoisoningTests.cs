@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Net;
+using BlockTorrent.Devices;
+using BlockTorrent.Discovery;
+using BlockTorrent.Swarm;
+using BlockTorrent.Wire;
+
+namespace BlockTorrent.Tests.Swarm;
+
+/// <summary>Peers named to a target by a hostile peer must not keep it from the real ones.</summary>
+public sealed class CandidatePoisoningTests
+{
+    [Fact]
+    public async Task APeerSendingAThousandBogusPexEntriesCannotKeepATargetFromTheRealSeed()
+    {
+        var (image, manifest) = await SwarmTestImages.CreateAsync(2 * 1024 * 1024, seed: 163);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(60));
+        var flooded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The hostile peer has nothing, and names 1000 peers that are not there, in 20 lists of 50 sent at once.
+        await using var hostile = new HostilePeer(manifest, async (c, ct) =>
+        {
+            await c.SendExtendedAsync(0, "d1:md6:ut_pexi1eee", ct);
+            await c.SendAsync(w => MessageWriter.WriteSimple(w, MessageId.HaveNone), ct);
+            byte[] theirs = await c.ReadUntilAsync(MessageId.Extended, ct, extensionId: 0);
+            Assert.True(ExtensionHandshake.TryParse(theirs, null, out ExtensionHandshake handshake) && handshake.UtPex != 0, "the target offers ut_pex");
+            for (int list = 0; list < 20; list++)
+            {
+                var pex = new PexMessage();
+                for (int i = 0; i < 50; i++)
+                {
+                    int n = (list * 50) + i;
+                    pex.Added.Add(new PexPeer(Bogus(n), PexFlags.Seed));
+                }
+
+                var payload = new ArrayBufferWriter<byte>();
+                pex.WriteTo(payload);
+                await c.SendExtendedAsync(handshake.UtPex, payload.WrittenSpan.ToArray(), ct);
+            }
+
+            flooded.TrySetResult();
+            await c.ServeAsync(null, ct);
+        });
+
+        // The real seed is found later, through the tracker the target announces to every second.
+        await using var tracker = new EmbeddedTracker(new EmbeddedTrackerOptions
+        {
+            ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            AdvertisedHost = "127.0.0.1",
+            AnnounceInterval = TimeSpan.FromSeconds(1),
+            MinAnnounceInterval = TimeSpan.Zero,
+        });
+        await tracker.StartAsync(cts.Token);
+        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
+        var options = SwarmTestImages.From(hostile.EndPoint);
+        options.Trackers.Add(tracker.AnnounceUri);
+        var target = new MemoryBlockDevice(manifest.Length);
+        Task<DeploymentResult> deploying = deployer.DeployAsync(manifest, target, options, null, cts.Token);
+        await flooded.Task.WaitAsync(cts.Token);
+
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        var seedOptions = new SeedOptions();
+        seedOptions.Trackers.Add(tracker.AnnounceUri);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), seedOptions, cts.Token);
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+        deadline.CancelAfter(TimeSpan.FromSeconds(30));
+        await deploying.WaitAsync(deadline.Token);
+
+        Assert.True(image.AsSpan().SequenceEqual(target.Contents.Span), "the target differs from the image");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
+    [Theory]
+    [InlineData("224.0.0.251", 6881, null, "not a unicast address")]
+    [InlineData("255.255.255.255", 6881, null, "not a unicast address")]
+    [InlineData("0.0.0.0", 6881, null, "not a unicast address")]
+    [InlineData("::", 6881, null, "not a unicast address")]
+    [InlineData("ff02::1", 6881, null, "not a unicast address")]
+    [InlineData("10.0.0.7", 0, null, "port 0")]
+    [InlineData("127.0.0.1", 6999, null, "our own endpoint")]
+    [InlineData("127.0.0.1", 6881, "10.0.0.9", "a loopback address named by another host")]
+    [InlineData("::1", 6881, "10.0.0.9", "a loopback address named by another host")]
+    [InlineData("127.0.0.1", 6881, "127.0.0.1", null)]
+    [InlineData("127.0.0.1", 6881, null, null)]
+    [InlineData("10.0.0.7", 6881, "10.0.0.9", null)]
+    public void ANamedPeerIsDialledOnlyWhenItsAddressCanBeAnotherPeer(string address, int port, string? source, string? reason)
+    {
+        Assert.Equal(reason, PeerAddress.Rejects(new IPEndPoint(IPAddress.Parse(address), port), source is null ? null : IPAddress.Parse(source), listenPort: 6999));
+    }
+
+    [Fact]
+    public void APeerOnlyPexNamedIsForgottenAfterItFailsAndATrustedOneIsNot()
+    {
+        var candidates = new PeerCandidates(listenPort: 6999);
+        var exchanged = new IPEndPoint(IPAddress.Parse("10.0.0.7"), 6881);
+        var trusted = new IPEndPoint(IPAddress.Parse("10.0.0.8"), 6881);
+        candidates.Add([trusted], source: null);
+        candidates.Add([exchanged], IPAddress.Parse("10.0.0.9"));
+
+        for (int i = 0; i < PeerCandidates.MaxFailures; i++)
+        {
+            foreach (IPEndPoint due in candidates.TakeDue(long.MaxValue, 10, 10, _ => false))
+            {
+                candidates.DialEnded(due, connected: false, 0, 1);
+            }
+        }
+
+        Assert.Equal([trusted], candidates.TakeDue(long.MaxValue, 10, 10, _ => false));
+    }
+
+    [Fact]
+    public void APeerATrustedSourceNamesFindsRoomInAListFullOfPexNames()
+    {
+        var candidates = new PeerCandidates(listenPort: 6999);
+        var source = IPAddress.Parse("10.0.0.9");
+        candidates.Add(Enumerable.Range(0, PeerCandidates.Capacity).Select(Bogus), source);
+        var seed = new IPEndPoint(IPAddress.Parse("10.0.0.8"), 6881);
+
+        candidates.Add([seed], source: null);
+
+        Assert.True(candidates.IsReserved(seed));
+    }
+
+    // Addresses nobody answers at: TEST-NET-1 (RFC 5737) and closed ports on this machine.
+    private static IPEndPoint Bogus(int n) => n % 2 == 0
+        ? new IPEndPoint(new IPAddress([192, 0, 2, (byte)(1 + (n / 2 % 250))]), 1000 + n)
+        : new IPEndPoint(IPAddress.Loopback, n);
+}
