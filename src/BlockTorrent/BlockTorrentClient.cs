@@ -172,7 +172,14 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
 
         // A target serves compressed pieces it re-encodes from its raw frames: each is checked before it is first served.
-        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null || streaming is not null, superSeed: SuperSeedMode.Never) { StallTimeout = options.StallTimeout, Tls = tls, Upload = _host.Upload, Download = _host.Download };
+        var swarm = new TorrentSwarm(_host, manifest, device, writer, have, verifyOnFirstRead: decoding is not null || streaming is not null, superSeed: SuperSeedMode.Never)
+        {
+            StallTimeout = options.StallTimeout,
+            Tls = tls,
+            Upload = _host.Upload,
+            Download = _host.Download,
+            WebSeeding = WebSeedsFor(manifest, options),
+        };
         BackgroundCheck? check = null;
         if (checkBeside)
         {
@@ -567,6 +574,30 @@ public sealed class BlockTorrentClient : IAsyncDisposable
                 channel.Writer.TryComplete();
             }
         }
+
+        _host.DisposeWebSeedHttp();
+    }
+
+    /// <summary>The web seeds a deployment uses: the manifest's <c>url-list</c> (http and https only) and the options' own.</summary>
+    private WebSeedPolicy? WebSeedsFor(TorrentManifest manifest, DeployOptions options)
+    {
+        if (!options.UseWebSeeds)
+        {
+            return null;
+        }
+
+        var urls = new List<Uri>();
+        foreach (string text in manifest.WebSeeds)
+        {
+            if (Uri.TryCreate(text, UriKind.Absolute, out Uri? url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps))
+            {
+                urls.Add(url);
+            }
+        }
+
+        urls.AddRange(options.WebSeeds);
+        urls = [.. urls.Distinct()];
+        return urls.Count == 0 ? null : new WebSeedPolicy(urls, _host.WebSeedHttp, options.WebSeedDelay, options.WebSeedWhenPeersBelow);
     }
 
     private static byte[] CreatePeerId(string prefix)
@@ -835,6 +866,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
     private sealed class Host(BlockTorrentClient client, BlockTorrentClientOptions options, ILogger logger, byte[] peerId, TimeProvider time) : ISwarmHost
     {
+        private HttpClient? _webSeedHttp;
+
         public ReadOnlyMemory<byte> PeerId { get; } = peerId;
 
         public int ListenPort { get; set; }
@@ -860,6 +893,14 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         public TimeProvider Time { get; } = time;
 
         public ILogger Logger { get; } = logger;
+
+        /// <summary>Gets the client web seed requests go through, made on first use.</summary>
+        public HttpClient WebSeedHttp => LazyInitializer.EnsureInitialized(ref _webSeedHttp, () => Options.WebSeedHandler is { } handler
+            ? new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(60) }
+            : new HttpClient(new SocketsHttpHandler { AutomaticDecompression = System.Net.DecompressionMethods.None }) { Timeout = TimeSpan.FromSeconds(60) });
+
+        /// <summary>Disposes the web seed client, if one was made.</summary>
+        public void DisposeWebSeedHttp() => Interlocked.Exchange(ref _webSeedHttp, null)?.Dispose();
 
         /// <summary>Gets the client's upload bucket, shared by all its swarms, or null without a cap.</summary>
         public TokenBucket? UploadBucket { get; } = options.MaxUploadRate > 0 ? new TokenBucket(options.MaxUploadRate, time) : null;

@@ -137,6 +137,13 @@ public sealed class BlockTorrentClientOptions
     /// <value>The default is 0: no limit.</value>
     public long MaxDownloadRate { get; set; }
 
+    /// <summary>
+    /// Gets or sets the handler web seed requests go through, for instance one that checks an https depot's pinned
+    /// certificate. The caller keeps ownership.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: a handler of the client's own, checking https servers against the machine's certificate authorities.</value>
+    public HttpMessageHandler? WebSeedHandler { get; set; }
+
     /// <summary>Gets or sets how often peers are told about our peers (BEP 11 asks for at most once a minute); tests shorten it.</summary>
     internal TimeSpan PeerExchangeInterval { get; set; } = TimeSpan.FromMinutes(1);
 

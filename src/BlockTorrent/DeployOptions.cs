@@ -79,6 +79,34 @@ public sealed class DeployOptions
     public TimeSpan MetadataTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// Gets or sets a value indicating whether web seeds (BEP 19: the manifest's <c>url-list</c>, and
+    /// <see cref="WebSeeds"/>) fill in where the peers fall short: after <see cref="WebSeedDelay"/>, a web seed fetches
+    /// each wanted piece no connected peer has, and any wanted piece while the peers together deliver less than
+    /// <see cref="WebSeedWhenPeersBelow"/>. A piece from a web seed is fetched in one range request and verified
+    /// against the manifest like a peer's before anything is written; a web seed whose pieces fail their hash as
+    /// often as a peer is banned for (<see cref="BlockTorrentClientOptions.MaxHashFailuresPerPeer"/>) is dropped.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool UseWebSeeds { get; set; } = true;
+
+    /// <summary>
+    /// Gets web seeds to use besides the manifest's: URLs of the image's bytes, or of a folder holding it under the
+    /// torrent's name when the URL ends with <c>/</c> (BEP 19). The servers must answer HTTP range requests.
+    /// </summary>
+    public IList<Uri> WebSeeds { get; } = [];
+
+    /// <summary>Gets or sets how long a deployment gives its peers before web seeds fill in at all.</summary>
+    /// <value>The default is 3 seconds.</value>
+    public TimeSpan WebSeedDelay { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Gets or sets the peers' combined download rate, in bytes per second, below which they count as slow and web seeds
+    /// fetch any wanted piece alongside them; at or above it, web seeds fetch only pieces no connected peer has.
+    /// </summary>
+    /// <value>The default is 1 MiB/s; 0 keeps web seeds to the pieces no connected peer has.</value>
+    public long WebSeedWhenPeersBelow { get; set; } = 1024 * 1024;
+
+    /// <summary>
     /// Gets or sets how long a deployment waits, with nothing arriving, while pieces it still needs are held by no
     /// peer it can use (the connected peers lack them, or the peers that had them were banned), before it stops with
     /// a <see cref="PiecesUnavailableException"/> naming the pieces and the banned peers. A deployment that has met no
@@ -163,6 +191,19 @@ public sealed class DeployOptions
             throw new ArgumentException($"{nameof(ScratchSize)} must be positive.", nameof(ScratchSize));
         }
 
+        if (WebSeedDelay < TimeSpan.Zero || WebSeedWhenPeersBelow < 0)
+        {
+            throw new ArgumentException($"{nameof(WebSeedDelay)} and {nameof(WebSeedWhenPeersBelow)} must not be negative.", WebSeedDelay < TimeSpan.Zero ? nameof(WebSeedDelay) : nameof(WebSeedWhenPeersBelow));
+        }
+
+        foreach (Uri url in WebSeeds)
+        {
+            if (url is null || !url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            {
+                throw new ArgumentException($"{nameof(WebSeeds)} must hold absolute http or https URLs; '{url}' is not one.", nameof(WebSeeds));
+            }
+        }
+
         if (StallTimeout <= TimeSpan.Zero && StallTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException($"{nameof(StallTimeout)} must be positive or infinite.", nameof(StallTimeout));
@@ -184,6 +225,9 @@ public sealed class DeployOptions
             MaxMetadataSize = MaxMetadataSize,
             MetadataTimeout = MetadataTimeout,
             StallTimeout = StallTimeout,
+            UseWebSeeds = UseWebSeeds,
+            WebSeedDelay = WebSeedDelay,
+            WebSeedWhenPeersBelow = WebSeedWhenPeersBelow,
             VerifyAllHashes = VerifyAllHashes,
             Trust = Trust,
             ExpectedInfoHash = ExpectedInfoHash,
@@ -199,6 +243,11 @@ public sealed class DeployOptions
         foreach (Uri tracker in Trackers)
         {
             copy.Trackers.Add(tracker);
+        }
+
+        foreach (Uri url in WebSeeds)
+        {
+            copy.WebSeeds.Add(url);
         }
 
         return copy;

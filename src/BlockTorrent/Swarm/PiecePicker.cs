@@ -291,6 +291,20 @@ internal sealed class PiecePicker
         return count;
     }
 
+    /// <summary>
+    /// Picks the unrequested blocks of one started, ready piece for a peer, in order: a web seed fetches a whole
+    /// piece in one range request.
+    /// </summary>
+    /// <param name="peer">The peer to request from.</param>
+    /// <param name="piece">The piece.</param>
+    /// <param name="destination">Receives the blocks.</param>
+    /// <returns>The number of blocks picked (and recorded as requested from the peer).</returns>
+    public int PickPiece(PickerPeer peer, int piece, Span<BlockRequest> destination)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        return _progress.TryGetValue(piece, out PieceProgress? p) ? PickUnrequested(p, peer, destination) : 0;
+    }
+
     /// <summary>Reserves the next piece to start for a peer (rarest first, extent affinity), or -1 when there is none.</summary>
     /// <param name="peer">The peer that will serve it.</param>
     /// <returns>The piece index, reserved but not ready until <see cref="MarkReady"/>.</returns>

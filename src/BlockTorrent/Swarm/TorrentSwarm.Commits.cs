@@ -56,6 +56,7 @@ internal sealed partial class TorrentSwarm
         lock (Sync)
         {
             _pendingCommits--;
+            OnWebSeedVerdictLocked(piece);
             PiecePicker picker = Picker!;
             if (result.Status == PieceWriteStatus.HashMismatch)
             {
@@ -108,7 +109,7 @@ internal sealed partial class TorrentSwarm
         picker.PieceFinished(piece, verified: false);
         Log.PieceFailed(Logger, piece, contributors.Length);
         _host.Publish(new SwarmEvent(SwarmEventKind.PieceFailed, InfoHashText) { Piece = piece });
-        if (contributors.Length == 1)
+        if (contributors.Length == 1 && !OnWebSeedHashFailureLocked(contributors[0]))
         {
             PeerSession? culprit = _sessions.Find(s => ReferenceEquals(s.Pick, contributors[0]));
             if (culprit is not null && ++culprit.HashFailures >= Settings.MaxHashFailuresPerPeer)

@@ -115,18 +115,8 @@ internal sealed partial class TorrentSwarm
     {
         lock (Sync)
         {
-            if (Picker is { } picker && picker.TryBeginReceive(session.Pick, block))
-            {
-                if (Buffers.TryGetValue(block.Piece, out PieceBuffer? buffer))
-                {
-                    return buffer.Memory.Slice(block.Offset, block.Length);
-                }
-
-                picker.EndReceive(session.Pick, block, success: false, cancels: null);
-            }
+            return ClaimBlockLocked(session.Pick, block);
         }
-
-        return default;
     }
 
     /// <inheritdoc/>
@@ -134,12 +124,7 @@ internal sealed partial class TorrentSwarm
     {
         lock (Sync)
         {
-            _cancels.Clear();
-            bool complete = Picker!.EndReceive(session.Pick, block, success: true, _cancels);
-            foreach (PieceCancel cancel in _cancels)
-            {
-                SendCancelLocked(cancel);
-            }
+            bool complete = ReceiveBlockLocked(session.Pick, block);
 
             long now = Time.GetTimestamp();
             session.LastProgress = now;

@@ -174,6 +174,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
 
         _tick = Task.Run(TickLoopAsync);
+        StartWebSeeds();
         if (_offers is not null && OperatingSystem.IsLinux())
         {
             _shares = Task.Run(ShareLoopAsync);
@@ -247,6 +248,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 
         await Task.WhenAll(sessions.Select(s => s.Completion)).ConfigureAwait(false);
         await _tick.ConfigureAwait(false);
+        await _webSeedLoops.ConfigureAwait(false);
         await _shares.ConfigureAwait(false);
         lock (Sync)
         {
