@@ -86,7 +86,8 @@ internal static class ImagingServiceHost
         OnlyAt(http.Status, app.MapGet("/status", (StatusBoard board) => Results.Bytes(board.ToJson(), "application/json")));
         if (http.Manifests is not null)
         {
-            OnlyAt(http.Manifests, app.MapGet("/images/{file}", (string file, StatusBoard board) => ServeManifest(file, board)));
+            bool webSeed = builder.Configuration.GetValue($"{ImagingServiceOptions.Section}:Depot:WebSeed", new DepotOptions().WebSeed);
+            OnlyAt(http.Manifests, app.MapGet("/images/{file}", (string file, StatusBoard board) => ServeManifest(file, board, webSeed)));
         }
 
         if (role == ServiceRole.Depot)
@@ -138,14 +139,23 @@ internal static class ImagingServiceHost
     private static void OnlyAt(ServedEndPoint? endPoint, RouteHandlerBuilder route) =>
         route.AddEndpointFilter((context, next) => endPoint is not null && endPoint.Accepts(context.HttpContext.Connection) ? next(context) : ValueTask.FromResult<object?>(Results.NotFound()));
 
-    /// <summary>Serves a depot image's manifest (<c>/images/NAME.torrent</c>), so targets can be given its URL. Only the manifests of served images are reachable.</summary>
-    private static IResult ServeManifest(string file, StatusBoard board)
+    /// <summary>
+    /// Serves a depot image's manifest (<c>/images/NAME.torrent</c>), so targets can be given its URL, and, as a web
+    /// seed (BEP 19: <c>/images/</c> in a manifest's <c>url-list</c>, the image's name appended), the image's own
+    /// bytes (<c>/images/NAME</c>) with range requests, unless <c>Depot:WebSeed</c> is off. Only served images are reachable.
+    /// </summary>
+    private static IResult ServeManifest(string file, StatusBoard board, bool webSeed)
     {
-        if (!file.EndsWith(".torrent", StringComparison.Ordinal) || !board.TryGetImage(file[..^".torrent".Length], out ImageStatus? image) || image is null || !File.Exists(image.ManifestPath))
+        if (file.EndsWith(".torrent", StringComparison.Ordinal))
         {
-            return Results.NotFound();
+            return board.TryGetImage(file[..^".torrent".Length], out ImageStatus? image) && image is not null && File.Exists(image.ManifestPath)
+                ? Results.File(image.ManifestPath, "application/x-bittorrent", file)
+                : Results.NotFound();
         }
 
-        return Results.File(image.ManifestPath, "application/x-bittorrent", file);
+        // An image is a web seed once it is seeded (its manifest known), so its bytes are the ones the manifest describes.
+        return webSeed && board.TryGetImage(file, out ImageStatus? seeded) && seeded is { HasManifest: true } && File.Exists(seeded.ImagePath)
+            ? Results.File(seeded.ImagePath, "application/octet-stream", enableRangeProcessing: true)
+            : Results.NotFound();
     }
 }

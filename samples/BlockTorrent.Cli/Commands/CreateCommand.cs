@@ -28,6 +28,7 @@ internal static class CreateCommand
                 ? $"{ByteSize.Format(size)} ({size} bytes) is not a power of two from 16KiB to 256MiB; use for example 1MiB or 4MiB."
                 : null);
         Option<string[]> trackers = CliOptions.Urls("--tracker", "A tracker announce URL; repeat for several.");
+        Option<string[]> webSeeds = CliOptions.Urls("--web-seed", "A web seed (BEP 19 url-list): an http(s) server with the image's bytes, answering range requests; a URL ending in / is a folder holding the image under the torrent's name. Repeat for several.");
         var v1Only = new Option<bool>("--v1-only") { Description = "Make a BitTorrent v1 torrent only (for v1-only clients)." };
         var v2Only = new Option<bool>("--v2-only") { Description = "Make a BitTorrent v2 torrent only." };
         var name = new Option<string?>("--name") { Description = "The name in the torrent (default: the file name)." };
@@ -45,7 +46,7 @@ internal static class CreateCommand
         var level = new Option<int?>("--level") { Description = "The zstd level for --compress, 1 to 22 (default: 3)." };
         var command = new Command("create", "Make the manifest (.torrent) of an image or device: hybrid v1+v2 by default.")
         {
-            source, output, pieceSize, trackers, v1Only, v2Only, name, comment, isPrivate, sign, signCert, signExpires, tlsCa, force, json, compress, compressedFile, level,
+            source, output, pieceSize, trackers, webSeeds, v1Only, v2Only, name, comment, isPrivate, sign, signCert, signExpires, tlsCa, force, json, compress, compressedFile, level,
         };
         command.Validators.Add(result =>
         {
@@ -84,6 +85,11 @@ internal static class CreateCommand
             foreach (string tracker in parse.GetValue(trackers) ?? [])
             {
                 options.Trackers.Add(tracker);
+            }
+
+            foreach (string webSeed in parse.GetValue(webSeeds) ?? [])
+            {
+                options.WebSeeds.Add(webSeed);
             }
 
             if (parse.GetValue(compress) is not null)

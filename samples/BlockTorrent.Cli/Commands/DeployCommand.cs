@@ -25,6 +25,7 @@ internal static class DeployCommand
         var target = new Option<string>("--target") { Description = "The device or image file to write.", HelpName = "DEVICE_OR_FILE", Required = true };
         Option<IPEndPoint[]> peers = CliOptions.EndPointList("--peer", "A peer to connect to (a depot or another target); repeat for several.");
         Option<string[]> trackers = CliOptions.Urls("--tracker", "A tracker to announce to, besides the torrent's own.");
+        Option<string[]> webSeeds = CliOptions.Urls("--web-seed", "A web seed besides the torrent's own url-list: an http(s) server with the image's bytes, answering range requests, used for pieces no peer has and while the peers are slow. Repeat for several.");
         var lsd = new Option<bool>("--lsd") { Description = "Find peers on the local network with Local Service Discovery (BEP 14)." };
         Option<IPEndPoint?> listen = CliOptions.EndPoint("--listen", $"Where to accept peer connections (default: 0.0.0.0:{SwarmSupport.DefaultPort}).");
         Option<string?> congestionControl = SwarmSupport.CongestionControlOption();
@@ -52,7 +53,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate, scratchSize, scratchDir,
+            source, target, peers, trackers, webSeeds, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate, scratchSize, scratchDir,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -62,6 +63,7 @@ internal static class DeployCommand
                 Target = parse.GetRequiredValue(target),
                 Peers = parse.GetValue(peers) ?? [],
                 Trackers = parse.GetValue(trackers) ?? [],
+                WebSeeds = parse.GetValue(webSeeds) ?? [],
                 Lsd = parse.GetValue(lsd),
                 Listen = parse.GetValue(listen),
                 CongestionControl = parse.GetValue(congestionControl),
@@ -343,6 +345,10 @@ internal static class DeployCommand
         }
 
         AddPeersAndTrackers(options.Peers, options.Trackers, request);
+        foreach (string webSeed in request.WebSeeds)
+        {
+            options.WebSeeds.Add(new Uri(webSeed));
+        }
 
         DeploymentProgress? latest = null;
         var down = new RateMeter();

@@ -14,6 +14,9 @@ internal sealed record DeployRequest
 
     public IReadOnlyList<string> Trackers { get; init; } = [];
 
+    /// <summary>Gets the web seeds of <c>--web-seed</c>.</summary>
+    public IReadOnlyList<string> WebSeeds { get; init; } = [];
+
     public bool Lsd { get; init; }
 
     public IPEndPoint? Listen { get; init; }

@@ -406,6 +406,11 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             builderOptions.Trackers.Add(url);
         }
 
+        if (!string.IsNullOrEmpty(depot.WebSeedUrl))
+        {
+            builderOptions.WebSeeds.Add(depot.WebSeedUrl);
+        }
+
         TorrentManifest manifest = await ManifestBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
         if (FileStamp.Read(status.ImagePath) != before)
         {

@@ -97,6 +97,22 @@ internal sealed class DepotOptions
     public string? TrackerHost { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether the depot is a web seed (BEP 19) of its images: each image's bytes are
+    /// served with HTTP range requests at <c>/images/NAME</c> beside its manifest, on <see cref="Manifests"/>, so a
+    /// target that no peer can serve (alone, or on a VLAN where the targets cannot reach one another) fetches
+    /// pieces over HTTP(S) and verifies them like any others.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool WebSeed { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the web seed URL written into the manifests the depot creates (their <c>url-list</c>), such as
+    /// <c>https://depot:8580/images/</c>: a URL ending in <c>/</c> is a folder, the image's name appended.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: created manifests name no web seed.</value>
+    public string? WebSeedUrl { get; set; }
+
+    /// <summary>
     /// Gets or sets the most the depot uploads of each image, in bytes per second, on top of the service's
     /// <see cref="ImagingServiceOptions.MaxUploadRate"/> over all of them.
     /// </summary>

@@ -133,6 +133,11 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
             failures.Add($"{S}:WebhookRetryDelay must be positive; it is {depot.WebhookRetryDelay}.");
         }
 
+        if (!string.IsNullOrEmpty(depot.WebSeedUrl) && (!Uri.TryCreate(depot.WebSeedUrl, UriKind.Absolute, out Uri? webSeed) || (webSeed.Scheme != Uri.UriSchemeHttp && webSeed.Scheme != Uri.UriSchemeHttps)))
+        {
+            failures.Add($"{S}:WebSeedUrl must be an absolute http or https URL such as https://depot:8580/images/; it is '{depot.WebSeedUrl}'.");
+        }
+
         if (depot.MaxUploadRatePerImage < 0)
         {
             failures.Add($"{S}:MaxUploadRatePerImage must be 0 (no limit) or a rate in bytes per second; it is {depot.MaxUploadRatePerImage}.");

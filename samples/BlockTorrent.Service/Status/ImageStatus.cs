@@ -25,6 +25,18 @@ internal sealed class ImageStatus : StatusEntry
 
     public string ManifestPath { get; }
 
+    /// <summary>Gets a value indicating whether the image's manifest is known (it is being seeded).</summary>
+    public bool HasManifest
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return _infoHash is not null;
+            }
+        }
+    }
+
     public void SetManifest(string infoHash, long length, int pieceCount)
     {
         lock (Sync)
