@@ -18,14 +18,16 @@ public sealed class CandidatePoisoningTests
         cts.CancelAfter(TimeSpan.FromSeconds(60));
         var flooded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        // The hostile peer has nothing, and names 1000 peers that are not there, in 20 lists of 50 sent at once.
+        // The hostile peer has nothing, and names peers that are not there, 50 to a list, as fast as the target reads
+        // them: 1000 at once, then fresh ones for as long as the test runs, so without the PEX rate limit its names
+        // would keep the target's list full.
         await using var hostile = new HostilePeer(manifest, async (c, ct) =>
         {
             await c.SendExtendedAsync(0, "d1:md6:ut_pexi1eee", ct);
             await c.SendAsync(w => MessageWriter.WriteSimple(w, MessageId.HaveNone), ct);
             byte[] theirs = await c.ReadUntilAsync(MessageId.Extended, ct, extensionId: 0);
             Assert.True(ExtensionHandshake.TryParse(theirs, null, out ExtensionHandshake handshake) && handshake.UtPex != 0, "the target offers ut_pex");
-            for (int list = 0; list < 20; list++)
+            for (int list = 0; !ct.IsCancellationRequested; list++)
             {
                 var pex = new PexMessage();
                 for (int i = 0; i < 50; i++)
@@ -37,10 +39,11 @@ public sealed class CandidatePoisoningTests
                 var payload = new ArrayBufferWriter<byte>();
                 pex.WriteTo(payload);
                 await c.SendExtendedAsync(handshake.UtPex, payload.WrittenSpan.ToArray(), ct);
+                if (list == 19)
+                {
+                    flooded.TrySetResult();
+                }
             }
-
-            flooded.TrySetResult();
-            await c.ServeAsync(null, ct);
         });
 
         // The real seed is found later, through the tracker the target announces to every second.
@@ -59,10 +62,17 @@ public sealed class CandidatePoisoningTests
         Task<DeploymentResult> deploying = deployer.DeployAsync(manifest, target, options, null, cts.Token);
         await flooded.Task.WaitAsync(cts.Token);
 
+        // The seed uses no tracker and dials nobody: it is announced to the tracker by hand, so the only way the
+        // target reaches it is by dialling the name the tracker gives, past the 1000 bogus names it holds.
         await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
-        var seedOptions = new SeedOptions();
-        seedOptions.Trackers.Add(tracker.AnnounceUri);
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), seedOptions, cts.Token);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions(), cts.Token);
+        using (var http = new HttpClient())
+        {
+            string announce = $"{tracker.AnnounceUri}?info_hash={Escape((manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.Truncated20)}&peer_id={Escape("-XX0000-seedbyhand00"u8)}"
+                + $"&port={seeder.LocalEndPoint.Port}&uploaded=0&downloaded=0&left=0&compact=1&event=started";
+            using HttpResponseMessage response = await http.GetAsync(new Uri(announce), cts.Token);
+            Assert.True(response.IsSuccessStatusCode, $"the tracker took the seed's announce: {response.StatusCode}");
+        }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
         deadline.CancelAfter(TimeSpan.FromSeconds(30));
@@ -124,8 +134,22 @@ public sealed class CandidatePoisoningTests
         Assert.True(candidates.IsReserved(seed));
     }
 
-    // Addresses nobody answers at: TEST-NET-1 (RFC 5737) and closed ports on this machine.
-    private static IPEndPoint Bogus(int n) => n % 2 == 0
-        ? new IPEndPoint(new IPAddress([192, 0, 2, (byte)(1 + (n / 2 % 250))]), 1000 + n)
-        : new IPEndPoint(IPAddress.Loopback, n);
+    // Addresses nobody answers at: the three documentation networks (RFC 5737), never this machine's ports.
+    private static IPEndPoint Bogus(int n)
+    {
+        byte[][] networks = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+        byte[] network = networks[n % 3];
+        return new IPEndPoint(new IPAddress([network[0], network[1], network[2], (byte)(1 + (n / 3 % 254))]), 1024 + (n % 60000));
+    }
+
+    private static string Escape(ReadOnlySpan<byte> bytes)
+    {
+        var text = new System.Text.StringBuilder(bytes.Length * 3);
+        foreach (byte b in bytes)
+        {
+            text.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return text.ToString();
+    }
 }
