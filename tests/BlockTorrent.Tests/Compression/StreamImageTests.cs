@@ -62,7 +62,7 @@ public sealed class StreamImageTests : IDisposable
             return store;
         };
 
-        var (target, result) = await LoopbackDeployTests.DeployFromOneSeedAsync(compressed, manifest, options, targetContents: new byte[image.Length]);
+        var (target, result) = await DeployFromPlainSeedAsync(compressed, manifest, options, image.Length);
 
         Assert.Equal(image, target.Contents.ToArray());
         CountingScratchStore scratch = Assert.Single(stores);
@@ -94,7 +94,7 @@ public sealed class StreamImageTests : IDisposable
         TorrentManifest manifest = await StreamImageBuilder.CreateAsync(path, new ManifestBuilderOptions { PieceLength = PieceLength }, TestContext.Current.CancellationToken);
         Assert.Equal(3, manifest.DuplicatePieceCount);
 
-        var (target, result) = await LoopbackDeployTests.DeployFromOneSeedAsync(file.ToArray(), manifest, new DeployOptions { ScratchSize = 2 * PieceLength }, targetContents: new byte[image.Length]);
+        var (target, result) = await DeployFromPlainSeedAsync(file.ToArray(), manifest, new DeployOptions { ScratchSize = 2 * PieceLength }, image.Length);
 
         Assert.Equal(image, target.Contents.ToArray());
         Assert.Equal(file.Length - (3 * PieceLength), result.BytesDownloaded);
@@ -131,6 +131,25 @@ public sealed class StreamImageTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => deployer.DeployAsync(manifest, target, new DeployOptions { ScratchSize = PieceLength - 1 }, null, TestContext.Current.CancellationToken));
 
         Assert.False(target.Contents.Span.ContainsAnyExcept((byte)0));
+    }
+
+    /// <summary>
+    /// Seeds the stream without super-seeding (whose offers a stream's window may not take: a known limit) and deploys
+    /// it onto a fresh memory device.
+    /// </summary>
+    private static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromPlainSeedAsync(byte[] compressed, TorrentManifest manifest, DeployOptions options, int rawLength)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(compressed), new SeedOptions { SuperSeeding = SuperSeedMode.Never }, cts.Token);
+        options.Peers.Add(seeder.LocalEndPoint);
+        var target = new MemoryBlockDevice(rawLength);
+        DeploymentResult result = await deployer.DeployAsync(manifest, target, options, null, cts.Token);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+        return (target, result);
     }
 
     internal static byte[] Compress(byte[] image, StreamFormat format)
