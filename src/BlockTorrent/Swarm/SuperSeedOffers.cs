@@ -71,6 +71,10 @@ internal sealed class SuperSeedOffers
         Offer(session);
     }
 
+    /// <summary>We no longer hold a piece: it is offered to nobody from now on.</summary>
+    /// <param name="piece">The piece.</param>
+    public void Withdraw(int piece) => _seeder.Withdraw(piece);
+
     /// <summary>A peer left: its open offers and unforwarded pieces no longer count.</summary>
     /// <param name="session">The peer.</param>
     public void OnPeerClosed(PeerSession session)

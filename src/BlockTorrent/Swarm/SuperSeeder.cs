@@ -49,6 +49,7 @@ internal sealed class SuperSeeder
 
     private readonly int[] _seen;
     private readonly int[] _offered;
+    private readonly bool[] _withdrawn;
     private readonly List<Peer> _peers = [];
     private readonly long _forwardWaitTicks;
     private readonly long _firstPassHoldTicks;
@@ -76,6 +77,7 @@ internal sealed class SuperSeeder
         ArgumentOutOfRangeException.ThrowIfLessThan(heldPerPeer, offersPerPeer);
         _seen = new int[pieceCount];
         _offered = new int[pieceCount];
+        _withdrawn = new bool[pieceCount];
         OffersPerPeer = offersPerPeer;
         HeldPerPeer = heldPerPeer;
         _forwardWaitTicks = (long)(forwardWait.TotalSeconds * timestampFrequency);
@@ -213,7 +215,7 @@ internal sealed class SuperSeeder
         int ties = 0;
         for (int piece = 0; piece < _seen.Length; piece++)
         {
-            if (peer.Has[piece] || peer.Offers.Contains(piece) || !CanRequest(peer, piece))
+            if (_withdrawn[piece] || peer.Has[piece] || peer.Offers.Contains(piece) || !CanRequest(peer, piece))
             {
                 continue;
             }
@@ -245,6 +247,28 @@ internal sealed class SuperSeeder
         }
 
         return best;
+    }
+
+    /// <summary>
+    /// We no longer hold a piece (our source changed under it): it is never offered again, and open offers of it no
+    /// longer count against their peers.
+    /// </summary>
+    /// <param name="piece">The piece.</param>
+    public void Withdraw(int piece)
+    {
+        if (_withdrawn[piece])
+        {
+            return;
+        }
+
+        _withdrawn[piece] = true;
+        foreach (Peer peer in _peers)
+        {
+            if (peer.Offers.Remove(piece))
+            {
+                Count(piece, seen: 0, offered: -1);
+            }
+        }
     }
 
     /// <summary>

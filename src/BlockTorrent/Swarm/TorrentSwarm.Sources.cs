@@ -40,6 +40,8 @@ internal sealed partial class TorrentSwarm
                 return;
             }
 
+            _offers?.Withdraw(piece);
+
             offered = [.. _sessions];
         }
 

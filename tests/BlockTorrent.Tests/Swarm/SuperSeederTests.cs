@@ -9,6 +9,28 @@ public sealed class SuperSeederTests
     private const long Second = 1000;
 
     [Fact]
+    public void APieceOurSourceNoLongerHoldsIsNeverOfferedAgainAndFreesTheOfferItHeld()
+    {
+        var seeder = NewSeeder(4, offers: 1);
+        var peer = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(peer);
+        int first = seeder.NextOffer(peer, 0);
+
+        seeder.Withdraw(first);
+
+        Assert.DoesNotContain(first, peer.Offers);
+        var offered = new List<int>();
+        for (int i = 0; i < 6; i++)
+        {
+            offered.Add(seeder.NextOffer(peer, 0));
+            peer.Offers.Clear();
+        }
+
+        Assert.DoesNotContain(first, offered);
+        Assert.Equal(3, offered.Take(3).Distinct().Count());
+    }
+
+    [Fact]
     public void EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnough() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(seed)).CheckSeeded(maxTest: 200);
 
     private bool EmptyPeersAreOfferedDistinctPiecesWhileThereAreEnoughFor(int seed)
