@@ -47,10 +47,6 @@ internal sealed class SuperSeeder
     // Above any holder count a swarm can reach, so in-flight pieces rank after every piece some peer holds.
     private const int InFlightPenalty = 1 << 20;
 
-    // A peer that takes none of its offers for this many forward waits does not want them (a stream image's target
-    // fetches only a window ahead of its decoder): adaptive seeding opens it.
-    private const int IdleOffersFactor = 4;
-
     private readonly int[] _seen;
     private readonly int[] _offered;
     private readonly bool[] _withdrawn;
@@ -182,7 +178,6 @@ internal sealed class SuperSeeder
         {
             Count(piece, seen: 0, offered: -1);
             peer.Unforwarded[piece] = now;
-            peer.OffersWaitingSince = peer.Offers.Count > 0 ? now : null;
         }
 
         bool freed = false;
@@ -248,7 +243,6 @@ internal sealed class SuperSeeder
         if (best >= 0)
         {
             Count(best, seen: 0, offered: 1);
-            peer.OffersWaitingSince ??= now;
             peer.Offers.Add(best);
         }
 
@@ -273,7 +267,6 @@ internal sealed class SuperSeeder
             if (peer.Offers.Remove(piece))
             {
                 Count(piece, seen: 0, offered: -1);
-                peer.OffersWaitingSince = peer.Offers.Count > 0 ? peer.OffersWaitingSince : null;
             }
         }
     }
@@ -289,8 +282,7 @@ internal sealed class SuperSeeder
     {
         ArgumentNullException.ThrowIfNull(peer);
         ExpireUnforwarded(peer, now);
-        return _adaptive && !peer.Open
-            && (peer.UnsharedInARow >= HeldPerPeer || (peer.OffersWaitingSince is long since && now - since >= IdleOffersFactor * _forwardWaitTicks));
+        return _adaptive && !peer.Open && peer.UnsharedInARow >= HeldPerPeer;
     }
 
     /// <summary>
@@ -307,7 +299,6 @@ internal sealed class SuperSeeder
         }
 
         peer.Offers.Clear();
-        peer.OffersWaitingSince = null;
         peer.Unforwarded.Clear();
         peer.Open = true;
         OpenedPeers++;
@@ -369,9 +360,6 @@ internal sealed class SuperSeeder
 
         /// <summary>Gets a value indicating whether the peer holds pieces it has not passed on yet.</summary>
         public bool HoldsUnforwarded => Unforwarded.Count > 0;
-
-        /// <summary>Gets when the peer last took an offer, or was first offered one since, while it holds open offers.</summary>
-        public long? OffersWaitingSince { get; internal set; }
 
         /// <summary>Gets how many of the pieces it announced in a row were not passed on within the forward wait.</summary>
         public int UnsharedInARow { get; internal set; }

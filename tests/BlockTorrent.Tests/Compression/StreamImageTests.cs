@@ -62,9 +62,7 @@ public sealed class StreamImageTests : IDisposable
             return store;
         };
 
-        // The seed runs with its defaults: it super-seeds, offering pieces in its own order, and opens a target
-        // whose window takes none of them.
-        var (target, result) = await DeployFromPlainSeedAsync(compressed, manifest, options, image.Length, new SeedOptions().SuperSeeding);
+        var (target, result) = await DeployFromPlainSeedAsync(compressed, manifest, options, image.Length);
 
         Assert.Equal(image, target.Contents.ToArray());
         CountingScratchStore scratch = Assert.Single(stores);
@@ -139,13 +137,13 @@ public sealed class StreamImageTests : IDisposable
     /// Seeds the stream without super-seeding (whose offers a stream's window may not take: a known limit) and deploys
     /// it onto a fresh memory device.
     /// </summary>
-    private static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromPlainSeedAsync(byte[] compressed, TorrentManifest manifest, DeployOptions options, int rawLength, SuperSeedMode superSeeding = SuperSeedMode.Never)
+    private static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromPlainSeedAsync(byte[] compressed, TorrentManifest manifest, DeployOptions options, int rawLength)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(Bound);
         await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
         await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(compressed), new SeedOptions { SuperSeeding = superSeeding }, cts.Token);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(compressed), new SeedOptions { SuperSeeding = SuperSeedMode.Never }, cts.Token);
         options.Peers.Add(seeder.LocalEndPoint);
         var target = new MemoryBlockDevice(rawLength);
         DeploymentResult result = await deployer.DeployAsync(manifest, target, options, null, cts.Token);
