@@ -56,7 +56,6 @@ internal sealed partial class TorrentSwarm
         lock (Sync)
         {
             _pendingCommits--;
-            OnWebSeedVerdictLocked(piece);
             PiecePicker picker = Picker!;
             if (result.Status == PieceWriteStatus.HashMismatch)
             {
@@ -92,6 +91,8 @@ internal sealed partial class TorrentSwarm
                 }
             }
 
+            // After the failure is counted, so a web seed that just reached its limit is seen dropped by its fetch loop.
+            OnWebSeedVerdictLocked(piece);
             CheckCompleteLocked();
         }
 

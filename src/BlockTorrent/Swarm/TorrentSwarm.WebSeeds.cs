@@ -192,6 +192,13 @@ internal sealed partial class TorrentSwarm
     {
         lock (Sync)
         {
+            // Read under the lock that counts hash failures: a fetch loop woken by the verdict that dropped its seed
+            // must not start one more piece.
+            if (seed.IsDropped)
+            {
+                return -1;
+            }
+
             PiecePicker picker = Picker!;
             bool slow = PeersSlowLocked(policy);
             int piece = picker.StartPiece(seed.Pick);
