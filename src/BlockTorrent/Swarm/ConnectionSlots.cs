@@ -13,7 +13,8 @@ namespace BlockTorrent.Swarm;
 /// <c>--peer</c>, Local Service Discovery): peers that dialled us and peers PEX named never fill them. And when the
 /// slots a newcomer may take are full, it takes the slot of a peer that gives nothing: one that has no piece we want
 /// and has moved no piece data either way for <see cref="IdleEviction"/> (counted from its connection, so a new peer
-/// has that long to start); the one idle longest goes.
+/// has that long to start); the one idle longest goes. A newcomer from an address whose peer was evicted so lately
+/// takes no one's slot (<see cref="EvictedAddresses"/>), or idle peers would keep every slot young by evicting each other.
 /// </para>
 /// <para>Not thread-safe: the swarm decides under its lock.</para>
 /// </remarks>
@@ -39,9 +40,13 @@ internal static class ConnectionSlots
     /// <param name="now">The time now.</param>
     /// <param name="idleTicks"><see cref="IdleEviction"/> in timestamp ticks.</param>
     /// <param name="wanted">Whether a session has a piece we want.</param>
+    /// <param name="mayEvict">
+    /// Whether the newcomer may take another peer's slot: not when a peer from its address was evicted lately
+    /// (<see cref="EvictedAddresses"/>).
+    /// </param>
     /// <param name="evict">The session whose slot the newcomer takes (to be closed), or null.</param>
     /// <returns>Null when the newcomer is admitted, else why it is refused.</returns>
-    public static string? Decide(List<PeerSession> sessions, int max, IPAddress newcomer, bool sameHost, bool reserved, long now, long idleTicks, Func<PeerSession, bool> wanted, out PeerSession? evict)
+    public static string? Decide(List<PeerSession> sessions, int max, IPAddress newcomer, bool sameHost, bool reserved, long now, long idleTicks, Func<PeerSession, bool> wanted, bool mayEvict, out PeerSession? evict)
     {
         evict = null;
         IPAddress address = PeerAddress.Normalize(newcomer);
@@ -71,6 +76,11 @@ internal static class ConnectionSlots
         if (total < max && !quotaFull)
         {
             return null;
+        }
+
+        if (!mayEvict)
+        {
+            return "its address gave nothing when it last held a slot, and every free slot is taken";
         }
 
         foreach (PeerSession s in sessions)

@@ -106,15 +106,17 @@ internal sealed partial class TorrentSwarm
             else
             {
                 long now = Time.GetTimestamp();
+                bool sameHost = PeerAddress.IsSameHost(socket.LocalEndPoint as IPEndPoint, remoteEndPoint);
                 refusal = ConnectionSlots.Decide(
                     _sessions,
                     Settings.MaxConnectionsPerTorrent,
                     remoteEndPoint.Address,
-                    PeerAddress.IsSameHost(socket.LocalEndPoint as IPEndPoint, remoteEndPoint),
+                    sameHost,
                     reserved,
                     now,
                     (long)(ConnectionSlots.IdleEviction.TotalSeconds * Time.TimestampFrequency),
                     s => Picker is { } picker && picker.IsInteresting(s.Pick),
+                    sameHost || !_evictedAddresses.Contains(remoteEndPoint.Address, now),
                     out replaced);
                 if (refusal is not null)
                 {
@@ -126,6 +128,11 @@ internal sealed partial class TorrentSwarm
                 if (replaced is not null)
                 {
                     replaced.Evicted = true;
+                    if (!replaced.SameHost)
+                    {
+                        _evictedAddresses.Add(replaced.Remote.Address, now);
+                    }
+
                     SwarmMetrics.PeersEvicted.Add(1, new KeyValuePair<string, object?>("reason", "idle"));
                 }
             }

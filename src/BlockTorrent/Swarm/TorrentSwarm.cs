@@ -34,6 +34,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private readonly ISwarmHost _host;
     private readonly List<PeerSession> _sessions = [];
     private readonly BanList _banned = new();
+    private readonly EvictedAddresses _evictedAddresses;
     private readonly DuplicateCopies _copies;
     private readonly Choker _choker;
     private readonly SuperSeedOffers? _offers;
@@ -56,6 +57,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     {
         _host = host;
         _candidates = new PeerCandidates(host.ListenPort);
+        _evictedAddresses = new EvictedAddresses(host.Time.TimestampFrequency);
         Manifest = manifest;
         Device = device;
         Writer = writer;

@@ -18,6 +18,7 @@ internal sealed class SlotAttack : IAsyncDisposable
     private readonly byte[] _infoHash;
     private int _silentOpen;
     private int _idleAdmitted;
+    private int _idleDropped;
 
     /// <summary>Starts the attack on <paramref name="victim"/>.</summary>
     /// <param name="victim">The peer's listen endpoint.</param>
@@ -49,6 +50,9 @@ internal sealed class SlotAttack : IAsyncDisposable
 
     /// <summary>Gets how many idle peers the victim admitted (it sent them a message after its handshake) and still holds.</summary>
     public int IdleAdmitted => Volatile.Read(ref _idleAdmitted);
+
+    /// <summary>Gets how many times the victim closed an idle peer it had admitted (each is then replaced).</summary>
+    public int IdleDropped => Volatile.Read(ref _idleDropped);
 
     public async ValueTask DisposeAsync()
     {
@@ -175,6 +179,10 @@ internal sealed class SlotAttack : IAsyncDisposable
             if (admitted)
             {
                 Interlocked.Decrement(ref _idleAdmitted);
+                if (!ct.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _idleDropped);
+                }
             }
         }
     }
