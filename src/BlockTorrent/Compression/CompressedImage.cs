@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text;
 using BlockTorrent.Bencode;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
@@ -23,9 +22,6 @@ public sealed class CompressedImage
 {
     /// <summary>The name of the one format so far: independent zstd frames.</summary>
     public const string ZstdFormat = "zstd";
-
-    /// <summary>The info dictionary key that holds the layout.</summary>
-    internal const string InfoKey = "blocktorrent";
 
     private const int MinFrameSize = 4096;
     private const int MaxFrameSize = 16 * 1024 * 1024;
@@ -91,26 +87,7 @@ public sealed class CompressedImage
     public static CompressedImage? FromManifest(TorrentManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        return ReadInfoEntry(manifest, Parse);
-    }
-
-    /// <summary>Finds the info dictionary's <c>blocktorrent</c> entry and parses it, or returns <see langword="null"/> without one.</summary>
-    internal static T? ReadInfoEntry<T>(TorrentManifest manifest, EntryParser<T> parse)
-        where T : class
-    {
-        var reader = new BencodeReader(manifest.InfoDictionary.Span);
-        reader.ReadExpect(BencodeTokenType.StartDictionary, "the info dictionary");
-        while (reader.Read() && reader.TokenType == BencodeTokenType.String)
-        {
-            if (reader.ValueSpan.SequenceEqual("blocktorrent"u8))
-            {
-                return parse(ref reader, manifest);
-            }
-
-            reader.Skip();
-        }
-
-        return null;
+        return ImageInfoEntry.Read(manifest) is { IsStream: false } entry ? FromEntry(entry, manifest) : null;
     }
 
     /// <summary>Hashes the first <see cref="RawLength"/> bytes of a device and compares them with <see cref="RawSha256"/>.</summary>
@@ -118,15 +95,10 @@ public sealed class CompressedImage
     /// <param name="cancellationToken">Cancels between reads.</param>
     /// <returns><see langword="true"/> when the device holds the raw image.</returns>
     /// <exception cref="ArgumentException">The device is shorter than the raw image.</exception>
-    public async Task<bool> MatchesRawAsync(IBlockDevice device, CancellationToken cancellationToken = default)
+    public Task<bool> MatchesRawAsync(IBlockDevice device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (device.Length < RawLength)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{device.Name}' is {device.Length} bytes long, shorter than the raw image ({RawLength} bytes)."), nameof(device));
-        }
-
-        return await RawImageHash.MatchesAsync(device, RawLength, _rawSha256, cancellationToken).ConfigureAwait(false);
+        return RawImageHash.MatchesAsync(device, RawLength, _rawSha256, cancellationToken);
     }
 
     /// <summary>Gets the raw offset of a frame.</summary>
@@ -152,7 +124,7 @@ public sealed class CompressedImage
 
         var buffer = new ArrayBufferWriter<byte>(counts.Length + zeroFrames.Length + 256);
         var writer = new BencodeWriter(buffer);
-        writer.WriteString(InfoKey);
+        writer.WriteString(ImageInfoEntry.InfoKey);
 
         // Keys in ascending byte order, as bencode's canonical form requires.
         writer.WriteStartDictionary();
@@ -174,98 +146,41 @@ public sealed class CompressedImage
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static CompressedImage? Parse(ref BencodeReader reader, TorrentManifest manifest)
+    private static CompressedImage FromEntry(ImageInfoEntry entry, TorrentManifest manifest)
     {
-        string? format = null;
-        string? layout = null;
-        long? frameSize = null;
-        byte[]? counts = null;
-        long? rawLength = null;
-        long? level = null;
-        byte[]? sha256 = null;
-        byte[]? zeroFrames = null;
-        reader.ReadExpect(BencodeTokenType.StartDictionary, "info.blocktorrent");
-        while (reader.Read() && reader.TokenType == BencodeTokenType.String)
-        {
-            switch (Encoding.ASCII.GetString(reader.ValueSpan))
-            {
-                case "compression":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.compression");
-                    format = Encoding.ASCII.GetString(reader.ValueSpan);
-                    break;
-                case "layout":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.layout");
-                    layout = Encoding.ASCII.GetString(reader.ValueSpan);
-                    break;
-                case "frame size":
-                    reader.ReadExpect(BencodeTokenType.Integer, "info.blocktorrent.frame size");
-                    frameSize = reader.IntegerValue;
-                    break;
-                case "frames":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.frames");
-                    counts = reader.ValueSpan.ToArray();
-                    break;
-                case "length":
-                    reader.ReadExpect(BencodeTokenType.Integer, "info.blocktorrent.length");
-                    rawLength = reader.IntegerValue;
-                    break;
-                case "level":
-                    reader.ReadExpect(BencodeTokenType.Integer, "info.blocktorrent.level");
-                    level = reader.IntegerValue;
-                    break;
-                case "sha256":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.sha256");
-                    sha256 = reader.ValueSpan.ToArray();
-                    break;
-                case "zero frames":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.zero frames");
-                    zeroFrames = reader.ValueSpan.ToArray();
-                    break;
-                default:
-                    reader.Skip();
-                    break;
-            }
-        }
-
-        if (layout == StreamImage.StreamLayout)
-        {
-            return null; // One compressed stream, decoded in order: a StreamImage.
-        }
-
+        string? format = entry.Compression;
+        byte[]? counts = entry.Frames;
+        byte[]? zeroFrames = entry.ZeroFrames;
         if (format != ZstdFormat)
         {
-            throw Invalid($"the compression '{format}' is not one this library decodes (only '{ZstdFormat}').");
+            throw ImageInfoEntry.Invalid($"the compression '{format}' is not one this library decodes (only '{ZstdFormat}').");
         }
 
-        if (frameSize is not { } f || f < MinFrameSize || f > MaxFrameSize || (f & (f - 1)) != 0)
+        if (entry.FrameSize is not { } f || f < MinFrameSize || f > MaxFrameSize || (f & (f - 1)) != 0)
         {
-            throw Invalid($"the frame size must be a power of two from {MinFrameSize} to {MaxFrameSize}.");
+            throw ImageInfoEntry.Invalid($"the frame size must be a power of two from {MinFrameSize} to {MaxFrameSize}.");
         }
 
-        if (rawLength is not { } raw || raw < 0 || (raw + f - 1) / f > int.MaxValue)
+        if (entry.Length is not { } raw || raw < 0 || (raw + f - 1) / f > int.MaxValue)
         {
-            throw Invalid("the raw length is missing or out of range.");
+            throw ImageInfoEntry.Invalid("the raw length is missing or out of range.");
         }
 
-        if (level is not { } l || l < -131072 || l > 22)
+        if (entry.Level is not { } l || l < -131072 || l > 22)
         {
-            throw Invalid("the zstd level is missing or out of range.");
+            throw ImageInfoEntry.Invalid("the zstd level is missing or out of range.");
         }
 
-        if (sha256 is not { Length: 32 })
-        {
-            throw Invalid("the raw image's SHA-256 is missing or not 32 bytes.");
-        }
-
+        byte[] sha256 = entry.RawSha256();
         int frames = (int)((raw + f - 1) / f);
         if (zeroFrames is null || zeroFrames.Length != (frames + 7) / 8 || (frames % 8 != 0 && (zeroFrames[^1] & (0xFF >> (frames % 8))) != 0))
         {
-            throw Invalid(string.Create(CultureInfo.InvariantCulture, $"the zero-frame map must be {(frames + 7) / 8} bytes with no bits past frame {frames}."));
+            throw ImageInfoEntry.Invalid(string.Create(CultureInfo.InvariantCulture, $"the zero-frame map must be {(frames + 7) / 8} bytes with no bits past frame {frames}."));
         }
 
         if (counts is null || counts.Length != manifest.PieceCount * sizeof(uint))
         {
-            throw Invalid(string.Create(CultureInfo.InvariantCulture, $"the frame counts must be {manifest.PieceCount} 4-byte numbers, one per piece."));
+            throw ImageInfoEntry.Invalid(string.Create(CultureInfo.InvariantCulture, $"the frame counts must be {manifest.PieceCount} 4-byte numbers, one per piece."));
         }
 
         var frameOf = new List<int>(frames);
@@ -285,15 +200,9 @@ public sealed class CompressedImage
 
         if (firstOrdinal[^1] != frameOf.Count)
         {
-            throw Invalid(string.Create(CultureInfo.InvariantCulture, $"the pieces hold {firstOrdinal[^1]} frames, but the image has {frameOf.Count} that are not all zeros."));
+            throw ImageInfoEntry.Invalid(string.Create(CultureInfo.InvariantCulture, $"the pieces hold {firstOrdinal[^1]} frames, but the image has {frameOf.Count} that are not all zeros."));
         }
 
         return new CompressedImage(format, raw, sha256, (int)f, (int)l, manifest.Length, manifest.PieceLength, zeroFrames, firstOrdinal, [.. frameOf]);
     }
-
-    internal static InvalidTorrentException Invalid(string why) => new("Invalid torrent: info.blocktorrent: " + why);
-
-    /// <summary>Parses the value of the <c>blocktorrent</c> entry, the reader just past its key.</summary>
-    internal delegate T? EntryParser<T>(ref BencodeReader reader, TorrentManifest manifest)
-        where T : class;
 }

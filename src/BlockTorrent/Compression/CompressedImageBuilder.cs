@@ -118,7 +118,7 @@ public static class CompressedImageBuilder
             int count = Math.Min(batchFrames, frameCount - first);
             long offset = (long)first * frameSize;
             int bytes = (int)Math.Min((long)count * frameSize, rawLength - offset);
-            await CompressedImageDevice.ReadExactlyAsync(image, offset, raw.Memory[..bytes], cancellationToken).ConfigureAwait(false);
+            await RawImageHash.ReadExactlyAsync(image, offset, raw.Memory[..bytes], cancellationToken).ConfigureAwait(false);
             Task hashing = Task.Run(() => sha.AppendData(raw.Memory.Span[..bytes]), cancellationToken);
             Parallel.For(0, count, parallel, k =>
             {

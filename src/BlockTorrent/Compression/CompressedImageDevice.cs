@@ -25,7 +25,7 @@ namespace BlockTorrent.Compression;
 /// which fail every piece check: the read cache then stops offering it, and a recheck counts it missing.
 /// </para>
 /// </remarks>
-internal sealed class CompressedImageDevice : IBlockDevice
+internal sealed class CompressedImageDevice : CompressedFileDevice
 {
     private const int MinChunkLength = 1024 * 1024;
 
@@ -34,7 +34,6 @@ internal sealed class CompressedImageDevice : IBlockDevice
     private const long KeptBytes = 32 * 1024 * 1024;
 
     private readonly CompressedImage _image;
-    private readonly IBlockDevice _raw;
     private readonly AlignedBufferPool _chunks;
     private readonly SemaphoreSlim _coders;
     private readonly int _frameBound;
@@ -45,38 +44,13 @@ internal sealed class CompressedImageDevice : IBlockDevice
     /// <summary>Initializes a new instance over a raw target; the target is not disposed with it.</summary>
     /// <exception cref="ArgumentException">The target is shorter than the raw image.</exception>
     public CompressedImageDevice(CompressedImage image, IBlockDevice raw)
+        : base(raw, image?.RawLength ?? throw new ArgumentNullException(nameof(image)), image.RawSha256, image.CompressedLength, image.PieceLength, "compressed image")
     {
-        ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(raw);
-        if (raw.Length < image.RawLength)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{raw.Name}' is {raw.Length} bytes long, shorter than the raw image ({image.RawLength} bytes)."), nameof(raw));
-        }
-
         _image = image;
-        _raw = raw;
         _chunks = new AlignedBufferPool(Math.Max(image.FrameSize, MinChunkLength));
         _coders = new SemaphoreSlim(Environment.ProcessorCount, Environment.ProcessorCount);
         _frameBound = ZstdFrames.CompressBound(image.FrameSize);
     }
-
-    public string Name => _raw.Name;
-
-    public long Length => _image.CompressedLength;
-
-    public int LogicalSectorSize => _raw.LogicalSectorSize;
-
-    public int PhysicalSectorSize => _raw.PhysicalSectorSize;
-
-    public int MemoryAlignment => _raw.MemoryAlignment;
-
-    public bool IsReadOnly => _raw.IsReadOnly;
-
-    public bool CanDiscard => false;
-
-    public bool CanZeroRange => false;
-
-    public bool DiscardZeroesData => false;
 
     /// <summary>Makes every all-zero raw frame read as zeros on the target, in runs, unless it is known zeroed.</summary>
     /// <param name="knownZeroed">Whether the target already reads as zeros (a fresh sparse file, a discarded disk).</param>
@@ -107,13 +81,13 @@ internal sealed class CompressedImageDevice : IBlockDevice
 
             long offset = _image.FrameOffset(first);
             long length = _image.FrameOffset(frame - 1) + _image.FrameLength(frame - 1) - offset;
-            if (_raw.CanZeroRange)
+            if (Raw.CanZeroRange)
             {
-                await _raw.ZeroRangeAsync(offset, length, cancellationToken).ConfigureAwait(false);
+                await Raw.ZeroRangeAsync(offset, length, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await ZeroBuffer.WriteAsync(_raw.WriteGatherAsync, offset, length, cancellationToken).ConfigureAwait(false);
+                await ZeroBuffer.WriteAsync(Raw.WriteGatherAsync, offset, length, cancellationToken).ConfigureAwait(false);
             }
 
             zeroed += length;
@@ -122,69 +96,7 @@ internal sealed class CompressedImageDevice : IBlockDevice
         return zeroed;
     }
 
-    /// <summary>Hashes the raw image on the target and compares it with the manifest's raw SHA-256.</summary>
-    /// <param name="cancellationToken">Cancels between reads.</param>
-    /// <returns>A task that completes when the raw image matches.</returns>
-    /// <exception cref="InvalidDataException">The raw bytes on the target are not the image.</exception>
-    public async Task VerifyRawAsync(CancellationToken cancellationToken)
-    {
-        if (!await _image.MatchesRawAsync(_raw, cancellationToken).ConfigureAwait(false))
-        {
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"The raw image on '{_raw.Name}' ({_image.RawLength} bytes) does not hash to the manifest's raw SHA-256 {Convert.ToHexStringLower(_image.RawSha256)}."));
-        }
-    }
-
-    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        CheckRange(offset, buffer.Length);
-        return WholePieces.ReadAsync(offset, buffer, Length, _image.PieceLength, EncodePieceAsync, cancellationToken);
-    }
-
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        WriteGatherAsync(offset, [data], cancellationToken);
-
-    public async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(buffers);
-        long total = 0;
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            total += buffers[i].Length;
-        }
-
-        CheckRange(offset, total);
-        var decodes = new List<Task>();
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            ReadOnlyMemory<byte> data = buffers[i];
-            while (!data.IsEmpty)
-            {
-                int piece = (int)(offset / _image.PieceLength);
-                int size = PieceSize(piece);
-                if (offset != (long)piece * _image.PieceLength || data.Length < size)
-                {
-                    throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture, $"A compressed image is written in whole pieces; {data.Length} bytes at {offset} are not."));
-                }
-
-                ReadOnlyMemory<byte> bytes = data[..size];
-                decodes.Add(Task.Run(() => DecodePieceAsync(piece, bytes, cancellationToken), cancellationToken));
-                data = data[size..];
-                offset += size;
-            }
-        }
-
-        await Task.WhenAll(decodes).ConfigureAwait(false);
-    }
-
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => _raw.FlushAsync(cancellationToken);
-
-    public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("A compressed image's pieces cannot be discarded.");
-
-    public ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("A compressed image's pieces cannot be zeroed.");
-
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         lock (_kept)
         {
@@ -202,31 +114,11 @@ internal sealed class CompressedImageDevice : IBlockDevice
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Reads exactly <paramref name="buffer"/>'s length at <paramref name="offset"/>.</summary>
-    internal static async ValueTask ReadExactlyAsync(IBlockDevice device, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        while (!buffer.IsEmpty)
-        {
-            int n = await device.ReadAsync(offset, buffer, cancellationToken).ConfigureAwait(false);
-            if (n <= 0)
-            {
-                throw new EndOfStreamException(string.Create(CultureInfo.InvariantCulture, $"'{device.Name}' ended at {offset}, inside the raw image."));
-            }
+    protected override Task ReadPieceAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken) =>
+        EncodePieceAsync(piece, destination, cancellationToken);
 
-            offset += n;
-            buffer = buffer[n..];
-        }
-    }
-
-    private int PieceSize(int piece) => (int)Math.Min(_image.PieceLength, Length - ((long)piece * _image.PieceLength));
-
-    private void CheckRange(long offset, long length)
-    {
-        if (offset < 0 || length < 0 || offset > Length - length)
-        {
-            throw new ArgumentOutOfRangeException(nameof(offset), offset, string.Create(CultureInfo.InvariantCulture, $"{length} bytes at {offset} reach outside the compressed image ({Length} bytes)."));
-        }
-    }
+    protected override Task WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        Task.Run(() => DecodePieceAsync(piece, data, cancellationToken), cancellationToken);
 
     private async Task DecodePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
@@ -247,7 +139,7 @@ internal sealed class CompressedImageDevice : IBlockDevice
                     throw Corrupt(piece, position);
                 }
 
-                await _raw.WriteAsync(rawOffset, chunk.Memory[..fill], cancellationToken).ConfigureAwait(false);
+                await Raw.WriteAsync(rawOffset, chunk.Memory[..fill], cancellationToken).ConfigureAwait(false);
             }
 
             if (!OnlyPaddingFrom(data.Span, position))
@@ -387,7 +279,7 @@ internal sealed class CompressedImageDevice : IBlockDevice
             while (next < frames && fits)
             {
                 (long rawOffset, int count, int bytes) = PlanRun(piece, next, chunk.Length);
-                await ReadExactlyAsync(_raw, rawOffset, chunk.Memory[..bytes], cancellationToken).ConfigureAwait(false);
+                await RawImageHash.ReadExactlyAsync(Raw, rawOffset, chunk.Memory[..bytes], cancellationToken).ConfigureAwait(false);
                 fits = EncodeRun(piece, next, count, chunk.Memory.Span, frame, destination.Span, ref position);
                 next += count;
             }

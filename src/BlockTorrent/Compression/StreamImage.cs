@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Globalization;
-using System.Text;
 using BlockTorrent.Bencode;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
@@ -56,7 +54,7 @@ public sealed class StreamImage
     public static StreamImage? FromManifest(TorrentManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        return CompressedImage.ReadInfoEntry(manifest, Parse);
+        return ImageInfoEntry.Read(manifest) is { IsStream: true } entry ? FromEntry(entry, manifest) : null;
     }
 
     /// <summary>Hashes the first <see cref="RawLength"/> bytes of a device and compares them with <see cref="RawSha256"/>.</summary>
@@ -67,11 +65,6 @@ public sealed class StreamImage
     public Task<bool> MatchesRawAsync(IBlockDevice device, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (device.Length < RawLength)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{device.Name}' is {device.Length} bytes long, shorter than the raw image ({RawLength} bytes)."), nameof(device));
-        }
-
         return RawImageHash.MatchesAsync(device, RawLength, _rawSha256, cancellationToken);
     }
 
@@ -80,7 +73,7 @@ public sealed class StreamImage
     {
         var buffer = new ArrayBufferWriter<byte>(128);
         var writer = new BencodeWriter(buffer);
-        writer.WriteString(CompressedImage.InfoKey);
+        writer.WriteString(ImageInfoEntry.InfoKey);
 
         // Keys in ascending byte order, as bencode's canonical form requires.
         writer.WriteStartDictionary();
@@ -96,59 +89,18 @@ public sealed class StreamImage
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static StreamImage? Parse(ref BencodeReader reader, TorrentManifest manifest)
+    private static StreamImage FromEntry(ImageInfoEntry entry, TorrentManifest manifest)
     {
-        string? compression = null;
-        string? layout = null;
-        long? rawLength = null;
-        byte[]? sha256 = null;
-        reader.ReadExpect(BencodeTokenType.StartDictionary, "info.blocktorrent");
-        while (reader.Read() && reader.TokenType == BencodeTokenType.String)
+        if (StreamFormats.FromName(entry.Compression) is not { } format)
         {
-            switch (Encoding.ASCII.GetString(reader.ValueSpan))
-            {
-                case "compression":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.compression");
-                    compression = Encoding.ASCII.GetString(reader.ValueSpan);
-                    break;
-                case "layout":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.layout");
-                    layout = Encoding.ASCII.GetString(reader.ValueSpan);
-                    break;
-                case "length":
-                    reader.ReadExpect(BencodeTokenType.Integer, "info.blocktorrent.length");
-                    rawLength = reader.IntegerValue;
-                    break;
-                case "sha256":
-                    reader.ReadExpect(BencodeTokenType.String, "info.blocktorrent.sha256");
-                    sha256 = reader.ValueSpan.ToArray();
-                    break;
-                default:
-                    reader.Skip();
-                    break;
-            }
+            throw ImageInfoEntry.Invalid($"the stream compression '{entry.Compression}' is not one this library decodes (zstd, gzip, xz).");
         }
 
-        if (layout != StreamLayout)
+        if (entry.Length is not { } raw || raw <= 0)
         {
-            return null;
+            throw ImageInfoEntry.Invalid("the raw length is missing or not positive.");
         }
 
-        if (StreamFormats.FromName(compression) is not { } format)
-        {
-            throw CompressedImage.Invalid($"the stream compression '{compression}' is not one this library decodes (zstd, gzip, xz).");
-        }
-
-        if (rawLength is not { } raw || raw <= 0)
-        {
-            throw CompressedImage.Invalid("the raw length is missing or not positive.");
-        }
-
-        if (sha256 is not { Length: 32 })
-        {
-            throw CompressedImage.Invalid("the raw image's SHA-256 is missing or not 32 bytes.");
-        }
-
-        return new StreamImage(format, raw, sha256, manifest.Length);
+        return new StreamImage(format, raw, entry.RawSha256(), manifest.Length);
     }
 }

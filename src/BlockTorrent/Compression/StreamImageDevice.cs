@@ -33,14 +33,13 @@ namespace BlockTorrent.Compression;
 /// answers with a reject.
 /// </para>
 /// </remarks>
-internal sealed class StreamImageDevice : IBlockDevice
+internal sealed class StreamImageDevice : CompressedFileDevice
 {
     // Raw bytes per write to the target: large, aligned, front to back.
     private const int RawWriteLength = 4 * 1024 * 1024;
 
     private readonly IImageManifest _manifest;
     private readonly StreamImage _image;
-    private readonly IBlockDevice _raw;
     private readonly IScratchStore _scratch;
     private readonly int _slots;
 
@@ -60,16 +59,9 @@ internal sealed class StreamImageDevice : IBlockDevice
     /// <summary>Initializes a new instance over a raw target and a scratch store; neither is disposed with it.</summary>
     /// <exception cref="ArgumentException">The target is shorter than the raw image, or scratch holds no piece.</exception>
     public StreamImageDevice(IImageManifest manifest, StreamImage image, IBlockDevice raw, IScratchStore scratch)
+        : base(raw, image?.RawLength ?? throw new ArgumentNullException(nameof(image)), image.RawSha256, image.CompressedLength, manifest?.PieceLength ?? throw new ArgumentNullException(nameof(manifest)), "compressed stream")
     {
-        ArgumentNullException.ThrowIfNull(manifest);
-        ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(raw);
         ArgumentNullException.ThrowIfNull(scratch);
-        if (raw.Length < image.RawLength)
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"'{raw.Name}' is {raw.Length} bytes long, shorter than the raw image ({image.RawLength} bytes)."), nameof(raw));
-        }
-
         long slots = scratch.Capacity / manifest.PieceLength;
         if (slots < 1)
         {
@@ -78,7 +70,6 @@ internal sealed class StreamImageDevice : IBlockDevice
 
         _manifest = manifest;
         _image = image;
-        _raw = raw;
         _scratch = scratch;
         _slots = (int)Math.Min(slots, int.MaxValue / 2);
         for (int i = 0; i < manifest.PieceCount; i++)
@@ -102,24 +93,8 @@ internal sealed class StreamImageDevice : IBlockDevice
     /// <summary>Gets the raw bytes written to the target so far.</summary>
     public long RawBytesWritten => Interlocked.Read(ref _rawWritten);
 
-    public string Name => _raw.Name;
-
-    public long Length => _image.CompressedLength;
-
-    public int LogicalSectorSize => _raw.LogicalSectorSize;
-
-    public int PhysicalSectorSize => _raw.PhysicalSectorSize;
-
-    public int MemoryAlignment => _raw.MemoryAlignment;
-
-    public bool IsReadOnly => _raw.IsReadOnly;
-
-    public bool CanDiscard => false;
-
     // All-zero pieces are "zeroed" here at no cost: the decoder feeds their zeros itself.
-    public bool CanZeroRange => true;
-
-    public bool DiscardZeroesData => false;
+    public override bool CanZeroRange => true;
 
     /// <summary>
     /// Decodes the stream as its pieces arrive and writes the raw image to the target, then checks the raw length.
@@ -156,7 +131,7 @@ internal sealed class StreamImageDevice : IBlockDevice
                     throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"The {StreamFormats.Name(_image.Format)} stream decodes to more than the manifest's raw length ({_image.RawLength} bytes)."));
                 }
 
-                await _raw.WriteAsync(offset, chunk.Memory[..fill], cancellationToken).ConfigureAwait(false);
+                await Raw.WriteAsync(offset, chunk.Memory[..fill], cancellationToken).ConfigureAwait(false);
                 offset += fill;
                 Interlocked.Add(ref _rawWritten, fill);
             }
@@ -176,65 +151,7 @@ internal sealed class StreamImageDevice : IBlockDevice
         await pieces.DrainAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Hashes the raw image on the target and compares it with the manifest's raw SHA-256.</summary>
-    /// <exception cref="InvalidDataException">The raw bytes on the target are not the image.</exception>
-    public async Task VerifyRawAsync(CancellationToken cancellationToken)
-    {
-        if (!await _image.MatchesRawAsync(_raw, cancellationToken).ConfigureAwait(false))
-        {
-            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"The raw image on '{_raw.Name}' ({_image.RawLength} bytes) does not hash to the manifest's raw SHA-256 {Convert.ToHexStringLower(_image.RawSha256)}."));
-        }
-    }
-
-    public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        CheckRange(offset, buffer.Length);
-        return WholePieces.ReadAsync(offset, buffer, Length, _manifest.PieceLength, ReadPieceAsync, cancellationToken);
-    }
-
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default) =>
-        WriteGatherAsync(offset, [data], cancellationToken);
-
-    public async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(buffers);
-        long total = 0;
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            total += buffers[i].Length;
-        }
-
-        CheckRange(offset, total);
-        for (int i = 0; i < buffers.Count; i++)
-        {
-            ReadOnlyMemory<byte> data = buffers[i];
-            while (!data.IsEmpty)
-            {
-                int piece = (int)(offset / _manifest.PieceLength);
-                int size = _manifest.GetPieceSize(piece);
-                if (offset != _manifest.GetPieceOffset(piece) || data.Length < size)
-                {
-                    throw new NotSupportedException(string.Create(CultureInfo.InvariantCulture, $"A compressed stream is written in whole pieces; {data.Length} bytes at {offset} are not."));
-                }
-
-                // Zero pieces and later copies are fed to the decoder from zeros and the first copy: nothing to keep.
-                if (!_manifest.IsZeroPiece(piece) && _manifest.GetCanonicalPiece(piece) == piece)
-                {
-                    await StoreAsync(piece, data[..size], cancellationToken).ConfigureAwait(false);
-                }
-
-                data = data[size..];
-                offset += size;
-            }
-        }
-    }
-
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => _raw.FlushAsync(cancellationToken);
-
-    public ValueTask DiscardAsync(long offset, long length, CancellationToken cancellationToken = default) =>
-        throw new NotSupportedException("A compressed stream's pieces cannot be discarded.");
-
-    public ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default)
+    public override ValueTask ZeroRangeAsync(long offset, long length, CancellationToken cancellationToken = default)
     {
         CheckRange(offset, length);
         for (long at = offset; at < offset + length; at += _manifest.PieceLength)
@@ -248,21 +165,28 @@ internal sealed class StreamImageDevice : IBlockDevice
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         _storing.Dispose();
         return ValueTask.CompletedTask;
     }
 
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void CheckRange(long offset, long length)
+    protected override Task ReadPieceAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        if (offset < 0 || length < 0 || offset > Length - length)
+        if (_manifest.IsZeroPiece(piece))
         {
-            throw new ArgumentOutOfRangeException(nameof(offset), offset, string.Create(CultureInfo.InvariantCulture, $"{length} bytes at {offset} reach outside the compressed stream ({Length} bytes)."));
+            destination.Span.Clear();
+            return Task.CompletedTask;
         }
+
+        return ReadHeldAsync(_manifest.GetCanonicalPiece(piece), destination, cancellationToken);
     }
+
+    // Zero pieces and later copies are fed to the decoder from zeros and the first copy: nothing to keep.
+    protected override Task WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        _manifest.IsZeroPiece(piece) || _manifest.GetCanonicalPiece(piece) != piece ? Task.CompletedTask : StoreAsync(piece, data, cancellationToken);
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Wakes whoever waits for a change (a piece stored, a read ended); call under the lock.</summary>
     private void SignalLocked()
@@ -348,17 +272,6 @@ internal sealed class StreamImageDevice : IBlockDevice
 
             await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private Task ReadPieceAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken)
-    {
-        if (_manifest.IsZeroPiece(piece))
-        {
-            destination.Span.Clear();
-            return Task.CompletedTask;
-        }
-
-        return ReadHeldAsync(_manifest.GetCanonicalPiece(piece), destination, cancellationToken);
     }
 
     private async Task ReadHeldAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken)
