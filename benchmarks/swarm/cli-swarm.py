@@ -15,8 +15,10 @@ the tracker only. udpcast (udp-sender/udp-receiver, multicast, `apt-get install 
 installed.
 
 Setups (--setups, comma-separated): `udpcast`; `create` (the piece size `create` picks); a piece size such as `256KiB`,
-`1MiB`, `4MiB`; any of the BlockTorrent ones with `/super` to add the seed's --super-seed, or `/plain` for its
---no-super-seed (the seed's default is to super-seed the peers that pass pieces on). Images (--images): `dense`
+`1MiB`, `4MiB`; any of the BlockTorrent ones with `/super` to add the seed's --super-seed, `/plain` for its
+--no-super-seed (the seed's default is to super-seed the peers that pass pieces on), or `/nomap` to strip the block map
+(the zero and repeated 16 KiB blocks inside pieces, `blocktorrent blocks`, outside the info dictionary) from the
+.torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both. Images (--images): `dense`
 (random bytes) and `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of earlier
 runs, the rest random). Every setup runs on every image, --runs times, setups alternating within each round so a
 busy machine weighs on all alike. Each run reports every target's completion time (from the targets' start to its
@@ -24,9 +26,12 @@ busy machine weighs on all alike. Each run reports every target's completion tim
 bytes on the wire, the processes' CPU, drops and retransmissions, and the load average; every target is compared
 byte for byte with the image. The summary gives, per image and setup, the median of T_all / bound and its spread.
 
-    sudo benchmarks/swarm/cli-swarm.py [--targets 8] [--rate 50] [--size 256MiB] [--runs 5]
+    sudo benchmarks/swarm/cli-swarm.py [--targets 8 | --targets 2,4,8,16] [--rate 50] [--size 256MiB] [--runs 5]
         [--setups udpcast,create,256KiB,1MiB,4MiB] [--images dense,sparse] [--slow-rate MBIT]
         [--switch-queue 50ms] [--cli PATH] [--json FILE] [--dir /var/tmp] [--name PREFIX] [--keep-logs DIR]
+
+--targets with several counts runs every count in turn (a lab of its own each), for how T_all / bound scales with N.
+--slow-rate MBIT puts the last target on a link of that rate; T_all and the ratio are then the other targets'.
 
 Namespaces are named PREFIX-* (btcs<PID> unless --name), addresses are 10.78.0.0/24 inside them; every process is
 stopped by its PID and every namespace and file removed on exit.
@@ -197,6 +202,36 @@ def make_images(work, size, kinds, seed=17):
     return paths
 
 
+def strip_block_map(src, dest):
+    """Copies a .torrent without its top-level `blocktorrent blocks` entry (outside the info dictionary)."""
+    data = open(src, "rb").read()
+
+    def skip(i):
+        c = data[i:i + 1]
+        if c == b"i":
+            return data.index(b"e", i) + 1
+        if c in (b"l", b"d"):
+            i += 1
+            while data[i:i + 1] != b"e":
+                i = skip(i)
+            return i + 1
+        colon = data.index(b":", i)
+        return colon + 1 + int(data[i:colon])
+
+    out = bytearray(b"d")
+    i = 1
+    while data[i:i + 1] != b"e":
+        key_end = skip(i)
+        value_end = skip(key_end)
+        key = data[data.index(b":", i) + 1:key_end]
+        if key != b"blocktorrent blocks":
+            out += data[i:value_end]
+        i = value_end
+    out += b"e"
+    with open(dest, "wb") as f:
+        f.write(out)
+
+
 def cpu_seconds(pid):
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
@@ -302,7 +337,7 @@ def run_udpcast(lab, args, image, work, timeout):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--targets", type=int, default=8)
+    ap.add_argument("--targets", default="8", help="targets, or several counts (2,4,8,16) run in turn")
     ap.add_argument("--rate", type=int, default=50, help="link rate, Mbit/s")
     ap.add_argument("--slow-rate", type=int, default=0, help="the last target's link rate, Mbit/s (0: all alike)")
     ap.add_argument("--size", type=parse_size, default=parse_size("256MiB"))
@@ -322,6 +357,8 @@ def main():
         raise SystemExit("needs root (network namespaces)")
     if not args.udpcast_bitrate:
         args.udpcast_bitrate = int(0.95 * args.rate)
+    counts = [int(n) for n in str(args.targets).split(",") if n.strip()]
+    args.targets = max(counts)
 
     setups = [s.strip() for s in args.setups.split(",") if s.strip()]
     if "udpcast" in setups and not shutil.which("udp-sender"):
@@ -360,64 +397,31 @@ def main():
                 if setup == "udpcast":
                     continue
                 piece = setup.split("/")[0]
-                key = (kind, piece)
+                nomap = "nomap" in setup.split("/")[1:]
+                key = (kind, piece, nomap)
                 if key in torrents:
                     continue
-                torrent = os.path.join(work, f"{kind}-{piece}.torrent")
+                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}.torrent")
                 extra = [] if piece == "create" else ["--piece-size", piece]
                 t0 = time.time()
                 run(cli, "create", path, "-o", torrent, *extra)
+                create_s = round(time.time() - t0, 2)
+                if nomap:
+                    strip_block_map(torrent, torrent)
                 info = run(cli, "info", torrent).stdout
                 size = re.search(r"piece size:\s+([\d.]+) ?([KMG]iB)", info)
                 zeros = re.search(r"zero pieces:\s+(\d+)", info)
                 dups = re.search(r"duplicate pieces:\s+(\d+)", info)
-                torrents[key] = (torrent, size.group(1) + size.group(2), round(time.time() - t0, 2),
-                                 int(zeros.group(1)), int(dups.group(1)))
-        lab = Lab(args.name, args.targets, args.rate, args.slow_rate, args.switch_queue)
-        for r in range(1, args.runs + 1):
-            for kind in kinds:
-                for setup in setups:
-                    load_before = os.getloadavg()
-                    record = {"image": kind, "setup": setup, "run": r, "targets": args.targets, "rate_mbit": args.rate,
-                              "size": args.size, "bound_s": round(bound, 2)}
-                    if setup == "udpcast":
-                        times, before, after, user, sys_, exact = run_udpcast(lab, args, images[kind], work, timeout)
-                        record["piece"] = None
-                    else:
-                        piece = setup.split("/")[0]
-                        torrent, piece_text, create_s, zeros, dups = torrents[(kind, piece)]
-                        record["piece"] = piece_text
-                        record["zero_pieces"] = zeros
-                        record["duplicate_pieces"] = dups
-                        record["create_s"] = create_s
-                        flags = {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(setup.partition("/")[2], [])
-                        times, before, after, user, sys_, exact = run_blocktorrent(lab, args, cli, torrent, images[kind], work, timeout, flags)
-                    fast = times[:-1] if args.slow_rate else times
-                    record["targets_s"] = times
-                    record["t_all_s"] = None if any(t is None for t in fast) else max(fast)
-                    record["ratio"] = None if record["t_all_s"] is None else round(record["t_all_s"] / bound, 3)
-                    if args.slow_rate:
-                        record["slow_s"] = times[-1]
-                    record["seed_wire_x"] = round((after["seed_sent"] - before["seed_sent"]) / args.size, 3)
-                    record["cpu_user_s"] = round(user, 1)
-                    record["cpu_sys_s"] = round(sys_, 1)
-                    record["drops_up"] = after["up_drops"] - before["up_drops"]
-                    record["drops_down"] = after["down_drops"] - before["down_drops"]
-                    segs = after["out_segs"] - before["out_segs"]
-                    record["retrans_pct"] = round(100 * (after["retrans"] - before["retrans"]) / segs, 2) if segs else 0
-                    record["bit_exact"] = exact
-                    record["load"] = [round(x, 1) for x in load_before]
-                    records.append(record)
-                    print(json.dumps(record), flush=True)
-                    if args.keep_logs:
-                        dest = os.path.join(args.keep_logs, f"{kind}-{setup.replace('/', '-')}-{r}")
-                        os.makedirs(dest, exist_ok=True)
-                        for name in os.listdir(work):
-                            if name.endswith(".log"):
-                                shutil.copy(os.path.join(work, name), dest)
-                    for name in os.listdir(work):
-                        if name.endswith(".raw") or name.endswith(".log") or name.endswith(".resume"):
-                            os.remove(os.path.join(work, name))
+                zero_blocks = re.search(r"zero blocks:\s+(\d+)", info)
+                repeated_blocks = re.search(r"repeated blocks:\s+(\d+)", info)
+                torrents[key] = (torrent, size.group(1) + size.group(2), create_s, int(zeros.group(1)), int(dups.group(1)),
+                                 int(zero_blocks.group(1)) if zero_blocks else 0, int(repeated_blocks.group(1)) if repeated_blocks else 0)
+        for n in counts:
+            args.targets = n
+            if lab is not None:
+                lab.close()
+            lab = Lab(args.name, n, args.rate, args.slow_rate, args.switch_queue)
+            run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, timeout, records)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
     finally:
@@ -426,11 +430,63 @@ def main():
         run("umount", work, check=False)
         shutil.rmtree(work, ignore_errors=True)
 
+    args.targets = counts
     summary = summarize(records, args, bound)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"conditions": conditions(args, bound), "runs": records, "summary": summary}, f, indent=1)
     print_table(summary, args, bound)
+
+
+def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, timeout, records):
+    """Every setup on every image, --runs times, setups alternating within each round."""
+    for r in range(1, args.runs + 1):
+        for kind in kinds:
+            for setup in setups:
+                load_before = os.getloadavg()
+                record = {"image": kind, "setup": setup, "run": r, "targets": args.targets, "rate_mbit": args.rate,
+                          "size": args.size, "bound_s": round(bound, 2)}
+                if setup == "udpcast":
+                    times, before, after, user, sys_, exact = run_udpcast(lab, args, images[kind], work, timeout)
+                    record["piece"] = None
+                else:
+                    piece = setup.split("/")[0]
+                    mods = setup.split("/")[1:]
+                    torrent, piece_text, create_s, zeros, dups, zero_blocks, repeated_blocks = torrents[(kind, piece, "nomap" in mods)]
+                    record["piece"] = piece_text
+                    record["zero_pieces"] = zeros
+                    record["duplicate_pieces"] = dups
+                    record["zero_blocks"] = zero_blocks
+                    record["repeated_blocks"] = repeated_blocks
+                    record["create_s"] = create_s
+                    flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(m, [])]
+                    times, before, after, user, sys_, exact = run_blocktorrent(lab, args, cli, torrent, images[kind], work, timeout, flags)
+                fast = times[:-1] if args.slow_rate else times
+                record["targets_s"] = times
+                record["t_all_s"] = None if any(t is None for t in fast) else max(fast)
+                record["ratio"] = None if record["t_all_s"] is None else round(record["t_all_s"] / bound, 3)
+                if args.slow_rate:
+                    record["slow_s"] = times[-1]
+                record["seed_wire_x"] = round((after["seed_sent"] - before["seed_sent"]) / args.size, 3)
+                record["cpu_user_s"] = round(user, 1)
+                record["cpu_sys_s"] = round(sys_, 1)
+                record["drops_up"] = after["up_drops"] - before["up_drops"]
+                record["drops_down"] = after["down_drops"] - before["down_drops"]
+                segs = after["out_segs"] - before["out_segs"]
+                record["retrans_pct"] = round(100 * (after["retrans"] - before["retrans"]) / segs, 2) if segs else 0
+                record["bit_exact"] = exact
+                record["load"] = [round(x, 1) for x in load_before]
+                records.append(record)
+                print(json.dumps(record), flush=True)
+                if args.keep_logs:
+                    dest = os.path.join(args.keep_logs, f"{kind}-{setup.replace('/', '-')}-n{args.targets}-{r}")
+                    os.makedirs(dest, exist_ok=True)
+                    for name in os.listdir(work):
+                        if name.endswith(".log"):
+                            shutil.copy(os.path.join(work, name), dest)
+                for name in os.listdir(work):
+                    if name.endswith(".raw") or name.endswith(".log") or name.endswith(".resume"):
+                        os.remove(os.path.join(work, name))
 
 
 def conditions(args, bound):
@@ -445,14 +501,14 @@ def summarize(records, args, bound):
     rows = []
     keys = []
     for rec in records:
-        key = (rec["image"], rec["setup"])
+        key = (rec["targets"], rec["image"], rec["setup"])
         if key not in keys:
             keys.append(key)
     udp = {}
-    for image, setup in keys:
-        runs = [r for r in records if r["image"] == image and r["setup"] == setup]
+    for targets, image, setup in keys:
+        runs = [r for r in records if r["targets"] == targets and r["image"] == image and r["setup"] == setup]
         done = [r["t_all_s"] for r in runs if r["t_all_s"] is not None]
-        row = {"image": image, "setup": setup, "piece": runs[0]["piece"], "runs": len(runs), "complete": len(done),
+        row = {"targets": targets, "image": image, "setup": setup, "piece": runs[0]["piece"], "runs": len(runs), "complete": len(done),
                "bit_exact": all(r["bit_exact"] for r in runs)}
         if done:
             row["t_all_median_s"] = round(statistics.median(done), 2)
@@ -464,31 +520,36 @@ def summarize(records, args, bound):
         row["seed_wire_x_median"] = statistics.median(r["seed_wire_x"] for r in runs)
         row["cpu_s_median"] = round(statistics.median(r["cpu_user_s"] + r["cpu_sys_s"] for r in runs), 1)
         row["load_median"] = round(statistics.median(r["load"][0] for r in runs), 1)
+        if args.slow_rate:
+            slow = [r["slow_s"] for r in runs if r.get("slow_s") is not None]
+            row["slow_median_s"] = round(statistics.median(slow), 2) if slow else None
         if setup == "udpcast" and done:
-            udp[image] = row["t_all_median_s"]
+            udp[(targets, image)] = row["t_all_median_s"]
         rows.append(row)
     for row in rows:
-        if row["image"] in udp and "t_all_median_s" in row:
-            row["vs_udpcast"] = round(row["t_all_median_s"] / udp[row["image"]], 3)
+        if (row["targets"], row["image"]) in udp and "t_all_median_s" in row:
+            row["vs_udpcast"] = round(row["t_all_median_s"] / udp[(row["targets"], row["image"])], 3)
     return rows
 
 
 def print_table(rows, args, bound):
     c = conditions(args, bound)
-    print(f"\n1 seed + {c['targets']} targets, {c['rate_mbit']} Mbit/s links"
-          + (f" (target {c['targets']} at {c['slow_rate_mbit']})" if c["slow_rate_mbit"] else "")
+    print(f"\n1 seed + {','.join(str(n) for n in c['targets'])} targets, {c['rate_mbit']} Mbit/s links"
+          + (f" (the last target at {c['slow_rate_mbit']}; T_all is the others')" if c["slow_rate_mbit"] else "")
           + f", switch queue {c['switch_queue']}, TCP {c['congestion_control']}, image {c['size'] // MIB} MiB,"
           + f" fluid bound {bound:.1f} s; {c['cores']} cores")
-    print("| image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | load |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| targets | image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | load |"
+          + (" slow target s |" if args.slow_rate else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if args.slow_rate else ""))
     for r in rows:
         if "t_all_median_s" in r:
             t = f"{r['t_all_median_s']:.1f} ({r['t_all_min_s']:.1f}–{r['t_all_max_s']:.1f})"
             x = f"{r['ratio_median']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f})"
         else:
             t = x = "—"
-        print(f"| {r['image']} | {r['setup']} | {r['piece'] or '—'} | {r['complete']}/{r['runs']}{'' if r['bit_exact'] else ' NOT BIT-EXACT'} | {t} | {x} | "
-              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | {r['load_median']} |")
+        print(f"| {r['targets']} | {r['image']} | {r['setup']} | {r['piece'] or '—'} | {r['complete']}/{r['runs']}{'' if r['bit_exact'] else ' NOT BIT-EXACT'} | {t} | {x} | "
+              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | {r['load_median']} |"
+              + (f" {r.get('slow_median_s', '—')} |" if args.slow_rate else ""))
 
 
 if __name__ == "__main__":

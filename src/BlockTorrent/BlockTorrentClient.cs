@@ -285,7 +285,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             ZeroPieces = manifest.ZeroPieceCount,
             DuplicatePieces = manifest.DuplicatePieceCount,
             BytesDownloaded = swarm.BytesDownloaded,
-            BytesSatisfiedLocally = BytesSatisfiedLocally(manifest),
+            BytesSatisfiedLocally = BytesSatisfiedLocally(manifest) + swarm.BytesFilledLocally,
             BytesUploaded = swarm.BytesUploaded,
             HashFailures = swarm.HashFailures,
             PeersSeen = swarm.PeersSeen,

@@ -47,7 +47,10 @@ public sealed record DeploymentResult
     /// <summary>Gets the piece payload received from peers, in bytes.</summary>
     public long BytesDownloaded { get; init; }
 
-    /// <summary>Gets the bytes of the image satisfied locally: all-zero pieces and duplicate copies.</summary>
+    /// <summary>
+    /// Gets the bytes of the image satisfied locally: all-zero pieces and duplicate copies, and the zero and repeated
+    /// 16 KiB blocks inside fetched pieces that the manifest's block map named.
+    /// </summary>
     public long BytesSatisfiedLocally { get; init; }
 
     /// <summary>Gets the piece payload sent to peers, in bytes.</summary>

@@ -43,6 +43,8 @@ internal static class ManifestSummary
         output.WriteLine($"pieces:           {manifest.PieceCount.ToString(CultureInfo.InvariantCulture)}");
         output.WriteLine($"zero pieces:      {manifest.ZeroPieceCount.ToString(CultureInfo.InvariantCulture)} ({Percent(manifest.ZeroPieceCount)}, never sent)");
         output.WriteLine($"duplicate pieces: {manifest.DuplicatePieceCount.ToString(CultureInfo.InvariantCulture)} ({Percent(manifest.DuplicatePieceCount)}, fetched once)");
+        output.WriteLine($"zero blocks:      {manifest.ZeroBlockCount.ToString(CultureInfo.InvariantCulture)} of 16 KiB inside pieces (never sent)");
+        output.WriteLine($"repeated blocks:  {manifest.RepeatedBlockCount.ToString(CultureInfo.InvariantCulture)} of 16 KiB inside pieces (copied from a held piece, else fetched)");
         output.WriteLine($"versions:         {VersionText(manifest.Versions)}");
         output.WriteLine($"info-hash v1:     {manifest.InfoHashV1?.ToHex() ?? "(none)"}");
         output.WriteLine($"info-hash v2:     {manifest.InfoHashV2?.ToHex() ?? "(none)"}");
@@ -127,6 +129,8 @@ internal static class ManifestSummary
             w.WriteNumber("pieceSize", manifest.PieceLength);
             w.WriteNumber("pieceCount", manifest.PieceCount);
             w.WriteNumber("zeroPieces", manifest.ZeroPieceCount);
+            w.WriteNumber("zeroBlocks", manifest.ZeroBlockCount);
+            w.WriteNumber("repeatedBlocks", manifest.RepeatedBlockCount);
             w.WriteNumber("duplicatePieces", manifest.DuplicatePieceCount);
             w.WriteString("versions", manifest.Versions switch { TorrentVersions.Hybrid => "hybrid", TorrentVersions.V1 => "v1", TorrentVersions.V2 => "v2", _ => "none" });
             WriteHash(w, "infoHashV1", manifest.InfoHashV1);

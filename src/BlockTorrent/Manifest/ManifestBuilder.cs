@@ -209,6 +209,9 @@ public static class ManifestBuilder
             ZeroV2 = v2 ? ZeroPieceHashes.Root(fullSize, leavesPerPiece) : null,
             LastZeroV1 = v1 ? ZeroPieceHashes.Sha1(lastSize) : null,
             LastZeroV2 = v2 ? ZeroPieceHashes.Root(lastSize, leavesPerPiece) : null,
+            BlocksPerPiece = pieceLength / MerkleTree.BlockSize,
+            ZeroBlocks = v2 && length / MerkleTree.BlockSize < uint.MaxValue ? new ulong[((length / MerkleTree.BlockSize) + 63) / 64] : null,
+            BlockKeys = v2 && length / MerkleTree.BlockSize < uint.MaxValue ? new ulong[]?[pieceCount] : null,
         };
 
         await hashAll(pieceLength, hashes, cancellationToken).ConfigureAwait(false);
@@ -238,7 +241,7 @@ public static class ManifestBuilder
             CreatedBy = options.CreatedBy,
             CreationDate = options.CreationDate,
         };
-        TorrentManifest manifest = TorrentManifest.Create(info, v2 && pieceCount > 1 ? hashes.V2 : default, metadata);
+        TorrentManifest manifest = WithBlockMap(TorrentManifest.Create(info, v2 && pieceCount > 1 ? hashes.V2 : default, metadata), hashes);
         return options.SigningKey is { } key ? manifest.WithSignature(key) : manifest;
     }
 
@@ -402,20 +405,56 @@ public static class ManifestBuilder
             return;
         }
 
-        Span<byte> v1 = hashes.V1 is null ? default : hashes.V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes);
-        Span<byte> v2 = hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize);
-        if (hashes.V1 is not null && hashes.V2 is not null)
+        hasher.Start(sha1: hashes.V1 is not null, root: hashes.V2 is not null);
+        hasher.Append(data);
+        hashes.RecordBlocks(piece, hasher);
+        hasher.Finish(
+            hashes.LeavesPerPiece,
+            hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize),
+            hashes.V1 is null ? default : hashes.V1.AsSpan(piece * SHA1.HashSizeInBytes, SHA1.HashSizeInBytes));
+    }
+
+    /// <summary>
+    /// Adds the map of zero and repeated blocks inside the pieces that travel (neither all-zero nor a later copy of
+    /// a duplicate piece): each block whose leaf is the zero block's, and each whose leaf key an earlier block of
+    /// such a piece has, pointing at that first block. Without recorded keys (v1 only, or more data than
+    /// <see cref="PieceHashes.MaxKeyedBlocks"/>), zero blocks only, or no map.
+    /// </summary>
+    private static TorrentManifest WithBlockMap(TorrentManifest manifest, PieceHashes hashes)
+    {
+        if (hashes.ZeroBlocks is null)
         {
-            hasher.ComputeBoth(data, hashes.LeavesPerPiece, v2, v1);
+            return manifest;
         }
-        else if (hashes.V1 is not null)
+
+        long fullBlocks = manifest.Length / BlockMap.BlockSize;
+        int perPiece = hashes.BlocksPerPiece;
+        Dictionary<ulong, long>? first = hashes.KeysDropped ? null : [];
+        var builder = new BlockMap.Builder();
+        for (int piece = 0; piece < manifest.PieceCount; piece++)
         {
-            hasher.ComputeSha1(data, v1);
+            if (manifest.IsZeroPiece(piece) || manifest.GetCanonicalPiece(piece) != piece)
+            {
+                continue;
+            }
+
+            long start = (long)piece * perPiece;
+            long end = Math.Min(start + perPiece, fullBlocks);
+            ulong[]? keys = first is null ? null : hashes.BlockKeys![piece];
+            for (long block = start; block < end; block++)
+            {
+                if (hashes.IsZeroBlock(block))
+                {
+                    builder.Add(block, BlockMap.Zero);
+                }
+                else if (keys is not null && !first!.TryAdd(keys[block - start], block))
+                {
+                    builder.Add(block, first[keys[block - start]]);
+                }
+            }
         }
-        else
-        {
-            hasher.ComputeRoot(data, hashes.LeavesPerPiece, v2);
-        }
+
+        return builder.IsEmpty ? manifest : manifest.WithBlocks(builder.Build());
     }
 
     private static async ValueTask ReadExactlyAsync(Func<long, Memory<byte>, CancellationToken, ValueTask<int>> read, long offset, Memory<byte> buffer, CancellationToken cancellationToken)
@@ -517,6 +556,64 @@ public static class ManifestBuilder
         public byte[]? LastZeroV1 { get; init; }
 
         public byte[]? LastZeroV2 { get; init; }
+
+        /// <summary>The most blocks whose keys are kept for finding repeated blocks (64 GiB of data, 32 MiB of keys).</summary>
+        public const long MaxKeyedBlocks = 1L << 22;
+
+        private long _keyed;
+        private volatile bool _keysDropped;
+
+        /// <summary>Gets the number of 16 KiB blocks a piece spans in the image's block numbering.</summary>
+        public int BlocksPerPiece { get; init; }
+
+        /// <summary>Gets one bit per full 16 KiB block of the image, set for a block of zeros inside a hashed piece; null without a merkle tree.</summary>
+        public ulong[]? ZeroBlocks { get; init; }
+
+        /// <summary>Gets, per hashed piece, the leaf keys of its blocks (see <see cref="PieceHasher.LeafKeys"/>).</summary>
+        public ulong[]?[]? BlockKeys { get; init; }
+
+        /// <summary>Gets a value indicating whether more than <see cref="MaxKeyedBlocks"/> blocks were hashed, so no keys are kept.</summary>
+        public bool KeysDropped => _keysDropped;
+
+        /// <summary>Gets a value indicating whether a full block of the image was recorded as zeros.</summary>
+        public bool IsZeroBlock(long block) => (ZeroBlocks![block >> 6] & (1UL << (int)(block & 63))) != 0;
+
+        /// <summary>Records a hashed piece's zero blocks and block keys (before the hasher finishes the piece).</summary>
+        /// <param name="piece">The piece.</param>
+        /// <param name="hasher">The hasher that has every block of the piece appended.</param>
+        public void RecordBlocks(int piece, PieceHasher hasher)
+        {
+            if (ZeroBlocks is null)
+            {
+                return;
+            }
+
+            ulong[] keys = new ulong[Math.Min(BlocksPerPiece, LeavesPerPiece)];
+            int n = hasher.LeafKeys(keys);
+            long first = (long)piece * BlocksPerPiece;
+            for (int i = 0; i < n; i++)
+            {
+                long block = first + i;
+                if (keys[i] == PieceHasher.ZeroBlockKey && (block >> 6) < ZeroBlocks.Length)
+                {
+                    Interlocked.Or(ref ZeroBlocks[block >> 6], 1UL << (int)(block & 63));
+                }
+            }
+
+            if (_keysDropped)
+            {
+                return;
+            }
+
+            if (Interlocked.Add(ref _keyed, n) > MaxKeyedBlocks)
+            {
+                _keysDropped = true;
+                Array.Clear(BlockKeys!);
+                return;
+            }
+
+            BlockKeys![piece] = keys;
+        }
 
         /// <summary>Records that a piece is all zeros: its hashes are those of a zero piece of its size.</summary>
         public void SetZero(int piece)
@@ -631,6 +728,7 @@ public static class ManifestBuilder
                 return false;
             }
 
+            hashes.RecordBlocks(piece, hasher);
             hasher.Finish(
                 hashes.LeavesPerPiece,
                 hashes.V2 is null ? default : hashes.V2.AsSpan(piece * MerkleTree.HashSize, MerkleTree.HashSize),

@@ -21,6 +21,12 @@ namespace BlockTorrent.Manifest;
 /// </remarks>
 internal sealed class PieceHasher : IDisposable
 {
+    /// <summary>The <see cref="LeafKeys"/> key of a full block of zeros.</summary>
+    public const ulong ZeroBlockKey = 0;
+
+    /// <summary>The <see cref="LeafKeys"/> key of a short last block (never mapped).</summary>
+    public const ulong ShortBlockKey = 1;
+
     [ThreadStatic]
     private static PieceHasher? t_current;
 
@@ -150,6 +156,43 @@ internal sealed class PieceHasher : IDisposable
         }
 
         _blocks += blocks;
+    }
+
+    /// <summary>
+    /// Writes a 64-bit key per leaf of the piece hashed so far (call before <see cref="Finish"/>, which overwrites the
+    /// leaves): <see cref="ZeroBlockKey"/> for a full block of zeros (its leaf is the zero block's leaf),
+    /// <see cref="ShortBlockKey"/> for a short last block, and for any other block the first 8 bytes of its leaf,
+    /// moved off those two values. Equal keys are, but for a 2^-64 chance, equal blocks.
+    /// </summary>
+    /// <param name="keys">Receives one key per block appended; at least that long.</param>
+    /// <returns>The number of keys written: the blocks appended, or 0 without a merkle root.</returns>
+    public int LeafKeys(Span<ulong> keys)
+    {
+        if (!_withRoot)
+        {
+            return 0;
+        }
+
+        ReadOnlySpan<byte> zeroLeaf = ZeroPieceHashes.ZeroBlockLeaf;
+        for (int i = 0; i < _blocks; i++)
+        {
+            ReadOnlySpan<byte> leaf = _leaves.AsSpan(i * MerkleTree.HashSize, MerkleTree.HashSize);
+            if (_tail && i == _blocks - 1)
+            {
+                keys[i] = ShortBlockKey;
+            }
+            else if (leaf.SequenceEqual(zeroLeaf))
+            {
+                keys[i] = ZeroBlockKey;
+            }
+            else
+            {
+                ulong key = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(leaf);
+                keys[i] = key is ZeroBlockKey or ShortBlockKey ? 2 : key;
+            }
+        }
+
+        return _blocks;
     }
 
     /// <summary>Finishes the piece: writes the hashes that <see cref="Start"/> asked for.</summary>

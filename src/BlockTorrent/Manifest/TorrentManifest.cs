@@ -86,6 +86,7 @@ public sealed class TorrentManifest : IImageManifest
         }
 
         (_isZero, _canonical, ZeroPieceCount, DuplicatePieceCount) = FindZeroAndDuplicatePieces();
+        Blocks = metadata.BlockMap is { } blocks ? BlockMap.Parse(blocks, Length) : null;
         Signatures = metadata.Signatures is { } signatures ? ManifestSigning.Read(signatures, InfoHashV1, InfoHashV2) : [];
     }
 
@@ -163,6 +164,27 @@ public sealed class TorrentManifest : IImageManifest
     /// dictionary (magnet link) of a hybrid torrent can lack them; it then verifies pieces with SHA-1 alone.
     /// </summary>
     public bool HasPieceLayer => _pieceLayer is not null;
+
+    /// <summary>
+    /// Gets the number of all-zero 16 KiB blocks inside pieces that travel, as the .torrent's block map names them:
+    /// targets fill them in and request only the rest of the piece. 0 without a map (v1-only or other clients' torrents).
+    /// </summary>
+    public long ZeroBlockCount => Blocks?.ZeroBlocks ?? 0;
+
+    /// <summary>
+    /// Gets the number of 16 KiB blocks inside pieces that travel that repeat an earlier block of the image, as the
+    /// block map names them: a target copies one from a piece it holds instead of fetching it. 0 without a map.
+    /// </summary>
+    public long RepeatedBlockCount => Blocks?.RepeatedBlocks ?? 0;
+
+    /// <summary>Gets the zero and repeated 16 KiB blocks inside pieces, or <see langword="null"/> when the .torrent has no map.</summary>
+    internal BlockMap? Blocks { get; }
+
+    /// <summary>Gets the same manifest with a block map (or none).</summary>
+    /// <param name="blocks">The map, or <see langword="null"/>.</param>
+    /// <returns>The manifest with the map.</returns>
+    internal TorrentManifest WithBlocks(BlockMap? blocks)
+        => new(_info, _pieceLayer, _pieceLayer is not null && _pieceLayer != _piecesRoot, _metadata with { BlockMap = blocks?.Encode() });
 
     /// <summary>Gets the v2 piece layer: 32 bytes per piece (for a one-piece file, the pieces root).</summary>
     internal ReadOnlySpan<byte> PieceLayer => _pieceLayer;
@@ -388,6 +410,12 @@ public sealed class TorrentManifest : IImageManifest
             }
         }
 
+        if (_metadata.BlockMap is { } blockMap)
+        {
+            writer.WriteString(BlockMap.Key);
+            writer.WriteString(blockMap);
+        }
+
         if (_metadata.Comment is { } comment)
         {
             writer.WriteString("comment");
@@ -575,6 +603,7 @@ public sealed class TorrentManifest : IImageManifest
         int layerStart = -1, layerLength = 0, layerKeyStart = -1;
         int layerEntries = 0;
         byte[]? signatures = null;
+        byte[]? blockMap = null;
 
         var reader = new BencodeReader(torrent);
         reader.ReadExpect(BencodeTokenType.StartDictionary, "the torrent");
@@ -606,6 +635,10 @@ public sealed class TorrentManifest : IImageManifest
                         }
                     }
 
+                    break;
+                case BlockMap.Key:
+                    reader.ReadExpect(BencodeTokenType.String, BlockMap.Key);
+                    blockMap = reader.ValueSpan.ToArray();
                     break;
                 case "comment":
                     comment = TorrentInfo.ReadText(ref reader, "comment");
@@ -698,6 +731,7 @@ public sealed class TorrentManifest : IImageManifest
             CreatedBy = createdBy,
             CreationDate = creationDate,
             Signatures = signatures,
+            BlockMap = blockMap,
         };
 
         if (layerEntries > 1)

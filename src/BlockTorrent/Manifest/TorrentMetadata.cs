@@ -23,4 +23,7 @@ internal sealed record TorrentMetadata
 
     /// <summary>Gets the bencoded <c>signatures</c> dictionary, byte for byte, or <see langword="null"/> when unsigned.</summary>
     public byte[]? Signatures { get; init; }
+
+    /// <summary>Gets the encoded <see cref="Manifest.BlockMap"/> (zero and repeated blocks inside pieces), or <see langword="null"/>.</summary>
+    public byte[]? BlockMap { get; init; }
 }

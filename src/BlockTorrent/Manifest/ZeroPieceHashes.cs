@@ -21,6 +21,9 @@ internal static class ZeroPieceHashes
     private static readonly ConcurrentDictionary<(int Size, int LeafCount), byte[]> RootCache = new();
     private static readonly byte[] ZeroLeaf = SHA256.HashData(new byte[MerkleTree.BlockSize]);
 
+    /// <summary>Gets the BEP 52 leaf hash of a 16 KiB block of zeros.</summary>
+    public static ReadOnlySpan<byte> ZeroBlockLeaf => ZeroLeaf;
+
     /// <summary>Gets the SHA-1 of <paramref name="size"/> zero bytes.</summary>
     /// <param name="size">The piece size in bytes, at least 1.</param>
     /// <returns>20 bytes; a shared array the caller must not change.</returns>

@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(303, LogLevel.Warning, "Piece {Piece} failed its hash check (sent by {Contributors} peer(s))")]
     public static partial void PieceFailed(ILogger logger, int piece, int contributors);
 
+    [LoggerMessage(325, LogLevel.Warning, "Piece {Piece}, assembled with blocks filled in locally from the manifest's block map, failed its check; fetching it whole")]
+    public static partial void LocalBlocksFailed(ILogger logger, int piece);
+
     [LoggerMessage(304, LogLevel.Debug, "Could not connect to {Peer}: {Reason}")]
     public static partial void ConnectFailed(ILogger logger, IPEndPoint peer, string reason);
 

@@ -38,6 +38,8 @@ internal sealed class PiecePicker
     private readonly Dictionary<int, PieceProgress> _progress = [];
     private readonly List<PieceProgress> _ordered = [];
     private readonly HashSet<int> _pendingExclusive = [];
+    private readonly HashSet<int> _fetchWhole = [];
+    private readonly int _blocksPerPiece;
     private readonly int _extentPieces;
     private readonly Random _random;
 
@@ -65,6 +67,7 @@ internal sealed class PiecePicker
         _active = new Bitfield(pieceCount);
         _candidates = new Bitfield(pieceCount);
         _extentPieces = Math.Max(1, extentBytes / Math.Max(1, pieceLength));
+        _blocksPerPiece = Math.Max(1, pieceLength / BlockSize);
         _random = random ?? Random.Shared;
     }
 
@@ -83,6 +86,14 @@ internal sealed class PiecePicker
     /// every wanted piece in the window is started. <see langword="null"/> (an image written in any order): anywhere.
     /// </summary>
     public StreamWindow? Window { get; set; }
+
+    /// <summary>
+    /// Gets or sets the zero and repeated 16 KiB blocks inside pieces (the manifest's <see cref="BlockMap"/>), or
+    /// <see langword="null"/>. When a piece is started, its zero blocks, and its blocks that repeat a block of the same
+    /// piece or of a piece we have, are marked local (<see cref="PieceProgress.MarkLocal"/>): never requested, filled in
+    /// by the swarm before the piece is committed and verified whole.
+    /// </summary>
+    public BlockMap? Blocks { get; set; }
 
     /// <summary>Gets the number of pieces started and not yet finished.</summary>
     public int ActiveCount => _progress.Count;
@@ -324,6 +335,7 @@ internal sealed class PiecePicker
             progress.ExclusivePeer = peer;
         }
 
+        MarkLocalBlocks(progress);
         _progress.Add(piece, progress);
         _ordered.Add(progress);
         _active.Set(piece);
@@ -343,6 +355,23 @@ internal sealed class PiecePicker
 
         p.Ready = true;
         return true;
+    }
+
+    /// <summary>Gets a started piece's progress, or <see langword="null"/> when it is not started.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns>The progress; the swarm reads which blocks are local from it when it commits the piece.</returns>
+    public PieceProgress? Progress(int piece) => _progress.GetValueOrDefault(piece);
+
+    /// <summary>
+    /// Ends a piece assembled with local blocks that failed its hash check, or whose local blocks could not be
+    /// filled in: the map or the copied bytes may be wrong, so no peer is blamed, and the piece is wanted again and
+    /// fetched whole from then on.
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    public void LocalFillFailed(int piece)
+    {
+        AbandonPiece(piece);
+        _fetchWhole.Add(piece);
     }
 
     /// <summary>Gives a started piece back (no buffer for it, or its buffer is gone): it may be started again.</summary>
@@ -439,6 +468,25 @@ internal sealed class PiecePicker
         if (mixed)
         {
             _pendingExclusive.Add(piece);
+        }
+    }
+
+    // A repeated block is local only when its source is in this piece (a block that is fetched: sources are never
+    // in the map) or in a piece we have, which the swarm can read back.
+    private void MarkLocalBlocks(PieceProgress progress)
+    {
+        if (Blocks is not { } map || _fetchWhole.Contains(progress.Piece))
+        {
+            return;
+        }
+
+        int piece = progress.Piece;
+        foreach ((int block, long source) in map.InPiece((long)piece * _blocksPerPiece, progress.BlockCount))
+        {
+            if (source == BlockMap.Zero || source / _blocksPerPiece == piece || _have[(int)(source / _blocksPerPiece)])
+            {
+                progress.MarkLocal(block, source);
+            }
         }
     }
 

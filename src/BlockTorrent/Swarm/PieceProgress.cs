@@ -14,11 +14,15 @@ internal sealed class PieceProgress
 {
     private const byte Received = 0x80;
     private const byte Receiving = 0x40;
+    private const byte Local = 0x20;
     private const byte RequestCountMask = 0x0F;
 
     private readonly byte[] _state;
     private readonly PickerPeer?[] _requesters;
     private readonly List<PickerPeer> _contributors = [];
+
+    // Where each local block's bytes come from: an image block index, or BlockMap.Zero. Made for the first local block.
+    private long[]? _sources;
 
     public PieceProgress(int piece, int size, int blockSize)
     {
@@ -50,6 +54,9 @@ internal sealed class PieceProgress
     /// <summary>Gets the number of blocks nobody has requested and nobody has sent.</summary>
     public int UnrequestedCount { get; private set; }
 
+    /// <summary>Gets the number of blocks filled in locally rather than fetched (see <see cref="MarkLocal"/>).</summary>
+    public int LocalCount { get; private set; }
+
     /// <summary>Gets the number of blocks being copied into the buffer now.</summary>
     public int ReceivingCount { get; private set; }
 
@@ -63,6 +70,37 @@ internal sealed class PieceProgress
     {
         UnrequestedCount = BlockCount;
     }
+
+    /// <summary>
+    /// Marks an unrequested block as one the swarm fills in itself (zeros, or a copy of a block it holds) when the
+    /// piece is committed: it counts as received, so it is never requested, and it has no contributor.
+    /// </summary>
+    /// <param name="block">The block index, neither requested nor received.</param>
+    /// <param name="source">The image block to copy, or <c>BlockMap.Zero</c>.</param>
+    public void MarkLocal(int block, long source)
+    {
+        if (_state[block] != 0)
+        {
+            throw new InvalidOperationException($"Block {block} of piece {Piece} is already requested or received.");
+        }
+
+        _sources ??= new long[BlockCount];
+        _sources[block] = source;
+        _state[block] = Received | Local;
+        ReceivedCount++;
+        UnrequestedCount--;
+        LocalCount++;
+    }
+
+    /// <summary>Gets a value indicating whether a block is filled in locally.</summary>
+    /// <param name="block">The block index.</param>
+    /// <returns><see langword="true"/> for a block marked by <see cref="MarkLocal"/>.</returns>
+    public bool IsLocal(int block) => (_state[block] & Local) != 0;
+
+    /// <summary>Gets where a local block's bytes come from: an image block index, or <c>BlockMap.Zero</c>.</summary>
+    /// <param name="block">A block for which <see cref="IsLocal"/> is true.</param>
+    /// <returns>The source.</returns>
+    public long LocalSource(int block) => _sources![block];
 
     public BlockRequest GetBlock(int block)
     {

@@ -1,3 +1,4 @@
+using BlockTorrent.Manifest;
 using BlockTorrent.Wire;
 using BlockTorrent.Writing;
 
@@ -13,6 +14,19 @@ internal sealed partial class TorrentSwarm
     private int _pendingCommits;
     private int _hashFailures;
     private int _piecesDownloaded;
+    private long _bytesFilledLocally;
+
+    /// <summary>Gets the bytes of fetched pieces that were filled in locally (zero and repeated blocks) rather than downloaded.</summary>
+    public long BytesFilledLocally => Interlocked.Read(ref _bytesFilledLocally);
+
+    /// <summary>Commits a piece that became ready complete: every block of it is local.</summary>
+    private void CommitIfLocalLocked(int piece)
+    {
+        if (Picker!.Progress(piece) is { IsComplete: true })
+        {
+            CommitLocked(piece);
+        }
+    }
 
     /// <summary>Hands a completed piece's buffer to the writer; the outcome is handled when the writer is done.</summary>
     private void CommitLocked(int piece)
@@ -22,15 +36,107 @@ internal sealed partial class TorrentSwarm
             return;
         }
 
+        // Zero blocks and copies of blocks of this piece are filled in here; copies of other pieces' blocks, which
+        // must be read, before the commit. The progress is complete, so none of its blocks changes any more.
+        PieceProgress? local = Picker!.Progress(piece) is { LocalCount: > 0 } p && FillLocalBlocks(p, buffer.Memory.Span) ? p : null;
         _pendingCommits++;
-        _ = CommitAsync(piece, buffer);
+        _ = CommitAsync(piece, buffer, local);
     }
 
-    private async Task CommitAsync(int piece, PieceBuffer buffer)
+    // Fills a piece's zero blocks and in-piece copies; returns whether blocks from other pieces remain to be read.
+    private bool FillLocalBlocks(PieceProgress progress, Span<byte> piece)
+    {
+        long first = (long)progress.Piece * (Manifest.PieceLength / BlockMap.BlockSize);
+        bool others = false;
+        for (int b = 0; b < progress.BlockCount; b++)
+        {
+            if (!progress.IsLocal(b))
+            {
+                continue;
+            }
+
+            long source = progress.LocalSource(b);
+            Span<byte> block = piece.Slice(b * BlockMap.BlockSize, BlockMap.BlockSize);
+            if (source == BlockMap.Zero)
+            {
+                block.Clear();
+            }
+            else if (source >= first && source < first + progress.BlockCount)
+            {
+                piece.Slice((int)(source - first) * BlockMap.BlockSize, BlockMap.BlockSize).CopyTo(block);
+            }
+            else
+            {
+                others = true;
+            }
+        }
+
+        return others;
+    }
+
+    // Copies a piece's blocks that repeat blocks of pieces we have, read back through the read cache (as served).
+    private async Task<bool> CopyHeldBlocksAsync(PieceProgress progress, PieceBuffer buffer, CancellationToken ct)
+    {
+        int blocksPerPiece = Manifest.PieceLength / BlockMap.BlockSize;
+        long first = (long)progress.Piece * blocksPerPiece;
+        for (int b = 0; b < progress.BlockCount; b++)
+        {
+            long source = progress.IsLocal(b) ? progress.LocalSource(b) : BlockMap.Zero;
+            if (source == BlockMap.Zero || (source >= first && source < first + progress.BlockCount))
+            {
+                continue;
+            }
+
+            int sourcePiece = (int)(source / blocksPerPiece);
+            using PieceReadCache.Lease lease = await ReadCache!.GetAsync(sourcePiece, ct).ConfigureAwait(false);
+            int offset = (int)(source - ((long)sourcePiece * blocksPerPiece)) * BlockMap.BlockSize;
+            if (!lease.IsValid || offset + BlockMap.BlockSize > lease.Span.Length)
+            {
+                return false;
+            }
+
+            lease.Span.Slice(offset, BlockMap.BlockSize).CopyTo(buffer.Memory.Span.Slice(b * BlockMap.BlockSize, BlockMap.BlockSize));
+        }
+
+        return true;
+    }
+
+    // A source that cannot be read back (a device that does not serve it, or fails) only means the piece is fetched
+    // whole; the buffer is still ours until it is committed, so it is given back when the copy is cancelled.
+    private async Task<bool> TryCopyHeldBlocksAsync(PieceProgress local, PieceBuffer buffer)
+    {
+        try
+        {
+            return await CopyHeldBlocksAsync(local, buffer, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or NotSupportedException or InvalidOperationException && !IsStopping)
+        {
+            return false;
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    private async Task CommitAsync(int piece, PieceBuffer buffer, PieceProgress? local)
     {
         PieceWriteResult result;
         try
         {
+            if (local is not null && !await TryCopyHeldBlocksAsync(local, buffer).ConfigureAwait(false))
+            {
+                buffer.Dispose();
+                lock (Sync)
+                {
+                    _pendingCommits--;
+                    OnLocalFillFailedLocked(piece);
+                }
+
+                return;
+            }
+
             result = await Writer!.CommitAsync(buffer, source: null, _stop.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException || IsStopping)
@@ -57,13 +163,19 @@ internal sealed partial class TorrentSwarm
         {
             _pendingCommits--;
             PiecePicker picker = Picker!;
-            if (result.Status == PieceWriteStatus.HashMismatch)
+            if (result.Status == PieceWriteStatus.HashMismatch && picker.Progress(piece) is { LocalCount: > 0 })
+            {
+                _hashFailures++;
+                OnLocalFillFailedLocked(piece);
+            }
+            else if (result.Status == PieceWriteStatus.HashMismatch)
             {
                 OnHashFailureLocked(piece);
             }
             else
             {
                 _piecesDownloaded++;
+                _bytesFilledLocally += (long)(picker.Progress(piece)?.LocalCount ?? 0) * BlockMap.BlockSize;
                 picker.PieceFinished(piece, verified: true);
                 written.Add(piece);
                 for (int member = _copies.Next(piece); member >= 0; member = _copies.Next(member))
@@ -100,6 +212,23 @@ internal sealed partial class TorrentSwarm
         {
             _host.Publish(new SwarmEvent(SwarmEventKind.PieceVerified, InfoHashText) { Piece = p });
         }
+    }
+
+    // A piece with local blocks that failed: the map (outside the info-hash) or a copied block may be wrong, so
+    // nobody is blamed; the piece is fetched whole from now on, and a peer sending it wrong is then blamed as usual.
+    private void OnLocalFillFailedLocked(int piece)
+    {
+        Log.LocalBlocksFailed(Logger, piece);
+        _host.Publish(new SwarmEvent(SwarmEventKind.PieceFailed, InfoHashText) { Piece = piece });
+        Picker!.LocalFillFailed(piece);
+        OnWebSeedVerdictLocked(piece);
+        InterruptRentsLocked();
+        foreach (PeerSession s in _sessions)
+        {
+            s.Signal();
+        }
+
+        CheckCompleteLocked();
     }
 
     private void OnHashFailureLocked(int piece)

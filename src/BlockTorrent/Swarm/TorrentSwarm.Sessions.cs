@@ -176,6 +176,7 @@ internal sealed partial class TorrentSwarm
             if (Picker is { } picker && picker.MarkReady(piece))
             {
                 Buffers[piece] = buffer;
+                CommitIfLocalLocked(piece);
             }
             else
             {

@@ -136,6 +136,7 @@ internal sealed partial class TorrentSwarm
                     Buffers[piece] = buffer;
                     count = Picker.PickPiece(seed.Pick, piece, blocks);
                     _webSeedVerdicts[piece] = verdict;
+                    CommitIfLocalLocked(piece);
                 }
 
                 try

@@ -63,6 +63,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         Writer = writer;
         PieceCount = manifest.PieceCount;
         Picker = PiecePicker.ForManifest(manifest, have, host.Settings.ExtentSize);
+        Picker.Blocks = manifest.Blocks;
         ReadCache = new PieceReadCache(manifest, device, host.Settings.ReadCacheSize, verifyOnFirstRead);
         ReadCache.PieceInvalid += OnSourcePieceInvalid;
         _choker = new Choker(host.Settings.ChokingPolicy, host.Settings.MaxUploads, host.Time.TimestampFrequency * 30);
