@@ -19,7 +19,8 @@ public sealed class FleetPageBrowserTests : IDisposable
     {
         Requires.Program(Chromium, "chromium");
         Requires.Program(ChromeDriver, "chromium-driver");
-        Dictionary<string, string?> guarded = new() { ["BlockTorrent:StatusToken"] = "fleet-page-secret" };
+        // A fleet of two, so the image is announced deployed once both are done, however their starts interleave.
+        Dictionary<string, string?> guarded = new() { ["BlockTorrent:StatusToken"] = "fleet-page-secret", ["BlockTorrent:Depot:FleetSize"] = "2" };
         await using ServiceInstance depot = await FleetServices.StartDepotAsync(_dir, new TestImage { Length = 4 << 20, Seed = 41 }, guarded);
 
         // Behind the status token: the page is opened once with it, and the browser keeps it for the event stream.
