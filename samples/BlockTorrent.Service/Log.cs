@@ -35,7 +35,7 @@ internal static partial class Log
     [LoggerMessage(5010, LogLevel.Information, "Depot: manifests at {ManifestsUrl}/images/NAME.torrent ({Setting})")]
     public static partial void ManifestsListening(ILogger logger, string setting, string manifestsUrl);
 
-    [LoggerMessage(5017, LogLevel.Information, "Depot: HTTPS certificate {Path} ({Action}), fingerprint {Fingerprint}: give targets this file as Target:ServerCertificate, or the fingerprint as Target:ServerFingerprint")]
+    [LoggerMessage(5018, LogLevel.Information, "Depot: HTTPS certificate {Path} ({Action}), fingerprint {Fingerprint}: give targets this file as Target:ServerCertificate, or the fingerprint as Target:ServerFingerprint")]
     public static partial void ManifestsCertificate(ILogger logger, string action, string path, string fingerprint);
 
     [LoggerMessage(5001, LogLevel.Information, "Depot: embedded tracker at {Announce}")]

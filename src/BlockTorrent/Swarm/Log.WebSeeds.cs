@@ -5,7 +5,7 @@ namespace BlockTorrent.Swarm;
 /// <summary>The web seeds' log messages.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(350, LogLevel.Information, "Web seed {Url} fills in for {Torrent}: {Why}")]
+    [LoggerMessage(353, LogLevel.Information, "Web seed {Url} fills in for {Torrent}: {Why}")]
     public static partial void WebSeedStarted(ILogger logger, Uri url, string torrent, string why);
 
     [LoggerMessage(351, LogLevel.Warning, "Web seed {Url} failed for piece {Piece}: {Error}; trying again in {Seconds} s")]
