@@ -425,7 +425,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
     }
 
     /// <summary>Announces an info-hash to trackers (and by LSD when given) and feeds the peers found to <paramref name="onPeers"/>.</summary>
-    private PeerDiscovery StartDiscovery(InfoHash infoHash, bool isPrivate, IEnumerable<Uri> trackers, LocalPeerDiscovery? localDiscovery, Func<TransferStats> stats, Action<IEnumerable<IPEndPoint>> onPeers)
+    private PeerDiscovery StartDiscovery(InfoHash infoHash, bool isPrivate, IEnumerable<Uri> trackers, LocalPeerDiscovery? localDiscovery, Func<TransferStats> stats, Action<IEnumerable<IPEndPoint>, IPAddress?> onPeers)
     {
         var discovery = PeerDiscovery.Create(
             infoHash,

@@ -25,4 +25,10 @@ internal sealed record AnnounceResponse
 
     /// <summary>Gets the peers the tracker returned (IPv4 and IPv6), without duplicates or port 0.</summary>
     public required IReadOnlyList<IPEndPoint> Peers { get; init; }
+
+    /// <summary>
+    /// Gets the address the answer came from (the tracker's, or the proxy's as <see cref="IPAddress.None"/>), or
+    /// null when it is not known: it decides whether the tracker may name loopback peers (<c>PeerAddress.Rejects</c>).
+    /// </summary>
+    public IPAddress? Source { get; init; }
 }

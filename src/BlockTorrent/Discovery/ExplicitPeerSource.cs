@@ -10,12 +10,12 @@ internal sealed class ExplicitPeerSource(IReadOnlyList<IPEndPoint> peers) : IPee
     public string Name => "explicit peers";
 
     /// <inheritdoc />
-    public void Start(Action<IReadOnlyList<IPEndPoint>> onPeers)
+    public void Start(Action<IReadOnlyList<IPEndPoint>, IPAddress?> onPeers)
     {
         ArgumentNullException.ThrowIfNull(onPeers);
         if (peers.Count > 0)
         {
-            onPeers(peers);
+            onPeers(peers, null);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using BlockTorrent.Manifest;
 using Microsoft.Extensions.Logging;
@@ -19,11 +20,19 @@ internal sealed class HttpTrackerClient : ITrackerClient
     private readonly bool _ownsHttp;
     private readonly TrackerClientOptions _options;
     private readonly ILogger _logger;
+    private readonly Lock _sourceLock = new();
     private string? _trackerId;
+
+    // Where the connections this client opened went: the first one's address, replaced for good by the first that is
+    // not on loopback, so the tracker counts as this machine's only while every connection to it stayed here.
+    private IPAddress? _source;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="uri">The announce address, <c>http(s)://host:port/path</c>, possibly with a query (kept).</param>
-    /// <param name="httpClient">The HTTP client to use (not disposed), or <see langword="null"/> for one of our own.</param>
+    /// <param name="httpClient">
+    /// The HTTP client to use (not disposed), or <see langword="null"/> for one of our own, which also learns the
+    /// tracker's address (<see cref="AnnounceResponse.Source"/>).
+    /// </param>
     /// <param name="options">Timeouts and bounds, or <see langword="null"/> for the defaults.</param>
     /// <param name="logger">The logger, or <see langword="null"/>.</param>
     public HttpTrackerClient(Uri uri, HttpClient? httpClient = null, TrackerClientOptions? options = null, ILogger? logger = null)
@@ -39,7 +48,7 @@ internal sealed class HttpTrackerClient : ITrackerClient
         _logger = logger ?? NullLogger.Instance;
         Uri = uri;
         _ownsHttp = httpClient is null;
-        _http = httpClient ?? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 3 }) { Timeout = Timeout.InfiniteTimeSpan };
+        _http = httpClient ?? new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 3, ConnectCallback = ConnectAsync }) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <inheritdoc />
@@ -95,7 +104,7 @@ internal sealed class HttpTrackerClient : ITrackerClient
         }
 
         byte[] body = await GetAsync(WithQuery(Uri, query), cancellationToken).ConfigureAwait(false);
-        AnnounceResponse response = HttpTrackerResponse.ParseAnnounce(body, Uri, _options.MaxPeersPerResponse);
+        AnnounceResponse response = HttpTrackerResponse.ParseAnnounce(body, Uri, _options.MaxPeersPerResponse) with { Source = Source };
         if (response.TrackerId is not null)
         {
             _trackerId = response.TrackerId;
@@ -132,6 +141,47 @@ internal sealed class HttpTrackerClient : ITrackerClient
         {
             _http.Dispose();
         }
+    }
+
+    private IPAddress? Source
+    {
+        get
+        {
+            lock (_sourceLock)
+            {
+                return _source;
+            }
+        }
+    }
+
+    /// <summary>Opens a connection for our own handler, and remembers where it went.</summary>
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        // A connection to a proxy (the host is not the request's) does not tell where the tracker is.
+        Uri? target = context.InitialRequestMessage.RequestUri;
+        bool direct = target is not null && target.Port == context.DnsEndPoint.Port && string.Equals(target.IdnHost, context.DnsEndPoint.Host, StringComparison.OrdinalIgnoreCase);
+        IPAddress address = ((IPEndPoint)socket.RemoteEndPoint!).Address;
+        address = !direct ? IPAddress.None : address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        lock (_sourceLock)
+        {
+            if (_source is null || IPAddress.IsLoopback(_source))
+            {
+                _source = address;
+            }
+        }
+
+        return new NetworkStream(socket, ownsSocket: true);
     }
 
     private static Uri WithQuery(Uri uri, StringBuilder query)

@@ -12,8 +12,11 @@ internal interface IPeerSource : IAsyncDisposable
     string Name { get; }
 
     /// <summary>Starts finding peers in the background; returns at once.</summary>
-    /// <param name="onPeers">Called, on a pool thread, with each batch of peers found. It must not throw or block.</param>
-    void Start(Action<IReadOnlyList<IPEndPoint>> onPeers);
+    /// <param name="onPeers">
+    /// Called, on a pool thread, with each batch of peers found and the address of the host that named them (a
+    /// tracker's, an LSD announcer's), or null for peers the user named. It must not throw or block.
+    /// </param>
+    void Start(Action<IReadOnlyList<IPEndPoint>, IPAddress?> onPeers);
 
     /// <summary>Tells the source the download just completed (trackers announce <c>completed</c>).</summary>
     void NotifyCompleted();

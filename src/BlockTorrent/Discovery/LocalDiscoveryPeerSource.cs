@@ -18,10 +18,12 @@ internal sealed class LocalDiscoveryPeerSource(LocalPeerDiscovery discovery, Inf
     public string Name => "local service discovery";
 
     /// <inheritdoc />
-    public void Start(Action<IReadOnlyList<IPEndPoint>> onPeers)
+    public void Start(Action<IReadOnlyList<IPEndPoint>, IPAddress?> onPeers)
     {
         ArgumentNullException.ThrowIfNull(onPeers);
-        _registration = discovery.Register(infoHash, port, peer => onPeers([peer]));
+
+        // An LSD announce names only its sender.
+        _registration = discovery.Register(infoHash, port, peer => onPeers([peer], peer.Address));
     }
 
     /// <inheritdoc />

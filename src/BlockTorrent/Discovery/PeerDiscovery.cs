@@ -90,8 +90,11 @@ internal sealed class PeerDiscovery : IAsyncDisposable
     }
 
     /// <summary>Starts every source.</summary>
-    /// <param name="onPeers">Takes each batch of peers found; called from pool threads, it must not throw or block.</param>
-    public void Start(Action<IReadOnlyList<IPEndPoint>> onPeers)
+    /// <param name="onPeers">
+    /// Takes each batch of peers found, with the address of the host that named them or null for the user's own
+    /// (<see cref="IPeerSource.Start"/>); called from pool threads, it must not throw or block.
+    /// </param>
+    public void Start(Action<IReadOnlyList<IPEndPoint>, IPAddress?> onPeers)
     {
         foreach (IPeerSource source in _sources)
         {

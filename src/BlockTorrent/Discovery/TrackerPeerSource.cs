@@ -60,7 +60,7 @@ internal sealed class TrackerPeerSource : IPeerSource
     public int Announces { get; private set; }
 
     /// <inheritdoc />
-    public void Start(Action<IReadOnlyList<IPEndPoint>> onPeers)
+    public void Start(Action<IReadOnlyList<IPEndPoint>, IPAddress?> onPeers)
     {
         ArgumentNullException.ThrowIfNull(onPeers);
         _loop = Task.Run(() => RunAsync(onPeers, _stop.Token));
@@ -131,7 +131,7 @@ internal sealed class TrackerPeerSource : IPeerSource
         };
     }
 
-    private async Task RunAsync(Action<IReadOnlyList<IPEndPoint>> onPeers, CancellationToken cancellationToken)
+    private async Task RunAsync(Action<IReadOnlyList<IPEndPoint>, IPAddress?> onPeers, CancellationToken cancellationToken)
     {
         AnnounceEvent next = AnnounceEvent.Started;
         int failures = 0;
@@ -150,7 +150,8 @@ internal sealed class TrackerPeerSource : IPeerSource
                     next = AnnounceEvent.None;
                     if (response.Peers.Count > 0)
                     {
-                        onPeers(response.Peers);
+                        // A tracker whose address is not known is taken for another host's.
+                        onPeers(response.Peers, response.Source ?? IPAddress.None);
                     }
 
                     wait = response.MinInterval is { } min && min > response.Interval ? min : response.Interval;

@@ -74,7 +74,9 @@ internal sealed class UdpTrackerClient : ITrackerClient
             AnnounceResponse response = UdpTrackerMessages.ReadAnnounce(_receive.AsSpan(0, length), socket.AddressFamily, _options.MaxPeersPerResponse)
                 ?? throw new TrackerException($"The UDP tracker {Uri} sent an announce response of {length} bytes, shorter than {UdpTrackerMessages.AnnounceResponseHeaderLength}.");
             Log.TrackerAnnounced(_logger, Uri, request.Event, response.Peers.Count, response.Interval);
-            return response;
+
+            // The socket is connected to the tracker, so only the tracker's datagrams reach it.
+            return response with { Source = ((IPEndPoint)socket.RemoteEndPoint!).Address };
         }
         finally
         {

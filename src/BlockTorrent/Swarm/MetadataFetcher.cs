@@ -23,7 +23,7 @@ namespace BlockTorrent.Swarm;
 /// makes it, and an info dictionary that does not hash to the info-hash (or a piece layer that does not lead to
 /// the pieces root) bans the peer (its listen endpoint: we only dial out) for the rest of the fetch.
 /// </para>
-/// <para>Peers come from <see cref="AddCandidates"/> (the magnet link, the caller, trackers, LSD) and from PEX.</para>
+/// <para>Peers come from <see cref="AddCandidates(IEnumerable{IPEndPoint}, IPAddress)"/> (the magnet link, the caller, trackers, LSD) and from PEX.</para>
 /// </remarks>
 internal sealed class MetadataFetcher
 {
@@ -86,7 +86,7 @@ internal sealed class MetadataFetcher
         // ut_pex told of peers, never telling (the swarm's handler, never ticked). Neither keeps state per peer that
         // would need OnPeerClosed.
         _extensions.Add(new MetadataClient());
-        _extensions.Add(new PeerExchange((_, peers) => AddCandidates(peers), long.MaxValue, _host.Time, PexMessage.MaxPeersPerList));
+        _extensions.Add(new PeerExchange((from, peers) => AddCandidates(peers, from.Address), long.MaxValue, _host.Time, PexMessage.MaxPeersPerList));
         _extensionHandshake = _extensions.EncodeHandshake(0, host.ListenPort, TorrentSwarm.RequestQueueLimit);
     }
 
@@ -117,15 +117,26 @@ internal sealed class MetadataFetcher
         }
     }
 
-    /// <summary>Adds peers to ask.</summary>
+    /// <summary>Adds peers the user named to ask.</summary>
     /// <param name="peers">Their addresses.</param>
-    public void AddCandidates(IEnumerable<IPEndPoint> peers)
+    public void AddCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source: null);
+
+    /// <summary>Adds peers to ask, unless <see cref="PeerAddress.Rejects"/> them as the swarm would.</summary>
+    /// <param name="peers">Their addresses.</param>
+    /// <param name="source">The address of the host that named them (a tracker, an LSD announcer, a peer by PEX), or null for the user's own.</param>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source)
     {
         lock (_known)
         {
             foreach (IPEndPoint peer in peers)
             {
-                if (peer.Port != 0 && _known.Count < MaxCandidates && _known.TryAdd(peer, 0))
+                if (PeerAddress.Rejects(peer, source, _host.ListenPort) is { } reason)
+                {
+                    SwarmMetrics.CandidatesRejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+                    continue;
+                }
+
+                if (_known.Count < MaxCandidates && _known.TryAdd(peer, 0))
                 {
                     _queue.Writer.TryWrite(peer);
                 }

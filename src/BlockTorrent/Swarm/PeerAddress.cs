@@ -22,13 +22,15 @@ internal static class PeerAddress
 
     /// <summary>
     /// Gets why a peer named to us must not be dialled, or null: never a multicast, broadcast or unspecified address
-    /// or port 0, never our own listen endpoint, and never a loopback address named by a peer that is not itself on
-    /// loopback (another host naming our loopback can only mean to make us dial ourselves or this machine's services;
-    /// a peer on loopback runs here, and the loopback peers it names do too).
+    /// or port 0, never our own listen endpoint, and never a loopback address named by a host (a peer, a tracker) that is
+    /// not itself on loopback (another host naming our loopback can only mean to make us dial ourselves or this
+    /// machine's services; a host on loopback runs here, and the loopback peers it names do too).
     /// </summary>
     /// <param name="peer">The peer named.</param>
-    /// <param name="source">The address of the peer that named it, or null for a source we trust (a tracker, which
-    /// names loopback peers only to requesters on its own machine; <c>--peer</c>; LSD, which names only its sender).</param>
+    /// <param name="source">
+    /// The address of the host that named it: a peer (PEX), a tracker (which names loopback peers only to requesters
+    /// on its own machine), an LSD announcer (which names only itself); null for a peer the user named.
+    /// </param>
     /// <param name="listenPort">Our listen port.</param>
     /// <returns>The reason, or null.</returns>
     public static string? Rejects(IPEndPoint peer, IPAddress? source, int listenPort)

@@ -34,14 +34,14 @@ internal sealed class PeerCandidates
 
     /// <summary>Remembers peers to dial, up to <see cref="Capacity"/>; never ourselves, never an address <see cref="PeerAddress.Rejects"/>.</summary>
     /// <param name="peers">The peers a source named.</param>
-    /// <param name="source">
-    /// The address of the peer that named them (PEX), or null for a source we trust to name peers (a tracker,
-    /// <c>--peer</c>, LSD): such a peer is dialled into the slots <see cref="ConnectionSlots"/> reserves, even if PEX
-    /// named it first.
+    /// <param name="source">The address of the host that named them, or null for peers the user named (<see cref="PeerAddress.Rejects"/>).</param>
+    /// <param name="trusted">
+    /// Whether the source is one we trust to name peers (a tracker, <c>--peer</c>, LSD), not another peer (PEX): such a
+    /// peer is dialled into the slots <see cref="ConnectionSlots"/> reserves, even if PEX named it first.
     /// </param>
-    public void Add(IEnumerable<IPEndPoint> peers, IPAddress? source)
+    public void Add(IEnumerable<IPEndPoint> peers, IPAddress? source, bool trusted)
     {
-        bool reserved = source is null;
+        bool reserved = trusted;
         foreach (IPEndPoint peer in peers)
         {
             if (_self.Contains(peer))

@@ -14,17 +14,22 @@ internal sealed partial class TorrentSwarm
 
     private readonly PeerCandidates _candidates;
 
-    /// <summary>Adds peers to connect to from a source we trust to name peers: trackers, <c>--peer</c>, LSD.</summary>
-    public void AddCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source: null);
+    /// <summary>Adds peers to connect to that the user named (<c>--peer</c>).</summary>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source: null, trusted: true);
+
+    /// <summary>Adds peers to connect to from a source we trust to name peers: trackers, LSD.</summary>
+    /// <param name="peers">The peers.</param>
+    /// <param name="source">The address of the tracker or LSD announcer that named them; null for the user's own.</param>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source) => AddCandidates(peers, source, trusted: true);
 
     /// <summary>Adds peers another peer named (PEX): filtered by its address, and never in the slots kept for trusted sources.</summary>
-    private void AddExchangedCandidates(IPEndPoint source, IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source.Address);
+    private void AddExchangedCandidates(IPEndPoint source, IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source.Address, trusted: false);
 
-    private void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source)
+    private void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source, bool trusted)
     {
         lock (Sync)
         {
-            _candidates.Add(peers, source);
+            _candidates.Add(peers, source, trusted);
         }
 
         ConnectToCandidates();

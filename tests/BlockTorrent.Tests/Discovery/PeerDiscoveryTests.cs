@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
@@ -20,12 +22,41 @@ public sealed class PeerDiscoveryTests
         var foundByLeecher = new ConcurrentQueue<IPEndPoint>();
 
         await using PeerDiscovery seed = Create(infoHash, 7001, [tracker.AnnounceUri], [], left: 0);
-        seed.Start(peers => { foreach (IPEndPoint p in peers) { foundBySeed.Enqueue(p); } });
+        seed.Start((peers, _) => { foreach (IPEndPoint p in peers) { foundBySeed.Enqueue(p); } });
         await Eventually.TrueAsync(() => tracker.TorrentCount == 1, TimeSpan.FromSeconds(10), "the seed's announce", ct);
         await using PeerDiscovery leecher = Create(infoHash, 7002, [tracker.AnnounceUri], [], left: 100);
-        leecher.Start(peers => { foreach (IPEndPoint p in peers) { foundByLeecher.Enqueue(p); } });
+        leecher.Start((peers, _) => { foreach (IPEndPoint p in peers) { foundByLeecher.Enqueue(p); } });
 
         await Eventually.TrueAsync(() => foundByLeecher.Contains(new IPEndPoint(IPAddress.Loopback, 7001)), TimeSpan.FromSeconds(10), "the leecher to learn of the seed", ct);
+    }
+
+    [Fact]
+    public async Task ATrackersPeersAreNamedByTheAddressItAnsweredFrom()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        IPAddress? lan = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        Requires.That(lan is not null, "this test needs an IPv4 address on this machine beyond loopback.");
+
+        foreach (IPAddress address in new[] { IPAddress.Loopback, lan! })
+        {
+            await using var tracker = new EmbeddedTracker(new EmbeddedTrackerOptions { ListenEndPoint = new IPEndPoint(address, 0), AdvertisedHost = address.ToString() });
+            await tracker.StartAsync(ct);
+            InfoHash infoHash = new(RandomNumberGenerator.GetBytes(20));
+            var namedBy = new ConcurrentQueue<IPAddress?>();
+            await using PeerDiscovery seed = Create(infoHash, 7001, [tracker.AnnounceUri], [], left: 0);
+            seed.Start((_, _) => { });
+            await Eventually.TrueAsync(() => tracker.TorrentCount == 1, TimeSpan.FromSeconds(10), "the seed's announce", ct);
+            await using PeerDiscovery leecher = Create(infoHash, 7002, [tracker.AnnounceUri], [], left: 100);
+
+            leecher.Start((_, source) => namedBy.Enqueue(source));
+
+            await Eventually.TrueAsync(() => !namedBy.IsEmpty, TimeSpan.FromSeconds(10), "the leecher to hear of the seed", ct);
+            Assert.All(namedBy, source => Assert.Equal(address, source));
+        }
     }
 
     [Fact]
@@ -35,7 +66,7 @@ public sealed class PeerDiscoveryTests
         await using EmbeddedTracker tracker = await StartTrackerAsync(ct);
         InfoHash infoHash = new(RandomNumberGenerator.GetBytes(20));
         PeerDiscovery seed = Create(infoHash, 7001, [tracker.AnnounceUri], [], left: 0);
-        seed.Start(_ => { });
+        seed.Start((_, _) => { });
         await Eventually.TrueAsync(() => tracker.TorrentCount == 1, TimeSpan.FromSeconds(10), "the seed's announce", ct);
 
         await seed.DisposeAsync();
@@ -51,7 +82,7 @@ public sealed class PeerDiscoveryTests
         InfoHash infoHash = new(RandomNumberGenerator.GetBytes(20));
         long left = 100;
         await using PeerDiscovery leecher = PeerDiscovery.Create(infoHash, RandomNumberGenerator.GetBytes(20), 7001, DiscoveryPolicy.For(false), [tracker.AnnounceUri], [], null, () => new TransferStats(0, 100 - left, left));
-        leecher.Start(_ => { });
+        leecher.Start((_, _) => { });
         await Eventually.TrueAsync(() => tracker.TorrentCount == 1, TimeSpan.FromSeconds(10), "the leecher's announce", ct);
 
         left = 0;
@@ -67,9 +98,12 @@ public sealed class PeerDiscoveryTests
         var found = new ConcurrentQueue<IPEndPoint>();
         await using PeerDiscovery discovery = Create(new InfoHash(RandomNumberGenerator.GetBytes(20)), 7001, [], given, left: 1);
 
-        discovery.Start(peers => { foreach (IPEndPoint p in peers) { found.Enqueue(p); } });
+        var sources = new ConcurrentQueue<IPAddress?>();
+
+        discovery.Start((peers, source) => { sources.Enqueue(source); foreach (IPEndPoint p in peers) { found.Enqueue(p); } });
 
         Assert.Equal(given, found);
+        Assert.Equal([null], sources);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class TrackerPeerSourceTests
         var logger = new ListLogger();
         var source = new TrackerPeerSource(
             new HttpTrackerClient(announce, null, null, logger), new InfoHash(RandomNumberGenerator.GetBytes(20)), RandomNumberGenerator.GetBytes(20), 7001, () => new TransferStats(0, 0, 0), null, logger);
-        source.Start(_ => { });
+        source.Start((_, _) => { });
         await Eventually.TrueAsync(() => source.Announces == 1, TimeSpan.FromSeconds(10), "the started announce", ct);
         await tracker.DisposeAsync();
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using BlockTorrent.Devices;
 using BlockTorrent.Discovery;
+using BlockTorrent.Manifest;
 using BlockTorrent.Swarm;
 using BlockTorrent.Wire;
 
@@ -107,8 +108,8 @@ public sealed class CandidatePoisoningTests
         var candidates = new PeerCandidates(listenPort: 6999);
         var exchanged = new IPEndPoint(IPAddress.Parse("10.0.0.7"), 6881);
         var trusted = new IPEndPoint(IPAddress.Parse("10.0.0.8"), 6881);
-        candidates.Add([trusted], source: null);
-        candidates.Add([exchanged], IPAddress.Parse("10.0.0.9"));
+        candidates.Add([trusted], source: null, trusted: true);
+        candidates.Add([exchanged], IPAddress.Parse("10.0.0.9"), trusted: false);
 
         for (int i = 0; i < PeerCandidates.MaxFailures; i++)
         {
@@ -126,12 +127,41 @@ public sealed class CandidatePoisoningTests
     {
         var candidates = new PeerCandidates(listenPort: 6999);
         var source = IPAddress.Parse("10.0.0.9");
-        candidates.Add(Enumerable.Range(0, PeerCandidates.Capacity).Select(Bogus), source);
+        candidates.Add(Enumerable.Range(0, PeerCandidates.Capacity).Select(Bogus), source, trusted: false);
         var seed = new IPEndPoint(IPAddress.Parse("10.0.0.8"), 6881);
 
-        candidates.Add([seed], source: null);
+        candidates.Add([seed], source: null, trusted: true);
 
         Assert.True(candidates.IsReserved(seed));
+    }
+
+    [Fact]
+    public void ATrackerOnAnotherHostCannotNameLoopbackPeersAndOneOnThisMachineCan()
+    {
+        var candidates = new PeerCandidates(listenPort: 6999);
+        var local = new IPEndPoint(IPAddress.Loopback, 6881);
+        var remote = new IPEndPoint(IPAddress.Parse("10.0.0.7"), 6881);
+
+        candidates.Add([local, remote], IPAddress.Parse("10.0.0.9"), trusted: true);
+        Assert.Equal([remote], candidates.TakeDue(long.MaxValue, 10, 10, _ => false));
+
+        candidates.Add([local], IPAddress.Loopback, trusted: true);
+        Assert.Equal([local], candidates.TakeDue(long.MaxValue, 10, 10, _ => false));
+    }
+
+    [Fact]
+    public void AMagnetFetchRefusesTheNamesTheSwarmRefuses()
+    {
+        var fetcher = new MetadataFetcher(new NoDialHost(), new InfoHash(new byte[20]), null, 1 << 20);
+        var remote = new IPEndPoint(IPAddress.Parse("10.0.0.7"), 6881);
+        var local = new IPEndPoint(IPAddress.Loopback, 6881);
+
+        fetcher.AddCandidates([remote, local, new(IPAddress.Parse("224.0.0.251"), 6881), new(IPAddress.Parse("10.0.0.8"), 0)], IPAddress.Parse("10.0.0.9"));
+        fetcher.AddCandidates([new(IPAddress.Loopback, NoDialHost.Port), new(IPAddress.Broadcast, 6881)], source: null);
+        Assert.Equal([remote], fetcher.KnownPeers);
+
+        fetcher.AddCandidates([local], IPAddress.Loopback);
+        Assert.Equal([remote, local], fetcher.KnownPeers);
     }
 
     // Addresses nobody answers at: the three documentation networks (RFC 5737), never this machine's ports.
@@ -140,6 +170,26 @@ public sealed class CandidatePoisoningTests
         byte[][] networks = [[192, 0, 2], [198, 51, 100], [203, 0, 113]];
         byte[] network = networks[n % 3];
         return new IPEndPoint(new IPAddress([network[0], network[1], network[2], (byte)(1 + (n / 3 % 254))]), 1024 + (n % 60000));
+    }
+
+    /// <summary>A host for a fetch that is never run: peers are only added, never dialled.</summary>
+    private sealed class NoDialHost : ISwarmHost
+    {
+        public const int Port = 6999;
+
+        public ReadOnlyMemory<byte> PeerId { get; } = new byte[20];
+
+        public int ListenPort => Port;
+
+        public SwarmSettings Settings => throw new NotSupportedException("the fetch is never run");
+
+        public TimeProvider Time => TimeProvider.System;
+
+        public Microsoft.Extensions.Logging.ILogger Logger => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public void Publish(SwarmEvent swarmEvent)
+        {
+        }
     }
 
     private static string Escape(ReadOnlySpan<byte> bytes)

@@ -3,6 +3,7 @@ using System.Net;
 using BlockTorrent.Swarm;
 using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BlockTorrent.Tests.Swarm;
 
@@ -97,6 +98,55 @@ public sealed class ExtensionRegistryTests
         PexMessage dropped = PexMessage.TryParse(a.Extended[1])!;
         Assert.Empty(dropped.Added);
         Assert.Equal([b.Remote], dropped.Dropped.Select(p => p.EndPoint));
+    }
+
+    [Fact]
+    public void PeerExchangeTakesOneListAMinuteFromEachPeerAndFiftyNamesFromIt()
+    {
+        var time = new FakeTimeProvider();
+        var taken = new List<(IPEndPoint From, IPEndPoint[] Peers)>();
+        var pex = new PeerExchange((from, peers) => taken.Add((from, [.. peers])), interval: 10, time, maxAccepted: 50);
+        var a = new FakePeer { Remote = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 1001) };
+        var b = new FakePeer { Remote = new IPEndPoint(IPAddress.Parse("10.0.0.2"), 1002) };
+
+        Assert.Null(pex.OnMessage(a, Pex(list: 0, count: 80)));
+        Assert.Null(pex.OnMessage(b, Pex(list: 1, count: 3)));
+        time.Advance(PeerExchange.MinMessageInterval - TimeSpan.FromSeconds(1));
+        Assert.Null(pex.OnMessage(a, Pex(list: 2, count: 3)));
+        Assert.Null(pex.OnMessage(b, Pex(list: 3, count: 3)));
+        Assert.Equal([(a.Remote, 50), (b.Remote, 3)], taken.Select(t => (t.From, t.Peers.Length)));
+        Assert.Equal(Pex(list: 0, count: 50).Payload.ToArray(), Write(taken[0].Peers));
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Null(pex.OnMessage(a, Pex(list: 4, count: 3)));
+        Assert.Null(pex.OnMessage(a, Pex(list: 5, count: 3)));
+        Assert.Equal([(a.Remote, 50), (b.Remote, 3), (a.Remote, 3)], taken.Select(t => (t.From, t.Peers.Length)));
+        Assert.Equal(Pex(list: 4, count: 3).Payload.ToArray(), Write(taken[2].Peers));
+    }
+
+    // A ut_pex message naming `count` peers no other list names.
+    private static PeerMessage Pex(int list, int count)
+    {
+        var peers = new IPEndPoint[count];
+        for (int i = 0; i < count; i++)
+        {
+            peers[i] = new IPEndPoint(new IPAddress([198, 51, (byte)list, (byte)(i + 1)]), 6881);
+        }
+
+        return new PeerMessage { Id = MessageId.Extended, ExtensionId = 1, Payload = new ReadOnlySequence<byte>(Write(peers)) };
+    }
+
+    private static byte[] Write(IEnumerable<IPEndPoint> peers)
+    {
+        var message = new PexMessage();
+        foreach (IPEndPoint peer in peers)
+        {
+            message.Added.Add(new PexPeer(peer, PexFlags.None));
+        }
+
+        var writer = new ArrayBufferWriter<byte>();
+        message.WriteTo(writer);
+        return writer.WrittenSpan.ToArray();
     }
 
     private static ExtensionHandshake Handshake(string text)
