@@ -8,6 +8,12 @@ internal static partial class Log
     [LoggerMessage(5000, LogLevel.Information, "Depot: seeding the images in {Folder}; peers connect to {PeerEndPoint}")]
     public static partial void DepotStarted(ILogger logger, string folder, IPEndPoint peerEndPoint);
 
+    [LoggerMessage(5018, LogLevel.Information, "Depot: {Name} is a {Format} stream; its manifest describes the compressed file, with the raw image's length and SHA-256")]
+    public static partial void StreamImage(ILogger logger, string name, string format);
+
+    [LoggerMessage(5019, LogLevel.Information, "Depot: {Name} is a compressed stream served without super-seeding: a super-seed's offers may fall outside a stream target's window (docs/COMPRESSED-IMAGES.md)")]
+    public static partial void StreamSeededPlainly(ILogger logger, string name);
+
     [LoggerMessage(5008, LogLevel.Information, "Status endpoint: {StatusUrl}/status")]
     public static partial void StatusListening(ILogger logger, string statusUrl);
 
@@ -85,6 +91,12 @@ internal static partial class Log
 
     [LoggerMessage(5022, LogLevel.Information, "Target: {Name} is on {Device}, verified, in {Duration}: {PiecesDownloaded} pieces from peers, {PiecesAlreadyPresent} already there, {BytesSatisfiedLocally} bytes satisfied locally")]
     public static partial void Deployed(ILogger logger, string name, string device, TimeSpan duration, int piecesDownloaded, int piecesAlreadyPresent, long bytesSatisfiedLocally);
+
+    [LoggerMessage(5029, LogLevel.Information, "Target: {Name} was a {Format} stream, decoded to {RawLength} bytes; scratch held at most {ScratchPeak} of its {ScratchSize} bytes")]
+    public static partial void StreamDecoded(ILogger logger, string name, string format, long rawLength, long scratchPeak, long scratchSize);
+
+    [LoggerMessage(5030, LogLevel.Information, "Target: {Name} is a compressed image, on the device raw: the target served its pieces while it deployed and does not seed afterwards")]
+    public static partial void NoSeedingOfCompressed(ILogger logger, string name);
 
     [LoggerMessage(5023, LogLevel.Information, "Target: seeding {Name} from {Device} to the other targets {Until}")]
     public static partial void SeedingAfter(ILogger logger, string name, string device, string until);

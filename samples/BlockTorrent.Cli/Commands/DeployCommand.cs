@@ -313,7 +313,7 @@ internal static class DeployCommand
 
         bool existed = File.Exists(request.Target) || DeviceOpener.IsDevicePath(request.Target);
         string resumePath = request.ResumeFile ?? ResumeFiles.DefaultPath(manifest, request.Target);
-        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
+        IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, CompressedManifests.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
         await using var deviceScope = device.ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (request.ExitOnStdinEof)
@@ -466,7 +466,7 @@ internal static class DeployCommand
         if (isDevice || File.Exists(request.Target))
         {
             // A compressed image's pieces are not on the device as such; only a raw image's are checked here.
-            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, ManifestSummary.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
+            await using IBlockDevice device = await DeviceOpener.OpenForDryRunAsync(request.Target, CompressedManifests.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
             if (device.Length >= manifest.Length && CompressedImage.FromManifest(manifest) is null && StreamImage.FromManifest(manifest) is null)
             {
                 PieceCheckResult check = await PieceChecker.CheckAsync(manifest, device, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -477,7 +477,7 @@ internal static class DeployCommand
         }
         else
         {
-            output.WriteLine($"target:            {request.Target} (new image file of {ByteSize.Format(ManifestSummary.ImageLength(manifest))})");
+            output.WriteLine($"target:            {request.Target} (new image file of {ByteSize.Format(CompressedManifests.ImageLength(manifest))})");
         }
 
         int zero = manifest.ZeroPieceCount;

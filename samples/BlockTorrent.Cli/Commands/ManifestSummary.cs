@@ -4,6 +4,7 @@ using BlockTorrent.Cli.Console;
 using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Compression;
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 
 namespace BlockTorrent.Cli.Commands;
 
@@ -30,7 +31,7 @@ internal static class ManifestSummary
         }
         else if (StreamImage.FromManifest(manifest) is { } stream)
         {
-            output.WriteLine($"format:           {StreamName(stream.Format)}, one stream; targets decode it in order through bounded scratch (deploy --scratch-size)");
+            output.WriteLine($"format:           {CompressedManifests.StreamName(stream.Format)}, one stream; targets decode it in order through bounded scratch (deploy --scratch-size)");
             output.WriteLine($"raw size:         {ByteSize.Format(stream.RawLength)} ({stream.RawLength.ToString(CultureInfo.InvariantCulture)} bytes), ratio {stream.Ratio.ToString("F2", CultureInfo.InvariantCulture)}:1");
             output.WriteLine($"raw sha256:       {Convert.ToHexStringLower(stream.RawSha256)}");
         }
@@ -84,19 +85,6 @@ internal static class ManifestSummary
         output.WriteLine($"magnet:           {Magnet(manifest)}");
     }
 
-    /// <summary>Gets the length the image has on a device: a compressed image's raw length, else the torrent's.</summary>
-    public static long ImageLength(TorrentManifest manifest) =>
-        CompressedImage.FromManifest(manifest)?.RawLength ?? StreamImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
-
-    /// <summary>Gets a stream format's name as <c>info</c> prints it.</summary>
-    public static string StreamName(StreamFormat format) => format switch
-    {
-        StreamFormat.Zstd => "zstd",
-        StreamFormat.Gzip => "gzip",
-        StreamFormat.Xz => "xz",
-        _ => format.ToString(),
-    };
-
     /// <summary>Builds the magnet link of a manifest: both info-hashes of a hybrid, the name and the trackers.</summary>
     public static string Magnet(TorrentManifest manifest) => MagnetLink.FromManifest(manifest).ToString();
 
@@ -109,7 +97,7 @@ internal static class ManifestSummary
             w.WriteNumber("size", manifest.Length);
             CompressedImage? compressed = CompressedImage.FromManifest(manifest);
             StreamImage? stream = compressed is null ? StreamImage.FromManifest(manifest) : null;
-            w.WriteString("format", compressed?.Format ?? (stream is null ? "raw" : StreamName(stream.Format)));
+            w.WriteString("format", compressed?.Format ?? (stream is null ? "raw" : CompressedManifests.StreamName(stream.Format)));
             if (compressed is not null)
             {
                 w.WriteString("layout", "seekable");

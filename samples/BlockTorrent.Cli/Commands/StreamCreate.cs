@@ -3,6 +3,7 @@ using BlockTorrent.Cli.Parsing;
 using BlockTorrent.Cli.Progress;
 using BlockTorrent.Compression;
 using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
 
 namespace BlockTorrent.Cli.Commands;
 
@@ -54,7 +55,7 @@ internal static class StreamCreate
             await manifest.SaveAsync(outputPath, cancellationToken).ConfigureAwait(false);
             StreamImage stream = StreamImage.FromManifest(manifest)!;
             TimeSpan elapsed = TimeProvider.System.GetElapsedTime(started);
-            await pump.CompleteAsync($"wrote {outputPath}: {ManifestSummary.StreamName(stream.Format)} stream of {ByteSize.Format(stream.CompressedLength)} ({stream.Ratio.ToString("F2", CultureInfo.InvariantCulture)}:1 of a {ByteSize.Format(stream.RawLength)} image), {manifest.PieceCount} pieces, decoded and hashed in {Duration.Format(elapsed)}").ConfigureAwait(false);
+            await pump.CompleteAsync($"wrote {outputPath}: {CompressedManifests.StreamName(stream.Format)} stream of {ByteSize.Format(stream.CompressedLength)} ({stream.Ratio.ToString("F2", CultureInfo.InvariantCulture)}:1 of a {ByteSize.Format(stream.RawLength)} image), {manifest.PieceCount} pieces, decoded and hashed in {Duration.Format(elapsed)}").ConfigureAwait(false);
         }
 
         ManifestSummary.Print(context.Console.Out, manifest, json);

@@ -1,5 +1,6 @@
 using System.IO.Enumeration;
 using System.Net;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
@@ -23,6 +24,12 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 {
     // Marks the manifests the depot made itself: those it may rewrite when its tracker moves.
     private const string CreatedBy = "blocktorrent depot";
+
+    // A seekable compressed image: its manifest is made with it, from the raw image (blocktorrent create --compress).
+    private const string SeekableExtension = ".btz";
+
+    // The extensions of compressed images a folder may hold beside raw ones.
+    private static readonly string[] CompressedExtensions = [".zst", ".gz", ".xz", SeekableExtension];
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Depot");
     private readonly Dictionary<string, DepotImage> _images = new(StringComparer.Ordinal);
@@ -245,13 +252,28 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             }
 
             string manifest = path + ".torrent";
-            if (File.Exists(manifest) || (depot.CreateMissingManifests && FileSystemName.MatchesSimpleExpression(depot.ImagePattern, name)))
+            if (File.Exists(manifest) || (depot.CreateMissingManifests && MatchesImagePattern(depot.ImagePattern, name)))
             {
                 images[name] = (path, manifest);
             }
         }
 
         return images;
+    }
+
+    /// <summary>
+    /// Whether a file is an image by its name: it matches the pattern, or does once the extension of a compressed
+    /// image is taken off (<c>disk.img.zst</c>, <c>.gz</c>, <c>.xz</c>, and the seekable <c>disk.img.btz</c> for <c>*.img</c>).
+    /// </summary>
+    internal static bool MatchesImagePattern(string pattern, string name)
+    {
+        if (FileSystemName.MatchesSimpleExpression(pattern, name))
+        {
+            return true;
+        }
+
+        string extension = Path.GetExtension(name);
+        return CompressedExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase) && FileSystemName.MatchesSimpleExpression(pattern, name.AsSpan(0, name.Length - extension.Length));
     }
 
     /// <summary>Starts serving an image that settled; returns whether it started (or failed for good), rather than changed meanwhile.</summary>
@@ -280,7 +302,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
                 throw new InvalidDataException($"the image is {device.Length} bytes long and its manifest describes {manifest.Length} bytes; make the manifest again (delete {Path.GetFileName(status.ManifestPath)}).");
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidTorrentException or InvalidDataException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidTorrentException or InvalidDataException or ArgumentException)
         {
             status.SetState("error", e.Message);
             Log.ImageFailed(_logger, e, status.Name, e.Message);
@@ -290,10 +312,16 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
         status.SetManifest(infoHash, manifest.Length, manifest.PieceCount);
         fleet.AddImage(infoHash, status.Name, manifest.PieceCount, manifest.Length);
+        bool stream = StreamImage.FromManifest(manifest) is not null;
+        if (stream && depot.SuperSeed is null)
+        {
+            Log.StreamSeededPlainly(_logger, status.Name);
+        }
+
         var seedOptions = new SeedOptions
         {
             VerifyOnFirstRead = depot.VerifyReads,
-            SuperSeeding = depot.SuperSeed switch { true => SuperSeedMode.Always, false => SuperSeedMode.Never, null => SuperSeedMode.Adaptive },
+            SuperSeeding = depot.SuperSeed switch { true => SuperSeedMode.Always, false => SuperSeedMode.Never, null when stream => SuperSeedMode.Never, null => SuperSeedMode.Adaptive },
             MaxUploadRate = depot.MaxUploadRatePerImage,
             Progress = new SynchronousProgress<SeedProgress>(p =>
             {
@@ -411,7 +439,23 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             builderOptions.WebSeeds.Add(depot.WebSeedUrl);
         }
 
-        TorrentManifest manifest = await ManifestBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
+        if (status.ImagePath.EndsWith(SeekableExtension, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException($"{status.Name} is a seekable compressed image, whose manifest is made with it from the raw image: put the manifest 'blocktorrent create --compress zstd IMAGE --compressed-file {status.Name} -o {Path.GetFileName(status.ManifestPath)}' writes beside it.");
+        }
+
+        TorrentManifest manifest;
+        if (StreamImageBuilder.DetectFormat(status.ImagePath) is { } format)
+        {
+            // A compressed stream is described as it is, as 'blocktorrent create' does: decoded once for the raw length and SHA-256.
+            Log.StreamImage(_logger, status.Name, CompressedManifests.StreamName(format));
+            manifest = await StreamImageBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            manifest = await ManifestBuilder.CreateAsync(status.ImagePath, builderOptions, cancellationToken).ConfigureAwait(false);
+        }
+
         if (FileStamp.Read(status.ImagePath) != before)
         {
             Log.ImageChangedWhileHashing(_logger, status.Name);

@@ -350,6 +350,16 @@ internal sealed class ImagingServiceOptionsValidator : IValidateOptions<ImagingS
         {
             failures.Add($"{S}:StallTimeout must be positive, or -00:00:00.001 to wait until the service stops; it is {target.StallTimeout}.");
         }
+
+        if (target.ScratchSize <= 0)
+        {
+            failures.Add($"{S}:ScratchSize must be a positive number of bytes (the default is {TargetOptions.DefaultScratchSize}, 256 MiB); it is {target.ScratchSize}.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(target.ScratchFolder) && !Directory.Exists(target.ScratchFolder))
+        {
+            failures.Add($"{S}:ScratchFolder '{target.ScratchFolder}' does not exist: name an existing folder for a compressed stream's scratch file, or leave it out to hold scratch in memory.");
+        }
     }
 
     private static void CheckEndPoint(List<string> failures, string key, string? value)

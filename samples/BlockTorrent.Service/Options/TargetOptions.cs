@@ -3,6 +3,9 @@ namespace BlockTorrent.Service.Options;
 /// <summary>The target's settings (<c>BlockTorrent:Target</c>): which image goes onto which device.</summary>
 internal sealed class TargetOptions
 {
+    /// <summary>The default <see cref="ScratchSize"/>: 256 MiB.</summary>
+    public const long DefaultScratchSize = 256L * 1024 * 1024;
+
     /// <summary>The longest <see cref="SeedAfter"/>: the longest time a cancellation timer can count.</summary>
     public static readonly TimeSpan MaxSeedAfter = TimeSpan.FromDays(49);
 
@@ -142,4 +145,19 @@ internal sealed class TargetOptions
     /// </summary>
     /// <value>The default is 60 seconds.</value>
     public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Gets or sets how much of a compressed stream (an image kept as <c>.img.zst</c>, <c>.img.gz</c> or
+    /// <c>.img.xz</c>) the target holds while its pieces wait for the decoder, in bytes; the same whatever the
+    /// image's size. It must hold one piece of the stream. Raw images and seekable <c>.btz</c> images use none.
+    /// </summary>
+    /// <value>The default is 268435456 (256 MiB).</value>
+    public long ScratchSize { get; set; } = DefaultScratchSize;
+
+    /// <summary>
+    /// Gets or sets a folder for a compressed stream's scratch: a sparse temporary file there, deleted afterwards,
+    /// instead of memory. It must exist.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: scratch is held in memory.</value>
+    public string? ScratchFolder { get; set; }
 }

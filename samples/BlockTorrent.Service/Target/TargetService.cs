@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using BlockTorrent.Compression;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
@@ -56,9 +57,13 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             // The manifest is checked before the device is opened (opening an image file may create it).
             CheckManifest(manifest, deployOptions);
             CheckSwarmCertificate(manifest, peerCertificate);
+            StreamImage? stream = StreamImage.FromManifest(manifest);
+            CheckScratch(manifest, stream, target);
             resumeFile ??= ResumeFiles.DefaultPath(manifest, devicePath);
             bool existed = File.Exists(devicePath) || TargetDevices.IsDevicePath(devicePath);
-            IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, manifest.Length, target.Force, exclusive: true, _logger, stoppingToken).ConfigureAwait(false);
+
+            // A compressed image (seekable or a stream) lands raw: the device holds its raw length.
+            IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, CompressedManifests.ImageLength(manifest), target.Force, exclusive: true, _logger, stoppingToken).ConfigureAwait(false);
             await using var deviceScope = device.ConfigureAwait(false);
             deployOptions.ResumeFilePath = resumeFile;
             deployOptions.CheckExistingData = existed;
@@ -79,10 +84,24 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             status.Complete(result);
             status.SetState("complete");
             Log.Deployed(_logger, manifest.Name, device.Name, result.Duration, result.PiecesDownloaded, result.PiecesAlreadyPresent, result.BytesSatisfiedLocally);
+            if (stream is not null)
+            {
+                Log.StreamDecoded(_logger, manifest.Name, CompressedManifests.StreamName(stream.Format), stream.RawLength, result.ScratchPeakBytes, target.ScratchSize);
+            }
 
             // The target is complete and verified: a resume file would only go stale if the device changes later.
             File.Delete(resumeFile);
-            await SeedAfterAsync(client, manifest, device, target, deployOptions, status, stoppingToken).ConfigureAwait(false);
+            if (stream is not null || CompressedImage.FromManifest(manifest) is not null)
+            {
+                // The device holds the raw image, not the compressed file the torrent's pieces are cut from: seeding
+                // it would serve other bytes. The target served its pieces to the others while it deployed.
+                Log.NoSeedingOfCompressed(_logger, manifest.Name);
+            }
+            else
+            {
+                await SeedAfterAsync(client, manifest, device, target, deployOptions, status, stoppingToken).ConfigureAwait(false);
+            }
+
             if (target.StopWhenDone)
             {
                 ImagingServiceHost.StopOnceStarted(lifetime);
@@ -129,6 +148,15 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         }
     }
 
+    /// <summary>Refuses a compressed stream whose piece does not fit the configured scratch, before the device is opened.</summary>
+    private static void CheckScratch(TorrentManifest manifest, StreamImage? stream, TargetOptions target)
+    {
+        if (stream is not null && target.ScratchSize < manifest.PieceLength)
+        {
+            throw new InvalidOperationException($"'{manifest.Name}' is a {CompressedManifests.StreamName(stream.Format)} stream of {manifest.PieceLength}-byte pieces, and {ImagingServiceOptions.Section}:Target:ScratchSize ({target.ScratchSize} bytes) must hold one piece at least. Nothing was written.");
+        }
+    }
+
     /// <summary>Refuses a TLS swarm this target holds no certificate for, before the device is opened.</summary>
     private void CheckSwarmCertificate(TorrentManifest manifest, X509Certificate2? certificate)
     {
@@ -160,6 +188,8 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             StallTimeout = target.StallTimeout,
             Trust = string.IsNullOrWhiteSpace(target.Trust) ? null : ManifestTrust.Load(target.Trust),
             ExpectedInfoHash = target.PinnedInfoHash is { } pinned ? InfoHash.FromHex(pinned) : null,
+            ScratchSize = target.ScratchSize,
+            ScratchDirectory = string.IsNullOrWhiteSpace(target.ScratchFolder) ? null : target.ScratchFolder,
         };
         foreach (string peer in target.Peers)
         {

@@ -47,6 +47,46 @@ public sealed class CompressedImageCliTests : IDisposable
         Assert.Contains("the raw image matches", verified.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SeedWithDefaultSettingsServesASeekableImageOrAZstdStreamThatDeploysBitExact(bool seekable)
+    {
+        byte[] image = CompressibleImage.Create(ImageLength, seed: 11);
+        await File.WriteAllBytesAsync(_dir.File("disk.img"), image, TestContext.Current.CancellationToken);
+        string compressed;
+        CliResult created;
+        if (seekable)
+        {
+            compressed = _dir.File("disk.img.btz");
+            created = await CliRun.RunAsync("create", "--compress", "zstd", _dir.File("disk.img"), "-o", _dir.File("disk.torrent"));
+        }
+        else
+        {
+            compressed = _dir.File("disk.img.zst");
+            await using (var file = File.Create(compressed))
+            await using (var zstd = new ZstdSharp.CompressionStream(file, 3))
+            {
+                await zstd.WriteAsync(image, TestContext.Current.CancellationToken);
+            }
+
+            created = await CliRun.RunAsync("create", compressed, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB");
+        }
+
+        Assert.True(created.ExitCode == 0, created.ToString());
+        int seedPort = Ports.Free();
+        using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", compressed, "--listen", $"127.0.0.1:{seedPort}");
+
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--timeout", "2m", "--stall-timeout", "2m");
+        await stopSeed.CancelAsync();
+        CliResult seeded = await seed;
+
+        Assert.True(deploy.ExitCode == 0, deploy + "\nseed: " + seeded);
+        Assert.Equal(image, await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
+        Assert.True(seeded.ExitCode == 0, seeded.ToString());
+    }
+
     [Fact]
     public async Task VerifyOfACompressedImageFailsWithFiveWhenTheRawImageDiffers()
     {
