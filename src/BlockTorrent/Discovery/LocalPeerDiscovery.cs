@@ -21,11 +21,20 @@ namespace BlockTorrent.Discovery;
 /// torrent are remembered for two announce intervals, so a later registration of the same torrent (a deployment
 /// that follows its magnet fetch) gets them at once. Private torrents (BEP 27) must
 /// never be registered: <see cref="DiscoveryPolicy"/> decides.
+/// Interfaces and addresses come and go (a service started at boot before its network has an address): the
+/// interfaces are scanned again when the system reports an address or availability change, and every
+/// <see cref="LocalPeerDiscoveryOptions.InterfaceRescanInterval"/> in case it reports nothing, at most once per
+/// <see cref="MinRescanSpacing"/>. A scan joins the groups on interfaces that gained an address (and announces on
+/// them as soon as the announce limit allows), follows a changed address and leaves interfaces that are gone. Scans
+/// run on a thread <see cref="Start"/> creates, so they see the network namespace of the thread that called it.
 /// </remarks>
 internal sealed class LocalPeerDiscovery : IAsyncDisposable
 {
     /// <summary>The most torrents, and the most peers of each, remembered for later registrations.</summary>
     private const int MaxRemembered = 64;
+
+    /// <summary>The shortest time between two interface scans, however many changes the system reports.</summary>
+    internal static readonly TimeSpan MinRescanSpacing = TimeSpan.FromSeconds(1);
 
     private readonly LocalPeerDiscoveryOptions _options;
     private readonly ILogger _logger;
@@ -41,6 +50,14 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
     private readonly Dictionary<InfoHash, Dictionary<IPEndPoint, long>> _heard = [];
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
+    private readonly AutoResetEvent _rescan = new(false);
+    private readonly TaskCompletionSource _rescansStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Interfaces (family and index) a join failed on, so a failure that repeats at every scan is logged once.
+    private readonly HashSet<(AddressFamily Family, int Index)> _joinFailed = [];
+    private Thread? _rescanThread;
+    private ITimer? _rescanTimer;
+    private bool _watchingNetwork;
     private double _tokens;
     private long _tokensRefilled;
     private bool _started;
@@ -79,9 +96,19 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
     /// <summary>Gets how many announce rounds were sent (for tests and diagnostics).</summary>
     public int AnnounceRounds { get; private set; }
 
+    /// <summary>Gets how many times the interfaces were scanned, the scan in <see cref="Start"/> included (for tests and diagnostics).</summary>
+    public int InterfaceScans { get; private set; }
+
     /// <summary>
-    /// Opens the multicast sockets and starts announcing and listening. The sockets and the interface list are
-    /// taken synchronously on the calling thread (so a caller inside a network namespace gets that namespace's).
+    /// Gets or sets a value indicating whether the system's network change notifications trigger a scan; tests turn
+    /// it off to see the periodic scan alone. Set before <see cref="Start"/>.
+    /// </summary>
+    internal bool WatchNetworkChanges { get; set; } = true;
+
+    /// <summary>
+    /// Opens the multicast sockets and starts announcing and listening. The sockets and the first interface scan are
+    /// made synchronously on the calling thread, and later scans on a thread created here, so a caller inside a
+    /// network namespace gets that namespace's interfaces, now and later.
     /// </summary>
     /// <exception cref="InvalidOperationException">Already started, or a named interface does not exist.</exception>
     public void Start()
@@ -97,21 +124,33 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
             _started = true;
         }
 
-        List<NetworkInterface> interfaces = SelectInterfaces();
-        if (_options.UseIPv4)
+        List<NetworkInterface> interfaces = SelectInterfaces(throwIfMissing: true);
+        try
         {
-            OpenGroup(AddressFamily.InterNetwork, LsdMessage.IPv4Group, interfaces);
+            if (_options.UseIPv4)
+            {
+                OpenGroup(AddressFamily.InterNetwork, LsdMessage.IPv4Group);
+            }
+
+            if (_options.UseIPv6)
+            {
+                OpenGroup(AddressFamily.InterNetworkV6, LsdMessage.IPv6Group);
+            }
+        }
+        catch
+        {
+            foreach (GroupSocket group in _groups)
+            {
+                group.Socket.Dispose();
+            }
+
+            _groups.Clear();
+            throw;
         }
 
-        if (_options.UseIPv6)
-        {
-            OpenGroup(AddressFamily.InterNetworkV6, LsdMessage.IPv6Group, interfaces);
-        }
-
-        if (_groups.Count == 0)
+        if (!JoinInterfaces(interfaces))
         {
             Log.LsdNoInterface(_logger);
-            return;
         }
 
         foreach (GroupSocket group in _groups)
@@ -120,6 +159,7 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         }
 
         _tasks.Add(Task.Run(() => AnnounceLoopAsync(_stop.Token)));
+        StartRescans();
     }
 
     /// <summary>
@@ -153,19 +193,8 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
             onPeer(peer);
         }
 
-        // Announce the newcomer as soon as the rate limit allows; a full semaphore already promises a round.
-        if (_wake.CurrentCount == 0)
-        {
-            try
-            {
-                _wake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Another registration woke the loop at the same moment: one round covers both.
-            }
-        }
-
+        // Announce the newcomer as soon as the rate limit allows.
+        WakeAnnounceLoop();
         return registration;
     }
 
@@ -178,7 +207,25 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         }
 
         _disposed = true;
+        if (_watchingNetwork)
+        {
+            NetworkChange.NetworkAddressChanged -= OnNetworkChanged;
+            NetworkChange.NetworkAvailabilityChanged -= OnNetworkAvailabilityChanged;
+        }
+
+        if (_rescanTimer is not null)
+        {
+            await _rescanTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
+
+        // The scanning thread may be joining a group: the sockets are closed only once it has stopped.
+        if (_rescanThread is not null)
+        {
+            await _rescansStopped.Task.ConfigureAwait(false);
+        }
+
         foreach (GroupSocket group in _groups)
         {
             group.Socket.Dispose();
@@ -187,9 +234,86 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         await Task.WhenAll(_tasks).ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
+        _rescan.Dispose();
     }
 
-    private List<NetworkInterface> SelectInterfaces()
+    /// <summary>
+    /// Starts the scanning thread, the periodic scan and the system's change notifications. A thread inherits the
+    /// network namespace of the thread that creates it, and a pool thread would have the process's.
+    /// </summary>
+    private void StartRescans()
+    {
+        _rescanThread = new Thread(RescanLoop) { IsBackground = true, Name = "BlockTorrent LSD interfaces" };
+        _rescanThread.Start();
+        _rescanTimer = _time.CreateTimer(_ => RequestRescan(), null, _options.InterfaceRescanInterval, _options.InterfaceRescanInterval);
+        if (WatchNetworkChanges)
+        {
+            try
+            {
+                NetworkChange.NetworkAddressChanged += OnNetworkChanged;
+                NetworkChange.NetworkAvailabilityChanged += OnNetworkAvailabilityChanged;
+                _watchingNetwork = true;
+            }
+            catch (Exception e) when (e is NetworkInformationException or IOException or PlatformNotSupportedException)
+            {
+                // The periodic scan still notices new interfaces and addresses.
+                NetworkChange.NetworkAddressChanged -= OnNetworkChanged;
+                Log.LsdNoChangeNotifications(_logger, e.Message, _options.InterfaceRescanInterval);
+            }
+        }
+    }
+
+    private void OnNetworkChanged(object? sender, EventArgs e) => RequestRescan();
+
+    private void OnNetworkAvailabilityChanged(object? sender, NetworkAvailabilityEventArgs e) => RequestRescan();
+
+    private void RequestRescan()
+    {
+        try
+        {
+            _rescan.Set();
+        }
+        catch (ObjectDisposedException)
+        {
+            // A notification raced with disposal.
+        }
+    }
+
+    /// <summary>The scanning thread: one scan per request, requests that arrive during a scan or its spacing folded into one.</summary>
+    private void RescanLoop()
+    {
+        try
+        {
+            WaitHandle stopped = _stop.Token.WaitHandle;
+            WaitHandle[] handles = [_rescan, stopped];
+            while (WaitHandle.WaitAny(handles) == 0)
+            {
+                try
+                {
+                    if (JoinInterfaces(SelectInterfaces(throwIfMissing: false)))
+                    {
+                        WakeAnnounceLoop();
+                    }
+                }
+                catch (NetworkInformationException e)
+                {
+                    // The next change or period tries again.
+                    Log.LsdScanFailed(_logger, e.Message);
+                }
+
+                if (stopped.WaitOne(MinRescanSpacing))
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            _rescansStopped.TrySetResult();
+        }
+    }
+
+    private List<NetworkInterface> SelectInterfaces(bool throwIfMissing)
     {
         NetworkInterface[] all = NetworkInterface.GetAllNetworkInterfaces();
         if (_options.Interfaces.Count > 0)
@@ -197,8 +321,15 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
             var chosen = new List<NetworkInterface>();
             foreach (string name in _options.Interfaces)
             {
-                chosen.Add(all.FirstOrDefault(n => n.Name == name)
-                    ?? throw new InvalidOperationException($"The network interface '{name}' named in LocalPeerDiscoveryOptions.Interfaces does not exist (there are: {string.Join(", ", all.Select(n => n.Name))})."));
+                NetworkInterface? found = all.FirstOrDefault(n => n.Name == name);
+                if (found is not null)
+                {
+                    chosen.Add(found);
+                }
+                else if (throwIfMissing)
+                {
+                    throw new InvalidOperationException($"The network interface '{name}' named in LocalPeerDiscoveryOptions.Interfaces does not exist (there are: {string.Join(", ", all.Select(n => n.Name))}).");
+                }
             }
 
             return chosen;
@@ -209,9 +340,9 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
             && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)];
     }
 
-    private void OpenGroup(AddressFamily family, IPAddress group, List<NetworkInterface> interfaces)
+    /// <summary>Opens a group's socket, bound to the LSD port; it joins the group on interfaces as scans find them.</summary>
+    private void OpenGroup(AddressFamily family, IPAddress group)
     {
-        var joined = new List<LsdInterface>();
         var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         try
         {
@@ -226,6 +357,39 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
             socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, _options.Port));
             socket.SetSocketOption(level, SocketOptionName.MulticastTimeToLive, _options.TimeToLive);
             socket.SetSocketOption(level, SocketOptionName.MulticastLoopback, true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        lock (_lock)
+        {
+            _groups.Add(new GroupSocket(socket, family, group, new IPEndPoint(group, _options.Port), LsdMessage.HostHeader(group, _options.Port)));
+        }
+    }
+
+    /// <summary>
+    /// Brings every group's memberships in line with <paramref name="interfaces"/>: joins those that have an address
+    /// of the group's family and are not joined yet, keeps the address of those joined current, and leaves the rest.
+    /// </summary>
+    /// <returns><see langword="true"/> when an interface was joined.</returns>
+    private bool JoinInterfaces(List<NetworkInterface> interfaces)
+    {
+        bool joinedAny = false;
+        foreach (GroupSocket group in _groups)
+        {
+            AddressFamily family = group.Family;
+            SocketOptionLevel level = family == AddressFamily.InterNetwork ? SocketOptionLevel.IP : SocketOptionLevel.IPv6;
+            IReadOnlyList<LsdInterface> current;
+            lock (_lock)
+            {
+                current = group.Interfaces;
+            }
+
+            var next = new List<LsdInterface>();
+            var joined = new List<string>();
             foreach (NetworkInterface networkInterface in interfaces)
             {
                 if (!networkInterface.Supports(family == AddressFamily.InterNetwork ? NetworkInterfaceComponent.IPv4 : NetworkInterfaceComponent.IPv6))
@@ -241,44 +405,99 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
                 }
 
                 int index = family == AddressFamily.InterNetwork ? properties.GetIPv4Properties().Index : properties.GetIPv6Properties().Index;
+                if (current.Any(i => i.Index == index))
+                {
+                    next.Add(new LsdInterface(networkInterface.Name, index, source));
+                    continue;
+                }
+
                 try
                 {
                     if (family == AddressFamily.InterNetwork)
                     {
-                        socket.SetSocketOption(level, SocketOptionName.AddMembership, new MulticastOption(group, index));
+                        group.Socket.SetSocketOption(level, SocketOptionName.AddMembership, new MulticastOption(group.Address, index));
                     }
                     else
                     {
-                        socket.SetSocketOption(level, SocketOptionName.AddMembership, new IPv6MulticastOption(group, index));
+                        group.Socket.SetSocketOption(level, SocketOptionName.AddMembership, new IPv6MulticastOption(group.Address, index));
                     }
                 }
                 catch (SocketException e)
                 {
-                    Log.LsdJoinFailed(_logger, networkInterface.Name, group, e.SocketErrorCode);
+                    if (_joinFailed.Add((family, index)))
+                    {
+                        Log.LsdJoinFailed(_logger, networkInterface.Name, group.Address, e.SocketErrorCode);
+                    }
+
                     continue;
                 }
 
-                joined.Add(new LsdInterface(networkInterface.Name, index, source));
+                _joinFailed.Remove((family, index));
+                next.Add(new LsdInterface(networkInterface.Name, index, source));
+                joined.Add(networkInterface.Name);
+            }
+
+            foreach (LsdInterface gone in current.Where(i => !next.Any(n => n.Index == i.Index)))
+            {
+                Leave(group, gone);
+            }
+
+            lock (_lock)
+            {
+                group.Interfaces = next;
+            }
+
+            if (joined.Count > 0)
+            {
+                joinedAny = true;
+                Log.LsdListening(_logger, group.Address, _options.Port, string.Join(", ", joined));
             }
         }
-        catch
+
+        InterfaceScans++;
+        return joinedAny;
+    }
+
+    private void Leave(GroupSocket group, LsdInterface networkInterface)
+    {
+        try
         {
-            socket.Dispose();
-            throw;
+            if (group.Family == AddressFamily.InterNetwork)
+            {
+                group.Socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.DropMembership, new MulticastOption(group.Address, networkInterface.Index));
+            }
+            else
+            {
+                group.Socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.DropMembership, new IPv6MulticastOption(group.Address, networkInterface.Index));
+            }
+        }
+        catch (SocketException e)
+        {
+            // An interface that is gone took its membership with it.
+            Log.LsdLeaveFailed(_logger, networkInterface.Name, group.Address, e.SocketErrorCode);
         }
 
-        if (joined.Count == 0)
-        {
-            socket.Dispose();
-            return;
-        }
+        Log.LsdLeft(_logger, networkInterface.Name, group.Address);
+    }
 
-        lock (_lock)
+    /// <summary>Wakes the announce loop for a round as soon as the limit allows; a full semaphore already promises one.</summary>
+    private void WakeAnnounceLoop()
+    {
+        if (_wake.CurrentCount == 0)
         {
-            _groups.Add(new GroupSocket(socket, family, new IPEndPoint(group, _options.Port), LsdMessage.HostHeader(group, _options.Port), joined));
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Woken by someone else at the same moment: one round covers both.
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed meanwhile.
+            }
         }
-
-        Log.LsdListening(_logger, group, _options.Port, string.Join(", ", joined.Select(i => i.Name)));
     }
 
     private async Task AnnounceLoopAsync(CancellationToken cancellationToken)
@@ -305,7 +524,9 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
                     registrations = [.. _registrations];
                 }
 
-                if (registrations.Length == 0)
+                // With no interface joined nothing would go out: wait for a registration or a scan that joins one,
+                // and keep the announce limit for rounds that reach the network.
+                if (registrations.Length == 0 || !HasInterfaces())
                 {
                     untilDue = Timeout.InfiniteTimeSpan;
                     continue;
@@ -323,11 +544,25 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         }
     }
 
+    private bool HasInterfaces()
+    {
+        lock (_lock)
+        {
+            return _groups.Any(g => g.Interfaces.Count > 0);
+        }
+    }
+
     private void SendRound(Registration[] registrations)
     {
         byte[] buffer = new byte[LsdMessage.MaxSendLength + 64];
         foreach (GroupSocket group in _groups)
         {
+            IReadOnlyList<LsdInterface> interfaces;
+            lock (_lock)
+            {
+                interfaces = group.Interfaces;
+            }
+
             int perMessage = LsdMessage.HashesPerMessage(group.Host, Cookie);
             foreach (IGrouping<int, Registration> byPort in registrations.GroupBy(r => r.Port))
             {
@@ -335,7 +570,7 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
                 foreach (InfoHash[] chunk in hashes.Chunk(perMessage))
                 {
                     int length = LsdMessage.Write(buffer, group.Host, byPort.Key, chunk, Cookie);
-                    foreach (LsdInterface networkInterface in group.Interfaces)
+                    foreach (LsdInterface networkInterface in interfaces)
                     {
                         Send(group, networkInterface, buffer.AsSpan(0, length));
                     }
@@ -514,7 +749,11 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
 
     private sealed record LsdInterface(string Name, int Index, IPAddress Source);
 
-    private sealed record GroupSocket(Socket Socket, AddressFamily Family, IPEndPoint Destination, string Host, IReadOnlyList<LsdInterface> Interfaces);
+    /// <summary>One group's socket and the interfaces it joined the group on; <see cref="Interfaces"/> is replaced whole, under the discovery's lock.</summary>
+    private sealed record GroupSocket(Socket Socket, AddressFamily Family, IPAddress Address, IPEndPoint Destination, string Host)
+    {
+        public IReadOnlyList<LsdInterface> Interfaces { get; set; } = [];
+    }
 
     private sealed class Registration(LocalPeerDiscovery owner, InfoHash infoHash, int port, Action<IPEndPoint> onPeer) : IDisposable
     {

@@ -36,6 +36,13 @@ public sealed class LocalPeerDiscoveryOptions
     /// <value>The default is 1 minute.</value>
     public TimeSpan MinAnnounceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Gets or sets how often the interfaces are scanned again for ones that gained or lost an address, besides the
+    /// scans the system's network change notifications trigger (at most one a second).
+    /// </summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan InterfaceRescanInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Gets or sets the multicast time-to-live: 1 keeps announces on the local link.</summary>
     /// <value>The default is 1.</value>
     public int TimeToLive { get; set; } = 1;
@@ -59,6 +66,7 @@ public sealed class LocalPeerDiscoveryOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(AnnounceInterval, TimeSpan.Zero, nameof(AnnounceInterval));
         ArgumentOutOfRangeException.ThrowIfLessThan(MinAnnounceInterval, TimeSpan.Zero, nameof(MinAnnounceInterval));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MinAnnounceInterval, AnnounceInterval, nameof(MinAnnounceInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(InterfaceRescanInterval, TimeSpan.Zero, nameof(InterfaceRescanInterval));
         ArgumentOutOfRangeException.ThrowIfLessThan(TimeToLive, 1, nameof(TimeToLive));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(TimeToLive, 255, nameof(TimeToLive));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxReceivedPerSecond, 1, nameof(MaxReceivedPerSecond));

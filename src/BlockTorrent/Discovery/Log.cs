@@ -26,7 +26,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 4110, Level = LogLevel.Information, Message = "Local peer discovery listens on {Group} port {Port} on {Interfaces}")]
     public static partial void LsdListening(ILogger logger, IPAddress group, int port, string interfaces);
 
-    [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Local peer discovery found no interface that is up and supports multicast; it stays idle")]
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Warning, Message = "Local peer discovery found no interface that is up, supports multicast and has an address; it joins one when a scan finds it")]
     public static partial void LsdNoInterface(ILogger logger);
 
     [LoggerMessage(EventId = 4112, Level = LogLevel.Warning, Message = "Could not join {Group} on {Interface}: {Error}")]
@@ -40,6 +40,18 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4115, Level = LogLevel.Debug, Message = "Local peer {Peer} announced {InfoHash}")]
     public static partial void LsdPeerFound(ILogger logger, IPEndPoint peer, InfoHash infoHash);
+
+    [LoggerMessage(EventId = 4116, Level = LogLevel.Information, Message = "Local peer discovery left {Group} on {Interface}: it is gone or has no address")]
+    public static partial void LsdLeft(ILogger logger, string @interface, IPAddress group);
+
+    [LoggerMessage(EventId = 4117, Level = LogLevel.Debug, Message = "Leaving {Group} on {Interface} failed: {Error}")]
+    public static partial void LsdLeaveFailed(ILogger logger, string @interface, IPAddress group, System.Net.Sockets.SocketError error);
+
+    [LoggerMessage(EventId = 4118, Level = LogLevel.Warning, Message = "Local peer discovery gets no network change notifications ({Reason}); it scans the interfaces every {Interval}")]
+    public static partial void LsdNoChangeNotifications(ILogger logger, string reason, TimeSpan interval);
+
+    [LoggerMessage(EventId = 4119, Level = LogLevel.Warning, Message = "Local peer discovery could not list the network interfaces: {Reason}")]
+    public static partial void LsdScanFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4120, Level = LogLevel.Information, Message = "Embedded tracker listening on {EndPoint}")]
     public static partial void TrackerListening(ILogger logger, IPEndPoint endPoint);

@@ -84,19 +84,36 @@ public sealed class LocalDiscoveryDeployTests
         Assert.True(image.AsSpan().SequenceEqual(deployed), "the deployed image differs");
     }
 
-    /// <summary>Starts <c>blocktorrent deploy --lsd</c> in <paramref name="ns"/> and waits until it listens on the LSD port.</summary>
-    private static async Task<RunningProgram> StartDeployAsync(NetworkNamespace ns, string source, string target, CancellationToken ct)
+    [Fact]
+    public async Task ASeedStartedBeforeItsNetworkHasAnAddressIsFoundOnceTheAddressArrivesAndTheTargetDeploysBitExact()
     {
-        RunningProgram deploy = BlockTorrentCli.Start(ns, "deploy", source, "--target", target, "--lsd", "--listen", $"{AddressB}:6881", "--timeout", "60s");
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using LinkedNamespaces link = await CreateWithoutAddressOnBAsync(ct);
+        using var dir = new TempDirectory();
+        var (image, _, torrent) = await InteropImages.CreateAsync(dir, ImageLength, seed: 43, TorrentVersions.Hybrid);
+        string source = dir.File("image.raw");
+        await File.WriteAllBytesAsync(source, image, ct);
+        string target = dir.File("target.img");
+
+        // The seed is a machine that booted before its network: its interface has no address, so nothing can be joined yet.
+        await using RunningProgram deploy = await StartDeployAsync(link.A, torrent, target, ct, AddressA);
+        await using RunningProgram seed = BlockTorrentCli.Start(link.B, "seed", torrent, "--source", source, "--lsd", "--listen", "0.0.0.0:6881");
+        await WaitForLsdSocketAsync(link.B, seed, "the seed", ct);
+        await link.AddAddressOnBAsync(System.Net.Sockets.AddressFamily.InterNetwork, ct);
+
+        int exitCode = await deploy.WaitForExitAsync(Bound, ct);
+        Assert.True(exitCode == 0, $"deploy exited with {exitCode}:\n{deploy.Output}\nseed:\n{seed.Output}");
+        byte[] deployed = await File.ReadAllBytesAsync(target, ct);
+        Assert.True(image.AsSpan().SequenceEqual(deployed), "the deployed image differs");
+    }
+
+    /// <summary>Starts <c>blocktorrent deploy --lsd</c> in <paramref name="ns"/> and waits until it listens on the LSD port.</summary>
+    private static async Task<RunningProgram> StartDeployAsync(NetworkNamespace ns, string source, string target, CancellationToken ct, System.Net.IPAddress? listen = null)
+    {
+        RunningProgram deploy = BlockTorrentCli.Start(ns, "deploy", source, "--target", target, "--lsd", "--listen", $"{listen ?? AddressB}:6881", "--timeout", "60s");
         try
         {
-            string ss = Requires.Program("ss", "iproute2");
-            await Eventually.TrueAsync(
-                () => deploy.HasExited || ns.ExecAsync(ss, ["-Hlun", "sport = :6771"], TimeSpan.FromSeconds(10), ct).GetAwaiter().GetResult().StandardOutput.Length > 0,
-                TimeSpan.FromSeconds(30),
-                () => $"the deployment to join the LSD group; it said:\n{deploy.Output}",
-                ct);
-            Assert.False(deploy.HasExited, $"deploy exited early:\n{deploy.Output}");
+            await WaitForLsdSocketAsync(ns, deploy, "the deployment", ct);
             return deploy;
         }
         catch
@@ -104,5 +121,17 @@ public sealed class LocalDiscoveryDeployTests
             await deploy.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Waits until <paramref name="program"/> has its socket on the LSD port in <paramref name="ns"/>.</summary>
+    private static async Task WaitForLsdSocketAsync(NetworkNamespace ns, RunningProgram program, string what, CancellationToken ct)
+    {
+        string ss = Requires.Program("ss", "iproute2");
+        await Eventually.TrueAsync(
+            () => program.HasExited || ns.ExecAsync(ss, ["-Hlun", "sport = :6771"], TimeSpan.FromSeconds(10), ct).GetAwaiter().GetResult().StandardOutput.Length > 0,
+            TimeSpan.FromSeconds(30),
+            () => $"{what} to open its LSD socket; it said:\n{program.Output}",
+            ct);
+        Assert.False(program.HasExited, $"{what} exited early:\n{program.Output}");
     }
 }

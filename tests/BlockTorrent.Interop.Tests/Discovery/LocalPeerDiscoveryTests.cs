@@ -36,13 +36,7 @@ public sealed class LocalPeerDiscoveryTests
         using IDisposable ra = a.Register(infoHash, 6881, foundByA.Enqueue);
         using IDisposable rb = b.Register(infoHash, 6882, foundByB.Enqueue);
 
-        // Over IPv6 the sender's address is its link-local one, which the test does not know in advance.
-        await Eventually.TrueAsync(
-            () => foundByA.Any(p => p.Port == 6882 && p.AddressFamily == family && (!ipv4 || p.Address.Equals(AddressB)))
-                && foundByB.Any(p => p.Port == 6881 && p.AddressFamily == family && (!ipv4 || p.Address.Equals(AddressA))),
-            TimeSpan.FromSeconds(20),
-            "both instances to report the other",
-            ct);
+        await BothFindEachOtherAsync(foundByA, foundByB, family, ct);
     }
 
     [Fact]
@@ -156,6 +150,85 @@ public sealed class LocalPeerDiscoveryTests
         Assert.InRange(after, defaults.AnnounceInterval, defaults.AnnounceInterval + TimeSpan.FromSeconds(20));
         await Eventually.TrueAsync(() => heardByB.Count(p => p.Port == 6881) == 2, TimeSpan.FromSeconds(20), "b to hear a's second announce", ct);
     }
+
+    [Theory]
+    [InlineData(AddressFamily.InterNetwork)]
+    [InlineData(AddressFamily.InterNetworkV6)]
+    public async Task AnInstanceStartedBeforeItsInterfaceHasAnAddressJoinsAtTheNextPeriodicScanAndBothPeersFindEachOther(AddressFamily family)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var link = await LinkedNamespaces.CreateWithoutAddressOnBAsync(ct);
+        InfoHash infoHash = RandomInfoHash();
+        var foundByA = new ConcurrentQueue<IPEndPoint>();
+        var foundByB = new ConcurrentQueue<IPEndPoint>();
+        bool ipv4 = family == AddressFamily.InterNetwork;
+
+        // b's scans run on its own clock and the system's change notifications are off: only the periodic scan can join.
+        var time = new FakeTimeProvider();
+        LocalPeerDiscoveryOptions late = Options("lsd1", ipv4);
+        await using LocalPeerDiscovery b = StartWithoutInterface(link.B, late, time);
+        using IDisposable rb = b.Register(infoHash, 6882, foundByB.Enqueue);
+        Assert.Empty(b.ActiveInterfaces);
+
+        await link.AddAddressOnBAsync(family, ct);
+        await using LocalPeerDiscovery a = Start(link.A, Options("lsd0", ipv4));
+        using IDisposable ra = a.Register(infoHash, 6881, foundByA.Enqueue);
+        int scans = b.InterfaceScans;
+        time.Advance(late.InterfaceRescanInterval);
+        await Eventually.TrueAsync(() => b.InterfaceScans > scans, TimeSpan.FromSeconds(20), "b to scan its interfaces once its period has passed", ct);
+
+        Assert.Equal([$"lsd1 ({family})"], b.ActiveInterfaces);
+        await BothFindEachOtherAsync(foundByA, foundByB, family, ct);
+    }
+
+    [Fact]
+    public async Task AnInterfaceThatLosesItsAddressIsLeftAtTheNextScanAndJoinedAgainWhenTheAddressReturns()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using var link = await LinkedNamespaces.CreateWithoutAddressOnBAsync(ct);
+        await link.AddAddressOnBAsync(AddressFamily.InterNetwork, ct);
+        var time = new FakeTimeProvider();
+        LocalPeerDiscoveryOptions options = Options("lsd1", ipv4: true);
+        await using LocalPeerDiscovery b = StartWithoutInterface(link.B, options, time);
+        Assert.Equal(["lsd1 (InterNetwork)"], b.ActiveInterfaces);
+
+        await link.RemoveAddressOnBAsync(ct);
+        await ScanAsync(b, time, options, ct);
+        Assert.Empty(b.ActiveInterfaces);
+
+        await link.AddAddressOnBAsync(AddressFamily.InterNetwork, ct);
+        await ScanAsync(b, time, options, ct);
+        Assert.Equal(["lsd1 (InterNetwork)"], b.ActiveInterfaces);
+    }
+
+    /// <summary>Waits until a (port 6881 on <c>lsd0</c>) and b (port 6882 on <c>lsd1</c>) have each reported the other over <paramref name="family"/>.</summary>
+    private static Task BothFindEachOtherAsync(ConcurrentQueue<IPEndPoint> foundByA, ConcurrentQueue<IPEndPoint> foundByB, AddressFamily family, CancellationToken ct)
+    {
+        // Over IPv6 the sender's address is its link-local one, which the test does not know in advance.
+        bool ipv4 = family == AddressFamily.InterNetwork;
+        return Eventually.TrueAsync(
+            () => foundByA.Any(p => p.Port == 6882 && p.AddressFamily == family && (!ipv4 || p.Address.Equals(AddressB)))
+                && foundByB.Any(p => p.Port == 6881 && p.AddressFamily == family && (!ipv4 || p.Address.Equals(AddressA))),
+            TimeSpan.FromSeconds(20),
+            "both instances to report the other",
+            ct);
+    }
+
+    /// <summary>Advances <paramref name="time"/> by one scan period and waits for the scan it triggers to finish.</summary>
+    private static async Task ScanAsync(LocalPeerDiscovery discovery, FakeTimeProvider time, LocalPeerDiscoveryOptions options, CancellationToken ct)
+    {
+        int scans = discovery.InterfaceScans;
+        time.Advance(options.InterfaceRescanInterval);
+        await Eventually.TrueAsync(() => discovery.InterfaceScans > scans, TimeSpan.FromSeconds(20), "a scan once the period has passed", ct);
+    }
+
+    /// <summary>Starts an instance in <paramref name="ns"/> that scans only on <paramref name="time"/>'s period, whether or not it joined anything.</summary>
+    private static LocalPeerDiscovery StartWithoutInterface(NetworkNamespace ns, LocalPeerDiscoveryOptions options, TimeProvider time) => ns.Enter(() =>
+    {
+        var discovery = new LocalPeerDiscovery(options, null, time) { WatchNetworkChanges = false };
+        discovery.Start();
+        return discovery;
+    });
 
     private static LocalPeerDiscoveryOptions Options(string networkInterface, bool ipv4) => new()
     {
