@@ -154,8 +154,14 @@ internal static class ImagingServiceHost
         }
 
         // An image is a web seed once it is seeded (its manifest known), so its bytes are the ones the manifest describes.
-        return webSeed && board.TryGetImage(file, out ImageStatus? seeded) && seeded is { HasManifest: true } && File.Exists(seeded.ImagePath)
-            ? Results.File(seeded.ImagePath, "application/octet-stream", enableRangeProcessing: true)
-            : Results.NotFound();
+        // Its bytes count against the upload caps the image's peers obey.
+        if (!webSeed || !board.TryGetImage(file, out ImageStatus? seeded) || seeded is not { HasManifest: true } || !File.Exists(seeded.ImagePath))
+        {
+            return Results.NotFound();
+        }
+
+        return seeded.UploadLimiter is { IsLimited: true } limiter
+            ? Results.Stream(new UploadLimitedStream(File.OpenRead(seeded.ImagePath), limiter), "application/octet-stream", enableRangeProcessing: true)
+            : Results.File(seeded.ImagePath, "application/octet-stream", enableRangeProcessing: true);
     }
 }

@@ -350,13 +350,29 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         return await DeployAsync(manifest, target, options.WithPeers(peers), progress, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Makes a limiter for bytes the caller uploads besides BitTorrent (an HTTP web seed, say): they are taken from the
+    /// client's <see cref="BlockTorrentClientOptions.MaxUploadRate"/> bucket, shared with every peer, and from a bucket
+    /// of <paramref name="maxUploadRate"/> of the limiter's own, which a seed given the limiter
+    /// (<see cref="SeedOptions.UploadLimiter"/>) shares too.
+    /// </summary>
+    /// <param name="maxUploadRate">The limiter's own cap in bytes per second (a depot's cap per image); 0 for none.</param>
+    /// <returns>The limiter.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxUploadRate"/> is negative.</exception>
+    public UploadLimiter CreateUploadLimiter(long maxUploadRate = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxUploadRate);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return new UploadLimiter(this, _host.UploadBucket, maxUploadRate, _host.Time);
+    }
+
     /// <summary>Seeds an image from a device until cancelled.</summary>
     /// <param name="manifest">The image's manifest.</param>
     /// <param name="source">The device that holds the image.</param>
     /// <param name="options">Peers, trackers, verification and super-seeding; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Stops seeding.</param>
     /// <returns>A task that completes (cancelled) when seeding stops.</returns>
-    /// <exception cref="ArgumentException">The device is shorter than the image.</exception>
+    /// <exception cref="ArgumentException">The device is shorter than the image, or the options' <see cref="SeedOptions.UploadLimiter"/> is another client's or comes with a <see cref="SeedOptions.MaxUploadRate"/>.</exception>
     /// <exception cref="InvalidOperationException">
     /// The client is already deploying or seeding this torrent, or it is a TLS torrent and
     /// <see cref="BlockTorrentClientOptions.PeerCertificate"/> is missing or not admitted by its authority.
@@ -373,6 +389,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             throw new ArgumentException($"'{source.Name}' is {source.Length} bytes long, shorter than the image '{manifest.Name}' ({manifest.Length} bytes).", nameof(source));
         }
 
+        if (options.UploadLimiter is { } limiter && (limiter.Owner != this || options.MaxUploadRate != 0))
+        {
+            throw new ArgumentException(limiter.Owner != this
+                ? $"{nameof(SeedOptions)}.{nameof(SeedOptions.UploadLimiter)} was made by another client; make it with this client's {nameof(CreateUploadLimiter)}."
+                : $"{nameof(SeedOptions)}.{nameof(SeedOptions.UploadLimiter)} and {nameof(SeedOptions.MaxUploadRate)} are both set; give the rate to {nameof(CreateUploadLimiter)} instead.", nameof(options));
+        }
+
         SwarmTls? tls = SwarmTls.For(manifest, _host.Options.PeerCertificate);
         LocalPeerDiscovery? localDiscovery = LocalDiscoveryFor(options.UseLocalPeerDiscovery, manifest.IsPrivate);
 
@@ -381,7 +404,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         var swarm = new TorrentSwarm(_host, manifest, source, writer: null, have, options.VerifyOnFirstRead, options.SuperSeeding)
         {
             Tls = tls,
-            Upload = options.MaxUploadRate > 0 ? RateLimit.For(_host.UploadBucket, options.MaxUploadRate, _host.Time) : _host.Upload,
+            Upload = options.UploadLimiter?.Limit ?? (options.MaxUploadRate > 0 ? RateLimit.For(_host.UploadBucket, options.MaxUploadRate, _host.Time) : _host.Upload),
         };
         Register(swarm);
         try

@@ -56,6 +56,15 @@ public sealed class SeedOptions
     /// <value>The default is 0: no limit of its own.</value>
     public long MaxUploadRate { get; set; }
 
+    /// <summary>
+    /// Gets or sets the limiter whose buckets this seed's peers take from, so what the caller sends besides BitTorrent
+    /// under the same limiter (an HTTP web seed of the image) counts against the same cap. It must come from the
+    /// client that seeds (<see cref="BlockTorrentClient.CreateUploadLimiter"/>), and it replaces
+    /// <see cref="MaxUploadRate"/>, which must then be 0.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the seed's buckets are its own.</value>
+    public UploadLimiter? UploadLimiter { get; set; }
+
     /// <summary>Gets or sets what receives the seed's progress (bytes sent, peers) about four times a second while it runs.</summary>
     /// <value>The default is <see langword="null"/>: no progress reports.</value>
     public IProgress<SeedProgress>? Progress { get; set; }

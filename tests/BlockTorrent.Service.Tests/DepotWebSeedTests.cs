@@ -64,13 +64,37 @@ public sealed class DepotWebSeedTests : IDisposable
         Assert.Equal(image, await File.ReadAllBytesAsync(Path.Combine(save, "disk.img"), TestContext.Current.CancellationToken));
     }
 
-    private async Task<ServiceInstance> StartDepotAsync(byte[] image, bool https)
+    [Theory]
+    [InlineData("Depot:MaxUploadRatePerImage")]
+    [InlineData("MaxUploadRate")]
+    public async Task TheDepotsWebSeedIsHeldToTheUploadCapItsPeersObey(string setting)
+    {
+        const int Rate = 1024 * 1024;
+        byte[] image = new TestImage { Length = 3 * Rate, Seed = 53 }.ToArray();
+        await using ServiceInstance depot = await StartDepotAsync(image, https: false, (setting, Rate.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        using var http = new HttpClient();
+
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        byte[] served = await http.GetByteArrayAsync($"{depot.ManifestsUrl}/images/disk.img", TestContext.Current.CancellationToken);
+        TimeSpan took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+
+        // A full bucket lets a tenth of a second's worth go at once; the rest waits for the cap (about 2.9 s here).
+        Assert.Equal(image, served);
+        Assert.True(took >= TimeSpan.FromSeconds(2.5), $"the web seed served {image.Length} bytes in {took} under {setting} = {Rate}");
+    }
+
+    private async Task<ServiceInstance> StartDepotAsync(byte[] image, bool https, params (string Key, string Value)[] extra)
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
         await File.WriteAllBytesAsync(Path.Combine(images, "disk.img"), image, TestContext.Current.CancellationToken);
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
         settings["BlockTorrent:Depot:ImageFolder"] = images;
         settings["BlockTorrent:Depot:Https"] = https ? "true" : "false";
+        foreach ((string key, string value) in extra)
+        {
+            settings["BlockTorrent:" + key] = value;
+        }
+
         ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
         return depot;

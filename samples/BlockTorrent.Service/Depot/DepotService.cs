@@ -310,7 +310,9 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         }
 
         string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
-        status.SetManifest(infoHash, manifest.Length, manifest.PieceCount);
+        // The image's peers and its web seed take from one bucket per image (and the client's), so the caps hold for both.
+        UploadLimiter uploadLimiter = client.CreateUploadLimiter(depot.MaxUploadRatePerImage);
+        status.SetManifest(infoHash, manifest.Length, manifest.PieceCount, uploadLimiter);
         fleet.AddImage(infoHash, status.Name, manifest.PieceCount, manifest.Length);
         bool stream = StreamImage.FromManifest(manifest) is not null;
         if (stream && depot.SuperSeed is null)
@@ -322,7 +324,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         {
             VerifyOnFirstRead = depot.VerifyReads,
             SuperSeeding = depot.SuperSeed switch { true => SuperSeedMode.Always, false => SuperSeedMode.Never, null when stream => SuperSeedMode.Never, null => SuperSeedMode.Adaptive },
-            MaxUploadRate = depot.MaxUploadRatePerImage,
+            UploadLimiter = uploadLimiter,
             Progress = new SynchronousProgress<SeedProgress>(p =>
             {
                 status.Report(p);

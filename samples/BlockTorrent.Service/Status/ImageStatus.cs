@@ -37,10 +37,14 @@ internal sealed class ImageStatus : StatusEntry
         }
     }
 
-    public void SetManifest(string infoHash, long length, int pieceCount)
+    /// <summary>Gets the upload caps the image's web seed obeys, shared with its seed; set with the manifest.</summary>
+    public UploadLimiter? UploadLimiter { get; private set; }
+
+    public void SetManifest(string infoHash, long length, int pieceCount, UploadLimiter? uploadLimiter = null)
     {
         lock (Sync)
         {
+            UploadLimiter = uploadLimiter;
             _infoHash = infoHash;
             _length = length;
             _pieceCount = pieceCount;

@@ -69,6 +69,63 @@ public sealed class BandwidthCapTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task BytesWaitedForOnAnUploadLimiterAndTheSeedGivenItShareOneCap(bool clientCap)
+    {
+        const int Rate = 1024 * 1024;
+        byte[] image = new byte[2 * Rate];
+        new Random(19).NextBytes(image);
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = 256 * 1024, Name = "shared.raw" }, TestContext.Current.CancellationToken);
+        BlockTorrentClientOptions seederOptions = SwarmTestImages.Loopback();
+        seederOptions.MaxUploadRate = clientCap ? Rate : 0;
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(TimeSpan.FromMinutes(2));
+        await using var seeder = new BlockTorrentClient(seederOptions);
+        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
+        UploadLimiter limiter = seeder.CreateUploadLimiter(clientCap ? 0 : Rate);
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { UploadLimiter = limiter }, cts.Token);
+
+        // A web seed's worth of bytes through the limiter while a peer downloads the image from the seed: together
+        // twice the image, so at the cap they take nearly four seconds; each alone would take two.
+        long started = Stopwatch.GetTimestamp();
+        Task besides = Task.Run(
+            async () =>
+            {
+                for (int sent = 0; sent < image.Length; sent += 64 * 1024)
+                {
+                    await limiter.WaitAsync(64 * 1024, cts.Token);
+                }
+            },
+            cts.Token);
+        var target = new MemoryBlockDevice(manifest.Length);
+        await deployer.DeployAsync(manifest, target, SwarmTestImages.From(seeder.LocalEndPoint), null, cts.Token);
+        await besides;
+        TimeSpan took = Stopwatch.GetElapsedTime(started);
+
+        Assert.Equal(image, target.Contents.ToArray());
+        Assert.True(limiter.IsLimited);
+        Assert.True(took >= TimeSpan.FromSeconds(3.5), $"twice the image went out in {took} under a cap of {Rate} bytes/s");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
+    [Fact]
+    public async Task ASeedRefusesAnUploadLimiterFromAnotherClientOrBesideItsOwnRate()
+    {
+        byte[] image = new byte[64 * 1024];
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = 16 * 1024, Name = "refused.raw" }, TestContext.Current.CancellationToken);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        await using var other = new BlockTorrentClient(SwarmTestImages.Loopback());
+
+        ArgumentException foreign = await Assert.ThrowsAsync<ArgumentException>(() => seeder.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { UploadLimiter = other.CreateUploadLimiter(1000) }, TestContext.Current.CancellationToken));
+        ArgumentException both = await Assert.ThrowsAsync<ArgumentException>(() => seeder.SeedAsync(manifest, new MemoryBlockDevice(image), new SeedOptions { UploadLimiter = seeder.CreateUploadLimiter(1000), MaxUploadRate = 1000 }, TestContext.Current.CancellationToken));
+
+        Assert.Contains("another client", foreign.Message, StringComparison.Ordinal);
+        Assert.Contains("both set", both.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>The bytes downloaded, taken the moment each progress report arrives.</summary>
     private sealed class Samples : IProgress<DeploymentProgress>
     {
