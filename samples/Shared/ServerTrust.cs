@@ -88,6 +88,11 @@ internal sealed class ServerTrust
         return hex.Length == 64 && hex.All(char.IsAsciiHexDigit) ? "SHA256:" + hex.ToLowerInvariant() : null;
     }
 
+    /// <summary>Makes a handler whose https connections are checked against this trust (and nothing else), for a client that needs no refusal reason.</summary>
+    /// <returns>The handler; the caller disposes it.</returns>
+    public HttpClientHandler CreateHandler() =>
+        new() { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => Validate(certificate, chain, errors, out _) };
+
     /// <summary>Describes what is trusted, for messages.</summary>
     /// <returns>The description.</returns>
     public string Describe()

@@ -40,7 +40,7 @@ internal static class FleetCommand
                 throw CommandException.InvalidInput(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), e);
             }
 
-            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) };
+            using HttpClientHandler handler = trust.CreateHandler();
             using var http = new HttpClient(handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
             if ((parse.GetValue(token) ?? Environment.GetEnvironmentVariable("BLOCKTORRENT_TOKEN")) is { Length: > 0 } secret)
             {

@@ -44,7 +44,7 @@ internal sealed class FleetReporter(IOptions<ImagingServiceOptions> options, Sta
 
         TargetOptions target = options.Value.Target;
         ServerTrust trust = ServerTrust.Create(target.ServerCertificate, target.ServerFingerprint);
-        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) };
+        using HttpClientHandler handler = trust.CreateHandler();
         using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(5) };
         if (!string.IsNullOrEmpty(target.ReportToken))
         {

@@ -36,8 +36,12 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         {
             ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
             using X509Certificate2? peerCertificate = string.IsNullOrWhiteSpace(target.TlsCertificate) ? null : TrustFiles.LoadCertificateWithKey(target.TlsCertificate, target.TlsKey);
+
+            // Web seeds (the depot's https among them) are trusted exactly as the server the manifest comes from.
+            using HttpClientHandler webSeedHandler = ServerTrust.Create(target.ServerCertificate, target.ServerFingerprint).CreateHandler();
             var clientOptions = new BlockTorrentClientOptions
             {
+                WebSeedHandler = webSeedHandler,
                 ListenEndPoint = listen,
                 EnableLocalPeerDiscovery = settings.LocalPeerDiscovery,
                 MaxUploadRate = settings.MaxUploadRate,
