@@ -53,4 +53,10 @@ public sealed record LinuxBlockDeviceInfo
 
     /// <summary>Gets a value indicating whether the running system's root filesystem lives on the device (itself, a partition, or through a holder).</summary>
     public bool HoldsRootFilesystem { get; init; }
+
+    /// <summary>
+    /// Gets where the device, one of its partitions, or a device stacked on either (device-mapper, LVM, md) is
+    /// mounted read-write, and <c>[SWAP]</c> when one of them is active swap: what may write to the device while it is read.
+    /// </summary>
+    public IReadOnlyList<string> ReadWriteMountPoints { get; init; } = [];
 }

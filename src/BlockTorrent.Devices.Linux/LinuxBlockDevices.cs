@@ -16,6 +16,19 @@ public static class LinuxBlockDevices
     /// <returns>The whole device (for a partition: its disk), or <see langword="null"/> when no block device has that node.</returns>
     public static LinuxBlockDeviceInfo? Find(string path) => Find(Enumerate(), path).Device;
 
+    /// <summary>
+    /// Finds where a device or partition is in use for writing: mounted read-write, itself or through a device stacked
+    /// on it (device-mapper, LVM, md, followed through <c>/sys/block/*/holders</c>), or active swap. For a whole device
+    /// its partitions count too. Reading such a device gives bytes that match no moment of it.
+    /// </summary>
+    /// <param name="path">A device node such as <c>/dev/sdb</c> or <c>/dev/sdb1</c>, or a symbolic link to one.</param>
+    /// <returns>The read-write mount points (<c>[SWAP]</c> for swap), empty when there are none; <see langword="null"/> when no block device has that node.</returns>
+    public static IReadOnlyList<string>? FindReadWriteMountPoints(string path)
+    {
+        (LinuxBlockDeviceInfo? device, LinuxPartitionInfo? partition) = Find(Enumerate(), path);
+        return partition?.ReadWriteMountPoints ?? device?.ReadWriteMountPoints;
+    }
+
     internal static (LinuxBlockDeviceInfo? Device, LinuxPartitionInfo? Partition) Find(IReadOnlyList<LinuxBlockDeviceInfo> snapshot, string path)
     {
         ArgumentNullException.ThrowIfNull(path);

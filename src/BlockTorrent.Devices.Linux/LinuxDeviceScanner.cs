@@ -73,20 +73,34 @@ internal sealed class LinuxDeviceScanner
         {
             var node = byNumber.GetValueOrDefault(mount.DeviceNumber) ?? NodeForSource(mount.Source, nodes);
             node?.DirectMounts.Add(mount.MountPoint);
+            if (mount.ReadWrite)
+            {
+                node?.WritableMounts.Add(mount.MountPoint);
+            }
         }
 
         // The devices the running system lives on beyond the one its root mount names count as mounted on /.
+        bool rootWritable = mounts.LastOrDefault(m => m.MountPoint == "/") is { ReadWrite: true };
         foreach (var node in SystemNodes(mounts, nodes, byNumber))
         {
             if (!node.DirectMounts.Contains("/"))
             {
                 node.DirectMounts.Add("/");
             }
+
+            if (rootWritable && !node.WritableMounts.Contains("/"))
+            {
+                node.WritableMounts.Add("/");
+            }
         }
 
         foreach (string source in ReadSwaps())
         {
-            NodeForSource(source, nodes)?.DirectMounts.Add(SwapMountPoint);
+            if (NodeForSource(source, nodes) is { } swap)
+            {
+                swap.DirectMounts.Add(SwapMountPoint);
+                swap.WritableMounts.Add(SwapMountPoint);
+            }
         }
 
         // Pass 3: build the records; effective mounts follow holders (a partition under LVM "is" where the LV is mounted).
@@ -107,6 +121,7 @@ internal sealed class LinuxDeviceScanner
                     MountPoints = [.. p.DirectMounts],
                     Holders = Holders(p, nodes),
                     HoldsRootFilesystem = EffectiveMounts(p, nodes, []).Contains("/"),
+                    ReadWriteMountPoints = [.. EffectiveMounts(p, nodes, [], writable: true).Distinct(StringComparer.Ordinal)],
                 })
                 .ToList();
 
@@ -129,6 +144,7 @@ internal sealed class LinuxDeviceScanner
                 Partitions = partitions,
                 Holders = Holders(disk, nodes),
                 HoldsRootFilesystem = holdsRoot,
+                ReadWriteMountPoints = [.. EffectiveMounts(disk, nodes, [], writable: true).Concat(partitions.SelectMany(p => p.ReadWriteMountPoints)).Distinct(StringComparer.Ordinal)],
             });
         }
 
@@ -150,7 +166,10 @@ internal sealed class LinuxDeviceScanner
         }
 
         string superOptions = separator + 3 < fields.Length ? Unescape(fields[separator + 3]) : string.Empty;
-        return new MountRecord(fields[2], fields[separator + 1], Unescape(fields[separator + 2]), Unescape(fields[4]), superOptions);
+
+        // Writable only when both the mount and its file system are read-write (a file system remounted read-only after errors is not).
+        bool readWrite = fields[5].Split(',').Contains("rw", StringComparer.Ordinal) && !superOptions.Split(',').Contains("ro", StringComparer.Ordinal);
+        return new MountRecord(fields[2], fields[separator + 1], Unescape(fields[separator + 2]), Unescape(fields[4]), superOptions, readWrite);
     }
 
     /// <summary>The mount that holds <paramref name="path"/>: the one with the longest mount point that is a prefix of it.</summary>
@@ -327,7 +346,8 @@ internal sealed class LinuxDeviceScanner
             start + 3 <= s.Length && s[start] is >= '0' and <= '7' && s[start + 1] is >= '0' and <= '7' && s[start + 2] is >= '0' and <= '7';
     }
 
-    private static List<string> EffectiveMounts(Node node, Dictionary<string, Node> nodes, HashSet<string> visited)
+    /// <summary>Where a node is mounted, itself or through the devices stacked on it (<c>holders/</c>); only the read-write mounts and swap when <paramref name="writable"/>.</summary>
+    private static List<string> EffectiveMounts(Node node, Dictionary<string, Node> nodes, HashSet<string> visited, bool writable = false)
     {
         var mounts = new List<string>();
         if (!visited.Add(node.Name))
@@ -335,12 +355,12 @@ internal sealed class LinuxDeviceScanner
             return mounts;
         }
 
-        mounts.AddRange(node.DirectMounts);
+        mounts.AddRange(writable ? node.WritableMounts : node.DirectMounts);
         foreach (string holder in node.HolderNames)
         {
             if (nodes.TryGetValue(holder, out var held))
             {
-                mounts.AddRange(EffectiveMounts(held, nodes, visited));
+                mounts.AddRange(EffectiveMounts(held, nodes, visited, writable));
             }
         }
 
@@ -461,7 +481,7 @@ internal sealed class LinuxDeviceScanner
     }
 
     /// <summary>One mount of mountinfo.</summary>
-    internal sealed record MountRecord(string DeviceNumber, string FsType, string Source, string MountPoint, string SuperOptions);
+    internal sealed record MountRecord(string DeviceNumber, string FsType, string Source, string MountPoint, string SuperOptions, bool ReadWrite);
 
     private sealed class Node
     {
@@ -491,6 +511,9 @@ internal sealed class LinuxDeviceScanner
         public List<string> HolderNames { get; }
 
         public List<string> DirectMounts { get; } = [];
+
+        /// <summary>Gets the direct mounts that are read-write, and swap: what writes to the node while the system runs.</summary>
+        public List<string> WritableMounts { get; } = [];
 
         public List<Node> Partitions { get; } = [];
 

@@ -32,4 +32,10 @@ public sealed record LinuxPartitionInfo
 
     /// <summary>Gets a value indicating whether the running system's root filesystem lives on the partition, directly or through a holder.</summary>
     public bool HoldsRootFilesystem { get; init; }
+
+    /// <summary>
+    /// Gets where the partition, or a device stacked on it (device-mapper, LVM, md), is mounted read-write, and
+    /// <c>[SWAP]</c> when it is active swap: what may write to it while it is read.
+    /// </summary>
+    public IReadOnlyList<string> ReadWriteMountPoints { get; init; } = [];
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using BlockTorrent.Devices;
+using BlockTorrent.Devices.Linux;
 using BlockTorrent.Manifest;
 using BlockTorrent.Samples;
 using BlockTorrent.Cli.Parsing;
@@ -59,7 +60,8 @@ internal static class CaptureCommand
     {
         if (DeviceOpener.IsDevicePath(sourcePath) && OperatingSystem.IsLinux())
         {
-            IReadOnlyList<string> mounts = SourceMounts.ReadWriteMounts(sourcePath);
+            // Its partitions and what is stacked on it (device-mapper, LVM, md) count: they write to it too.
+            IReadOnlyList<string> mounts = LinuxBlockDevices.FindReadWriteMountPoints(sourcePath) ?? [];
             if (mounts.Count > 0)
             {
                 throw CommandException.TargetRefused($"'{sourcePath}' is mounted read-write ({string.Join(", ", mounts)}): its bytes may change while they are read. Unmount it, or remount it read-only, then capture.");
@@ -82,7 +84,7 @@ internal static class CaptureCommand
         await using var client = new BlockTorrentClient(options, context.LoggerFactory);
         using var seeding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task seed = client.SeedAsync(manifest, device, new SeedOptions(), seeding.Token);
-        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (request, certificate, chain, errors) => trust.Validate(certificate, chain, errors, out _) };
+        using HttpClientHandler handler = trust.CreateHandler();
         using var http = new HttpClient(handler, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(60) };
         if (secret is { Length: > 0 })
         {
