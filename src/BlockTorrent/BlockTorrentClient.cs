@@ -209,6 +209,11 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
             decoder = streaming?.DecodeAsync(decoderStop.Token) ?? Task.CompletedTask;
             swarm.AddCandidates(options.Peers);
+            foreach (IGrouping<IPAddress, (IPEndPoint Peer, IPAddress Source)> named in options.ExchangedPeers.GroupBy(p => p.Source))
+            {
+                swarm.AddCandidates(named.Select(p => p.Peer), named.Key, trusted: false);
+            }
+
             PeerDiscovery discovery = StartSwarmDiscovery(manifest, swarm, options.Trackers, options.UseManifestTrackers, localDiscovery);
             await using var discoveryScope = discovery.ConfigureAwait(false);
             {
@@ -346,8 +351,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             throw new ManifestTrustException("A magnet link carries no signature, and only manifests signed by a trusted key are accepted: deploy from the signed .torrent instead. Nothing was written.", ManifestTrustFailure.Unsigned);
         }
 
-        (TorrentManifest manifest, IReadOnlyList<IPEndPoint> peers) = await FetchAsync(magnet, options, cancellationToken).ConfigureAwait(false);
-        return await DeployAsync(manifest, target, options.WithPeers(peers), progress, cancellationToken).ConfigureAwait(false);
+        (TorrentManifest manifest, MetadataFetcher fetcher) = await FetchAsync(magnet, options, cancellationToken).ConfigureAwait(false);
+        return await DeployAsync(manifest, target, options.WithPeers(fetcher.NamedPeers, fetcher.ExchangedPeers), progress, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -499,8 +504,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Fetches a magnet link's metadata; returns the manifest and every peer heard of on the way.</summary>
-    private async Task<(TorrentManifest Manifest, IReadOnlyList<IPEndPoint> Peers)> FetchAsync(MagnetLink magnet, DeployOptions options, CancellationToken cancellationToken)
+    /// <summary>Fetches a magnet link's metadata; returns the manifest and the fetcher, which knows every peer heard of on the way.</summary>
+    private async Task<(TorrentManifest Manifest, MetadataFetcher Fetcher)> FetchAsync(MagnetLink magnet, DeployOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(magnet);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -535,7 +540,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
 
         TorrentManifest manifest = TorrentManifest.FromInfoDictionary(result.Info, infoHash, result.PieceLayer, magnet.Trackers);
         _host.Publish(new SwarmEvent(SwarmEventKind.MetadataReceived, infoHash.ToHex()) { Peer = result.Source });
-        return (manifest, fetcher.KnownPeers);
+        return (manifest, fetcher);
     }
 
     /// <summary>Streams the events of every swarm of this client from now on, until cancelled or the client is disposed.</summary>

@@ -210,8 +210,13 @@ public sealed class DeployOptions
         }
     }
 
-    /// <summary>Copies the settings, adding peers (those found while fetching a magnet link's metadata).</summary>
-    internal DeployOptions WithPeers(IEnumerable<IPEndPoint> peers)
+    /// <summary>Gets peers only PEX named while a magnet link's metadata was fetched, each with the peer that named it.</summary>
+    internal List<(IPEndPoint Peer, IPAddress Source)> ExchangedPeers { get; } = [];
+
+    /// <summary>Copies the settings, adding the peers found while fetching a magnet link's metadata.</summary>
+    /// <param name="peers">The peers the user, trackers or LSD named.</param>
+    /// <param name="exchanged">The peers only PEX named, with the peer that named each.</param>
+    internal DeployOptions WithPeers(IEnumerable<IPEndPoint> peers, IEnumerable<(IPEndPoint Peer, IPAddress Source)> exchanged)
     {
         var copy = new DeployOptions
         {
@@ -239,6 +244,8 @@ public sealed class DeployOptions
         {
             copy.Peers.Add(peer);
         }
+
+        copy.ExchangedPeers.AddRange(ExchangedPeers.Concat(exchanged).Where(p => !copy.Peers.Contains(p.Peer)));
 
         foreach (Uri tracker in Trackers)
         {

@@ -53,6 +53,9 @@ internal sealed class MetadataFetcher
     private readonly int _maxSize;
     private readonly Channel<IPEndPoint> _queue = Channel.CreateUnbounded<IPEndPoint>();
     private readonly Dictionary<IPEndPoint, int> _known = [];
+
+    // The peers only PEX named, with the address of the peer that named each: the deployment takes them as PEX names.
+    private readonly Dictionary<IPEndPoint, IPAddress> _exchanged = [];
     private readonly HashSet<IPEndPoint> _banned = [];
     private readonly Queue<string> _failures = new();
     private readonly TaskCompletionSource<Result> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -86,14 +89,14 @@ internal sealed class MetadataFetcher
         // ut_pex told of peers, never telling (the swarm's handler, never ticked). Neither keeps state per peer that
         // would need OnPeerClosed.
         _extensions.Add(new MetadataClient());
-        _extensions.Add(new PeerExchange((from, peers) => AddCandidates(peers, from.Address), long.MaxValue, _host.Time, PexMessage.MaxPeersPerList));
+        _extensions.Add(new PeerExchange(AddExchangedCandidates, long.MaxValue, _host.Time, PexMessage.MaxPeersPerList));
         _extensionHandshake = _extensions.EncodeHandshake(0, host.ListenPort, TorrentSwarm.RequestQueueLimit);
     }
 
     /// <summary>Gets the info-hash the fetch is for, in hex.</summary>
     public string Name { get; }
 
-    /// <summary>Gets every peer heard of so far (to hand to the deployment that follows).</summary>
+    /// <summary>Gets every peer heard of so far and not banned.</summary>
     public IReadOnlyList<IPEndPoint> KnownPeers
     {
         get
@@ -101,6 +104,33 @@ internal sealed class MetadataFetcher
             lock (_known)
             {
                 return [.. _known.Keys.Where(p => !_banned.Contains(p))];
+            }
+        }
+    }
+
+    /// <summary>Gets the peers the user, a tracker or LSD named, not banned (to hand to the deployment that follows).</summary>
+    public IReadOnlyList<IPEndPoint> NamedPeers
+    {
+        get
+        {
+            lock (_known)
+            {
+                return [.. _known.Keys.Where(p => !_banned.Contains(p) && !_exchanged.ContainsKey(p))];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gets the peers only PEX named, not banned, each with the address of the peer that named it: the deployment that
+    /// follows takes them as PEX names, never into the slots kept for trusted sources.
+    /// </summary>
+    public IReadOnlyList<(IPEndPoint Peer, IPAddress Source)> ExchangedPeers
+    {
+        get
+        {
+            lock (_known)
+            {
+                return [.. _exchanged.Where(p => !_banned.Contains(p.Key)).Select(p => (p.Key, p.Value))];
             }
         }
     }
@@ -124,7 +154,14 @@ internal sealed class MetadataFetcher
     /// <summary>Adds peers to ask, unless <see cref="PeerAddress.Rejects"/> them as the swarm would.</summary>
     /// <param name="peers">Their addresses.</param>
     /// <param name="source">The address of the host that named them (a tracker, an LSD announcer, a peer by PEX), or null for the user's own.</param>
-    public void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source)
+    public void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source) => Add(peers, source, exchanged: false);
+
+    /// <summary>Adds peers a peer named by PEX to ask, filtered by its address.</summary>
+    /// <param name="from">The peer that named them.</param>
+    /// <param name="peers">Their addresses.</param>
+    internal void AddExchangedCandidates(IPEndPoint from, IEnumerable<IPEndPoint> peers) => Add(peers, from.Address, exchanged: true);
+
+    private void Add(IEnumerable<IPEndPoint> peers, IPAddress? source, bool exchanged)
     {
         lock (_known)
         {
@@ -136,8 +173,21 @@ internal sealed class MetadataFetcher
                     continue;
                 }
 
-                if (_known.Count < MaxCandidates && _known.TryAdd(peer, 0))
+                if (_known.ContainsKey(peer))
                 {
+                    if (!exchanged)
+                    {
+                        _exchanged.Remove(peer);
+                    }
+                }
+                else if (_known.Count < MaxCandidates)
+                {
+                    _known.Add(peer, 0);
+                    if (exchanged)
+                    {
+                        _exchanged[peer] = source!;
+                    }
+
                     _queue.Writer.TryWrite(peer);
                 }
             }

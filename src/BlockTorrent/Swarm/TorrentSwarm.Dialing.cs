@@ -25,7 +25,11 @@ internal sealed partial class TorrentSwarm
     /// <summary>Adds peers another peer named (PEX): filtered by its address, and never in the slots kept for trusted sources.</summary>
     private void AddExchangedCandidates(IPEndPoint source, IEnumerable<IPEndPoint> peers) => AddCandidates(peers, source.Address, trusted: false);
 
-    private void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source, bool trusted)
+    /// <summary>Adds peers to connect to, filtered by the address of the host that named them (<see cref="PeerCandidates.Add"/>).</summary>
+    /// <param name="peers">The peers.</param>
+    /// <param name="source">The address of the host that named them, or null for the user's own.</param>
+    /// <param name="trusted">Whether that host is a tracker, LSD or the user, not a peer (PEX).</param>
+    public void AddCandidates(IEnumerable<IPEndPoint> peers, IPAddress? source, bool trusted)
     {
         lock (Sync)
         {

@@ -172,6 +172,24 @@ public sealed class CandidatePoisoningTests
         return new IPEndPoint(new IPAddress([network[0], network[1], network[2], (byte)(1 + (n / 3 % 254))]), 1024 + (n % 60000));
     }
 
+    [Fact]
+    public void APeerOnlyPexNamedDuringAMagnetFetchReachesTheDeploymentAsAPexName()
+    {
+        var fetcher = new MetadataFetcher(new NoDialHost(), new InfoHash(new byte[20]), null, 1 << 20);
+        var tracker = IPAddress.Parse("10.0.0.9");
+        var helper = new IPEndPoint(IPAddress.Parse("10.0.0.5"), 6881);
+        var both = new IPEndPoint(IPAddress.Parse("10.0.0.7"), 6881);
+        var exchanged = new IPEndPoint(IPAddress.Parse("10.0.0.8"), 6881);
+
+        fetcher.AddCandidates([helper], tracker);
+        fetcher.AddExchangedCandidates(helper, [both, exchanged, new(IPAddress.Loopback, 6881)]);
+        fetcher.AddCandidates([both], tracker);
+        DeployOptions options = new DeployOptions().WithPeers(fetcher.NamedPeers, fetcher.ExchangedPeers);
+
+        Assert.Equal([helper, both], options.Peers);
+        Assert.Equal([(exchanged, helper.Address)], options.ExchangedPeers);
+    }
+
     /// <summary>A host for a fetch that is never run: peers are only added, never dialled.</summary>
     private sealed class NoDialHost : ISwarmHost
     {
