@@ -12,6 +12,12 @@ internal static class CompressedManifests
     public static long ImageLength(TorrentManifest manifest) =>
         CompressedImage.FromManifest(manifest)?.RawLength ?? StreamImage.FromManifest(manifest)?.RawLength ?? manifest.Length;
 
+    /// <summary>Gets a value indicating whether a manifest describes a compressed image (seekable or a stream), which lands on a device raw.</summary>
+    /// <param name="manifest">The manifest.</param>
+    /// <returns><see langword="true"/> for a compressed image: a target holds its raw bytes, not the torrent's file.</returns>
+    public static bool IsCompressed(TorrentManifest manifest) =>
+        CompressedImage.FromManifest(manifest) is not null || StreamImage.FromManifest(manifest) is not null;
+
     /// <summary>Gets a stream format's name as the samples print it.</summary>
     /// <param name="format">The format.</param>
     /// <returns><c>zstd</c>, <c>gzip</c> or <c>xz</c>.</returns>

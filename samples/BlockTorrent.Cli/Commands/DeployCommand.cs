@@ -417,7 +417,12 @@ internal static class DeployCommand
         {
             File.Delete(ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile));
         }
-        if (request.SeedAfter != TimeSpan.Zero)
+        if (request.SeedAfter != TimeSpan.Zero && CompressedManifests.IsCompressed(manifest))
+        {
+            // The target holds the raw image, not the compressed file the pieces are cut from: seeding it would serve other bytes.
+            context.Console.Error.WriteLine($"note: not seeding after the deployment: {manifest.Name} is a compressed image, on the target raw; the target served its pieces while it deployed.");
+        }
+        else if (request.SeedAfter != TimeSpan.Zero)
         {
             await SeedAfterAsync(context, client, manifest, device, request, stop.Token).ConfigureAwait(false);
         }

@@ -95,7 +95,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
 
             // The target is complete and verified: a resume file would only go stale if the device changes later.
             File.Delete(resumeFile);
-            if (stream is not null || CompressedImage.FromManifest(manifest) is not null)
+            if (CompressedManifests.IsCompressed(manifest))
             {
                 // The device holds the raw image, not the compressed file the torrent's pieces are cut from: seeding
                 // it would serve other bytes. The target served its pieces to the others while it deployed.

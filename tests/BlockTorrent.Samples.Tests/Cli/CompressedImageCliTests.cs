@@ -78,13 +78,16 @@ public sealed class CompressedImageCliTests : IDisposable
         using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", compressed, "--listen", $"127.0.0.1:{seedPort}");
 
-        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--timeout", "2m", "--stall-timeout", "2m");
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--timeout", "2m", "--stall-timeout", "2m", "--seed-after", "30s");
         await stopSeed.CancelAsync();
         CliResult seeded = await seed;
 
         Assert.True(deploy.ExitCode == 0, deploy + "\nseed: " + seeded);
         Assert.Equal(image, await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
         Assert.True(seeded.ExitCode == 0, seeded.ToString());
+
+        // The target holds the raw image, not the torrent's file: it does not seed it as if it were.
+        Assert.Contains("not seeding after the deployment", deploy.Error, StringComparison.Ordinal);
     }
 
     [Fact]
