@@ -78,7 +78,6 @@ public sealed class WebSeedDeployTests
         Assert.Equal(image, target.Contents.ToArray());
         Assert.True(server.BytesServed > 0, "the web seed sent nothing");
         Assert.True(result.BytesDownloaded > server.BytesServed, $"the peers sent nothing: {result.BytesDownloaded} bytes in all, {server.BytesServed} from the web seed");
-        Assert.True(result.Duration < TimeSpan.FromSeconds(SwarmTestImages.FetchedBytes(manifest) / (double)slow.MaxUploadRate / 2), $"took {result.Duration}");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
     }
