@@ -66,30 +66,33 @@ public sealed partial class CompressedImageServiceTests : IDisposable
         Assert.True(await depot.WaitForExitAsync(Bound) == 0, depot.Output);
     }
 
-    [Fact]
-    public async Task ADepotMakesTheManifestOfAGzipStreamServesItsCompressedBytesAsAWebSeedAndATargetDeploysItBitExact()
+    [Theory]
+    [InlineData("gz", StreamFormat.Gzip)]
+    [InlineData("xz", StreamFormat.Xz)]
+    public async Task ADepotMakesTheManifestOfAGzipOrXzStreamServesItsCompressedBytesAsAWebSeedAndATargetDeploysItBitExact(string extension, StreamFormat format)
     {
         TestImage image = TestImage.Realistic(TestImageShape.ZeroRuns, PieceLength, 48, seed: 23);
         byte[] raw = image.ToArray();
-        byte[] compressed = Compress(raw, zstd: false);
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
-        await File.WriteAllBytesAsync(Path.Combine(images, "disk.img.gz"), compressed, TestContext.Current.CancellationToken);
+        string name = "disk.img." + extension;
+        byte[] compressed = format == StreamFormat.Xz ? await CompressWithXzAsync(raw) : Compress(raw, zstd: false);
+        await File.WriteAllBytesAsync(Path.Combine(images, name), compressed, TestContext.Current.CancellationToken);
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
         settings["BlockTorrent:Depot:ImageFolder"] = images;
         settings["BlockTorrent:Depot:PieceSize"] = PieceLength.ToString(CultureInfo.InvariantCulture);
         await using ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
-        await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img.gz", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img.gz", TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => depot.Board.TryGetImage(name, out var s) && s!.State == "seeding", Bound, $"the depot seeds {name}", TestContext.Current.CancellationToken);
 
-        StreamImage? stream = StreamImage.FromManifest(TorrentManifest.Load(Path.Combine(images, "disk.img.gz.torrent")));
+        StreamImage? stream = StreamImage.FromManifest(TorrentManifest.Load(Path.Combine(images, name + ".torrent")));
         Assert.NotNull(stream);
-        Assert.Equal(StreamFormat.Gzip, stream.Format);
+        Assert.Equal(format, stream.Format);
         Assert.Equal(raw.Length, stream.RawLength);
         Assert.Equal(compressed.Length, stream.CompressedLength);
 
         // The web seed serves the torrent's file: the compressed bytes, by range.
         using (var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true }))
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"{depot.ManifestsUrl}/images/disk.img.gz");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{depot.ManifestsUrl}/images/{name}");
             request.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(PieceLength, (2 * PieceLength) - 1);
             using HttpResponseMessage response = await http.SendAsync(request, TestContext.Current.CancellationToken);
             Assert.Equal(System.Net.HttpStatusCode.PartialContent, response.StatusCode);
@@ -98,7 +101,7 @@ public sealed partial class CompressedImageServiceTests : IDisposable
 
         await using ServiceInstance target = await FleetServices.StartTargetAsync(_dir, depot, "target.img", new()
         {
-            ["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/disk.img.gz.torrent",
+            ["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/{name}.torrent",
             ["BlockTorrent:Target:ScratchSize"] = (3 * PieceLength).ToString(CultureInfo.InvariantCulture),
         });
         await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
@@ -174,6 +177,16 @@ public sealed partial class CompressedImageServiceTests : IDisposable
         }
 
         return output.ToArray();
+    }
+
+    /// <summary>Compresses with the xz program, as xz images are made (no xz encoder in the libraries the project uses).</summary>
+    private async Task<byte[]> CompressWithXzAsync(byte[] raw)
+    {
+        string xz = Requires.Program("xz", "xz-utils");
+        string path = _dir.File("raw-for-xz.img");
+        await File.WriteAllBytesAsync(path, raw, TestContext.Current.CancellationToken);
+        (await ExternalProgram.RunAsync(xz, ["-1", "-T1", "--keep", path], TimeSpan.FromMinutes(2), cancellationToken: TestContext.Current.CancellationToken)).EnsureSuccess("xz");
+        return await File.ReadAllBytesAsync(path + ".xz", TestContext.Current.CancellationToken);
     }
 
     /// <summary>Writes a seekable compressed image and its manifest into the folder, as <c>blocktorrent create --compress</c> does.</summary>
