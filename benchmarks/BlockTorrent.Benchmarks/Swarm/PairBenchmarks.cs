@@ -117,6 +117,7 @@ internal static class PairBenchmarks
         using var work = new WorkDirectory(cl.Text("--dir", "/var/tmp"));
         Console.WriteLine(Header("rss", 0));
         var peaks = new List<long>();
+        var rest = new List<double>();
         foreach (string text in sizes)
         {
             long size = CommandLine.ParseSize(text);
@@ -125,10 +126,16 @@ internal static class PairBenchmarks
             PairRun run = await work.BlockTorrentPairAsync(manifest, name).ConfigureAwait(false);
             work.Delete(name);
             peaks.Add(run.DownloaderRssKiB);
-            Console.WriteLine($"{CommandLine.FormatSize(size)} ({manifest.PieceCount} pieces of {CommandLine.FormatSize(manifest.PieceLength)}): {run.Seconds:F2} s, downloader peak RSS {run.DownloaderRssKiB / 1024.0:F0} MiB (goal <= 150 MiB), seeder peak RSS {run.SeederRssKiB / 1024.0:F0} MiB");
+            double buffers = run.DownloaderPieceBuffers / 1048576.0;
+            rest.Add((run.DownloaderRssKiB / 1024.0) - buffers);
+
+            // The piece buffers are allocated on demand up to the writer's in-flight budget (DownloadMemory), so how
+            // much of the budget a run reaches depends on how long the device fell behind the network; the rest is
+            // what the image size could make grow.
+            Console.WriteLine($"{CommandLine.FormatSize(size)} ({manifest.PieceCount} pieces of {CommandLine.FormatSize(manifest.PieceLength)}): {run.Seconds:F2} s, downloader peak RSS {run.DownloaderRssKiB / 1024.0:F0} MiB (goal <= 150 MiB; piece buffers at most {buffers:F0} MiB of it, the rest {rest[^1]:F0} MiB; allocated {run.DownloaderAllocated / 1e6:F0} MB), seeder peak RSS {run.SeederRssKiB / 1024.0:F0} MiB");
         }
 
-        Console.WriteLine($"largest downloader peak RSS {peaks.Max() / 1024.0:F0} MiB, spread across sizes {(peaks.Max() - peaks.Min()) / 1024.0:F0} MiB; load {LoadAverage()}");
+        Console.WriteLine($"largest downloader peak RSS {peaks.Max() / 1024.0:F0} MiB, spread across sizes {(peaks.Max() - peaks.Min()) / 1024.0:F0} MiB, of the rest {rest.Max() - rest.Min():F0} MiB; load {LoadAverage()}");
         return 0;
     }
 
@@ -183,7 +190,7 @@ internal static class PairBenchmarks
     /// <summary>The TLS variant of an image: its manifest with a swarm authority, and a peer certificate both ends present.</summary>
     internal sealed record TlsPair(TorrentManifest Manifest, string Torrent, string Certificate, string Key);
 
-    internal readonly record struct PairRun(double Seconds, long DownloaderRssKiB, long SeederRssKiB, double DownloaderCpu, double SeederCpu, long DownloaderAllocated = -1);
+    internal readonly record struct PairRun(double Seconds, long DownloaderRssKiB, long SeederRssKiB, double DownloaderCpu, double SeederCpu, long DownloaderAllocated = -1, long DownloaderPieceBuffers = -1);
 
     /// <summary>A scratch directory for images, torrents and targets, deleted at the end.</summary>
     internal sealed class WorkDirectory : IDisposable
@@ -312,7 +319,7 @@ internal static class PairBenchmarks
                     File.Delete(target);
                 }
 
-                return new PairRun(result.GetProperty("seconds").GetDouble(), result.GetProperty("peak_rss_kib").GetInt64(), seederRss, result.GetProperty("cpu_seconds").GetDouble(), seederCpu, result.GetProperty("allocated_bytes").GetInt64());
+                return new PairRun(result.GetProperty("seconds").GetDouble(), result.GetProperty("peak_rss_kib").GetInt64(), seederRss, result.GetProperty("cpu_seconds").GetDouble(), seederCpu, result.GetProperty("allocated_bytes").GetInt64(), result.GetProperty("peak_piece_buffer_bytes").GetInt64());
             }
         }
 

@@ -245,6 +245,7 @@ internal static class PeerCommand
         };
 
         Task trace = TraceAsync(cl, stop.Token);
+        using var memory = new LibraryCounters();
 
         // The completion line goes out when the last piece is verified, not after --seed-after.
         Task watcher = Task.Run(async () =>
@@ -307,6 +308,7 @@ internal static class PeerCommand
                 w.WriteNumber("satisfied_locally", result.BytesSatisfiedLocally);
                 w.WriteNumber("hash_failures", result.HashFailures);
                 w.WriteNumber("peak_rss_kib", PeakRssKiB());
+                w.WriteNumber("peak_piece_buffer_bytes", memory.PieceBuffersPeak);
                 w.WriteNumber("cpu_seconds", Environment.CpuUsage.TotalTime.TotalSeconds);
                 w.WriteNumber("gc_heap_bytes", GC.GetTotalMemory(false));
                 w.WriteNumber("allocated_bytes", GC.GetTotalAllocatedBytes());
@@ -354,7 +356,7 @@ internal static class PeerCommand
         }
     }
 
-    /// <summary>Sums the library's own byte, piece and peer counters for this process.</summary>
+    /// <summary>Sums the library's own byte, piece and peer counters for this process, and the high-water of its piece buffers.</summary>
     private sealed class LibraryCounters : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -362,12 +364,14 @@ internal static class PeerCommand
         private long _uploaded;
         private long _verified;
         private long _peers;
+        private long _pieceBuffers;
+        private long _pieceBuffersPeak;
 
         public LibraryCounters()
         {
             _listener.InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == "BlockTorrent" && instrument.Name is "blocktorrent.bytes.downloaded" or "blocktorrent.bytes.uploaded" or "blocktorrent.pieces.verified" or "blocktorrent.peers.connected")
+                if (instrument.Meter.Name == "BlockTorrent" && instrument.Name is "blocktorrent.bytes.downloaded" or "blocktorrent.bytes.uploaded" or "blocktorrent.pieces.verified" or "blocktorrent.peers.connected" or "blocktorrent.memory.piece_buffers")
                 {
                     l.EnableMeasurementEvents(instrument);
                 }
@@ -379,6 +383,7 @@ internal static class PeerCommand
                     case "blocktorrent.bytes.downloaded": Interlocked.Add(ref _downloaded, value); break;
                     case "blocktorrent.bytes.uploaded": Interlocked.Add(ref _uploaded, value); break;
                     case "blocktorrent.pieces.verified": Interlocked.Add(ref _verified, value); break;
+                    case "blocktorrent.memory.piece_buffers": RecordPieceBuffers(value); break;
                     default: Interlocked.Add(ref _peers, value); break;
                 }
             });
@@ -393,6 +398,19 @@ internal static class PeerCommand
 
         public long Peers => Interlocked.Read(ref _peers);
 
+        /// <summary>Gets the most memory the piece writers held for pieces in flight at once.</summary>
+        public long PieceBuffersPeak => Interlocked.Read(ref _pieceBuffersPeak);
+
         public void Dispose() => _listener.Dispose();
+
+        private void RecordPieceBuffers(long change)
+        {
+            long now = Interlocked.Add(ref _pieceBuffers, change);
+            long peak = Interlocked.Read(ref _pieceBuffersPeak);
+            while (now > peak && Interlocked.CompareExchange(ref _pieceBuffersPeak, now, peak) != peak)
+            {
+                peak = Interlocked.Read(ref _pieceBuffersPeak);
+            }
+        }
     }
 }

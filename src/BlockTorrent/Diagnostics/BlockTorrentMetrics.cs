@@ -38,4 +38,10 @@ internal static class BlockTorrentMetrics
 
     /// <summary>Pieces read back from a device and checked against the manifest (recheck, resume, delta re-imaging, read-back).</summary>
     public static Counter<long> PiecesChecked { get; } = Meter.CreateCounter<long>("blocktorrent.pieces.checked", "{piece}", "Pieces read back from a device and checked against the manifest.");
+
+    /// <summary>
+    /// Aligned memory the piece writers hold for pieces between the network and the device: allocated on demand up to
+    /// each writer's in-flight budget, kept for reuse, and freed when the writer is disposed.
+    /// </summary>
+    public static UpDownCounter<long> PieceBufferBytes { get; } = Meter.CreateUpDownCounter<long>("blocktorrent.memory.piece_buffers", "By", "Aligned memory the piece writers hold for pieces in flight, allocated on demand up to each writer's in-flight budget.");
 }

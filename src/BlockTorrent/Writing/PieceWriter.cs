@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using BlockTorrent.Buffers;
 using BlockTorrent.Devices;
+using BlockTorrent.Diagnostics;
 using BlockTorrent.Manifest;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -114,7 +115,7 @@ public sealed partial class PieceWriter : IAsyncDisposable
         _deviceZeroed = options.DeviceIsZeroed || device.IsKnownZeroed;
 
         // The budget counts whole pool buffers: every rented buffer is one piece length, whatever the piece's size.
-        _pool = new AlignedBufferPool(manifest.PieceLength);
+        _pool = new AlignedBufferPool(manifest.PieceLength, static bytes => BlockTorrentMetrics.PieceBufferBytes.Add(bytes));
         long bufferBytes = AlignedBuffer.RoundUp(manifest.PieceLength);
         int buffers = (int)Math.Clamp(options.MaxInFlightBytes / bufferBytes, 1, int.MaxValue);
         _budget = new SemaphoreSlim(buffers, buffers);
@@ -142,6 +143,9 @@ public sealed partial class PieceWriter : IAsyncDisposable
 
     /// <summary>Gets how many piece buffers the in-flight budget admits at once.</summary>
     public int MaxBuffersInFlight { get; }
+
+    /// <summary>Gets how many piece buffers the writer has allocated: its memory high-water, never above <see cref="MaxBuffersInFlight"/>.</summary>
+    internal int BuffersAllocated => _pool.Created;
 
     /// <summary>Gets a value indicating whether a piece is on the device, verified.</summary>
     /// <param name="piece">The piece index.</param>

@@ -14,15 +14,21 @@ internal sealed class AlignedBufferPool : IDisposable
 {
     private readonly Stack<AlignedBuffer> _free = new();
     private readonly Lock _lock = new();
+    private readonly Action<long>? _allocated;
     private int _created;
     private bool _disposed;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="bufferLength">The usable length of every buffer.</param>
-    public AlignedBufferPool(int bufferLength)
+    /// <param name="allocated">
+    /// Told the bytes of every buffer the pool allocates (positive) and frees (negative), so an owner can report the
+    /// memory it holds; <see langword="null"/> for no report.
+    /// </param>
+    public AlignedBufferPool(int bufferLength, Action<long>? allocated = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bufferLength);
         BufferLength = bufferLength;
+        _allocated = allocated;
     }
 
     /// <summary>Gets the usable length of every buffer.</summary>
@@ -46,7 +52,9 @@ internal sealed class AlignedBufferPool : IDisposable
             _created++;
         }
 
-        return new AlignedBuffer(BufferLength);
+        var created = new AlignedBuffer(BufferLength);
+        _allocated?.Invoke(AlignedBuffer.RoundUp(BufferLength));
+        return created;
     }
 
     /// <summary>Gives a buffer back. After the pool is disposed the buffer is freed instead.</summary>
@@ -63,7 +71,7 @@ internal sealed class AlignedBufferPool : IDisposable
             }
         }
 
-        ((IDisposable)buffer).Dispose();
+        Free(buffer);
     }
 
     /// <summary>Frees every buffer in the pool; buffers still rented are freed when returned.</summary>
@@ -79,8 +87,14 @@ internal sealed class AlignedBufferPool : IDisposable
             _disposed = true;
             while (_free.TryPop(out AlignedBuffer? buffer))
             {
-                ((IDisposable)buffer).Dispose();
+                Free(buffer);
             }
         }
+    }
+
+    private void Free(AlignedBuffer buffer)
+    {
+        ((IDisposable)buffer).Dispose();
+        _allocated?.Invoke(-AlignedBuffer.RoundUp(BufferLength));
     }
 }

@@ -347,6 +347,26 @@ public sealed class PieceWriterTests
         second.Dispose();
     }
 
+    [Theory]
+    [InlineData(16)]
+    [InlineData(128)]
+    public async Task AWriterAllocatesNoMoreBuffersThanItsBudgetHoweverManyPiecesPassThroughIt(int pieces)
+    {
+        byte[] image = TestImages.Build(new string('r', pieces), pieceLength: 16 * 1024);
+        var manifest = new HashListManifest(image, 16 * 1024);
+        var device = new MemoryBlockDevice(image.Length);
+        await using var writer = new PieceWriter(manifest, device, new PieceWriterOptions { MaxInFlightBytes = 4 * 16 * 1024 });
+
+        // Every piece is offered at once, more than the budget holds, so the writer is always full.
+        var results = await Task.WhenAll(Enumerable.Range(0, pieces).Select(p => writer.WriteAsync(p, TestImages.Piece(image, 16 * 1024, p), cancellationToken: Token)));
+        await writer.CompleteAsync(Token);
+
+        Assert.All(results, r => Assert.Equal(PieceWriteStatus.Written, r.Status));
+        Assert.Equal(4, writer.MaxBuffersInFlight);
+        Assert.InRange(writer.BuffersAllocated, 1, writer.MaxBuffersInFlight);
+        Assert.Equal(image, device.Contents.ToArray());
+    }
+
     [Fact]
     public async Task DisposingARentedBufferGivesItsRoomBack()
     {
