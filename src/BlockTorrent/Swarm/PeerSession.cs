@@ -149,6 +149,9 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     /// <summary>Gets what super-seeding knows about this peer (its offers and pacing), when we super-seed.</summary>
     public SuperSeeder.Peer? Seeding { get; set; }
 
+    /// <summary>Gets or sets the decoder window the peer told us last (a stream target; <c>bt_stream_window</c>), under the swarm's lock.</summary>
+    public StreamWindowMessage? RemoteWindow { get; set; }
+
     public bool IsClosed => _connection.IsClosed;
 
     public Task Completion { get; private set; } = Task.CompletedTask;

@@ -8,7 +8,8 @@ namespace BlockTorrent.Swarm;
 /// A super-seeding swarm's offers: every peer's pieces are registered with the <see cref="SuperSeeder"/>, and what it
 /// decides to offer is sent as HAVE messages, when a peer arrives, announces a piece, or (once a second) may have
 /// waited long enough. A peer the super-seeder opens (adaptive seeding: it passes nothing on) is told every piece we
-/// hold instead, as a plain seed's bitfield would have, and requests freely from then on.
+/// hold instead, as a plain seed's bitfield would have, and requests freely from then on. A stream target that tells
+/// us its decoder's window (<c>bt_stream_window</c>) is offered only pieces inside it.
 /// </summary>
 /// <remarks>Not thread-safe: the swarm calls it under its lock.</remarks>
 internal sealed class SuperSeedOffers
@@ -39,9 +40,30 @@ internal sealed class SuperSeedOffers
         if (session.Seeding is null)
         {
             session.Seeding = new SuperSeeder.Peer(session.Pick.Has);
+            if (session.RemoteWindow is { } window)
+            {
+                _seeder.SetWindow(session.Seeding, window.Start, window.End);
+            }
+
             _seeder.AddPeer(session.Seeding);
         }
 
+        Offer(session);
+    }
+
+    /// <summary>
+    /// A peer told us its stream window (<see cref="PeerSession.RemoteWindow"/>): it is offered only pieces inside it
+    /// from now on, and the window may have moved onto pieces it can be offered now.
+    /// </summary>
+    /// <param name="session">The peer.</param>
+    public void OnPeerWindow(PeerSession session)
+    {
+        if (session.Seeding is null || session.RemoteWindow is not { } window)
+        {
+            return;
+        }
+
+        _seeder.SetWindow(session.Seeding, window.Start, window.End);
         Offer(session);
     }
 

@@ -36,6 +36,13 @@ namespace BlockTorrent.Swarm;
 /// after the first. All-zero pieces need no such rule: a BlockTorrent target has them before it connects.
 /// </para>
 /// <para>
+/// A stream-format target requests only pieces in its decoder's window, so a peer that told us its window
+/// (<see cref="SetWindow"/>) is offered only pieces inside it, and offers it made outside are given back: an offer it
+/// will not request for a long while would hold its slot all that time, and a peer whose slots are held so gets
+/// nothing more while its decoder waits for a piece we never offered it. A peer that tells no window is offered any
+/// piece.
+/// </para>
+/// <para>
 /// Second copies wait for the first pass: while some piece is still on its way to its first holder, no piece is
 /// offered a second time, because every second copy would share our link with the last first copies, which the whole
 /// swarm waits for. The wait ends when the last first copy arrives, or once no first copy has arrived for the hold
@@ -213,7 +220,7 @@ internal sealed class SuperSeeder
         int best = -1;
         int bestScore = int.MaxValue;
         int ties = 0;
-        for (int piece = 0; piece < _seen.Length; piece++)
+        for (int piece = peer.WindowStart; piece < peer.WindowEnd; piece++)
         {
             if (_withdrawn[piece] || peer.Has[piece] || peer.Offers.Contains(piece) || !CanRequest(peer, piece))
             {
@@ -247,6 +254,30 @@ internal sealed class SuperSeeder
         }
 
         return best;
+    }
+
+    /// <summary>
+    /// A peer told us the pieces it requests now, <c>[start, end)</c> (a stream target's decoder window): from now on
+    /// it is offered only pieces inside it, and its open offers outside it are given back.
+    /// </summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="start">The first piece it requests.</param>
+    /// <param name="end">The first piece past its window.</param>
+    public void SetWindow(Peer peer, int start, int end)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        peer.WindowStart = Math.Clamp(start, 0, _seen.Length);
+        peer.WindowEnd = Math.Clamp(end, peer.WindowStart, _seen.Length);
+        peer.Offers.RemoveWhere(piece =>
+        {
+            if (piece >= peer.WindowStart && piece < peer.WindowEnd)
+            {
+                return false;
+            }
+
+            Count(piece, seen: 0, offered: -1);
+            return true;
+        });
     }
 
     /// <summary>
@@ -351,6 +382,12 @@ internal sealed class SuperSeeder
     {
         /// <summary>Gets the peer's pieces.</summary>
         public Bitfield Has { get; } = has;
+
+        /// <summary>Gets the first piece the peer may be offered: the start of its window, or 0.</summary>
+        public int WindowStart { get; internal set; }
+
+        /// <summary>Gets the first piece past those the peer may be offered: the end of its window, or the piece count.</summary>
+        public int WindowEnd { get; internal set; } = has.Length;
 
         /// <summary>Gets the pieces offered to the peer and not yet announced by it.</summary>
         public HashSet<int> Offers { get; } = [];

@@ -1,11 +1,19 @@
+using BlockTorrent.Swarm.Extensions;
+using BlockTorrent.Wire;
+
 namespace BlockTorrent.Swarm;
 
-/// <summary>A stream-format deployment: pieces are started only in the window just ahead of its decoder.</summary>
+/// <summary>
+/// A stream-format deployment: pieces are started only in the window just ahead of its decoder, and peers that speak
+/// <c>bt_stream_window</c> are told where it is; a peer's window, told to a super-seed, bounds what it is offered.
+/// </summary>
 internal sealed partial class TorrentSwarm
 {
+    private readonly StreamWindowExchange _windows;
+
     /// <summary>
-    /// Limits the pieces started to a stream's window, and wakes every peer's requests when it moves; set before
-    /// <see cref="Start"/>.
+    /// Limits the pieces started to a stream's window, tells peers where it is and wakes every peer's requests when it
+    /// moves; set before <see cref="Start"/>.
     /// </summary>
     /// <param name="window">The window the stream's decoder moves.</param>
     public void UseStreamWindow(StreamWindow window)
@@ -14,13 +22,17 @@ internal sealed partial class TorrentSwarm
         lock (Sync)
         {
             Picker!.Window = window;
+            _windows.Local = window;
         }
 
-        window.Moved += WakeRequests;
+        window.Moved += OnWindowMoved;
     }
 
-    /// <summary>Wakes every session's request pump: pieces that could not be started before may be now.</summary>
-    private void WakeRequests()
+    /// <summary>
+    /// Our window moved: every session's request pump may start pieces it could not before, and every peer that speaks
+    /// <c>bt_stream_window</c> (a super-seed offering us pieces) learns the new window.
+    /// </summary>
+    private void OnWindowMoved()
     {
         lock (Sync)
         {
@@ -28,6 +40,19 @@ internal sealed partial class TorrentSwarm
             {
                 s.Signal();
             }
+
+            _windows.Announce(_sessions);
+        }
+    }
+
+    /// <summary>A peer told us its stream window (on its receive loop): a super-seed offers it only pieces inside it.</summary>
+    private void OnPeerWindow(IExtensionPeer peer, StreamWindowMessage window)
+    {
+        var session = (PeerSession)peer;
+        lock (Sync)
+        {
+            session.RemoteWindow = window;
+            _offers?.OnPeerWindow(session);
         }
     }
 }

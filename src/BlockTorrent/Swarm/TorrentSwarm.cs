@@ -23,7 +23,7 @@ namespace BlockTorrent.Swarm;
 /// <c>.Commits</c> piece commits and bans, <c>.Tick</c> the periodic work, <c>.Dialing</c> the dials
 /// (<see cref="PeerCandidates"/>), <c>.SuperSeed</c> the upload shares (<see cref="SuperSeedOffers"/> the offers),
 /// <c>.Sources</c> pieces left without a source, <c>.Check</c> a re-image's check running beside the swarm,
-/// <c>.Bandwidth</c> the rate limits, <c>.Peers</c> the progress snapshot.
+/// <c>.Bandwidth</c> the rate limits, <c>.Peers</c> the progress snapshot, <c>.Streaming</c> a stream target's window.
 /// </para>
 /// </remarks>
 internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
@@ -78,6 +78,8 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
         }
 
         Extensions.Add(new HashServer(manifest));
+        _windows = new StreamWindowExchange(OnPeerWindow);
+        Extensions.Add(_windows, StreamWindowExchange.WantedId);
         _extensionHandshake = Extensions.EncodeHandshake(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit);
         Name = manifest.Name;
 
@@ -113,7 +115,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     // The pieces in flight whose memory is rented, by index.
     private Dictionary<int, PieceBuffer> Buffers { get; } = [];
 
-    /// <summary>Gets the swarm's protocol extensions (ut_metadata, ut_pex, BEP 52 hashes), by name.</summary>
+    /// <summary>Gets the swarm's protocol extensions (ut_metadata, ut_pex, BEP 52 hashes, bt_stream_window), by name.</summary>
     public ExtensionRegistry Extensions { get; }
 
     public SwarmSettings Settings => _host.Settings;

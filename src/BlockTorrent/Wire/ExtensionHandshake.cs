@@ -30,6 +30,9 @@ internal sealed class ExtensionHandshake
     /// <summary>Gets the peer's id for ut_pex, or 0 when it does not speak it.</summary>
     public byte UtPex { get; init; }
 
+    /// <summary>Gets the peer's id for BlockTorrent's <see cref="StreamWindowMessage"/>, or 0 when it does not speak it.</summary>
+    public byte StreamWindow { get; init; }
+
     /// <summary>Gets the peer's request queue size, or 0 when it did not say.</summary>
     public int RequestQueue { get; init; }
 
@@ -49,6 +52,7 @@ internal sealed class ExtensionHandshake
     {
         UtMetadataName => UtMetadata,
         UtPexName => UtPex,
+        StreamWindowMessage.Name => StreamWindow,
         _ => 0,
     };
 
@@ -118,7 +122,7 @@ internal sealed class ExtensionHandshake
             return false;
         }
 
-        byte utMetadata = handshake.UtMetadata, utPex = handshake.UtPex;
+        byte utMetadata = handshake.UtMetadata, utPex = handshake.UtPex, streamWindow = handshake.StreamWindow;
         long reqq = handshake.RequestQueue, metadataSize = handshake.MetadataSize, port = handshake.ListenPort;
         string? client = handshake.Client;
         while (reader.TryReadEntry(out ReadOnlySpan<byte> key))
@@ -127,7 +131,7 @@ internal sealed class ExtensionHandshake
             switch (reader.TokenType)
             {
                 case BencodeTokenType.StartDictionary when key.SequenceEqual("m"u8):
-                    if (!TryReadExtensionIds(ref reader, ref utMetadata, ref utPex))
+                    if (!TryReadExtensionIds(ref reader, ref utMetadata, ref utPex, ref streamWindow))
                     {
                         return false;
                     }
@@ -165,6 +169,7 @@ internal sealed class ExtensionHandshake
         {
             UtMetadata = utMetadata,
             UtPex = utPex,
+            StreamWindow = streamWindow,
             RequestQueue = (int)Math.Clamp(reqq, 0, 100_000),
             MetadataSize = (int)Math.Clamp(metadataSize, 0, int.MaxValue),
             ListenPort = (int)Math.Clamp(port, 0, 65535),
@@ -173,7 +178,7 @@ internal sealed class ExtensionHandshake
         return true;
     }
 
-    private static bool TryReadExtensionIds(ref BencodeReader reader, ref byte utMetadata, ref byte utPex)
+    private static bool TryReadExtensionIds(ref BencodeReader reader, ref byte utMetadata, ref byte utPex, ref byte streamWindow)
     {
         while (reader.TryReadEntry(out ReadOnlySpan<byte> name))
         {
@@ -189,6 +194,10 @@ internal sealed class ExtensionHandshake
                 else if (name.SequenceEqual("ut_pex"u8))
                 {
                     utPex = value;
+                }
+                else if (name.SequenceEqual("bt_stream_window"u8))
+                {
+                    streamWindow = value;
                 }
             }
             else if (!reader.TrySkip())

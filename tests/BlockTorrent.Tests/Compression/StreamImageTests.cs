@@ -62,7 +62,9 @@ public sealed class StreamImageTests : IDisposable
             return store;
         };
 
-        var (target, result) = await DeployFromPlainSeedAsync(compressed, manifest, options, image.Length);
+        // A default seed (adaptive super-seed) offers the target only pieces inside the window it tells: one that
+        // offered pieces outside it would leave the decoder waiting for a piece never offered.
+        var (target, result) = await DeployFromDefaultSeedAsync(compressed, manifest, options, image.Length);
 
         Assert.Equal(image, target.Contents.ToArray());
         CountingScratchStore scratch = Assert.Single(stores);
@@ -94,7 +96,7 @@ public sealed class StreamImageTests : IDisposable
         TorrentManifest manifest = await StreamImageBuilder.CreateAsync(path, new ManifestBuilderOptions { PieceLength = PieceLength }, TestContext.Current.CancellationToken);
         Assert.Equal(3, manifest.DuplicatePieceCount);
 
-        var (target, result) = await DeployFromPlainSeedAsync(file.ToArray(), manifest, new DeployOptions { ScratchSize = 2 * PieceLength }, image.Length);
+        var (target, result) = await DeployFromDefaultSeedAsync(file.ToArray(), manifest, new DeployOptions { ScratchSize = 2 * PieceLength }, image.Length);
 
         Assert.Equal(image, target.Contents.ToArray());
         Assert.Equal(file.Length - (3 * PieceLength), result.BytesDownloaded);
@@ -133,23 +135,65 @@ public sealed class StreamImageTests : IDisposable
         Assert.False(target.Contents.Span.ContainsAnyExcept((byte)0));
     }
 
+    [Fact]
+    public async Task SeveralStreamTargetsDeployTogetherFromADefaultSeedEachWithinItsScratch()
+    {
+        // The default seed super-seeds, offering each target only pieces inside the window it told (bt_stream_window),
+        // while the targets also trade pieces among themselves, each through a window of three pieces.
+        byte[] image = CompressibleImage.Create(12 * 1024 * 1024, seed: 12);
+        (TorrentManifest manifest, byte[] compressed) = await CreateAsync(image, StreamFormat.Zstd);
+        Assert.True(compressed.Length > 24 * PieceLength, "the stream must be many times the window");
+        DeployOptions[] options = [.. Enumerable.Range(0, 3).Select(_ => new DeployOptions { ScratchSize = 3 * PieceLength })];
+
+        var (targets, results) = await DeployFromDefaultSeedAsync(compressed, manifest, options, image.Length);
+
+        Assert.All(targets, target => Assert.True(image.AsSpan().SequenceEqual(target.Contents.Span), "a target's raw image differs"));
+        Assert.All(results, result => Assert.InRange(result.ScratchPeakBytes, 1, 3 * PieceLength));
+    }
+
+    /// <summary>Seeds the stream with the default seed options (adaptive super-seeding) and deploys it onto a fresh memory device.</summary>
+    private static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromDefaultSeedAsync(byte[] compressed, TorrentManifest manifest, DeployOptions options, int rawLength)
+    {
+        var (targets, results) = await DeployFromDefaultSeedAsync(compressed, manifest, [options], rawLength);
+        return (targets[0], results[0]);
+    }
+
     /// <summary>
-    /// Seeds the stream without super-seeding (whose offers a stream's window may not take: a known limit) and deploys
-    /// it onto a fresh memory device.
+    /// Seeds the stream with the default seed options (adaptive super-seeding) and deploys it onto one fresh memory
+    /// device per options, all at once, each target knowing the seed and the other targets.
     /// </summary>
-    private static async Task<(MemoryBlockDevice Target, DeploymentResult Result)> DeployFromPlainSeedAsync(byte[] compressed, TorrentManifest manifest, DeployOptions options, int rawLength)
+    private static async Task<(MemoryBlockDevice[] Targets, DeploymentResult[] Results)> DeployFromDefaultSeedAsync(byte[] compressed, TorrentManifest manifest, DeployOptions[] options, int rawLength)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         cts.CancelAfter(Bound);
         await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
-        await using var deployer = new BlockTorrentClient(SwarmTestImages.Loopback());
-        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(compressed), new SeedOptions { SuperSeeding = SuperSeedMode.Never }, cts.Token);
-        options.Peers.Add(seeder.LocalEndPoint);
-        var target = new MemoryBlockDevice(rawLength);
-        DeploymentResult result = await deployer.DeployAsync(manifest, target, options, null, cts.Token);
-        await cts.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
-        return (target, result);
+        var deployers = new List<BlockTorrentClient>();
+        try
+        {
+            Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(compressed), null, cts.Token);
+            deployers.AddRange(options.Select(_ => new BlockTorrentClient(SwarmTestImages.Loopback())));
+            MemoryBlockDevice[] targets = [.. options.Select(_ => new MemoryBlockDevice(rawLength))];
+            for (int i = 0; i < options.Length; i++)
+            {
+                options[i].Peers.Add(seeder.LocalEndPoint);
+                for (int j = 0; j < i; j++)
+                {
+                    options[i].Peers.Add(deployers[j].LocalEndPoint);
+                }
+            }
+
+            DeploymentResult[] results = await Task.WhenAll(deployers.Select((d, i) => d.DeployAsync(manifest, targets[i], options[i], null, cts.Token)));
+            await cts.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+            return (targets, results);
+        }
+        finally
+        {
+            foreach (BlockTorrentClient deployer in deployers)
+            {
+                await deployer.DisposeAsync();
+            }
+        }
     }
 
     internal static byte[] Compress(byte[] image, StreamFormat format)

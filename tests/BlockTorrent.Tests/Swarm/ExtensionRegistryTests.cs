@@ -58,6 +58,23 @@ public sealed class ExtensionRegistryTests
     }
 
     [Fact]
+    public void AnExtensionWithAFixedIdKeepsItWhetherOrNotOthersAreRegisteredBeforeItAndItsIdIsNotReused()
+    {
+        var withPex = new ExtensionRegistry();
+        withPex.Add(new MetadataServer(new byte[1]));
+        withPex.Add(new PeerExchange((_, _) => { }, interval: 1, TimeProvider.System));
+        withPex.Add(new StreamWindowExchange((_, _) => { }), StreamWindowExchange.WantedId);
+        var withoutPex = new ExtensionRegistry();
+        withoutPex.Add(new MetadataServer(new byte[1]));
+        withoutPex.Add(new StreamWindowExchange((_, _) => { }), StreamWindowExchange.WantedId);
+
+        Assert.Equal(StreamWindowExchange.WantedId, withPex.Find(StreamWindowMessage.Name)!.LocalId);
+        Assert.Equal(StreamWindowExchange.WantedId, withoutPex.Find(StreamWindowMessage.Name)!.LocalId);
+        Assert.Null(withoutPex.For(new PeerMessage { Id = MessageId.Extended, ExtensionId = 2 }));
+        Assert.Throws<InvalidOperationException>(() => withoutPex.Add(new Named("x_taken", advertised: true), StreamWindowExchange.WantedId));
+    }
+
+    [Fact]
     public void MetadataRequestsAreAnsweredUnderThePeersIdUntilTooManyWaitUnsent()
     {
         var registry = new ExtensionRegistry();

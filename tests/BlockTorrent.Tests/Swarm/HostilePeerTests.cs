@@ -29,6 +29,7 @@ public sealed class HostilePeerTests
         { "a ut_metadata request for a negative piece", Extended(HostilePeer.UtMetadataId, "d8:msg_typei0e5:piecei-1ee") },
         { "a ut_metadata request for a piece beyond the info dictionary", Extended(HostilePeer.UtMetadataId, "d8:msg_typei0e5:piecei4000ee") },
         { "a hashes message nobody asked for", HashesNobodyAskedFor() },
+        { "a bt_stream_window message with an empty window", Extended(BlockTorrent.Swarm.Extensions.StreamWindowExchange.WantedId, "d3:endi4e5:starti4ee") },
     };
 
     private static byte[] Extended(byte id, string payload)

@@ -441,6 +441,101 @@ public sealed class SuperSeederTests
         Assert.Equal(held, toB[^1]);
     }
 
+    [Fact]
+    public void APeerThatToldItsWindowIsOfferedOnlyPiecesInsideIt()
+    {
+        var seeder = NewSeeder(32, offers: 4);
+        var peer = new SuperSeeder.Peer(new Bitfield(32));
+        seeder.SetWindow(peer, 8, 11);
+        seeder.AddPeer(peer);
+
+        int[] offered = [.. Enumerable.Range(0, 4).Select(_ => seeder.NextOffer(peer, 0))];
+
+        Assert.Equal([-1, 8, 9, 10], offered.Order());
+    }
+
+    [Fact]
+    public void OffersOutsideAWindowToldLaterAreGivenBackAndTheWindowGetsTheirSlots()
+    {
+        var seeder = NewSeeder(32, offers: 4, random: new Random(5));
+        var peer = new SuperSeeder.Peer(new Bitfield(32));
+        seeder.AddPeer(peer);
+        while (seeder.NextOffer(peer, 0) >= 0)
+        {
+        }
+
+        int[] before = [.. peer.Offers];
+        seeder.SetWindow(peer, 0, 2);
+
+        Assert.All(peer.Offers, piece => Assert.InRange(piece, 0, 1));
+        Assert.All(before.Where(piece => piece >= 2), piece => Assert.Equal(0, seeder.OfferedCount(piece)));
+        while (seeder.NextOffer(peer, 0) >= 0)
+        {
+        }
+
+        Assert.Equal([0, 1], peer.Offers.Order());
+        Assert.Equal(2, seeder.FirstCopiesInFlight);
+    }
+
+    [Fact]
+    public void StreamPeersThatTellTheirWindowsGetEveryPieceAndAreOfferedNothingOutsideThem() =>
+        Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => StreamPeersThatTellTheirWindowsGetEveryPieceAndAreOfferedNothingOutsideThemFor(seed)).CheckSeeded(maxTest: 200);
+
+    private static bool StreamPeersThatTellTheirWindowsGetEveryPieceAndAreOfferedNothingOutsideThemFor(int seed)
+    {
+        // Peers like our stream targets: each requests only pieces in [next, next + window), from the seed's offers or
+        // from another peer, and tells the seed its window each time its decoder moves past a piece.
+        var random = new Random(seed);
+        int pieces = random.Next(1, 48);
+        var seeder = new SuperSeeder(pieces, random.Next(1, 5), 12, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1), Second, random, adaptive: random.Next(2) == 0);
+        var peers = Enumerable.Range(0, random.Next(1, 5)).Select(_ => new SuperSeeder.Peer(new Bitfield(pieces))).ToList();
+        int[] window = [.. peers.Select(_ => random.Next(1, 6))];
+        int[] next = new int[peers.Count];
+        for (int i = 0; i < peers.Count; i++)
+        {
+            seeder.AddPeer(peers[i]);
+            seeder.SetWindow(peers[i], 0, window[i]);
+        }
+
+        long now = 0;
+        for (int step = 0; step < pieces * peers.Count * 16 && peers.Any(p => !p.Has.IsFull); step++)
+        {
+            int i = random.Next(peers.Count);
+            SuperSeeder.Peer peer = peers[i];
+            int end = Math.Min(pieces, next[i] + window[i]);
+            while (seeder.NextOffer(peer, now) >= 0)
+            {
+            }
+
+            if (peer.Offers.Any(piece => piece < next[i] || piece >= end))
+            {
+                return false;
+            }
+
+            // Offered pieces the seed announced (opened peers: every piece) and pieces other peers have, in the window.
+            int[] fetchable = [.. Enumerable.Range(next[i], end - next[i]).Where(p => !peer.Has[p] && (peer.Open || peer.Offers.Contains(p) || peers.Any(q => q.Has[p])))];
+            if (fetchable.Length > 0)
+            {
+                Announce(seeder, peer, fetchable[random.Next(fetchable.Length)], now);
+                while (next[i] < pieces && peer.Has[next[i]])
+                {
+                    next[i]++;
+                }
+
+                seeder.SetWindow(peer, next[i], next[i] + window[i]);
+            }
+
+            if (seeder.ShouldOpen(peer, now))
+            {
+                seeder.Open(peer);
+            }
+
+            now += Second / 2;
+        }
+
+        return peers.All(p => p.Has.IsFull);
+    }
+
     private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, TimeSpan? hold = null, Random? random = null, bool adaptive = false) =>
         new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), hold ?? TimeSpan.FromSeconds(1), Second, random ?? new Random(7), adaptive: adaptive);
 

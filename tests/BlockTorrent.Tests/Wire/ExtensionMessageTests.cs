@@ -146,6 +146,35 @@ public sealed class ExtensionMessageTests
             return parsed is null || parsed.Added.Count + parsed.Dropped.Count <= 2 * PexMessage.MaxPeersPerList;
         }).CheckSeeded(maxTest: 300);
 
+    [Fact]
+    public void AnyStreamWindowRoundTripsAndAHandshakeNamingItGivesItsId() => Prop.ForAll(
+        Gen.Choose(0, int.MaxValue - 1).SelectMany(start => Gen.Choose(1, int.MaxValue - start).Select(length => (start, start + length))).ToArbitrary(),
+        window =>
+        {
+            var output = new ArrayBufferWriter<byte>();
+            new StreamWindowMessage(window.Item1, window.Item2).WriteTo(output);
+            var registry = new ExtensionRegistry();
+            registry.Add(new MetadataServer(new byte[1]));
+            registry.Add(new StreamWindowExchange((_, _) => { }));
+
+            return StreamWindowMessage.TryParse(output.WrittenSpan, out StreamWindowMessage parsed)
+                && parsed == new StreamWindowMessage(window.Item1, window.Item2)
+                && ExtensionHandshake.TryParse(registry.EncodeHandshake(0, 6881, 2048), out ExtensionHandshake handshake)
+                && handshake.StreamWindow == registry.Find(StreamWindowMessage.Name)!.LocalId
+                && handshake.IdFor(StreamWindowMessage.Name) == handshake.StreamWindow && handshake.StreamWindow != 0;
+        }).CheckSeeded(maxTest: 200);
+
+    [Theory]
+    [InlineData("d3:endi4e5:starti4ee", "an empty window")]
+    [InlineData("d3:endi4e5:starti-1ee", "a negative start")]
+    [InlineData("d3:endi4294967296e5:starti0ee", "an end past any piece index")]
+    [InlineData("d5:starti0ee", "no end")]
+    [InlineData("li0ei4ee", "a list")]
+    public void AnInvalidStreamWindowIsRefused(string payload, string what)
+    {
+        Assert.False(StreamWindowMessage.TryParse(Encoding.ASCII.GetBytes(payload), out _), what);
+    }
+
     private static Gen<List<PexPeer>> PexPeers =>
         Gen.ListOf(Gen.Zip(Gen.Zip(Gen.Elements(true, false), ArbMap.Default.GeneratorFor<byte[]>()), Gen.Zip(Gen.Choose(1, 65535), Gen.Choose(0, 31))))
             .Select(items => items.Take(50).Select(item =>

@@ -19,9 +19,19 @@ internal sealed class ExtensionRegistry
 
     /// <summary>Registers an extension.</summary>
     /// <param name="extension">The extension.</param>
-    /// <exception cref="InvalidOperationException">The name, or a core message it handles, is taken already.</exception>
-    public void Add(PeerExtension extension)
+    /// <param name="localId">
+    /// The id an advertised extension's messages come under, or 0 for the next free one. A fixed id keeps an extension
+    /// registered only sometimes (ut_pex, not for private torrents) from moving the ones registered after it.
+    /// </param>
+    /// <exception cref="InvalidOperationException">The name, the id, or a core message it handles, is taken already.</exception>
+    public void Add(PeerExtension extension, byte localId = 0)
     {
+        byte wanted = localId != 0 ? localId : _nextId;
+        if (extension.IsAdvertised && _byLocalId[wanted] is not null)
+        {
+            throw new InvalidOperationException($"Extension id {wanted} is taken already.");
+        }
+
         if (Find(extension.Name) is not null)
         {
             throw new InvalidOperationException($"An extension named {extension.Name} is registered already.");
@@ -42,8 +52,12 @@ internal sealed class ExtensionRegistry
 
         if (extension.IsAdvertised)
         {
-            extension.LocalId = _nextId++;
+            extension.LocalId = wanted;
             _byLocalId[extension.LocalId] = extension;
+            while (_nextId < byte.MaxValue && _byLocalId[_nextId] is not null)
+            {
+                _nextId++;
+            }
         }
 
         extension.Index = _extensions.Count;
