@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Reflection;
 using System.Security.Cryptography.X509Certificates;
 using BlockTorrent.Samples;
 using BlockTorrent.Testing;
@@ -7,12 +8,15 @@ using BlockTorrent.Testing;
 namespace BlockTorrent.Service.Tests;
 
 /// <summary>
-/// A target service that has no peer at all deploys from the depot's web seed over HTTPS, trusting exactly the
-/// server certificate it trusts for the manifest: the certificate the depot is given, or the one it made itself.
+/// A target service, or <c>blocktorrent deploy</c>, that has no peer at all deploys from the depot's web seed over
+/// HTTPS, trusting exactly the server certificate it trusts for the manifest: the certificate the depot is given, or
+/// the one it made itself.
 /// </summary>
 public sealed class TargetWebSeedHttpsTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+
+    private static string Cli => typeof(TargetWebSeedHttpsTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BlockTorrentCli").Value!;
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -58,6 +62,23 @@ public sealed class TargetWebSeedHttpsTests : IDisposable
 
         Assert.Contains("SSL", target.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(File.Exists(_dir.File("target.img")) ? await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken) : [], b => b != 0);
+    }
+
+    [Fact]
+    public async Task TheCliWithNoPeerDeploysBitExactFromTheDepotsHttpsWebSeedTrustingTheCertificateItWasGiven()
+    {
+        var image = new TestImage { Length = (2 << 20) + 333, Seed = 63 };
+        int port = FreePort();
+        await using ServiceInstance depot = await StartDepotAsync(image, port, depotMakesItsCertificate: false);
+
+        ProgramResult deploy = await ExternalProgram.RunAsync(
+            "dotnet",
+            [Cli, "deploy", $"https://127.0.0.1:{port}/images/disk.img.torrent", "--target", _dir.File("target.img"), "--server-cert", TestCertificates.Shared.Certificate, "--listen", "127.0.0.1:0", "--timeout", "90s"],
+            Bound,
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
     }
 
     /// <summary>A port free on loopback now, for a depot whose manifests must name their own web seed URL before it starts.</summary>

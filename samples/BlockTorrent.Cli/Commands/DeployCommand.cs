@@ -140,7 +140,8 @@ internal static class DeployCommand
             throw CommandException.Usage("--dry-run contacts no peer, so it needs the .torrent file rather than a magnet link (blocktorrent info FILE.torrent prints the link).");
         }
 
-        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, rates: request.Rates);
+        using HttpClientHandler webSeeds = ServerTrustOf(request).CreateHandler();
+        await using BlockTorrentClient client = SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, rates: request.Rates, webSeedHandler: webSeeds);
         TorrentManifest fetched = await FetchManifestAsync(context, client, magnet, request, saved, cancellationToken).ConfigureAwait(false);
         return await RunAsync(context, request, fetched, client, cancellationToken).ConfigureAwait(false);
     }
@@ -169,16 +170,7 @@ internal static class DeployCommand
             pinned = hash;
         }
 
-        ServerTrust serverTrust;
-        try
-        {
-            serverTrust = ServerTrust.Create(request.ServerCertificateFile, request.ServerFingerprint);
-        }
-        catch (ArgumentException e)
-        {
-            throw CommandException.InvalidInput(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), e);
-        }
-
+        ServerTrust serverTrust = ServerTrustOf(request);
         if (url.Scheme == Uri.UriSchemeHttp && trust is null && pinned is null)
         {
             context.Console.Error.WriteLine($"warning: {url.GetLeftPart(UriPartial.Path)} is plain http and nothing else checks the manifest: anyone on the way could hand this machine another image. Use https, --trust or --btih.");
@@ -204,6 +196,19 @@ internal static class DeployCommand
         catch (InvalidTorrentException e)
         {
             throw CommandException.InvalidInput(e.Message, e);
+        }
+    }
+
+    /// <summary>The https servers trusted for the manifest and for web seeds alike: <c>--server-cert</c> and <c>--server-fingerprint</c>, or the machine's authorities.</summary>
+    private static ServerTrust ServerTrustOf(DeployRequest request)
+    {
+        try
+        {
+            return ServerTrust.Create(request.ServerCertificateFile, request.ServerFingerprint);
+        }
+        catch (ArgumentException e)
+        {
+            throw CommandException.InvalidInput(e.Message.Replace($" (Parameter '{e.ParamName}')", string.Empty, StringComparison.Ordinal), e);
         }
     }
 
@@ -321,7 +326,9 @@ internal static class DeployCommand
             StopOnStdinEof(stop);
         }
 
-        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, peerCertificate, request.Rates) : null;
+        // Web seeds (a depot's https among them) are trusted as the server the manifest comes from.
+        using HttpClientHandler? webSeeds = client is null ? ServerTrustOf(request).CreateHandler() : null;
+        await using BlockTorrentClient? started = client is null ? SwarmSupport.StartClient(context, request.Listen, request.Lsd, request.CongestionControl, peerCertificate, request.Rates, webSeeds) : null;
         client ??= started!;
         var options = new DeployOptions
         {

@@ -19,7 +19,7 @@ internal static class SwarmSupport
     /// Starts a client listening on <paramref name="listen"/>, with one clear message when the port is taken or the
     /// congestion control algorithm (<c>--congestion-control</c>) is malformed or refused by the kernel.
     /// </summary>
-    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null, X509Certificate2? peerCertificate = null, Rates rates = default)
+    public static BlockTorrentClient StartClient(CliContext context, IPEndPoint? listen, bool lsd, string? congestionControl = null, X509Certificate2? peerCertificate = null, Rates rates = default, HttpMessageHandler? webSeedHandler = null)
     {
         IPEndPoint endPoint = listen ?? new IPEndPoint(IPAddress.Any, DefaultPort);
         var options = new BlockTorrentClientOptions
@@ -30,6 +30,7 @@ internal static class SwarmSupport
             PeerCertificate = peerCertificate,
             MaxUploadRate = rates.Upload,
             MaxDownloadRate = rates.Download,
+            WebSeedHandler = webSeedHandler,
         };
         try
         {
