@@ -113,6 +113,31 @@ public sealed partial class CompressedImageServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task ATargetWhoseScratchCannotHoldOnePieceOfTheStreamFailsNamingTheKeyBeforeItsDeviceIsOpened()
+    {
+        string images = Directory.CreateDirectory(_dir.File("images")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(images, "disk.img.gz"), Compress(new TestImage { Length = 1 << 20, Seed = 29 }.ToArray(), zstd: false), TestContext.Current.CancellationToken);
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = images;
+        settings["BlockTorrent:Depot:PieceSize"] = PieceLength.ToString(CultureInfo.InvariantCulture);
+        await using ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img.gz", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img.gz", TestContext.Current.CancellationToken);
+
+        await using ServiceInstance target = await FleetServices.StartTargetAsync(_dir, depot, "target.img", new()
+        {
+            ["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/disk.img.gz.torrent",
+            ["BlockTorrent:Target:ScratchSize"] = (PieceLength / 2).ToString(CultureInfo.InvariantCulture),
+        });
+        await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, target.Board.ExitCode);
+        JsonElement status = JsonDocument.Parse(target.Board.ToJson()).RootElement.GetProperty("target");
+        Assert.Equal("failed", status.GetProperty("state").GetString());
+        Assert.Contains("BlockTorrent:Target:ScratchSize", status.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("target.img")));
+    }
+
+    [Fact]
     public async Task ADepotGivenASeekableImageWithoutItsManifestDoesNotServeItAndSaysHowToMakeIt()
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
