@@ -8,7 +8,7 @@ internal static partial class Log
     [LoggerMessage(5000, LogLevel.Information, "Depot: seeding the images in {Folder}; peers connect to {PeerEndPoint}")]
     public static partial void DepotStarted(ILogger logger, string folder, IPEndPoint peerEndPoint);
 
-    [LoggerMessage(5018, LogLevel.Information, "Depot: {Name} is a {Format} stream; its manifest describes the compressed file, with the raw image's length and SHA-256")]
+    [LoggerMessage(5093, LogLevel.Information, "Depot: {Name} is a {Format} stream; its manifest describes the compressed file, with the raw image's length and SHA-256")]
     public static partial void StreamImage(ILogger logger, string name, string format);
 
     [LoggerMessage(5019, LogLevel.Information, "Depot: {Name} is a compressed stream served without super-seeding: a super-seed's offers may fall outside a stream target's window (docs/COMPRESSED-IMAGES.md)")]
