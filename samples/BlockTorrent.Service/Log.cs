@@ -11,9 +11,6 @@ internal static partial class Log
     [LoggerMessage(5093, LogLevel.Information, "Depot: {Name} is a {Format} stream; its manifest describes the compressed file, with the raw image's length and SHA-256")]
     public static partial void StreamImage(ILogger logger, string name, string format);
 
-    [LoggerMessage(5019, LogLevel.Information, "Depot: {Name} is a compressed stream served without super-seeding: a super-seed's offers may fall outside a stream target's window (docs/COMPRESSED-IMAGES.md)")]
-    public static partial void StreamSeededPlainly(ILogger logger, string name);
-
     [LoggerMessage(5008, LogLevel.Information, "Status endpoint: {StatusUrl}/status")]
     public static partial void StatusListening(ILogger logger, string statusUrl);
 

@@ -69,7 +69,7 @@ public sealed partial class CompressedImageServiceTests : IDisposable
     [Theory]
     [InlineData("gz", StreamFormat.Gzip)]
     [InlineData("xz", StreamFormat.Xz)]
-    public async Task ADepotMakesTheManifestOfAGzipOrXzStreamServesItsCompressedBytesAsAWebSeedAndATargetDeploysItBitExact(string extension, StreamFormat format)
+    public async Task ADepotMakesTheManifestOfAGzipOrXzStreamServesItsCompressedBytesAsAWebSeedAndTwoTargetsDeployItBitExact(string extension, StreamFormat format)
     {
         TestImage image = TestImage.Realistic(TestImageShape.ZeroRuns, PieceLength, 48, seed: 23);
         byte[] raw = image.ToArray();
@@ -99,17 +99,24 @@ public sealed partial class CompressedImageServiceTests : IDisposable
             Assert.Equal(compressed.AsSpan(PieceLength, PieceLength).ToArray(), await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
         }
 
-        await using ServiceInstance target = await FleetServices.StartTargetAsync(_dir, depot, "target.img", new()
+        // Two targets at once from the depot's default (super-)seed, each with three pieces of scratch.
+        Dictionary<string, string?> targetSettings = new()
         {
             ["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/{name}.torrent",
             ["BlockTorrent:Target:ScratchSize"] = (3 * PieceLength).ToString(CultureInfo.InvariantCulture),
-        });
-        await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+        };
+        await using ServiceInstance first = await FleetServices.StartTargetAsync(_dir, depot, "target1.img", targetSettings);
+        await using ServiceInstance second = await FleetServices.StartTargetAsync(_dir, depot, "target2.img", targetSettings);
+        await first.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+        await second.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
 
-        Assert.Equal(0, target.Board.ExitCode);
-        Assert.Equal(raw, await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
-        JsonElement status = JsonDocument.Parse(target.Board.ToJson()).RootElement.GetProperty("target");
-        Assert.Equal("complete", status.GetProperty("state").GetString());
+        foreach ((ServiceInstance target, string device) in new[] { (first, "target1.img"), (second, "target2.img") })
+        {
+            Assert.Equal(0, target.Board.ExitCode);
+            Assert.Equal(raw, await File.ReadAllBytesAsync(_dir.File(device), TestContext.Current.CancellationToken));
+            JsonElement status = JsonDocument.Parse(target.Board.ToJson()).RootElement.GetProperty("target");
+            Assert.Equal("complete", status.GetProperty("state").GetString());
+        }
     }
 
     [Fact]

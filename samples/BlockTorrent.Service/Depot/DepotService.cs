@@ -314,16 +314,10 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         UploadLimiter uploadLimiter = client.CreateUploadLimiter(depot.MaxUploadRatePerImage);
         status.SetManifest(infoHash, manifest.Length, manifest.PieceCount, uploadLimiter);
         fleet.AddImage(infoHash, status.Name, manifest.PieceCount, manifest.Length);
-        bool stream = StreamImage.FromManifest(manifest) is not null;
-        if (stream && depot.SuperSeed is null)
-        {
-            Log.StreamSeededPlainly(_logger, status.Name);
-        }
-
         var seedOptions = new SeedOptions
         {
             VerifyOnFirstRead = depot.VerifyReads,
-            SuperSeeding = depot.SuperSeed switch { true => SuperSeedMode.Always, false => SuperSeedMode.Never, null when stream => SuperSeedMode.Never, null => SuperSeedMode.Adaptive },
+            SuperSeeding = depot.SuperSeed switch { true => SuperSeedMode.Always, false => SuperSeedMode.Never, null => SuperSeedMode.Adaptive },
             UploadLimiter = uploadLimiter,
             Progress = new SynchronousProgress<SeedProgress>(p =>
             {
