@@ -36,6 +36,7 @@ public sealed partial class CompressedImageServiceTests : IDisposable
         await using ServiceProcess depot = ServiceProcess.Start([.. ServiceProcess.Loopback(_dir, "Depot"), $"--BlockTorrent:Depot:ImageFolder={images}", $"--BlockTorrent:Depot:PieceSize={PieceLength}", $"--BlockTorrent:StateDirectory={_dir.File("depot-state")}"]);
         await depot.WaitForOutputAsync("Depot: seeding disk.img.zst (", Bound);
         await depot.WaitForOutputAsync("Depot: seeding disk.img.btz (", Bound);
+        await depot.WaitForOutputAsync("Depot: manifests at", Bound);
         string manifests = ManifestsUrl().Match(depot.Output).Groups[1].Value;
         Assert.True(manifests.Length > 0, depot.Output);
 
