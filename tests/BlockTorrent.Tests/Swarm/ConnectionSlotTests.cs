@@ -9,7 +9,7 @@ namespace BlockTorrent.Tests.Swarm;
 /// </summary>
 public sealed class ConnectionSlotTests
 {
-    private static readonly TimeSpan DeployBound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DeployBound = TimeSpan.FromSeconds(90);
 
     [Fact]
     public async Task SilentSocketsAndIdlePeersFromManyAddressesCannotLockATargetOutOfItsSeed()
