@@ -11,8 +11,13 @@ progress snapshot (one a second) with bytes downloaded from peers, counted from 
 of any kind shows how much of that is the process starting); the total is the
 deploy process's whole run, its final flush included. Every target is compared with this month's image.
 
+Loopback is faster than the disk read; a fleet's link is not. --max-download-rate RATE[,RATE...] (bytes a second, as
+`deploy --max-download-rate` takes them: 100M is about 1 Gbit/s, 12M about 100 Mbit/s) caps every deploy's download,
+and the rounds run once for each rate ("none" for no cap); a summary gives each build's median and range per rate.
+
     benchmarks/swarm/reimage.py --cli NEW_BlockTorrent.Cli.dll --before OLD_BlockTorrent.Cli.dll
         [--size 1GiB] [--piece-size 1MiB] [--changed 0.10] [--moved 0.05] [--runs 2] [--dir /var/tmp] [--json FILE]
+        [--max-download-rate none,100M,12M]
 
 Files are written under a temporary folder of --dir, removed on exit; processes are stopped by their PID.
 """
@@ -26,6 +31,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,10 +95,11 @@ def wait_for_port(port, process, bound=60):
     sys.exit(f"the seed did not listen on port {port} within {bound} s")
 
 
-def deploy(cli, torrent, target, seed_port):
+def deploy(cli, torrent, target, seed_port, rate):
+    cap = [] if rate == "none" else ["--max-download-rate", rate]
     started = time.time()
     result = subprocess.run([*command(cli), "deploy", torrent, "--target", target, "--peer", f"127.0.0.1:{seed_port}",
-                             "--listen", "127.0.0.1:0", "--json", "--timeout", "30m"],
+                             "--listen", "127.0.0.1:0", "--json", "--timeout", "30m", *cap],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     total = time.time() - started
     if result.returncode != 0:
@@ -115,6 +122,23 @@ def deploy(cli, torrent, target, seed_port):
     return {"total_seconds": total, "first_byte_seconds": first, "first_report_seconds": reported, "bytes_downloaded": downloaded, "pieces_from_peers": pieces_from_peers}
 
 
+def spread(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return "n/a"
+    return f"{statistics.median(values):.1f} ({values[0]:.1f}-{values[-1]:.1f})"
+
+
+def summarize(results):
+    print("cap    build   fetched MiB median (min-max)  first byte s        total s             load")
+    for rate in dict.fromkeys(r["rate"] for r in results):
+        for label in ("before", "now"):
+            rs = [r for r in results if r["rate"] == rate and r["build"] == label]
+            print(f"{rate:<6} {label:<7} {spread([r['bytes_downloaded'] / MIB for r in rs]):<29} "
+                  f"{spread([r['first_byte_seconds'] for r in rs]):<19} {spread([r['total_seconds'] for r in rs]):<19} "
+                  f"{spread([r['load'] for r in rs])}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cli", required=True, help="the build measured (blocktorrent or BlockTorrent.Cli.dll); it also seeds")
@@ -127,6 +151,8 @@ def main():
     parser.add_argument("--dir", default="/var/tmp")
     parser.add_argument("--seed", type=int, default=185, help="the random choice of changed and moved pieces")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--max-download-rate", default="none",
+                        help="comma-separated download caps for every deploy (e.g. 100M,12M); 'none' for no cap")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="bt-reimage-", dir=args.dir)
     seed = None
@@ -140,17 +166,19 @@ def main():
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, seed)
         results = []
-        for run in range(args.runs):
-            for label, cli in (("before", args.before), ("now", args.cli)):
-                target = os.path.join(work, "target.img")
-                shutil.copyfile(old, target)
-                r = deploy(cli, torrent, target, port)
-                if sha256(target) != expected:
-                    sys.exit(f"the {label} build's target differs from this month's image")
-                os.remove(target)
-                r.update(build=label, run=run + 1)
-                results.append(r)
-                print(f"run {run + 1} {label:<6} fetched {r['bytes_downloaded'] / MIB:8.1f} MiB  first byte {r['first_byte_seconds'] if r['first_byte_seconds'] is None else round(r['first_byte_seconds'], 1)} s (first report {r['first_report_seconds'] if r['first_report_seconds'] is None else round(r['first_report_seconds'], 1)} s)  total {r['total_seconds']:6.1f} s", flush=True)
+        for rate in [r.strip() for r in args.max_download_rate.split(",")]:
+            for run in range(args.runs):
+                for label, cli in (("before", args.before), ("now", args.cli)):
+                    target = os.path.join(work, "target.img")
+                    shutil.copyfile(old, target)
+                    load = os.getloadavg()[0]
+                    r = deploy(cli, torrent, target, port, rate)
+                    if sha256(target) != expected:
+                        sys.exit(f"the {label} build's target differs from this month's image")
+                    os.remove(target)
+                    r.update(build=label, run=run + 1, rate=rate, load=load)
+                    results.append(r)
+                    print(f"cap {rate:<5} run {run + 1} {label:<6} load {load:4.1f} fetched {r['bytes_downloaded'] / MIB:8.1f} MiB ({r['pieces_from_peers']} pieces)  first byte {r['first_byte_seconds'] if r['first_byte_seconds'] is None else round(r['first_byte_seconds'], 1)} s (first report {r['first_report_seconds'] if r['first_report_seconds'] is None else round(r['first_report_seconds'], 1)} s)  total {r['total_seconds']:6.1f} s", flush=True)
     finally:
         if seed is not None:
             seed.terminate()
@@ -158,6 +186,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     pieces = args.size // args.piece_size
     print(f"{pieces} pieces of {args.piece_size} bytes; {n_changed} changed ({n_changed * args.piece_size / MIB:.0f} MiB), {n_moved} moved")
+    summarize(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"pieces": pieces, "changed": n_changed, "moved": n_moved, "results": results}, f, indent=2)
