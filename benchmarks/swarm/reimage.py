@@ -12,7 +12,7 @@ of any kind shows how much of that is the process starting); the total is the
 deploy process's whole run, its final flush included. Every target is compared with this month's image.
 
 Loopback is faster than the disk read; a fleet's link is not. --max-download-rate RATE[,RATE...] (bytes a second, as
-`deploy --max-download-rate` takes them: 100M is about 1 Gbit/s, 12M about 100 Mbit/s) caps every deploy's download,
+`deploy --max-download-rate` takes them, powers of 1024: 100M is 0.84 Gbit/s, 12M is 101 Mbit/s) caps every deploy's download,
 and the rounds run once for each rate ("none" for no cap); a summary gives each build's median and range per rate.
 
     benchmarks/swarm/reimage.py --cli NEW_BlockTorrent.Cli.dll --before OLD_BlockTorrent.Cli.dll
