@@ -18,11 +18,14 @@ Setups (--setups, comma-separated): `udpcast`; `create` (the piece size `create`
 `1MiB`, `4MiB`; any of the BlockTorrent ones with `/super` to add the seed's --super-seed, `/plain` for its
 --no-super-seed (the seed's default is to super-seed the peers that pass pieces on), or `/nomap` to strip the block map
 (the zero and repeated 16 KiB blocks inside pieces, `blocktorrent blocks`, outside the info dictionary) from the
-.torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both. Images (--images): `dense`
-(random bytes) and `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of earlier
-runs, the rest random). Every setup runs on every image, --runs times, setups alternating within each round so a
+.torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both; `/zst` to compress
+the image with `zstd -3` and deploy that stream (`create IMAGE.zst`, the seed's --source the .zst; a stream's seed needs
+`/plain`, see docs/COMPRESSED-IMAGES.md), with `/scratch64MiB` (any size) for the targets' --scratch-size. Images
+(--images): `dense` (random bytes), `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of
+earlier runs, the rest random) and `mixed` (about 2.9:1 under zstd -3: 15 % random, 10 % zeros, 75 % text-like lines). Every setup runs on every image, --runs times, setups alternating within each round so a
 busy machine weighs on all alike. Each run reports every target's completion time (from the targets' start to its
-`complete` event, final flush included) against the fluid bound (the image sent once at the link rate), the seed's
+`complete` event, final flush included), each target's CPU when it completed and its scratch peak (the deploy's JSON
+`result`, scratchPeakBytes), against the fluid bound (the image sent once at the link rate), the seed's
 bytes on the wire, the processes' CPU, drops and retransmissions, and the load average; every target is compared
 byte for byte with the image. The summary gives, per image and setup, the median of T_all / bound and its spread.
 
@@ -39,6 +42,7 @@ stopped by its PID and every namespace and file removed on exit.
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import random
@@ -196,6 +200,25 @@ def make_images(work, size, kinds, seed=17):
                         f.write(os.urandom(n))
                     written += n
                 f.truncate(size)
+            elif kind == "mixed":
+                # About 2.9:1 under `zstd -3`: runs of 64 KiB to 1 MiB at 64 KiB boundaries, 15 % random bytes, 10 %
+                # zeros (written, not holes) and 75 % text-like lines drawn from 50,000 lines of words (a 4,000-word
+                # vocabulary, Zipf-weighted), as logs, sources and documents are.
+                vocab = ["".join(rnd.choices("abcdefghijklmnopqrstuvwxyz", k=rnd.randint(2, 10))) for _ in range(4000)]
+                cum = list(itertools.accumulate(1 / (i + 1) for i in range(len(vocab))))
+                lines = [(" ".join(rnd.choices(vocab, cum_weights=cum, k=rnd.randint(4, 14))) + "\n").encode() for _ in range(50000)]
+                unit = 64 * 1024
+                written = 0
+                while written < size:
+                    n = min(size - written, rnd.randint(1, 16) * unit)
+                    roll = rnd.random()
+                    if roll < 0.15:
+                        f.write(os.urandom(n))
+                    elif roll < 0.25:
+                        f.write(bytes(n))
+                    else:
+                        f.write(b"".join(rnd.choices(lines, k=n // 40 + 64))[:n])
+                    written += n
             else:
                 raise SystemExit(f"unknown image kind {kind}")
         paths[kind] = path
@@ -268,10 +291,22 @@ def bit_exact(image, target):
     return run("cmp", "-s", image, target, check=False).returncode == 0
 
 
-def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags):
+def scratch_peak(log):
+    """The `scratchPeakBytes` of a deploy's JSON `result` line, or None."""
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if '"event":"result"' in line:
+                    return json.loads(line).get("scratchPeakBytes")
+    except (FileNotFoundError, ValueError):
+        return None
+    return None
+
+
+def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags, source=None, deploy_flags=()):
     seed_log = os.path.join(work, "seed.log")
     tracker = f"{lab.address(0)}:{TRACKER_PORT}"
-    seed = lab.start(0, [cli, "seed", torrent, "--source", image, "--embedded-tracker", tracker, "--json", *seed_flags], seed_log)
+    seed = lab.start(0, [cli, "seed", torrent, "--source", source or image, "--embedded-tracker", tracker, "--json", *seed_flags], seed_log)
     if not wait_for(lambda: "tracker running" in open(seed_log, encoding="utf-8", errors="replace").read() or seed.poll() is not None, 30, 0.1):
         raise RuntimeError("the seed did not start its tracker: " + open(seed_log, encoding="utf-8").read()[-2000:])
     if seed.poll() is not None:
@@ -282,10 +317,22 @@ def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags):
     for i in range(1, args.targets + 1):
         log = os.path.join(work, f"t{i}.log")
         p = lab.start(i, [cli, "deploy", torrent, "--target", os.path.join(work, f"t{i}.raw"),
-                          "--tracker", f"http://{tracker}/announce", "--seed-after", "forever", "--json"], log)
+                          "--tracker", f"http://{tracker}/announce", "--seed-after", "forever", "--json", *deploy_flags], log)
         targets.append((p, log))
     fast = args.targets - 1 if args.slow_rate else args.targets
-    wait_for(lambda: all(complete_time(log) is not None or p.poll() is not None for p, log in targets[:fast]), timeout)
+    # Each target's CPU when its `complete` event is first seen (sampled before the process is reaped: a stream
+    # target exits once complete, as it does not seed the raw image afterwards).
+    cpu_done = [None] * len(targets)
+
+    def sample():
+        for k, (p, log) in enumerate(targets):
+            if cpu_done[k] is None and p.returncode is None:
+                u, s = cpu_seconds(p.pid)
+                if complete_time(log) is not None:
+                    cpu_done[k] = round(u + s, 2)
+        return all(complete_time(log) is not None or p.poll() is not None for p, log in targets[:fast])
+
+    wait_for(sample, timeout)
     if args.slow_rate:
         wait_for(lambda: complete_time(targets[-1][1]) is not None or targets[-1][0].poll() is not None, 5)
     after = lab.counters()
@@ -300,7 +347,7 @@ def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags):
         times.append(None if t is None else round(t - start, 2))
     lab.stop_all()
     exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(times, 1))
-    return times, before, after, user, sys_, exact
+    return times, before, after, user, sys_, exact, cpu_done, [scratch_peak(log) for _, log in targets]
 
 
 def run_udpcast(lab, args, image, work, timeout):
@@ -332,7 +379,7 @@ def run_udpcast(lab, args, image, work, timeout):
         sys_ += s
     lab.stop_all()
     exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(done, 1))
-    return done, before, after, user, sys_, exact
+    return done, before, after, user, sys_, exact, None, None
 
 
 def main():
@@ -398,13 +445,19 @@ def main():
                     continue
                 piece = setup.split("/")[0]
                 nomap = "nomap" in setup.split("/")[1:]
-                key = (kind, piece, nomap)
+                stream = "zst" in setup.split("/")[1:]
+                key = (kind, piece, nomap, stream)
                 if key in torrents:
                     continue
-                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}.torrent")
+                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}{'-zst' if stream else ''}.torrent")
+                src = path
+                if stream:
+                    src = path + ".zst"
+                    if not os.path.exists(src):
+                        run("zstd", "-q", "-3", path, "-o", src)
                 extra = [] if piece == "create" else ["--piece-size", piece]
                 t0 = time.time()
-                run(cli, "create", path, "-o", torrent, *extra)
+                run(cli, "create", src, "-o", torrent, *extra)
                 create_s = round(time.time() - t0, 2)
                 if nomap:
                     strip_block_map(torrent, torrent)
@@ -414,7 +467,7 @@ def main():
                 dups = re.search(r"duplicate pieces:\s+(\d+)", info)
                 zero_blocks = re.search(r"zero blocks:\s+(\d+)", info)
                 repeated_blocks = re.search(r"repeated blocks:\s+(\d+)", info)
-                torrents[key] = (torrent, size.group(1) + size.group(2), create_s, int(zeros.group(1)), int(dups.group(1)),
+                torrents[key] = (torrent, size.group(1) + size.group(2), create_s, int(zeros.group(1)) if zeros else 0, int(dups.group(1)) if dups else 0,
                                  int(zero_blocks.group(1)) if zero_blocks else 0, int(repeated_blocks.group(1)) if repeated_blocks else 0)
         for n in counts:
             args.targets = n
@@ -447,12 +500,13 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                 record = {"image": kind, "setup": setup, "run": r, "targets": args.targets, "rate_mbit": args.rate,
                           "size": args.size, "bound_s": round(bound, 2)}
                 if setup == "udpcast":
-                    times, before, after, user, sys_, exact = run_udpcast(lab, args, images[kind], work, timeout)
+                    times, before, after, user, sys_, exact, cpu_done, peaks = run_udpcast(lab, args, images[kind], work, timeout)
                     record["piece"] = None
                 else:
                     piece = setup.split("/")[0]
                     mods = setup.split("/")[1:]
-                    torrent, piece_text, create_s, zeros, dups, zero_blocks, repeated_blocks = torrents[(kind, piece, "nomap" in mods)]
+                    stream = "zst" in mods
+                    torrent, piece_text, create_s, zeros, dups, zero_blocks, repeated_blocks = torrents[(kind, piece, "nomap" in mods, stream)]
                     record["piece"] = piece_text
                     record["zero_pieces"] = zeros
                     record["duplicate_pieces"] = dups
@@ -460,7 +514,12 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                     record["repeated_blocks"] = repeated_blocks
                     record["create_s"] = create_s
                     flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(m, [])]
-                    times, before, after, user, sys_, exact = run_blocktorrent(lab, args, cli, torrent, images[kind], work, timeout, flags)
+                    deploy_flags = [f for m in mods if m.startswith("scratch") for f in ["--scratch-size", m[len("scratch"):]]]
+                    source = images[kind] + ".zst" if stream else None
+                    if stream:
+                        record["compressed_size"] = os.path.getsize(source)
+                    times, before, after, user, sys_, exact, cpu_done, peaks = run_blocktorrent(
+                        lab, args, cli, torrent, images[kind], work, timeout, flags, source, deploy_flags)
                 fast = times[:-1] if args.slow_rate else times
                 record["targets_s"] = times
                 record["t_all_s"] = None if any(t is None for t in fast) else max(fast)
@@ -475,6 +534,9 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                 segs = after["out_segs"] - before["out_segs"]
                 record["retrans_pct"] = round(100 * (after["retrans"] - before["retrans"]) / segs, 2) if segs else 0
                 record["bit_exact"] = exact
+                if cpu_done is not None:
+                    record["target_cpu_at_complete_s"] = cpu_done
+                    record["scratch_peak_bytes"] = peaks
                 record["load"] = [round(x, 1) for x in load_before]
                 records.append(record)
                 print(json.dumps(record), flush=True)
@@ -520,6 +582,10 @@ def summarize(records, args, bound):
         row["seed_wire_x_median"] = statistics.median(r["seed_wire_x"] for r in runs)
         row["cpu_s_median"] = round(statistics.median(r["cpu_user_s"] + r["cpu_sys_s"] for r in runs), 1)
         row["load_median"] = round(statistics.median(r["load"][0] for r in runs), 1)
+        cpus = [c for r in runs for c in r.get("target_cpu_at_complete_s") or [] if c is not None]
+        row["target_cpu_median_s"] = round(statistics.median(cpus), 2) if cpus else None
+        peaks = [b for r in runs for b in r.get("scratch_peak_bytes") or [] if b is not None]
+        row["scratch_peak_max_bytes"] = max(peaks) if peaks else None
         if args.slow_rate:
             slow = [r["slow_s"] for r in runs if r.get("slow_s") is not None]
             row["slow_median_s"] = round(statistics.median(slow), 2) if slow else None
@@ -538,9 +604,9 @@ def print_table(rows, args, bound):
           + (f" (the last target at {c['slow_rate_mbit']}; T_all is the others')" if c["slow_rate_mbit"] else "")
           + f", switch queue {c['switch_queue']}, TCP {c['congestion_control']}, image {c['size'] // MIB} MiB,"
           + f" fluid bound {bound:.1f} s; {c['cores']} cores")
-    print("| targets | image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | load |"
+    print("| targets | image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | target CPU s at complete, median | scratch peak MiB, max | load |"
           + (" slow target s |" if args.slow_rate else ""))
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if args.slow_rate else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if args.slow_rate else ""))
     for r in rows:
         if "t_all_median_s" in r:
             t = f"{r['t_all_median_s']:.1f} ({r['t_all_min_s']:.1f}–{r['t_all_max_s']:.1f})"
@@ -548,7 +614,8 @@ def print_table(rows, args, bound):
         else:
             t = x = "—"
         print(f"| {r['targets']} | {r['image']} | {r['setup']} | {r['piece'] or '—'} | {r['complete']}/{r['runs']}{'' if r['bit_exact'] else ' NOT BIT-EXACT'} | {t} | {x} | "
-              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | {r['load_median']} |"
+              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | {r['target_cpu_median_s'] if r['target_cpu_median_s'] is not None else '—'} | "
+              f"{'—' if r['scratch_peak_max_bytes'] is None else round(r['scratch_peak_max_bytes'] / MIB, 1)} | {r['load_median']} |"
               + (f" {r.get('slow_median_s', '—')} |" if args.slow_rate else ""))
 
 

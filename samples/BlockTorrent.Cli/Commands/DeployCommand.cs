@@ -581,6 +581,7 @@ internal static class DeployCommand
             w.WriteNumber("bytesUploaded", r.BytesUploaded);
             w.WriteNumber("hashFailures", r.HashFailures);
             w.WriteNumber("peersSeen", r.PeersSeen);
+            w.WriteNumber("scratchPeakBytes", r.ScratchPeakBytes);
             w.WriteNumber("seconds", Math.Round(r.Duration.TotalSeconds, 3));
         });
 

@@ -91,6 +91,35 @@ public sealed class CompressedImageCliTests : IDisposable
     }
 
     [Fact]
+    public async Task DeployWithJsonReportsTheScratchPeakOfAZstdStreamWithinItsScratchSize()
+    {
+        const int scratch = 256 << 10;
+        byte[] image = CompressibleImage.Create(ImageLength, seed: 12);
+        string compressed = _dir.File("disk.img.zst");
+        await using (var file = File.Create(compressed))
+        await using (var zstd = new ZstdSharp.CompressionStream(file, 3))
+        {
+            await zstd.WriteAsync(image, TestContext.Current.CancellationToken);
+        }
+
+        CliResult created = await CliRun.RunAsync("create", compressed, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        int seedPort = Ports.Free();
+        using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", compressed, "--listen", $"127.0.0.1:{seedPort}", "--no-super-seed");
+
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--timeout", "2m", "--stall-timeout", "2m", "--scratch-size", "256KiB", "--json");
+        await stopSeed.CancelAsync();
+        await seed;
+
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        Assert.Equal(image, await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
+        string resultLine = deploy.Output.Split('\n').Single(line => line.Contains("\"event\":\"result\"", StringComparison.Ordinal));
+        long peak = JsonDocument.Parse(resultLine).RootElement.GetProperty("scratchPeakBytes").GetInt64();
+        Assert.InRange(peak, 64 << 10, scratch);
+    }
+
+    [Fact]
     public async Task VerifyOfACompressedImageFailsWithFiveWhenTheRawImageDiffers()
     {
         byte[] image = CompressibleImage.Create(ImageLength, seed: 10);
