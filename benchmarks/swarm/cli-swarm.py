@@ -16,7 +16,8 @@ installed.
 
 Setups (--setups, comma-separated): `udpcast`; `create` (the piece size `create` picks); a piece size such as `256KiB`,
 `1MiB`, `4MiB`; any of the BlockTorrent ones with `/super` to add the seed's --super-seed, `/plain` for its
---no-super-seed (the seed's default is to super-seed the peers that pass pieces on), or `/nomap` to strip the block map
+--no-super-seed (the seed's default is to super-seed the peers that pass pieces on), `/NAME` to run the CLI given
+by --cli-alt NAME=PATH instead (a build with a change, against the current one in the same run), or `/nomap` to strip the block map
 (the zero and repeated 16 KiB blocks inside pieces, `blocktorrent blocks`, outside the info dictionary) from the
 .torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both; `/zst` to compress
 the image with `zstd -3` and deploy that stream (`create IMAGE.zst`, the seed's --source the .zst; a stream's seed needs
@@ -31,7 +32,7 @@ byte for byte with the image. The summary gives, per image and setup, the median
 
     sudo benchmarks/swarm/cli-swarm.py [--targets 8 | --targets 2,4,8,16] [--rate 50] [--size 256MiB] [--runs 5]
         [--setups udpcast,create,256KiB,1MiB,4MiB] [--images dense,sparse] [--slow-rate MBIT]
-        [--switch-queue 50ms] [--cli PATH] [--json FILE] [--dir /var/tmp] [--name PREFIX] [--keep-logs DIR]
+        [--switch-queue 50ms] [--cli PATH] [--cli-alt NAME=PATH ...] [--json FILE] [--dir /var/tmp] [--name PREFIX] [--keep-logs DIR]
 
 --targets with several counts runs every count in turn (a lab of its own each), for how T_all / bound scales with N.
 --slow-rate MBIT puts the last target on a link of that rate; T_all and the ratio are then the other targets'.
@@ -394,6 +395,8 @@ def main():
     ap.add_argument("--switch-queue", default="50ms")
     ap.add_argument("--udpcast-bitrate", type=int, default=0, help="udp-sender --max-bitrate in Mbit/s (default: 0.95 x --rate)")
     ap.add_argument("--cli", help="a published blocktorrent executable (default: publish one ahead of time, as .ci/run does)")
+    ap.add_argument("--cli-alt", action="append", default=[], metavar="NAME=PATH",
+                    help="another published blocktorrent executable, run by the setups marked /NAME (repeatable)")
     ap.add_argument("--json", help="write every run and the summary here")
     ap.add_argument("--dir", default="/var/tmp", help="where the run's own tmpfs is mounted (a folder named after --name)")
     ap.add_argument("--name", default=f"btcs{os.getpid()}")
@@ -408,6 +411,7 @@ def main():
     args.targets = max(counts)
 
     setups = [s.strip() for s in args.setups.split(",") if s.strip()]
+    args.cli_alt = dict(a.split("=", 1) for a in args.cli_alt)
     if "udpcast" in setups and not shutil.which("udp-sender"):
         print("udpcast is not installed (apt-get install udpcast): its runs are left out", file=sys.stderr)
         setups.remove("udpcast")
@@ -514,12 +518,13 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                     record["repeated_blocks"] = repeated_blocks
                     record["create_s"] = create_s
                     flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(m, [])]
+                    build = next((args.cli_alt[m] for m in mods if m in args.cli_alt), cli)
                     deploy_flags = [f for m in mods if m.startswith("scratch") for f in ["--scratch-size", m[len("scratch"):]]]
                     source = images[kind] + ".zst" if stream else None
                     if stream:
                         record["compressed_size"] = os.path.getsize(source)
                     times, before, after, user, sys_, exact, cpu_done, peaks = run_blocktorrent(
-                        lab, args, cli, torrent, images[kind], work, timeout, flags, source, deploy_flags)
+                        lab, args, build, torrent, images[kind], work, timeout, flags, source, deploy_flags)
                 fast = times[:-1] if args.slow_rate else times
                 record["targets_s"] = times
                 record["t_all_s"] = None if any(t is None for t in fast) else max(fast)
