@@ -20,8 +20,8 @@ Setups (--setups, comma-separated): `udpcast`; `create` (the piece size `create`
 by --cli-alt NAME=PATH instead (a build with a change, against the current one in the same run), or `/nomap` to strip the block map
 (the zero and repeated 16 KiB blocks inside pieces, `blocktorrent blocks`, outside the info dictionary) from the
 .torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both; `/zst` to compress
-the image with `zstd -3` and deploy that stream (`create IMAGE.zst`, the seed's --source the .zst; a stream's seed needs
-`/plain`, see docs/COMPRESSED-IMAGES.md), with `/scratch64MiB` (any size) for the targets' --scratch-size. Images
+the image with `zstd -3` and deploy that stream (`create IMAGE.zst`, the seed's --source the .zst; the default seed
+offers a stream target only pieces inside the decoder window it tells, see docs/COMPRESSED-IMAGES.md), with `/scratch64MiB` (any size) for the targets' --scratch-size. Images
 (--images): `dense` (random bytes), `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of
 earlier runs, the rest random) and `mixed` (about 2.9:1 under zstd -3: 15 % random, 10 % zeros, 75 % text-like lines). Every setup runs on every image, --runs times, setups alternating within each round so a
 busy machine weighs on all alike. Each run reports every target's completion time (from the targets' start to its
