@@ -21,7 +21,8 @@ by --cli-alt NAME=PATH instead (a build with a change, against the current one i
 (the zero and repeated 16 KiB blocks inside pieces, `blocktorrent blocks`, outside the info dictionary) from the
 .torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both; `/zst` to compress
 the image with `zstd -3` and deploy that stream (`create IMAGE.zst`, the seed's --source the .zst; the default seed
-offers a stream target only pieces inside the decoder window it tells, see docs/COMPRESSED-IMAGES.md), with `/scratch64MiB` (any size) for the targets' --scratch-size. Images
+offers a stream target only pieces inside the decoder window it tells, see docs/COMPRESSED-IMAGES.md), or `/btz` to
+deploy the seekable image `create --compress zstd` writes (IMAGE.btz, the seed's --source), with `/scratch64MiB` (any size) for the targets' --scratch-size. Images
 (--images): `dense` (random bytes), `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of
 earlier runs, the rest random) and `mixed` (about 2.9:1 under zstd -3: 15 % random, 10 % zeros, 75 % text-like lines). Every setup runs on every image, --runs times, setups alternating within each round so a
 busy machine weighs on all alike. Each run reports every target's completion time (from the targets' start to its
@@ -449,17 +450,20 @@ def main():
                     continue
                 piece = setup.split("/")[0]
                 nomap = "nomap" in setup.split("/")[1:]
-                stream = "zst" in setup.split("/")[1:]
+                mods = setup.split("/")[1:]
+                stream = "zst" if "zst" in mods else "btz" if "btz" in mods else None
                 key = (kind, piece, nomap, stream)
                 if key in torrents:
                     continue
-                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}{'-zst' if stream else ''}.torrent")
+                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}{'-' + stream if stream else ''}.torrent")
                 src = path
-                if stream:
+                if stream == "zst":
                     src = path + ".zst"
                     if not os.path.exists(src):
                         run("zstd", "-q", "-3", path, "-o", src)
                 extra = [] if piece == "create" else ["--piece-size", piece]
+                if stream == "btz":
+                    extra += ["--compress", "zstd", "--compressed-file", path + ".btz"]
                 t0 = time.time()
                 run(cli, "create", src, "-o", torrent, *extra)
                 create_s = round(time.time() - t0, 2)
@@ -509,7 +513,7 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                 else:
                     piece = setup.split("/")[0]
                     mods = setup.split("/")[1:]
-                    stream = "zst" in mods
+                    stream = "zst" if "zst" in mods else "btz" if "btz" in mods else None
                     torrent, piece_text, create_s, zeros, dups, zero_blocks, repeated_blocks = torrents[(kind, piece, "nomap" in mods, stream)]
                     record["piece"] = piece_text
                     record["zero_pieces"] = zeros
@@ -520,7 +524,7 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                     flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(m, [])]
                     build = next((args.cli_alt[m] for m in mods if m in args.cli_alt), cli)
                     deploy_flags = [f for m in mods if m.startswith("scratch") for f in ["--scratch-size", m[len("scratch"):]]]
-                    source = images[kind] + ".zst" if stream else None
+                    source = images[kind] + "." + stream if stream else None
                     if stream:
                         record["compressed_size"] = os.path.getsize(source)
                     times, before, after, user, sys_, exact, cpu_done, peaks = run_blocktorrent(
