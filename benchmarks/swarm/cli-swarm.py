@@ -56,16 +56,9 @@ import subprocess
 import sys
 import time
 
-MIB = 1024 * 1024
+from benchlib import MIB, parse_size
+
 TRACKER_PORT = 6969
-
-
-def parse_size(text):
-    m = re.fullmatch(r"(\d+)\s*(KiB|MiB|GiB|K|M|G)?", text.strip(), re.IGNORECASE)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text}")
-    unit = (m.group(2) or "").lower()[:1]
-    return int(m.group(1)) * {"": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
 
 
 def run(*args, check=True, quiet=True):

@@ -32,16 +32,9 @@ import subprocess
 import sys
 import tempfile
 
-MIB = 1024 * 1024
+from benchlib import MIB, cli_command, parse_size
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def parse_size(text):
-    m = re.fullmatch(r"(\d+)\s*(KiB|MiB|GiB|K|M|G)?", text.strip(), re.IGNORECASE)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text}")
-    unit = (m.group(2) or "").lower()[:1]
-    return int(m.group(1)) * {"": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
 
 
 def run(*args):
@@ -78,10 +71,6 @@ class Link:
     def close(self):
         for ns in self.namespaces:
             subprocess.run(["ip", "netns", "delete", ns], check=False)
-
-
-def cli_command(cli):
-    return ["dotnet", cli] if cli.endswith(".dll") else [cli]
 
 
 def measure(link, cli, work, image, torrent, cap, seconds, capped):

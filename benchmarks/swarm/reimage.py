@@ -37,19 +37,8 @@ import sys
 import tempfile
 import time
 
-MIB = 1024 * 1024
+from benchlib import MIB, cli_command, parse_size
 
-
-def parse_size(text):
-    m = re.fullmatch(r"(\d+)\s*(KiB|MiB|GiB|K|M|G)?", text.strip(), re.IGNORECASE)
-    if not m:
-        raise argparse.ArgumentTypeError(f"not a size: {text}")
-    unit = (m.group(2) or "").lower()[:1]
-    return int(m.group(1)) * {"": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
-
-
-def command(cli):
-    return ["dotnet", cli] if cli.endswith(".dll") else [cli]
 
 
 def sha256(path):
@@ -98,7 +87,7 @@ def wait_for_port(port, process, bound=60):
 def deploy(cli, torrent, target, seed_port, rate):
     cap = [] if rate == "none" else ["--max-download-rate", rate]
     started = time.time()
-    result = subprocess.run([*command(cli), "deploy", torrent, "--target", target, "--peer", f"127.0.0.1:{seed_port}",
+    result = subprocess.run([*cli_command(cli), "deploy", torrent, "--target", target, "--peer", f"127.0.0.1:{seed_port}",
                              "--listen", "127.0.0.1:0", "--json", "--timeout", "30m", *cap],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     total = time.time() - started
@@ -160,9 +149,9 @@ def main():
         old, new, n_changed, n_moved = make_images(work, args.size, args.piece_size, args.changed, args.moved, random.Random(args.seed))
         expected = sha256(new)
         torrent = os.path.join(work, "this-month.torrent")
-        subprocess.run([*command(args.cli), "create", new, "--output", torrent, "--piece-size", str(args.piece_size)], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*cli_command(args.cli), "create", new, "--output", torrent, "--piece-size", str(args.piece_size)], check=True, stdout=subprocess.DEVNULL)
         port = 20000 + os.getpid() % 20000
-        seed = subprocess.Popen([*command(args.cli), "seed", torrent, "--source", new, "--listen", f"127.0.0.1:{port}", "--no-super-seed"],
+        seed = subprocess.Popen([*cli_command(args.cli), "seed", torrent, "--source", new, "--listen", f"127.0.0.1:{port}", "--no-super-seed"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(port, seed)
         results = []
