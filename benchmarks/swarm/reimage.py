@@ -6,9 +6,10 @@ Last month's image is --size random bytes; this month's is the same with --chang
 random bytes and --moved of them replaced by the content last month's image held in some of those changed pieces (as a
 file moved on the disk: its bytes are in both images once, at different offsets; --moved must not exceed --changed). A seed (the --cli build) serves this month's image on loopback; each build in turn deploys it onto a
 fresh copy of last month's image (`blocktorrent deploy X.torrent --target FILE --peer SEED --json`: the target exists,
-so its data is checked and reused), and the builds alternate over --runs rounds. Time to first byte is the first
-progress snapshot (one a second) with bytes downloaded from peers, counted from the deploy's start (the first report
-of any kind shows how much of that is the process starting); the total is the
+so its data is checked and reused), and the builds alternate over --runs rounds. Time to the first byte and to the
+first piece from the swarm are the deploy's own (`deploy --json`'s result: firstByteSeconds, firstPieceSeconds, from
+the start of the deployment once the target is open, in milliseconds); builds without them show n/a, and for them the
+first progress snapshot (one a second) with bytes downloaded, counted from launch, is also given. The total is the
 deploy process's whole run, its final flush included. Every target is compared with this month's image.
 
 Loopback is faster than the disk read; a fleet's link is not. --max-download-rate RATE[,RATE...] (bytes a second, as
@@ -94,6 +95,7 @@ def deploy(cli, torrent, target, seed_port, rate):
     if result.returncode != 0:
         sys.exit(f"deploy with {cli} exited {result.returncode}:\n{result.stderr[-4000:]}")
     first, reported, downloaded, pieces_from_peers = None, None, 0, None
+    result_first_byte = result_first_piece = None
     for line in result.stdout.splitlines():
         try:
             event = json.loads(line)
@@ -108,7 +110,17 @@ def deploy(cli, torrent, target, seed_port, rate):
                 first = at - started
         if event.get("event") == "complete":
             pieces_from_peers = event.get("piecesFromPeers")
-    return {"total_seconds": total, "first_byte_seconds": first, "first_report_seconds": reported, "bytes_downloaded": downloaded, "pieces_from_peers": pieces_from_peers}
+        if event.get("event") == "result":
+            # The deploy's own clock, from its start (the target open) to the first piece payload and the first
+            # piece verified; builds before these fields have none.
+            result_first_byte, result_first_piece = event.get("firstByteSeconds"), event.get("firstPieceSeconds")
+            downloaded = max(downloaded, event.get("bytesDownloaded", 0))
+    return {"total_seconds": total, "first_byte_seconds": first, "first_report_seconds": reported, "bytes_downloaded": downloaded,
+            "pieces_from_peers": pieces_from_peers, "deploy_first_byte_seconds": result_first_byte, "deploy_first_piece_seconds": result_first_piece}
+
+
+def ms(seconds):
+    return "n/a" if seconds is None else f"{seconds * 1000:.0f}"
 
 
 def spread(values):
@@ -118,13 +130,21 @@ def spread(values):
     return f"{statistics.median(values):.1f} ({values[0]:.1f}-{values[-1]:.1f})"
 
 
+def spread_ms(values):
+    values = sorted(v * 1000 for v in values if v is not None)
+    if not values:
+        return "n/a"
+    return f"{statistics.median(values):.0f} ({values[0]:.0f}-{values[-1]:.0f})"
+
+
 def summarize(results):
-    print("cap    build   fetched MiB median (min-max)  first byte s        total s             load")
+    print("cap    build   fetched MiB median (min-max)  1st byte ms (deploy)  1st piece ms (deploy)  1st snapshot s  total s             load")
     for rate in dict.fromkeys(r["rate"] for r in results):
         for label in ("before", "now"):
             rs = [r for r in results if r["rate"] == rate and r["build"] == label]
             print(f"{rate:<6} {label:<7} {spread([r['bytes_downloaded'] / MIB for r in rs]):<29} "
-                  f"{spread([r['first_byte_seconds'] for r in rs]):<19} {spread([r['total_seconds'] for r in rs]):<19} "
+                  f"{spread_ms([r['deploy_first_byte_seconds'] for r in rs]):<21} {spread_ms([r['deploy_first_piece_seconds'] for r in rs]):<22} "
+                  f"{spread([r['first_byte_seconds'] for r in rs]):<15} {spread([r['total_seconds'] for r in rs]):<19} "
                   f"{spread([r['load'] for r in rs])}")
 
 
@@ -167,7 +187,7 @@ def main():
                     os.remove(target)
                     r.update(build=label, run=run + 1, rate=rate, load=load)
                     results.append(r)
-                    print(f"cap {rate:<5} run {run + 1} {label:<6} load {load:4.1f} fetched {r['bytes_downloaded'] / MIB:8.1f} MiB ({r['pieces_from_peers']} pieces)  first byte {r['first_byte_seconds'] if r['first_byte_seconds'] is None else round(r['first_byte_seconds'], 1)} s (first report {r['first_report_seconds'] if r['first_report_seconds'] is None else round(r['first_report_seconds'], 1)} s)  total {r['total_seconds']:6.1f} s", flush=True)
+                    print(f"cap {rate:<5} run {run + 1} {label:<6} load {load:4.1f} fetched {r['bytes_downloaded'] / MIB:8.1f} MiB ({r['pieces_from_peers']} pieces)  first byte {ms(r['deploy_first_byte_seconds'])} ms, piece {ms(r['deploy_first_piece_seconds'])} ms from the deploy's start (first snapshot with bytes {r['first_byte_seconds'] if r['first_byte_seconds'] is None else round(r['first_byte_seconds'], 1)} s from launch, first report {r['first_report_seconds'] if r['first_report_seconds'] is None else round(r['first_report_seconds'], 1)} s)  total {r['total_seconds']:6.1f} s", flush=True)
     finally:
         if seed is not None:
             seed.terminate()

@@ -6,7 +6,7 @@ namespace BlockTorrent.Samples;
 
 /// <summary>
 /// Opens an imaging target the way both samples (the CLI and the service) do: a raw device through the platform
-/// package (LinuxBlockDevice for a path in /dev, WindowsBlockDevice for <c>\\.\PhysicalDriveN</c>), an image file
+/// package (LinuxBlockDevice for a device node, WindowsBlockDevice for <c>\\.\PhysicalDriveN</c>), an image file
 /// through <see cref="FileBlockDevice"/>. The platform packages check a device is safe to image (not mounted, not
 /// the running system, large enough) before anything is written. Compiled into both samples (samples/Shared).
 /// </summary>
@@ -27,10 +27,16 @@ internal static class TargetDevices
             return false;
         }
 
+        // What the path is decides, not where it is: a regular file is an image file even in /dev (/dev/shm), and
+        // a device node (or a link to one) is a device anywhere. Only a path that does not exist yet goes by its
+        // folder: in /dev it names a device that is missing, elsewhere an image file to create.
         string full = Path.GetFullPath(path);
-        FileSystemInfo? target = File.Exists(full) ? new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) : null;
-        string resolved = target?.FullName ?? full;
-        return resolved.StartsWith("/dev/", StringComparison.Ordinal);
+        if (File.Exists(full))
+        {
+            return !LinuxBlockDevice.IsRegularFile(full);
+        }
+
+        return full.StartsWith("/dev/", StringComparison.Ordinal) && !full.StartsWith("/dev/shm/", StringComparison.Ordinal);
     }
 
     /// <summary>

@@ -146,6 +146,19 @@ public sealed partial class LinuxBlockDevice : IBlockDevice
         return OpenBlockDevice(path, stat, options, logger);
     }
 
+    /// <summary>
+    /// Gets a value indicating whether a path names a regular file (links followed): an image file, as opposed to a
+    /// device node, whatever folder it is in (a file under <c>/dev/shm</c> is a file).
+    /// </summary>
+    /// <param name="path">The path.</param>
+    /// <returns><see langword="true"/> for an existing regular file; <see langword="false"/> for anything else, or a path that does not exist.</returns>
+    public static bool IsRegularFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Interop.Libc.StatX(Interop.Libc.AT_FDCWD, path, 0, Interop.Libc.STATX_BASIC_STATS, out var stat) == 0
+            && (stat.Mode & Interop.Libc.S_IFMT) == Interop.Libc.S_IFREG;
+    }
+
     /// <summary>Reads a path's status, following links.</summary>
     internal static Interop.Libc.StatXBuffer StatPath(string path)
     {

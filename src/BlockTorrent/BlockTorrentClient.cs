@@ -296,6 +296,8 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             PeersSeen = swarm.PeersSeen,
             Duration = duration,
             ScratchPeakBytes = streaming?.PeakScratchBytes ?? 0,
+            TimeToFirstByte = Since(swarm, started, swarm.FirstByteTimestamp),
+            TimeToFirstPiece = Since(swarm, started, swarm.FirstPieceTimestamp),
         };
     }
 
@@ -718,7 +720,12 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         BytesUploaded = swarm.BytesUploaded,
         ConnectedPeers = swarm.ConnectedPeers,
         Elapsed = swarm.Time.GetElapsedTime(started),
+        TimeToFirstByte = Since(swarm, started, swarm.FirstByteTimestamp),
+        TimeToFirstPiece = Since(swarm, started, swarm.FirstPieceTimestamp),
     };
+
+    /// <summary>The time from <paramref name="started"/> to a swarm's timestamp, or <see langword="null"/> for a moment that has not come (0).</summary>
+    private static TimeSpan? Since(TorrentSwarm swarm, long started, long at) => at == 0 ? null : swarm.Time.GetElapsedTime(started, at);
 
     private static SeedProgress SeedSnapshot(TorrentSwarm swarm, long started) => new()
     {

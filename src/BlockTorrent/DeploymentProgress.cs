@@ -35,4 +35,10 @@ public sealed record DeploymentProgress
 
     /// <summary>Gets the number of pieces written from bytes the check found elsewhere on the target, instead of fetched.</summary>
     public int PiecesCopiedLocally { get; init; }
+
+    /// <summary>Gets the time from the start of the deployment to the first piece payload received from the swarm, or <see langword="null"/> before it.</summary>
+    public TimeSpan? TimeToFirstByte { get; init; }
+
+    /// <summary>Gets the time from the start of the deployment to the first piece fetched from the swarm and verified, or <see langword="null"/> before it.</summary>
+    public TimeSpan? TimeToFirstPiece { get; init; }
 }

@@ -65,6 +65,18 @@ public sealed record DeploymentResult
     /// <summary>Gets how long the deployment took, up to completion (seeding afterwards excluded).</summary>
     public TimeSpan Duration { get; init; }
 
+    /// <summary>
+    /// Gets the time from the start of the deployment (the target open) to the first piece payload received from a
+    /// peer or web seed, or <see langword="null"/> when nothing was fetched.
+    /// </summary>
+    public TimeSpan? TimeToFirstByte { get; init; }
+
+    /// <summary>
+    /// Gets the time from the start of the deployment to the first piece fetched from the swarm, verified and written,
+    /// or <see langword="null"/> when nothing was fetched.
+    /// </summary>
+    public TimeSpan? TimeToFirstPiece { get; init; }
+
     /// <summary>Gets the most bytes a compressed stream's scratch held at once; 0 for an image that needs none.</summary>
     public long ScratchPeakBytes { get; init; }
 }

@@ -583,7 +583,22 @@ internal static class DeployCommand
             w.WriteNumber("peersSeen", r.PeersSeen);
             w.WriteNumber("scratchPeakBytes", r.ScratchPeakBytes);
             w.WriteNumber("seconds", Math.Round(r.Duration.TotalSeconds, 3));
+            WriteSeconds(w, "firstByteSeconds", r.TimeToFirstByte);
+            WriteSeconds(w, "firstPieceSeconds", r.TimeToFirstPiece);
         });
+
+    /// <summary>Writes a time in seconds (millisecond resolution), or null for a moment that never came.</summary>
+    private static void WriteSeconds(System.Text.Json.Utf8JsonWriter w, string name, TimeSpan? time)
+    {
+        if (time is TimeSpan t)
+        {
+            w.WriteNumber(name, Math.Round(t.TotalSeconds, 3));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
 
     /// <summary>Cancels <paramref name="stop"/> when standard input reaches its end (the parent closed the pipe, or died).</summary>
     private static void StopOnStdinEof(CancellationTokenSource stop)

@@ -174,7 +174,11 @@ internal sealed partial class TorrentSwarm
             }
             else
             {
-                _piecesDownloaded++;
+                if (++_piecesDownloaded == 1)
+                {
+                    Interlocked.Exchange(ref _firstPieceAt, Time.GetTimestamp());
+                }
+
                 _bytesFilledLocally += (long)(picker.Progress(piece)?.LocalCount ?? 0) * BlockMap.BlockSize;
                 picker.PieceFinished(piece, verified: true);
                 written.Add(piece);

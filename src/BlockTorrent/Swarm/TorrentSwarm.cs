@@ -48,6 +48,8 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
     private Task _tick = Task.CompletedTask;
     private Task _shares = Task.CompletedTask;
     private long _bytesDownloaded;
+    private long _firstByteAt;
+    private long _firstPieceAt;
     private long _bytesUploaded;
     private long _bytesWasted;
     private int _peersSeen;
@@ -134,6 +136,12 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 
     public long BytesDownloaded => Interlocked.Read(ref _bytesDownloaded);
 
+    /// <summary>Gets the <see cref="TimeProvider"/> timestamp of the first piece payload received from a peer or web seed, or 0 before it.</summary>
+    public long FirstByteTimestamp => Interlocked.Read(ref _firstByteAt);
+
+    /// <summary>Gets the timestamp of the first piece fetched from the swarm and verified (then written), or 0 before it.</summary>
+    public long FirstPieceTimestamp => Interlocked.Read(ref _firstPieceAt);
+
     public long BytesUploaded => Interlocked.Read(ref _bytesUploaded);
 
     public int HashFailures => Volatile.Read(ref _hashFailures);
@@ -216,7 +224,11 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
 
     public void CountDownload(int bytes)
     {
-        Interlocked.Add(ref _bytesDownloaded, bytes);
+        if (Interlocked.Add(ref _bytesDownloaded, bytes) == bytes)
+        {
+            Interlocked.CompareExchange(ref _firstByteAt, Time.GetTimestamp(), 0);
+        }
+
         SwarmMetrics.BytesDownloaded.Add(bytes);
     }
 

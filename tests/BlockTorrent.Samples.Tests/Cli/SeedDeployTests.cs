@@ -13,23 +13,66 @@ public sealed class SeedDeployTests : IDisposable
     [Fact]
     public async Task DeployFromASeedMakesABitExactTargetAndExitsZero()
     {
-        string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
-        Assert.Equal(0, (await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB")).ExitCode);
-        int seedPort = Ports.Free();
-        using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", image, "--listen", $"127.0.0.1:{seedPort}");
-
-        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--json", "--timeout", "2m");
-        await stopSeed.CancelAsync();
-        CliResult seeded = await seed;
+        (string image, CliResult deploy, CliResult seeded) = await DeployFromASeedAsync(_dir.File("target.img"));
 
         Assert.True(deploy.ExitCode == 0, deploy.ToString());
         Assert.Equal(File.ReadAllBytes(image), File.ReadAllBytes(_dir.File("target.img")));
-        JsonElement result = JsonDocument.Parse(deploy.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        JsonElement result = ResultOf(deploy);
         Assert.Equal("result", result.GetProperty("event").GetString());
         Assert.Equal(32, result.GetProperty("piecesDownloaded").GetInt32());
         Assert.Equal(0, seeded.ExitCode);
         Assert.False(File.Exists(_dir.File("target.img") + ".blocktorrent-resume"));
+    }
+
+    [Fact]
+    public async Task DeployJsonResultSaysWhenTheFirstByteAndTheFirstPieceCameFromTheSwarm()
+    {
+        (_, CliResult deploy, _) = await DeployFromASeedAsync(_dir.File("target.img"));
+
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        JsonElement result = ResultOf(deploy);
+        double firstByte = result.GetProperty("firstByteSeconds").GetDouble();
+        double firstPiece = result.GetProperty("firstPieceSeconds").GetDouble();
+        Assert.InRange(firstByte, 0, firstPiece);
+        Assert.InRange(firstPiece, firstByte, result.GetProperty("seconds").GetDouble());
+    }
+
+    [Fact]
+    public async Task DeployOfATargetAlreadyCompleteSaysNoByteCameFromTheSwarm()
+    {
+        string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
+        Assert.Equal(0, (await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB")).ExitCode);
+        File.Copy(image, _dir.File("target.img"));
+
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", _dir.File("target.img"), "--listen", $"127.0.0.1:{Ports.Free()}", "--json", "--timeout", "2m");
+
+        Assert.True(deploy.ExitCode == 0, deploy.ToString());
+        JsonElement result = ResultOf(deploy);
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("firstByteSeconds").ValueKind);
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("firstPieceSeconds").ValueKind);
+    }
+
+    [Fact]
+    public async Task DeployToAnImageFileUnderDevShmTreatsItAsAFileNotADevice()
+    {
+        Requires.Linux();
+        Requires.That(Directory.Exists("/dev/shm"), "this test needs /dev/shm.");
+        string target = $"/dev/shm/blocktorrent-test-{Guid.NewGuid():N}.img";
+        try
+        {
+            // Created as a new image file, then (existing, a regular file) checked and reused as one.
+            (string image, CliResult created, _) = await DeployFromASeedAsync(target);
+            CliResult again = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", target, "--listen", $"127.0.0.1:{Ports.Free()}", "--json", "--timeout", "2m");
+
+            Assert.True(created.ExitCode == 0, created.ToString());
+            Assert.True(again.ExitCode == 0, again.ToString());
+            Assert.Equal(File.ReadAllBytes(image), File.ReadAllBytes(target));
+            Assert.Equal(ImageLength / (64 << 10), ResultOf(again).GetProperty("piecesAlreadyPresent").GetInt32());
+        }
+        finally
+        {
+            File.Delete(target);
+        }
     }
 
     [Fact]
@@ -113,5 +156,21 @@ public sealed class SeedDeployTests : IDisposable
         await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"));
         CliResult result = await CliRun.RunAsync("seed", _dir.File("disk.torrent"), "--source", _dir.File("none.img"));
         Assert.Equal(3, result.ExitCode);
+    }
+
+    /// <summary>The last line of a deploy's --json output: its result.</summary>
+    private static JsonElement ResultOf(CliResult deploy) => JsonDocument.Parse(deploy.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+
+    /// <summary>Makes an image and its torrent (64 KiB pieces), seeds it, and deploys it onto <paramref name="target"/> with --json.</summary>
+    private async Task<(string Image, CliResult Deploy, CliResult Seed)> DeployFromASeedAsync(string target)
+    {
+        string image = SampleImage.Write(_dir.File("disk.img"), ImageLength);
+        Assert.Equal(0, (await CliRun.RunAsync("create", image, "-o", _dir.File("disk.torrent"), "--piece-size", "64KiB")).ExitCode);
+        int seedPort = Ports.Free();
+        using var stopSeed = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task<CliResult> seed = CliRun.RunUntilAsync(stopSeed.Token, "seed", _dir.File("disk.torrent"), "--source", image, "--listen", $"127.0.0.1:{seedPort}");
+        CliResult deploy = await CliRun.RunAsync("deploy", _dir.File("disk.torrent"), "--target", target, "--peer", $"127.0.0.1:{seedPort}", "--listen", $"127.0.0.1:{Ports.Free()}", "--json", "--timeout", "2m");
+        await stopSeed.CancelAsync();
+        return (image, deploy, await seed);
     }
 }
