@@ -16,7 +16,8 @@ installed.
 
 Setups (--setups, comma-separated): `udpcast`; `create` (the piece size `create` picks); a piece size such as `256KiB`,
 `1MiB`, `4MiB`; any of the BlockTorrent ones with `/super` to add the seed's --super-seed, `/plain` for its
---no-super-seed (the seed's default is to super-seed the peers that pass pieces on), `/NAME` to run the CLI given
+--no-super-seed (the seed's default is to super-seed the peers that pass pieces on), `/verbose` for its --verbose (its
+debug log in seed.log, kept with --keep-logs: connections, and peers the super-seed opens), `/NAME` to run the CLI given
 by --cli-alt NAME=PATH instead (a build with a change, against the current one in the same run), or `/nomap` to strip the block map
 (the zero and repeated 16 KiB blocks inside pieces, `blocktorrent blocks`, outside the info dictionary) from the
 .torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both; `/zst` to compress
@@ -514,7 +515,7 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                     record["zero_blocks"] = zero_blocks
                     record["repeated_blocks"] = repeated_blocks
                     record["create_s"] = create_s
-                    flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"]}.get(m, [])]
+                    flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"], "verbose": ["--verbose"]}.get(m, [])]
                     build = next((args.cli_alt[m] for m in mods if m in args.cli_alt), cli)
                     deploy_flags = [f for m in mods if m.startswith("scratch") for f in ["--scratch-size", m[len("scratch"):]]]
                     source = images[kind] + "." + stream if stream else None

@@ -60,6 +60,31 @@ public sealed class SwarmSimulationTests
     }
 
     [Fact]
+    public void TheTimelineSamplesEverySecondAndNeverRunsBackwards()
+    {
+        SimulationResult result = new SwarmSimulation(Small with { LeaveShare = 0 }).Run();
+
+        IReadOnlyList<SimulationSample> timeline = result.Timeline;
+        Assert.InRange(timeline.Count, Math.Ceiling(result.TAll), Math.Floor(result.TAll) + 1);
+        int pieces = (int)(Small.ImageBytes / Small.PieceLength);
+        for (int i = 0; i < timeline.Count; i++)
+        {
+            SimulationSample s = timeline[i];
+            Assert.Equal(i, s.Time, 6);
+            Assert.InRange(s.MinReceived, 0, s.MeanReceived);
+            Assert.InRange(s.PiecesOnTargets, 0, pieces);
+            Assert.InRange(s.MeanPieces, 0, s.PiecesOnTargets);
+            if (i > 0)
+            {
+                SimulationSample before = timeline[i - 1];
+                Assert.True(s.SeedSent >= before.SeedSent && s.MinReceived >= before.MinReceived && s.PiecesOnTargets >= before.PiecesOnTargets, $"second {i} ran backwards: {before} then {s}");
+            }
+        }
+
+        Assert.Equal(0, timeline[0].SeedSent);
+    }
+
+    [Fact]
     public void ARunIsRepeatableFromItsSeed()
     {
         SimulationResult first = new SwarmSimulation(Small).Run();

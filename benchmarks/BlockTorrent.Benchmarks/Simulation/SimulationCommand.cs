@@ -6,9 +6,9 @@ namespace BlockTorrent.Benchmarks.Simulation;
 
 /// <summary>
 /// <c>simulate [--targets 10,20,50,100,200,500,1000] [--size 64MiB] [--piece-size 256KiB] [--rate 50] [--slow-share 0.1]
-/// [--slow-factor 5] [--leave-share 0.02] [--degree 40] [--super-seed adaptive|always|never] [--step 0.01] [--seed 1] [--csv FILE]</c>:
-/// the swarm simulation (<see cref="SwarmSimulation"/>) for each swarm size, as a table of T / fluid bound against
-/// multicast's, and as CSV for a plot.
+/// [--slow-factor 5] [--leave-share 0.02] [--degree 40] [--super-seed adaptive|always|never] [--step 0.01] [--seed 1] [--csv FILE]
+/// [--trace]</c>: the swarm simulation (<see cref="SwarmSimulation"/>) for each swarm size, as a table of T / fluid bound
+/// against multicast's, and as CSV for a plot; <c>--trace</c> adds each run's timeline, one line a simulated second.
 /// </summary>
 internal static class SimulationCommand
 {
@@ -47,6 +47,11 @@ internal static class SimulationCommand
                 continue;
             }
 
+            if (cl.Flag("--trace"))
+            {
+                PrintTimeline(targets, r.Timeline);
+            }
+
             double seedImages = r.SeedUploaded / (double)template.ImageBytes;
             Console.WriteLine(FormattableString.Invariant($"{targets,7} {r.SlowTargets.Count,5} {r.LeftTargets.Count,5} {r.TFast,7:F1}s {r.TFast / r.BoundFast,9:F2}x {r.TAll,7:F1}s {r.TAll / r.BoundAll,8:F2}x {r.Multicast,8:F1}s {r.Multicast / r.BoundFast,12:F2}x {seedImages,8:F2}x {wall,5:F0}s"));
             csv.Append(CultureInfo.InvariantCulture, $"{targets},{r.SlowTargets.Count},{r.LeftTargets.Count},{r.TFast:F2},{r.BoundFast:F2},{r.TFast / r.BoundFast:F3},{r.TAll:F2},{r.BoundAll:F2},{r.TAll / r.BoundAll:F3},{r.Multicast:F2},{r.Multicast / r.BoundFast:F3},{r.Multicast / r.BoundAll:F3},{seedImages:F3},{wall:F1}\n");
@@ -64,5 +69,16 @@ internal static class SimulationCommand
         }
 
         return status;
+    }
+
+    // Where the image is, second by second: the seed's bytes, the targets' (mean and least), the pieces they hold, and the
+    // seed's first pass (pieces some target holds, first copies still on their way).
+    private static void PrintTimeline(int targets, IReadOnlyList<SimulationSample> timeline)
+    {
+        Console.WriteLine($"{"targets",7} {"t",5} {"seed sent",10} {"received",9} {"least",9} {"pieces",7} {"on targets",10} {"1st in flight",13}");
+        foreach (SimulationSample s in timeline)
+        {
+            Console.WriteLine(FormattableString.Invariant($"{targets,7} {s.Time,4:F0}s {s.SeedSent / 1048576.0,6:F1} MiB {s.MeanReceived / 1048576.0,5:F1} MiB {s.MinReceived / 1048576.0,5:F1} MiB {s.MeanPieces,7:F1} {s.PiecesOnTargets,10} {s.FirstCopiesInFlight,13}"));
+        }
     }
 }

@@ -11,6 +11,7 @@ namespace BlockTorrent.Benchmarks.Simulation;
 /// <param name="SeedUploaded">The payload bytes the seed sent.</param>
 /// <param name="TotalUploaded">The payload bytes every node sent.</param>
 /// <param name="TotalReceived">The payload bytes every target kept (blocks that arrived for a block already in, dropped).</param>
+/// <param name="Timeline">One sample a simulated second, from the start.</param>
 internal sealed record SimulationResult(
     SimulationOptions Options,
     IReadOnlyList<double?> CompletionTimes,
@@ -18,7 +19,8 @@ internal sealed record SimulationResult(
     IReadOnlySet<int> SlowTargets,
     long SeedUploaded,
     long TotalUploaded,
-    long TotalReceived)
+    long TotalReceived,
+    IReadOnlyList<SimulationSample> Timeline)
 {
     /// <summary>Gets the targets that stayed.</summary>
     public IEnumerable<int> Remaining => Enumerable.Range(0, CompletionTimes.Count).Where(t => !LeftTargets.Contains(t));

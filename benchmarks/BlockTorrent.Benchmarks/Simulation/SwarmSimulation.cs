@@ -39,6 +39,8 @@ internal sealed class SwarmSimulation
     private readonly int _piecesInMemory;
     private readonly BlockRequest[] _picked = new BlockRequest[MaxQueueDepth];
     private readonly List<PieceCancel> _cancels = [];
+    private readonly List<SimulationSample> _timeline = [];
+    private readonly Bitfield _onTargets;
     private long _now;
     private long _stepEnd;
 
@@ -47,6 +49,7 @@ internal sealed class SwarmSimulation
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _pieceCount = (int)((options.ImageBytes + options.PieceLength - 1) / options.PieceLength);
+        _onTargets = new Bitfield(_pieceCount);
         _piecesInMemory = Math.Max(2, (int)((64L << 20) / options.PieceLength));
         var random = new Random(options.Seed);
         _seed = new Node(-1, options.LinkRate, null, _pieceCount, options.Seed);
@@ -128,6 +131,7 @@ internal sealed class SwarmSimulation
                 }
 
                 nextTick = _now + Frequency;
+                Sample();
             }
 
             Request();
@@ -143,8 +147,19 @@ internal sealed class SwarmSimulation
             SlowTargets,
             (long)_seed.Uploaded,
             (long)(_seed.Uploaded + _targets.Sum(t => t.Uploaded)),
-            _targets.Sum(t => t.Received));
+            _targets.Sum(t => t.Received),
+            _timeline);
     }
+
+    // The once-a-second sample of the timeline.
+    private void Sample() => _timeline.Add(new SimulationSample(
+        _now / (double)Frequency,
+        (long)_seed.Uploaded,
+        _targets.Average(t => (double)t.Received),
+        _targets.Min(t => t.Received),
+        _targets.Average(t => (double)t.Has.Count),
+        _onTargets.Count,
+        _superSeeder?.FirstCopiesInFlight ?? 0));
 
     private int PieceSize(int piece) => (int)Math.Min(_options.PieceLength, _options.ImageBytes - ((long)piece * _options.PieceLength));
 
@@ -402,6 +417,7 @@ internal sealed class SwarmSimulation
 
         picker.PieceFinished(block.Piece, verified: true);
         target.Has.Set(block.Piece);
+        _onTargets.Set(block.Piece);
         Announce(target, block.Piece);
         if (picker.IsComplete)
         {
