@@ -297,6 +297,10 @@ internal sealed class SwarmSimulation
                     {
                         c.Requests.Enqueue(_picked[i]);
                         c.Queued += _picked[i].Length;
+                        if (c.Seeding is not null)
+                        {
+                            _superSeeder!.PeerRequested(c.Seeding, _picked[i].Piece, _now);
+                        }
                     }
 
                     room -= n;

@@ -128,10 +128,14 @@ internal interface ISessionHost
     /// <returns>Whether we have it.</returns>
     bool Has(int piece);
 
-    /// <summary>Gets a value indicating whether a requested block is one we have and lies within its piece.</summary>
+    /// <summary>
+    /// The peer requested a block: whether it is one we have and lies within its piece. A super-seed counts the piece as
+    /// on its way to the peer from then on.
+    /// </summary>
+    /// <param name="session">The peer.</param>
     /// <param name="block">The block.</param>
     /// <returns>Whether it may be served.</returns>
-    bool CanServe(BlockRequest block);
+    bool CanServe(PeerSession session, BlockRequest block);
 
     /// <summary>Gets a value indicating whether a piece is all zeros (served without reading the device).</summary>
     /// <param name="piece">The piece.</param>

@@ -491,7 +491,7 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
 
     private string? OnRequest(BlockRequest block)
     {
-        bool valid = !AmChoking && _host.CanServe(block);
+        bool valid = !AmChoking && _host.CanServe(this, block);
 
         bool added = false;
         if (valid)

@@ -93,6 +93,17 @@ internal sealed class SuperSeedOffers
         Offer(session);
     }
 
+    /// <summary>A peer requested a block of a piece: an offer of it is on its way now, and the peer is not idle.</summary>
+    /// <param name="session">The peer.</param>
+    /// <param name="piece">The block's piece.</param>
+    public void OnPeerRequest(PeerSession session, int piece)
+    {
+        if (session.Seeding is { } seeding)
+        {
+            _seeder.PeerRequested(seeding, piece, _time.GetTimestamp());
+        }
+    }
+
     /// <summary>We no longer hold a piece: it is offered to nobody from now on.</summary>
     /// <param name="piece">The piece.</param>
     public void Withdraw(int piece) => _seeder.Withdraw(piece);

@@ -13,7 +13,16 @@ namespace BlockTorrent.Swarm;
 /// seed's upload, and one that sits on its pieces gets less, which is what keeps every piece leaving the seed once:
 /// BEP 16 itself waits for every piece to reappear elsewhere. An announcement that never comes (peers that cannot reach
 /// each other, or a swarm of one) stops holding a peer back after the forward wait given to the constructor, so pacing
-/// can slow the seed but never stall it. A lone peer is never held back at all.
+/// can slow the seed but never stall it. A lone peer is never held back at all, and only peers that requested from us
+/// count here: peers that never ask (idle connections) pass nothing on and must not hold the one real target back.
+/// </para>
+/// <para>
+/// An offer is a promise, not a transfer: a piece counts as on its way (<see cref="FirstCopiesInFlight"/>) only once
+/// its peer has requested a block of it (<see cref="PeerRequested"/>). Until then the offer still counts against
+/// offering the piece elsewhere, for the request wait given to the constructor; an offer its peer does not request
+/// within that wait while requesting nothing else from us (an idle peer) stops counting, so the piece is offered to
+/// others, while the peer keeps the offer's slot and gets no more. A slow peer that keeps requesting its other offers
+/// keeps this one too. Idle peers thus hold no piece back from the peers that fetch.
 /// </para>
 /// <para>
 /// Falling back (when the constructor's <c>adaptive</c> is set): a peer none of whose last <see cref="HeldPerPeer"/>
@@ -56,14 +65,18 @@ internal sealed class SuperSeeder
 
     private readonly int[] _seen;
     private readonly int[] _offered;
+    private readonly int[] _requested;
     private readonly bool[] _withdrawn;
     private readonly List<Peer> _peers = [];
     private readonly long _forwardWaitTicks;
     private readonly long _firstPassHoldTicks;
+    private readonly long _requestWaitTicks;
     private readonly Random _random;
     private readonly Func<int, int>? _canonical;
     private readonly bool _adaptive;
     private long? _lastFirstArrival;
+    private long _nextUnrequestedExpiry = long.MaxValue;
+    private int _requestingPeers;
 
     /// <summary>Initializes a new instance.</summary>
     /// <param name="pieceCount">The number of pieces.</param>
@@ -78,17 +91,23 @@ internal sealed class SuperSeeder
     /// when no piece repeats.
     /// </param>
     /// <param name="adaptive">Whether a peer whose pieces are not passed on is opened (<see cref="ShouldOpen"/>).</param>
-    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null, Func<int, int>? canonical = null, bool adaptive = false)
+    /// <param name="requestWait">
+    /// How long an offer counts against offering its piece elsewhere while its peer requests nothing from us; the
+    /// forward wait when <see langword="null"/>.
+    /// </param>
+    public SuperSeeder(int pieceCount, int offersPerPeer, int heldPerPeer, TimeSpan forwardWait, TimeSpan firstPassHold, long timestampFrequency, Random? random = null, Func<int, int>? canonical = null, bool adaptive = false, TimeSpan? requestWait = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(offersPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(heldPerPeer, offersPerPeer);
         _seen = new int[pieceCount];
         _offered = new int[pieceCount];
+        _requested = new int[pieceCount];
         _withdrawn = new bool[pieceCount];
         OffersPerPeer = offersPerPeer;
         HeldPerPeer = heldPerPeer;
         _forwardWaitTicks = (long)(forwardWait.TotalSeconds * timestampFrequency);
         _firstPassHoldTicks = (long)(firstPassHold.TotalSeconds * timestampFrequency);
+        _requestWaitTicks = (long)((requestWait ?? forwardWait).TotalSeconds * timestampFrequency);
         _random = random ?? Random.Shared;
         _canonical = canonical;
         _adaptive = adaptive;
@@ -119,12 +138,22 @@ internal sealed class SuperSeeder
     /// <summary>Gets the most open offers plus unforwarded pieces one peer holds.</summary>
     public int HeldPerPeer { get; }
 
-    /// <summary>Gets how many peers a piece is offered to and have not announced it yet.</summary>
+    /// <summary>
+    /// Gets how many peers a piece is offered to and have not announced it yet, counting an offer not requested only
+    /// while the request wait lasts.
+    /// </summary>
     /// <param name="piece">The piece index.</param>
     /// <returns>The count.</returns>
     public int OfferedCount(int piece) => _offered[piece];
 
-    /// <summary>Gets how many pieces are offered to some peer and held by none yet (first copies on their way).</summary>
+    /// <summary>Gets how many peers requested a piece after it was offered to them and have not announced it yet.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns>The count.</returns>
+    public int RequestedCount(int piece) => _requested[piece];
+
+    /// <summary>
+    /// Gets how many pieces some peer requested after an offer and none holds yet (first copies on their way).
+    /// </summary>
     public int FirstCopiesInFlight { get; private set; }
 
     /// <summary>Starts tracking a peer, counting the pieces it already has (its bitfield) as seen.</summary>
@@ -135,7 +164,7 @@ internal sealed class SuperSeeder
         _peers.Add(peer);
         foreach (int piece in peer.Has.SetIndices())
         {
-            Count(piece, seen: 1, offered: 0);
+            Count(piece, seen: 1, offered: 0, requested: 0);
         }
     }
 
@@ -151,16 +180,47 @@ internal sealed class SuperSeeder
 
         foreach (int piece in peer.Has.SetIndices())
         {
-            Count(piece, seen: -1, offered: 0);
+            Count(piece, seen: -1, offered: 0, requested: 0);
         }
 
         foreach (int piece in peer.Offers)
         {
-            Count(piece, seen: 0, offered: -1);
+            Uncount(peer, piece);
+        }
+
+        if (peer.EverRequested)
+        {
+            _requestingPeers--;
         }
 
         peer.Offers.Clear();
         peer.Unforwarded.Clear();
+    }
+
+    /// <summary>
+    /// Records a peer's request for a block: the peer is not idle, and a piece offered to it counts as on its way from
+    /// now on (a first copy in flight while nobody holds it).
+    /// </summary>
+    /// <param name="peer">The peer that requested the block.</param>
+    /// <param name="piece">The block's piece.</param>
+    /// <param name="now">The current timestamp.</param>
+    public void PeerRequested(Peer peer, int piece, long now)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        peer.LastRequest = now;
+        if (!peer.EverRequested)
+        {
+            peer.EverRequested = true;
+            _requestingPeers++;
+        }
+
+        if (!peer.Offers.Contains(piece) || !peer.Requested.Add(piece))
+        {
+            return;
+        }
+
+        // An offer still counted becomes a request; one whose wait ran out counts again.
+        Count(piece, seen: 0, offered: peer.Unrequested.Remove(piece) ? 0 : 1, requested: 1);
     }
 
     /// <summary>Records a peer's have message (its <see cref="Peer.Has"/> is already updated).</summary>
@@ -180,10 +240,10 @@ internal sealed class SuperSeeder
             _lastFirstArrival = now;
         }
 
-        Count(piece, seen: 1, offered: 0);
+        Count(piece, seen: 1, offered: 0, requested: 0);
         if (peer.Offers.Remove(piece))
         {
-            Count(piece, seen: 0, offered: -1);
+            Uncount(peer, piece);
             peer.Unforwarded[piece] = now;
         }
 
@@ -211,7 +271,8 @@ internal sealed class SuperSeeder
     {
         ArgumentNullException.ThrowIfNull(peer);
         ExpireUnforwarded(peer, now);
-        int held = _peers.Count < 2 ? 0 : peer.Unforwarded.Count;
+        ExpireUnrequested(now);
+        int held = _requestingPeers < 2 ? 0 : peer.Unforwarded.Count;
         if (peer.Open || peer.Offers.Count >= OffersPerPeer || peer.Offers.Count + held >= HeldPerPeer)
         {
             return -1;
@@ -249,8 +310,10 @@ internal sealed class SuperSeeder
 
         if (best >= 0)
         {
-            Count(best, seen: 0, offered: 1);
+            Count(best, seen: 0, offered: 1, requested: 0);
             peer.Offers.Add(best);
+            peer.Unrequested[best] = now;
+            _nextUnrequestedExpiry = Math.Min(_nextUnrequestedExpiry, now + _requestWaitTicks);
         }
 
         return best;
@@ -275,7 +338,7 @@ internal sealed class SuperSeeder
                 return false;
             }
 
-            Count(piece, seen: 0, offered: -1);
+            Uncount(peer, piece);
             return true;
         });
     }
@@ -297,7 +360,7 @@ internal sealed class SuperSeeder
         {
             if (peer.Offers.Remove(piece))
             {
-                Count(piece, seen: 0, offered: -1);
+                Uncount(peer, piece);
             }
         }
     }
@@ -326,7 +389,7 @@ internal sealed class SuperSeeder
         ArgumentNullException.ThrowIfNull(peer);
         foreach (int piece in peer.Offers)
         {
-            Count(piece, seen: 0, offered: -1);
+            Uncount(peer, piece);
         }
 
         peer.Offers.Clear();
@@ -349,14 +412,58 @@ internal sealed class SuperSeeder
     private bool WaitingForFirstPass(long now) =>
         FirstCopiesInFlight > 0 && _lastFirstArrival is long last && now - last < _firstPassHoldTicks;
 
-    // Changes a piece's holder and offer counts, keeping the count of first copies in flight.
-    private void Count(int piece, int seen, int offered)
+    // Changes a piece's holder, offer and request counts, keeping the count of first copies in flight.
+    private void Count(int piece, int seen, int offered, int requested)
     {
-        bool before = _seen[piece] == 0 && _offered[piece] > 0;
+        bool before = _seen[piece] == 0 && _requested[piece] > 0;
         _seen[piece] += seen;
         _offered[piece] += offered;
-        bool after = _seen[piece] == 0 && _offered[piece] > 0;
+        _requested[piece] += requested;
+        bool after = _seen[piece] == 0 && _requested[piece] > 0;
         FirstCopiesInFlight += (after ? 1 : 0) - (before ? 1 : 0);
+    }
+
+    // An open offer of the peer's ends (announced, given back, withdrawn or its peer gone): whatever it counted stops.
+    private void Uncount(Peer peer, int piece)
+    {
+        if (peer.Requested.Remove(piece))
+        {
+            Count(piece, seen: 0, offered: -1, requested: -1);
+        }
+        else if (peer.Unrequested.Remove(piece))
+        {
+            Count(piece, seen: 0, offered: -1, requested: 0);
+        }
+    }
+
+    // Offers not requested within the wait, by peers that requested nothing from us since, stop counting: their
+    // pieces go to others. The peers keep the offers' slots.
+    private void ExpireUnrequested(long now)
+    {
+        if (now < _nextUnrequestedExpiry)
+        {
+            return;
+        }
+
+        long next = long.MaxValue;
+        foreach (Peer peer in _peers)
+        {
+            foreach (KeyValuePair<int, long> offer in peer.Unrequested)
+            {
+                long due = Math.Max(offer.Value, peer.LastRequest) + _requestWaitTicks;
+                if (now >= due)
+                {
+                    peer.Unrequested.Remove(offer.Key);
+                    Count(offer.Key, seen: 0, offered: -1, requested: 0);
+                }
+                else
+                {
+                    next = Math.Min(next, due);
+                }
+            }
+        }
+
+        _nextUnrequestedExpiry = next;
     }
 
     private void ExpireUnforwarded(Peer peer, long now)
@@ -391,6 +498,18 @@ internal sealed class SuperSeeder
 
         /// <summary>Gets the pieces offered to the peer and not yet announced by it.</summary>
         public HashSet<int> Offers { get; } = [];
+
+        /// <summary>Gets the offers the peer has not requested that still count against offering them elsewhere, with when made.</summary>
+        public Dictionary<int, long> Unrequested { get; } = [];
+
+        /// <summary>Gets the offers the peer requested a block of: on their way to it.</summary>
+        public HashSet<int> Requested { get; } = [];
+
+        /// <summary>Gets when the peer last requested a block from us.</summary>
+        public long LastRequest { get; internal set; } = long.MinValue;
+
+        /// <summary>Gets a value indicating whether the peer ever requested a block from us.</summary>
+        public bool EverRequested { get; internal set; }
 
         /// <summary>Gets the pieces the peer announced after an offer that no other peer has announced since, with when.</summary>
         public Dictionary<int, long> Unforwarded { get; } = [];

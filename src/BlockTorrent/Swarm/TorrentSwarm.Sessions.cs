@@ -195,11 +195,17 @@ internal sealed partial class TorrentSwarm
     }
 
     /// <inheritdoc/>
-    public bool CanServe(BlockRequest block)
+    public bool CanServe(PeerSession session, BlockRequest block)
     {
         lock (Sync)
         {
-            return Picker!.Have[block.Piece] && (long)block.Offset + block.Length <= ServableSize(block.Piece);
+            bool valid = Picker!.Have[block.Piece] && (long)block.Offset + block.Length <= ServableSize(block.Piece);
+            if (valid)
+            {
+                _offers?.OnPeerRequest(session, block.Piece);
+            }
+
+            return valid;
         }
     }
 

@@ -55,8 +55,8 @@ public sealed class SuperSeederTests
 
     private bool EveryPieceIsOfferedOnceBeforeAnyIsOfferedTwiceFor(int seed)
     {
-        // Peers announce offers in a random order and the seed keeps offering: until every piece has left once, no
-        // piece goes out a second time.
+        // Peers request every offer, announce them in a random order, and the seed keeps offering: until every piece
+        // has left once, no piece goes out a second time.
         var random = new Random(seed);
         int pieces = random.Next(1, 60);
         var seeder = NewSeeder(pieces, offers: 2, random: random);
@@ -67,7 +67,7 @@ public sealed class SuperSeederTests
         for (int step = 0; step < pieces * 4; step++)
         {
             SuperSeeder.Peer peer = peers[random.Next(peers.Count)];
-            int piece = seeder.NextOffer(peer, now);
+            int piece = OfferRequested(seeder, peer, now);
             if (piece >= 0 && !offeredOnce.Add(piece) && offeredOnce.Count < pieces)
             {
                 return false;
@@ -124,8 +124,8 @@ public sealed class SuperSeederTests
         var b = new SuperSeeder.Peer(new Bitfield(3));
         seeder.AddPeer(a);
         seeder.AddPeer(b);
-        int inFlight = seeder.NextOffer(a, 0);
-        int other = seeder.NextOffer(b, 0);
+        int inFlight = OfferRequested(seeder, a, 0);
+        int other = OfferRequested(seeder, b, 0);
         b.Has.Set(other);
         seeder.PeerHave(b, other, 0);
 
@@ -145,6 +145,7 @@ public sealed class SuperSeederTests
         var b = new SuperSeeder.Peer(new Bitfield(8));
         seeder.AddPeer(a);
         seeder.AddPeer(b);
+        OfferRequested(seeder, b, 0);
         int first = Fetch(seeder, a, 0);
         Fetch(seeder, a, 0);
         Assert.Equal(-1, seeder.NextOffer(a, Second));
@@ -160,8 +161,10 @@ public sealed class SuperSeederTests
     {
         var seeder = NewSeeder(8, offers: 1, held: 1, wait: TimeSpan.FromSeconds(3));
         var a = new SuperSeeder.Peer(new Bitfield(8));
+        var b = new SuperSeeder.Peer(new Bitfield(8));
         seeder.AddPeer(a);
-        seeder.AddPeer(new SuperSeeder.Peer(new Bitfield(8)));
+        seeder.AddPeer(b);
+        OfferRequested(seeder, b, 0);
         Fetch(seeder, a, 0);
         Assert.Equal(-1, seeder.NextOffer(a, 2 * Second));
         Assert.NotEqual(-1, seeder.NextOffer(a, 3 * Second));
@@ -199,7 +202,7 @@ public sealed class SuperSeederTests
         var seeder = NewSeeder(3, offers: 1, hold: TimeSpan.FromSeconds(1));
         var peers = Enumerable.Range(0, 3).Select(_ => new SuperSeeder.Peer(new Bitfield(3))).ToList();
         peers.ForEach(seeder.AddPeer);
-        int[] offered = [.. peers.Select(p => seeder.NextOffer(p, 0))];
+        int[] offered = [.. peers.Select(p => OfferRequested(seeder, p, 0))];
         Assert.Equal(3, seeder.FirstCopiesInFlight);
 
         // Peer 0 has its piece; the other two are still fetching theirs, so it gets no second copy yet.
@@ -222,8 +225,8 @@ public sealed class SuperSeederTests
         var fast = new SuperSeeder.Peer(new Bitfield(2));
         seeder.AddPeer(stuck);
         seeder.AddPeer(fast);
-        seeder.NextOffer(stuck, 0);
-        Announce(seeder, fast, seeder.NextOffer(fast, 0), 0);
+        OfferRequested(seeder, stuck, 0);
+        Announce(seeder, fast, OfferRequested(seeder, fast, 0), 0);
         Assert.Equal(-1, seeder.NextOffer(fast, Second * 9 / 10));
 
         // A second after the last arrival the stuck piece no longer holds the link: the fast peer may have it too.
@@ -238,8 +241,8 @@ public sealed class SuperSeederTests
         var staying = new SuperSeeder.Peer(new Bitfield(2));
         seeder.AddPeer(leaving);
         seeder.AddPeer(staying);
-        int lost = seeder.NextOffer(leaving, 0);
-        Announce(seeder, staying, seeder.NextOffer(staying, 0), 0);
+        int lost = OfferRequested(seeder, leaving, 0);
+        Announce(seeder, staying, OfferRequested(seeder, staying, 0), 0);
         seeder.RemovePeer(leaving);
 
         // The piece went back to never offered: it is the next offer, at once.
@@ -248,10 +251,12 @@ public sealed class SuperSeederTests
     }
 
     [Fact]
-    public void FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobody() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(seed)).CheckSeeded(maxTest: 200);
+    public void FirstCopiesInFlightCountsThePiecesRequestedAfterAnOfferAndHeldByNobody() => Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => FirstCopiesInFlightCountsThePiecesRequestedAfterAnOfferAndHeldByNobodyFor(seed)).CheckSeeded(maxTest: 200);
 
-    private bool FirstCopiesInFlightCountsThePiecesOfferedAndHeldByNobodyFor(int seed)
+    private bool FirstCopiesInFlightCountsThePiecesRequestedAfterAnOfferAndHeldByNobodyFor(int seed)
     {
+        // Peers come and go, request some of their offers (or none: idle peers), announce some; offers nobody requests
+        // run out while the clock moves on.
         var random = new Random(seed);
         int pieces = random.Next(1, 40);
         var seeder = NewSeeder(pieces, offers: 2, random: random);
@@ -261,8 +266,11 @@ public sealed class SuperSeederTests
         for (int step = 0; step < pieces * 3; step++)
         {
             SuperSeeder.Peer peer = peers[random.Next(peers.Count)];
-            switch (random.Next(4))
+            switch (random.Next(5))
             {
+                case 3 when peer.Offers.Count > 0:
+                    seeder.PeerRequested(peer, peer.Offers.ElementAt(random.Next(peer.Offers.Count)), now);
+                    break;
                 case 0 when peers.Count > 1:
                     seeder.RemovePeer(peer);
                     peers.Remove(peer);
@@ -279,8 +287,11 @@ public sealed class SuperSeederTests
             }
 
             now += Second / 4;
-            int expected = Enumerable.Range(0, pieces).Count(p => seeder.OfferedCount(p) > 0 && !peers.Any(q => q.Has[p]));
-            if (seeder.FirstCopiesInFlight != expected)
+            int expected = Enumerable.Range(0, pieces).Count(p => peers.Any(q => q.Requested.Contains(p)) && !peers.Any(q => q.Has[p]));
+            bool countsAgree = Enumerable.Range(0, pieces).All(p =>
+                seeder.RequestedCount(p) == peers.Count(q => q.Requested.Contains(p)) &&
+                seeder.OfferedCount(p) == peers.Count(q => q.Requested.Contains(p) || q.Unrequested.ContainsKey(p)));
+            if (seeder.FirstCopiesInFlight != expected || !countsAgree)
             {
                 return false;
             }
@@ -469,8 +480,13 @@ public sealed class SuperSeederTests
 
         Assert.All(peer.Offers, piece => Assert.InRange(piece, 0, 1));
         Assert.All(before.Where(piece => piece >= 2), piece => Assert.Equal(0, seeder.OfferedCount(piece)));
-        while (seeder.NextOffer(peer, 0) >= 0)
+        while (OfferRequested(seeder, peer, 0) >= 0)
         {
+        }
+
+        foreach (int piece in peer.Offers)
+        {
+            seeder.PeerRequested(peer, piece, 0);
         }
 
         Assert.Equal([0, 1], peer.Offers.Order());
@@ -536,8 +552,170 @@ public sealed class SuperSeederTests
         return peers.All(p => p.Has.IsFull);
     }
 
+    [Fact]
+    public void AnOfferThatIsNotRequestedIsNoFirstCopyInFlightUntilItIs()
+    {
+        var seeder = NewSeeder(4, offers: 2);
+        var peer = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(peer);
+        int piece = seeder.NextOffer(peer, 0);
+
+        Assert.Equal(1, seeder.OfferedCount(piece));
+        Assert.Equal(0, seeder.FirstCopiesInFlight);
+
+        seeder.PeerRequested(peer, piece, Second);
+        seeder.PeerRequested(peer, piece, Second);
+        Assert.Equal(1, seeder.FirstCopiesInFlight);
+        Assert.Equal(1, seeder.RequestedCount(piece));
+        Assert.Equal(1, seeder.OfferedCount(piece));
+    }
+
+    [Fact]
+    public void AnOfferAnIdlePeerNeverRequestsIsOfferedToOthersAfterTheWaitAndTheIdlePeerGetsNoMore()
+    {
+        var seeder = NewSeeder(4, offers: 1, wait: TimeSpan.FromSeconds(3));
+        var idle = new SuperSeeder.Peer(new Bitfield(4));
+        var fetching = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(idle);
+        seeder.AddPeer(fetching);
+        int withheld = seeder.NextOffer(idle, 0);
+
+        // Within the wait the idle peer's offer still counts: the fetching peer gets every other piece first.
+        int[] first = [Fetch(seeder, fetching, 0), Fetch(seeder, fetching, 0), Fetch(seeder, fetching, 0)];
+        Assert.DoesNotContain(withheld, first);
+        var early = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(early);
+        Assert.NotEqual(withheld, seeder.NextOffer(early, 2 * Second));
+
+        // Past it, the offer no longer counts: the piece is the one nobody holds, so it goes first to a peer that asks.
+        var late = new SuperSeeder.Peer(new Bitfield(4));
+        seeder.AddPeer(late);
+        Assert.Equal(withheld, seeder.NextOffer(late, 3 * Second));
+        Assert.Equal(1, seeder.OfferedCount(withheld));
+        Assert.Contains(withheld, idle.Offers);
+        Assert.Equal(-1, seeder.NextOffer(idle, 3 * Second));
+        Assert.Equal(0, seeder.FirstCopiesInFlight);
+    }
+
+    [Fact]
+    public void AnOfferOfAPeerThatKeepsRequestingItsOtherOffersKeepsCounting()
+    {
+        var seeder = NewSeeder(8, offers: 2, wait: TimeSpan.FromSeconds(3));
+        var slow = new SuperSeeder.Peer(new Bitfield(8));
+        seeder.AddPeer(slow);
+        int fetching = OfferRequested(seeder, slow, 0);
+        int waiting = seeder.NextOffer(slow, 0);
+
+        // Still requesting blocks of its first offer at 2 s: its second offer counts until 3 s after that.
+        seeder.PeerRequested(slow, fetching, 2 * Second);
+        seeder.NextOffer(slow, 4 * Second);
+        Assert.Equal(1, seeder.OfferedCount(waiting));
+        seeder.NextOffer(slow, 5 * Second);
+        Assert.Equal(0, seeder.OfferedCount(waiting));
+
+        // Requested late, it counts again, now as on its way.
+        seeder.PeerRequested(slow, waiting, 6 * Second);
+        Assert.Equal(1, seeder.OfferedCount(waiting));
+        Assert.Equal(2, seeder.FirstCopiesInFlight);
+    }
+
+    [Fact]
+    public void IdlePeersNeverHoldBackAPeerThatFetches()
+    {
+        var seeder = NewSeeder(16, offers: 1, held: 2);
+        var fetching = new SuperSeeder.Peer(new Bitfield(16));
+        for (int i = 0; i < 8; i++)
+        {
+            var idle = new SuperSeeder.Peer(new Bitfield(16));
+            seeder.AddPeer(idle);
+            seeder.NextOffer(idle, 0);
+        }
+
+        seeder.AddPeer(fetching);
+
+        // Nobody else requests from the seed, so nothing the fetching peer holds can be passed on: it is alone.
+        for (int i = 0; i < 16; i++)
+        {
+            Assert.NotEqual(-1, Fetch(seeder, fetching, i * Second / 2));
+        }
+
+        Assert.True(fetching.Has.IsFull);
+        Assert.Equal(0, seeder.FirstCopiesInFlight);
+    }
+
+    [Fact]
+    public void PeersThatFetchGetEveryPieceWhateverIdlePeersWereOffered() =>
+        Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => PeersThatFetchGetEveryPieceWhateverIdlePeersWereOfferedFor(seed)).CheckSeeded(maxTest: 200);
+
+    private static bool PeersThatFetchGetEveryPieceWhateverIdlePeersWereOfferedFor(int seed)
+    {
+        // Idle peers are offered pieces and never ask; fetching peers request each offer, announce it later, and pass
+        // pieces on among themselves. Idle peers' offers never count as first copies in flight, and the fetching peers
+        // end with every piece.
+        var random = new Random(seed);
+        int pieces = random.Next(1, 40);
+        var seeder = NewSeeder(pieces, offers: random.Next(1, 4), random: random, adaptive: random.Next(2) == 0);
+        var idle = Enumerable.Range(0, random.Next(1, 8)).Select(_ => new SuperSeeder.Peer(new Bitfield(pieces))).ToList();
+        var fetching = Enumerable.Range(0, random.Next(1, 4)).Select(_ => new SuperSeeder.Peer(new Bitfield(pieces))).ToList();
+        foreach (SuperSeeder.Peer peer in idle.Concat(fetching).OrderBy(_ => random.Next()))
+        {
+            seeder.AddPeer(peer);
+        }
+
+        long now = 0;
+        for (int step = 0; step < pieces * fetching.Count * 40 && fetching.Any(p => !p.Has.IsFull); step++)
+        {
+            SuperSeeder.Peer peer = random.Next(3) == 0 ? idle[random.Next(idle.Count)] : fetching[random.Next(fetching.Count)];
+            bool fetches = fetching.Contains(peer);
+            if (seeder.ShouldOpen(peer, now))
+            {
+                seeder.Open(peer);
+            }
+
+            for (int piece; (piece = seeder.NextOffer(peer, now)) >= 0;)
+            {
+                if (fetches)
+                {
+                    seeder.PeerRequested(peer, piece, now);
+                }
+            }
+
+            if (fetches)
+            {
+                // A piece the seed offered or opened to it, or one another fetching peer holds.
+                int[] fetchable = [.. Enumerable.Range(0, pieces).Where(p => !peer.Has[p] && (peer.Open || peer.Requested.Contains(p) || fetching.Any(q => q.Has[p])))];
+                if (fetchable.Length > 0)
+                {
+                    Announce(seeder, peer, fetchable[random.Next(fetchable.Length)], now);
+                }
+            }
+
+            int inFlight = Enumerable.Range(0, pieces).Count(p => fetching.Any(q => q.Requested.Contains(p)) && !fetching.Any(q => q.Has[p]));
+            if (seeder.FirstCopiesInFlight != inFlight)
+            {
+                return false;
+            }
+
+            now += Second / 4;
+        }
+
+        return fetching.All(p => p.Has.IsFull);
+    }
+
     private static SuperSeeder NewSeeder(int pieces, int offers, int? held = null, TimeSpan? wait = null, TimeSpan? hold = null, Random? random = null, bool adaptive = false) =>
         new(pieces, offers, held ?? offers * 3, wait ?? TimeSpan.FromSeconds(3), hold ?? TimeSpan.FromSeconds(1), Second, random ?? new Random(7), adaptive: adaptive);
+
+    // Offers the peer a piece, which it requests at once.
+    private static int OfferRequested(SuperSeeder seeder, SuperSeeder.Peer peer, long now)
+    {
+        int piece = seeder.NextOffer(peer, now);
+        if (piece >= 0)
+        {
+            seeder.PeerRequested(peer, piece, now);
+        }
+
+        return piece;
+    }
 
     // The peer announces a piece it fetched.
     private static bool Announce(SuperSeeder seeder, SuperSeeder.Peer peer, int piece, long now)
@@ -552,6 +730,7 @@ public sealed class SuperSeederTests
         int piece = seeder.NextOffer(peer, now);
         if (piece >= 0)
         {
+            seeder.PeerRequested(peer, piece, now);
             peer.Has.Set(piece);
             seeder.PeerHave(peer, piece, now);
         }
