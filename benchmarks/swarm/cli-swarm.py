@@ -221,6 +221,11 @@ def make_images(work, size, kinds, seed=17):
     return paths
 
 
+def btz_path(image, alt):
+    """The seekable image `create --compress` writes for a build: IMAGE.btz, or IMAGE.NAME.btz for --cli-alt NAME."""
+    return f"{image}.{alt}.btz" if alt else image + ".btz"
+
+
 def strip_block_map(src, dest):
     """Copies a .torrent without its top-level `blocktorrent blocks` entry (outside the info dictionary)."""
     data = open(src, "rb").read()
@@ -446,10 +451,12 @@ def main():
                 nomap = "nomap" in setup.split("/")[1:]
                 mods = setup.split("/")[1:]
                 stream = "zst" if "zst" in mods else "btz" if "btz" in mods else None
-                key = (kind, piece, nomap, stream)
+                # A .btz is made by the build that deploys it (its layout is that build's), so each build has its own.
+                alt = next((m for m in mods if m in args.cli_alt), None) if stream == "btz" else None
+                key = (kind, piece, nomap, stream, alt)
                 if key in torrents:
                     continue
-                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}{'-' + stream if stream else ''}.torrent")
+                torrent = os.path.join(work, f"{kind}-{piece}{'-nomap' if nomap else ''}{'-' + stream if stream else ''}{'-' + alt if alt else ''}.torrent")
                 src = path
                 if stream == "zst":
                     src = path + ".zst"
@@ -457,9 +464,9 @@ def main():
                         run("zstd", "-q", "-3", path, "-o", src)
                 extra = [] if piece == "create" else ["--piece-size", piece]
                 if stream == "btz":
-                    extra += ["--compress", "zstd", "--compressed-file", path + ".btz"]
+                    extra += ["--compress", "zstd", "--compressed-file", btz_path(path, alt)]
                 t0 = time.time()
-                run(cli, "create", src, "-o", torrent, *extra)
+                run(args.cli_alt[alt] if alt else cli, "create", src, "-o", torrent, *extra)
                 create_s = round(time.time() - t0, 2)
                 if nomap:
                     strip_block_map(torrent, torrent)
@@ -508,7 +515,8 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                     piece = setup.split("/")[0]
                     mods = setup.split("/")[1:]
                     stream = "zst" if "zst" in mods else "btz" if "btz" in mods else None
-                    torrent, piece_text, create_s, zeros, dups, zero_blocks, repeated_blocks = torrents[(kind, piece, "nomap" in mods, stream)]
+                    alt = next((m for m in mods if m in args.cli_alt), None) if stream == "btz" else None
+                    torrent, piece_text, create_s, zeros, dups, zero_blocks, repeated_blocks = torrents[(kind, piece, "nomap" in mods, stream, alt)]
                     record["piece"] = piece_text
                     record["zero_pieces"] = zeros
                     record["duplicate_pieces"] = dups
@@ -518,7 +526,7 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                     flags = [f for m in mods for f in {"super": ["--super-seed"], "plain": ["--no-super-seed"], "verbose": ["--verbose"]}.get(m, [])]
                     build = next((args.cli_alt[m] for m in mods if m in args.cli_alt), cli)
                     deploy_flags = [f for m in mods if m.startswith("scratch") for f in ["--scratch-size", m[len("scratch"):]]]
-                    source = images[kind] + "." + stream if stream else None
+                    source = btz_path(images[kind], alt) if stream == "btz" else images[kind] + ".zst" if stream else None
                     if stream:
                         record["compressed_size"] = os.path.getsize(source)
                     times, before, after, user, sys_, exact, cpu_done, peaks = run_blocktorrent(

@@ -159,7 +159,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
             : await PrepareStreamAsync(writer, cancellationToken).ConfigureAwait(false);
         if (decoding is not null)
         {
-            await decoding.ZeroFramesAsync(options.DeviceIsZeroed || target.IsKnownZeroed, cancellationToken).ConfigureAwait(false);
+            await decoding.ZeroChunksAsync(options.DeviceIsZeroed || target.IsKnownZeroed, cancellationToken).ConfigureAwait(false);
         }
 
         var have = new Bitfield(manifest.PieceCount);

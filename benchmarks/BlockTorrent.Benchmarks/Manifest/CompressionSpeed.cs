@@ -14,7 +14,10 @@ namespace BlockTorrent.Benchmarks.Manifest;
 /// </summary>
 /// <remarks>
 /// Run: <c>dotnet run -c Release --project benchmarks/BlockTorrent.Benchmarks -- compression-speed [--size 256MiB]
-/// [--dir /dev/shm]</c>. The image is <c>CompressibleImage</c> (text, binary records, random bytes, zero runs).
+/// [--dir /dev/shm] [--image FILE] [--level 3] [--chunk-size 64KiB] [--piece-size 512KiB]</c>. The image is
+/// <c>CompressibleImage</c> (text, binary records, random bytes, zero runs), or <c>--image</c>'s file (cli-swarm.py's
+/// <c>mixed</c> image, say); <c>--level</c>, <c>--chunk-size</c> and <c>--piece-size</c> are the builder's options,
+/// for comparing layouts on one image.
 /// </remarks>
 internal static class CompressionSpeed
 {
@@ -30,14 +33,18 @@ internal static class CompressionSpeed
         {
             string imagePath = Path.Combine(directory, "image.raw");
             string compressedPath = imagePath + ".btz";
-            byte[] image = Testing.CompressibleImage.Create(checked((int)size), seed: 42);
+            string? given = cl.Text("--image");
+            byte[] image = given is null ? Testing.CompressibleImage.Create(checked((int)size), seed: 42) : await File.ReadAllBytesAsync(given).ConfigureAwait(false);
+            size = image.Length;
             await File.WriteAllBytesAsync(imagePath, image).ConfigureAwait(false);
-            Console.WriteLine($"compression-speed: {Environment.ProcessorCount} cores, load {PairBenchmarks.LoadAverage()}, {Options.FormatSize(size)} compressible image");
+            Console.WriteLine($"compression-speed: {Environment.ProcessorCount} cores, load {PairBenchmarks.LoadAverage()}, {Options.FormatSize(size)} {given ?? "compressible image"}");
 
-            var (manifest, make) = await MeasureAsync(() => CompressedImageBuilder.CreateAsync(imagePath, compressedPath)).ConfigureAwait(false);
+            var options = new CompressedImageOptions { Level = cl.Int("--level", CompressedImageOptions.Default.Level), ChunkSize = (int)cl.Size("--chunk-size", CompressedImageOptions.Default.ChunkSize) };
+            var manifestOptions = new BlockTorrent.Manifest.ManifestBuilderOptions { PieceLength = (int)cl.Size("--piece-size", 0) };
+            var (manifest, make) = await MeasureAsync(() => CompressedImageBuilder.CreateAsync(imagePath, compressedPath, options, manifestOptions)).ConfigureAwait(false);
             CompressedImage layout = CompressedImage.FromManifest(manifest)!;
             byte[] compressed = await File.ReadAllBytesAsync(compressedPath).ConfigureAwait(false);
-            Console.WriteLine($"ratio {layout.Ratio:F2}:1 ({compressed.Length} bytes, {manifest.PieceCount} pieces of {Options.FormatSize(manifest.PieceLength)}, {layout.ZeroFrameCount} of {layout.FrameCount} frames all zeros)");
+            Console.WriteLine($"ratio {layout.Ratio:F3}:1 ({compressed.Length} bytes, {manifest.PieceCount} pieces of {Options.FormatSize(manifest.PieceLength)}, level {layout.CompressionLevel}, {layout.ZeroChunkCount} of {layout.ChunkCount} chunks of {Options.FormatSize(layout.ChunkSize)} all zeros)");
             Report("make (compress, pack, hash)", size, make);
 
             var target = new MemoryBlockDevice(layout.RawLength);

@@ -24,9 +24,9 @@ internal static class ManifestSummary
         output.WriteLine($"size:             {ByteSize.Format(manifest.Length)} ({manifest.Length.ToString(CultureInfo.InvariantCulture)} bytes)");
         if (CompressedImage.FromManifest(manifest) is { } compressed)
         {
-            output.WriteLine($"format:           {compressed.Format}, seekable (level {compressed.CompressionLevel.ToString(CultureInfo.InvariantCulture)}, frames of {ByteSize.Format(compressed.FrameSize)}); targets decode each piece onto the raw device");
+            output.WriteLine($"format:           {compressed.Format}, seekable (level {compressed.CompressionLevel.ToString(CultureInfo.InvariantCulture)}, a frame per piece, zero map of {ByteSize.Format(compressed.ChunkSize)} chunks); targets decode each piece onto the raw device");
             output.WriteLine($"raw size:         {ByteSize.Format(compressed.RawLength)} ({compressed.RawLength.ToString(CultureInfo.InvariantCulture)} bytes), ratio {compressed.Ratio.ToString("F2", CultureInfo.InvariantCulture)}:1");
-            output.WriteLine($"zero frames:      {compressed.ZeroFrameCount.ToString(CultureInfo.InvariantCulture)} of {compressed.FrameCount.ToString(CultureInfo.InvariantCulture)} (never sent)");
+            output.WriteLine($"zero chunks:      {compressed.ZeroChunkCount.ToString(CultureInfo.InvariantCulture)} of {compressed.ChunkCount.ToString(CultureInfo.InvariantCulture)} (never sent)");
             output.WriteLine($"raw sha256:       {Convert.ToHexStringLower(compressed.RawSha256)}");
         }
         else if (StreamImage.FromManifest(manifest) is { } stream)
@@ -103,7 +103,7 @@ internal static class ManifestSummary
                 w.WriteString("layout", "seekable");
                 w.WriteNumber("rawSize", compressed.RawLength);
                 w.WriteNumber("ratio", Math.Round(compressed.Ratio, 3));
-                w.WriteNumber("zeroFrames", compressed.ZeroFrameCount);
+                w.WriteNumber("zeroChunks", compressed.ZeroChunkCount);
                 w.WriteString("rawSha256", Convert.ToHexStringLower(compressed.RawSha256));
             }
             else if (stream is not null)

@@ -7,34 +7,32 @@ namespace BlockTorrent.Compression;
 
 /// <summary>
 /// The compressed file of a <see cref="CompressedImage"/>, as a device over the raw target: a piece written here is
-/// decoded and its raw frames written at their final offsets on the target; a piece read here is re-encoded from the
-/// target's raw frames. The writer and the swarm see an ordinary torrent file and need no change: a piece is verified
+/// decoded and its raw bytes written at their final offsets on the target; a piece read here is re-encoded from the
+/// target's raw bytes. The writer and the swarm see an ordinary torrent file and need no change: a piece is verified
 /// compressed, as every client verifies it, before it is decoded.
 /// </summary>
 /// <remarks>
 /// <para>
 /// Every call works on whole pieces at piece offsets (what the writer and the read cache do). Pieces are decoded and
-/// encoded on pool threads, at most one per core at once, each through one raw chunk buffer of at least a frame, so
-/// memory stays bounded whatever the image's size or ratio.
+/// encoded on pool threads, at most one per core at once, each through one raw buffer of the most a piece decodes to
+/// (<see cref="CompressedImage.MaxPieceRawLength"/>), so memory stays bounded whatever the image's size or ratio.
 /// </para>
 /// <para>
 /// The last pieces decoded (32 MiB of them) are kept as they came, verified, and served from there: the swarm asks
-/// for what a target received last. Any other piece is re-encoded. Re-encoding is deterministic (same library, level
-/// and frame size), so a piece read from a target that holds its
-/// raw frames hashes equal to the manifest; one that does not (other raw bytes, another encoder) comes back as zeros,
-/// which fail every piece check: the read cache then stops offering it, and a recheck counts it missing.
+/// for what a target received last. Any other piece is re-encoded. Re-encoding is deterministic (same library and
+/// level, one call over the raw range the manifest names, as the builder made it), so a piece read from a target that
+/// holds its raw bytes hashes equal to the manifest; one that does not (other raw bytes, another encoder) comes back
+/// as zeros, which fail every piece check: the read cache then stops offering it, and a recheck counts it missing.
 /// </para>
 /// </remarks>
 internal sealed class CompressedImageDevice : CompressedFileDevice
 {
-    private const int MinChunkLength = 1024 * 1024;
-
     // Verified compressed pieces kept after they were decoded, oldest dropped first: the swarm asks a target for the
     // pieces it received last, and serving one of those then costs a copy, not a re-encoding.
     private const long KeptBytes = 32 * 1024 * 1024;
 
     private readonly CompressedImage _image;
-    private readonly AlignedBufferPool _chunks;
+    private readonly AlignedBufferPool _buffers;
     private readonly SemaphoreSlim _coders;
     private readonly int _frameBound;
     private readonly Dictionary<int, byte[]> _kept = [];
@@ -47,40 +45,41 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
         : base(raw, image?.RawLength ?? throw new ArgumentNullException(nameof(image)), image.RawSha256, image.CompressedLength, image.PieceLength, "compressed image")
     {
         _image = image;
-        _chunks = new AlignedBufferPool(Math.Max(image.FrameSize, MinChunkLength));
+        int maxRaw = CompressedImage.MaxPieceRawLength(image.PieceLength);
+        _buffers = new AlignedBufferPool(maxRaw);
         _coders = new SemaphoreSlim(Environment.ProcessorCount, Environment.ProcessorCount);
-        _frameBound = ZstdFrames.CompressBound(image.FrameSize);
+        _frameBound = ZstdFrames.CompressBound(maxRaw);
     }
 
-    /// <summary>Makes every all-zero raw frame read as zeros on the target, in runs, unless it is known zeroed.</summary>
+    /// <summary>Makes every all-zero raw chunk read as zeros on the target, in runs, unless it is known zeroed.</summary>
     /// <param name="knownZeroed">Whether the target already reads as zeros (a fresh sparse file, a discarded disk).</param>
     /// <param name="cancellationToken">Cancels between runs.</param>
     /// <returns>The raw bytes made zero.</returns>
-    public async Task<long> ZeroFramesAsync(bool knownZeroed, CancellationToken cancellationToken)
+    public async Task<long> ZeroChunksAsync(bool knownZeroed, CancellationToken cancellationToken)
     {
-        if (knownZeroed || _image.ZeroFrameCount == 0)
+        if (knownZeroed || _image.ZeroChunkCount == 0)
         {
             return 0;
         }
 
         long zeroed = 0;
-        int frame = 0;
-        while (frame < _image.FrameCount)
+        int chunk = 0;
+        while (chunk < _image.ChunkCount)
         {
-            if (!_image.IsZeroFrame(frame))
+            if (!_image.IsZeroChunk(chunk))
             {
-                frame++;
+                chunk++;
                 continue;
             }
 
-            int first = frame;
-            while (frame < _image.FrameCount && _image.IsZeroFrame(frame))
+            int first = chunk;
+            while (chunk < _image.ChunkCount && _image.IsZeroChunk(chunk))
             {
-                frame++;
+                chunk++;
             }
 
-            long offset = _image.FrameOffset(first);
-            long length = _image.FrameOffset(frame - 1) + _image.FrameLength(frame - 1) - offset;
+            long offset = _image.ChunkOffset(first);
+            long length = _image.ChunkOffset(chunk - 1) + _image.ChunkLength(chunk - 1) - offset;
             if (Raw.CanZeroRange)
             {
                 await Raw.ZeroRangeAsync(offset, length, cancellationToken).ConfigureAwait(false);
@@ -109,7 +108,7 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
             _keptOrder.Clear();
         }
 
-        _chunks.Dispose();
+        _buffers.Dispose();
         _coders.Dispose();
         return ValueTask.CompletedTask;
     }
@@ -123,78 +122,50 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
     private async Task DecodePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await _coders.WaitAsync(cancellationToken).ConfigureAwait(false);
-        AlignedBuffer chunk = _chunks.Rent();
+        AlignedBuffer buffer = _buffers.Rent();
         try
         {
-            int frames = _image.FramesOf(piece).Length;
-            int next = 0;
-            int position = 0;
-            while (next < frames)
+            int rawLength = _image.PieceRawLength(piece);
+            int frameLength = rawLength == 0 ? 0 : ZstdFrames.FrameLength(data.Span);
+            if (frameLength < 0
+                || (rawLength > 0 && !ZstdFrames.TryDecompress(data.Span[..frameLength], buffer.Memory.Span[..rawLength]))
+                || !OnlyPaddingFrom(data.Span, frameLength))
             {
-                long rawOffset = _image.FrameOffset(_image.FramesOf(piece)[next]);
-                int first = next;
-                int fill = DecodeRun(piece, data.Span, ref position, ref next, chunk.Memory.Span);
-                if (next == first)
-                {
-                    throw Corrupt(piece, position);
-                }
-
-                await Raw.WriteAsync(rawOffset, chunk.Memory[..fill], cancellationToken).ConfigureAwait(false);
+                throw Corrupt(piece);
             }
 
-            if (!OnlyPaddingFrom(data.Span, position))
-            {
-                throw Corrupt(piece, position);
-            }
-
+            await WriteRunsAsync(piece, buffer.Memory[..rawLength], cancellationToken).ConfigureAwait(false);
             Keep(piece, data.Span);
         }
         finally
         {
-            _chunks.Return(chunk);
+            _buffers.Return(buffer);
             _coders.Release();
         }
     }
 
-    /// <summary>Decodes the piece's frames from <paramref name="next"/> on while they are adjacent on the target and fit the chunk.</summary>
-    /// <returns>The raw bytes decoded into the chunk.</returns>
-    private int DecodeRun(int piece, ReadOnlySpan<byte> data, ref int position, ref int next, Span<byte> chunk)
+    /// <summary>Writes a piece's decoded bytes at their raw offsets, each run of adjacent chunks as one write.</summary>
+    private async Task WriteRunsAsync(int piece, ReadOnlyMemory<byte> decoded, CancellationToken cancellationToken)
     {
-        ReadOnlySpan<int> frames = _image.FramesOf(piece);
-        long start = _image.FrameOffset(frames[next]);
-        int fill = 0;
-        while (next < frames.Length)
+        int within = 0;
+        while (within < decoded.Length)
         {
-            int frame = frames[next];
-            int rawLength = _image.FrameLength(frame);
-            if (_image.FrameOffset(frame) != start + fill || fill + rawLength > chunk.Length)
-            {
-                break;
-            }
-
-            while (ZstdFrames.IsSkippable(data[position..]))
-            {
-                int skip = ZstdFrames.SkippableLength(data[position..]);
-                if (skip < 0)
-                {
-                    throw Corrupt(piece, position);
-                }
-
-                position += skip;
-            }
-
-            int size = ZstdFrames.FrameLength(data[position..]);
-            if (size < 0 || !ZstdFrames.TryDecompress(data.Slice(position, size), chunk.Slice(fill, rawLength)))
-            {
-                throw Corrupt(piece, position);
-            }
-
-            position += size;
-            fill += rawLength;
-            next++;
+            (long rawOffset, int length) = _image.RunAt(piece, within, decoded.Length - within);
+            await Raw.WriteAsync(rawOffset, decoded.Slice(within, length), cancellationToken).ConfigureAwait(false);
+            within += length;
         }
+    }
 
-        return fill;
+    /// <summary>Reads a piece's raw bytes from their offsets into <paramref name="destination"/>, of the piece's raw length.</summary>
+    private async Task ReadRunsAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        int within = 0;
+        while (within < destination.Length)
+        {
+            (long rawOffset, int length) = _image.RunAt(piece, within, destination.Length - within);
+            await RawImageHash.ReadExactlyAsync(Raw, rawOffset, destination.Slice(within, length), cancellationToken).ConfigureAwait(false);
+            within += length;
+        }
     }
 
     private static bool OnlyPaddingFrom(ReadOnlySpan<byte> data, int position)
@@ -218,8 +189,8 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
         return true;
     }
 
-    private InvalidDataException Corrupt(int piece, int position) =>
-        new(string.Create(CultureInfo.InvariantCulture, $"Piece {piece} of the compressed image passed its hash check but does not decode to the frames the manifest lists (at byte {position} of the piece): the manifest was not made from this file."));
+    private InvalidDataException Corrupt(int piece) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"Piece {piece} of the compressed image passed its hash check but is not one zstd frame of the {_image.PieceRawLength(piece)} raw bytes the manifest lists, then padding: the manifest was not made from this file."));
 
     private void Keep(int piece, ReadOnlySpan<byte> data)
     {
@@ -268,28 +239,23 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
         }
 
         await _coders.WaitAsync(cancellationToken).ConfigureAwait(false);
-        AlignedBuffer chunk = _chunks.Rent();
+        AlignedBuffer buffer = _buffers.Rent();
         byte[] frame = ArrayPool<byte>.Shared.Rent(_frameBound);
         try
         {
-            int frames = _image.FramesOf(piece).Length;
-            int next = 0;
-            int position = 0;
-            bool fits = true;
-            while (next < frames && fits)
+            int rawLength = _image.PieceRawLength(piece);
+            await ReadRunsAsync(piece, buffer.Memory[..rawLength], cancellationToken).ConfigureAwait(false);
+            int size = rawLength == 0 ? 0 : ZstdFrames.Compress(buffer.Memory.Span[..rawLength], frame, _image.CompressionLevel);
+            int rest = destination.Length - size;
+            if (rest == 0 || rest >= ZstdFrames.SkippableHeaderLength)
             {
-                (long rawOffset, int count, int bytes) = PlanRun(piece, next, chunk.Length);
-                await RawImageHash.ReadExactlyAsync(Raw, rawOffset, chunk.Memory[..bytes], cancellationToken).ConfigureAwait(false);
-                fits = EncodeRun(piece, next, count, chunk.Memory.Span, frame, destination.Span, ref position);
-                next += count;
+                frame.AsSpan(0, size).CopyTo(destination.Span);
+                if (rest > 0)
+                {
+                    ZstdFrames.WritePadding(destination.Span[size..]);
+                }
             }
-
-            int rest = destination.Length - position;
-            if (fits && rest >= ZstdFrames.SkippableHeaderLength)
-            {
-                ZstdFrames.WritePadding(destination.Span[position..]);
-            }
-            else if (!fits || rest != 0)
+            else
             {
                 // Not the manifest's piece: zeros fail every check, where a partial encoding might be mistaken for it.
                 destination.Span.Clear();
@@ -298,52 +264,8 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
         finally
         {
             ArrayPool<byte>.Shared.Return(frame);
-            _chunks.Return(chunk);
+            _buffers.Return(buffer);
             _coders.Release();
         }
-    }
-
-    /// <summary>Plans a read of the piece's frames from <paramref name="next"/> on that are adjacent on the target and fit a chunk.</summary>
-    private (long Offset, int Count, int Bytes) PlanRun(int piece, int next, int chunkLength)
-    {
-        ReadOnlySpan<int> frames = _image.FramesOf(piece);
-        long start = _image.FrameOffset(frames[next]);
-        int bytes = 0;
-        int count = 0;
-        while (next + count < frames.Length)
-        {
-            int frame = frames[next + count];
-            int rawLength = _image.FrameLength(frame);
-            if (_image.FrameOffset(frame) != start + bytes || bytes + rawLength > chunkLength)
-            {
-                break;
-            }
-
-            bytes += rawLength;
-            count++;
-        }
-
-        return (start, count, bytes);
-    }
-
-    private bool EncodeRun(int piece, int next, int count, ReadOnlySpan<byte> raw, Span<byte> frame, Span<byte> destination, ref int position)
-    {
-        ReadOnlySpan<int> frames = _image.FramesOf(piece);
-        int offset = 0;
-        for (int i = next; i < next + count; i++)
-        {
-            int rawLength = _image.FrameLength(frames[i]);
-            int size = ZstdFrames.Compress(raw.Slice(offset, rawLength), frame, _image.CompressionLevel);
-            if (size > destination.Length - position)
-            {
-                return false;
-            }
-
-            frame[..size].CopyTo(destination[position..]);
-            position += size;
-            offset += rawLength;
-        }
-
-        return true;
     }
 }

@@ -13,12 +13,11 @@ public sealed class CompressedImageOptions
     public int Level { get; set; } = 3;
 
     /// <summary>
-    /// Gets or sets the raw bytes each independent frame holds: a power of two from 64 KiB to 4 MiB. Larger frames
-    /// compress a little better; smaller ones leave less padding at the end of each piece and find more all-zero
-    /// frames, which are never sent.
+    /// Gets or sets the raw bytes of each chunk of the zero map: a power of two from 4 KiB to 4 MiB. All-zero chunks
+    /// are left out of the file and never sent; smaller chunks find more of them, and take a bit each in the manifest.
     /// </summary>
-    /// <value>The default is 256 KiB.</value>
-    public int FrameSize { get; set; } = 256 * 1024;
+    /// <value>The default is 64 KiB.</value>
+    public int ChunkSize { get; set; } = 64 * 1024;
 
     /// <summary>Gets or sets where compression progress is reported (raw bytes read and compressed).</summary>
     /// <value>The default is <see langword="null"/> (none).</value>
@@ -33,9 +32,9 @@ public sealed class CompressedImageOptions
             throw new ArgumentException($"Level is {Level}; it must be from 1 to 22.", nameof(Level));
         }
 
-        if (FrameSize is < 64 * 1024 or > 4 * 1024 * 1024 || !BitOperations.IsPow2(FrameSize))
+        if (ChunkSize is < CompressedImage.CutAlignment or > 4 * 1024 * 1024 || !BitOperations.IsPow2(ChunkSize))
         {
-            throw new ArgumentException($"FrameSize is {FrameSize}; it must be a power of two from 64 KiB to 4 MiB.", nameof(FrameSize));
+            throw new ArgumentException($"ChunkSize is {ChunkSize}; it must be a power of two from 4 KiB to 4 MiB.", nameof(ChunkSize));
         }
     }
 }

@@ -24,11 +24,11 @@ internal sealed class ImageInfoEntry
     /// <summary>Gets the <c>layout</c> value: <see cref="StreamImage.StreamLayout"/> for a stream, absent for a seekable image.</summary>
     public string? Layout { get; private set; }
 
-    /// <summary>Gets the <c>frame size</c> value of a seekable image.</summary>
-    public long? FrameSize { get; private set; }
+    /// <summary>Gets the <c>chunk size</c> value of a seekable image: the raw bytes per bit of the zero-chunk map.</summary>
+    public long? ChunkSize { get; private set; }
 
-    /// <summary>Gets the <c>frames</c> value of a seekable image: 4-byte frame counts, one per piece.</summary>
-    public byte[]? Frames { get; private set; }
+    /// <summary>Gets a value indicating whether the entry has the <c>frames</c> key of a seekable image of layout 1.</summary>
+    public bool HasFrames { get; private set; }
 
     /// <summary>Gets the <c>length</c> value: the raw image's length.</summary>
     public long? Length { get; private set; }
@@ -36,11 +36,17 @@ internal sealed class ImageInfoEntry
     /// <summary>Gets the <c>level</c> value of a seekable image.</summary>
     public long? Level { get; private set; }
 
+    /// <summary>Gets the <c>pieces</c> value of a seekable image: 4-byte raw lengths, one per piece.</summary>
+    public byte[]? Pieces { get; private set; }
+
     /// <summary>Gets the <c>sha256</c> value: the raw image's SHA-256.</summary>
     public byte[]? Sha256 { get; private set; }
 
-    /// <summary>Gets the <c>zero frames</c> value of a seekable image: one bit per raw frame.</summary>
-    public byte[]? ZeroFrames { get; private set; }
+    /// <summary>Gets the <c>version</c> value of a seekable image's layout.</summary>
+    public long? Version { get; private set; }
+
+    /// <summary>Gets the <c>zero chunks</c> value of a seekable image: one bit per raw chunk.</summary>
+    public byte[]? ZeroChunks { get; private set; }
 
     /// <summary>Gets a value indicating whether the entry describes a stream, decoded in order.</summary>
     public bool IsStream => Layout == StreamImage.StreamLayout;
@@ -87,11 +93,12 @@ internal sealed class ImageInfoEntry
                 case "layout":
                     entry.Layout = Encoding.ASCII.GetString(ReadValue(ref reader, BencodeTokenType.String, key));
                     break;
-                case "frame size":
-                    entry.FrameSize = ReadInteger(ref reader, key);
+                case "chunk size":
+                    entry.ChunkSize = ReadInteger(ref reader, key);
                     break;
                 case "frames":
-                    entry.Frames = ReadValue(ref reader, BencodeTokenType.String, key).ToArray();
+                    entry.HasFrames = true;
+                    reader.Skip();
                     break;
                 case "length":
                     entry.Length = ReadInteger(ref reader, key);
@@ -99,11 +106,17 @@ internal sealed class ImageInfoEntry
                 case "level":
                     entry.Level = ReadInteger(ref reader, key);
                     break;
+                case "pieces":
+                    entry.Pieces = ReadValue(ref reader, BencodeTokenType.String, key).ToArray();
+                    break;
                 case "sha256":
                     entry.Sha256 = ReadValue(ref reader, BencodeTokenType.String, key).ToArray();
                     break;
-                case "zero frames":
-                    entry.ZeroFrames = ReadValue(ref reader, BencodeTokenType.String, key).ToArray();
+                case "version":
+                    entry.Version = ReadInteger(ref reader, key);
+                    break;
+                case "zero chunks":
+                    entry.ZeroChunks = ReadValue(ref reader, BencodeTokenType.String, key).ToArray();
                     break;
                 default:
                     reader.Skip();

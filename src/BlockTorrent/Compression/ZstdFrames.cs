@@ -9,8 +9,8 @@ namespace BlockTorrent.Compression;
 /// frame compressed, one frame found and decoded, and the skippable frames that pad a piece.
 /// </summary>
 /// <remarks>
-/// Making and re-making a piece must give the same bytes: both go through <see cref="Compress"/>, one frame at a time
-/// into a buffer of the frame's compress bound, with the same level and no other parameter set.
+/// Making and re-making a piece must give the same bytes: both go through <see cref="Compress"/>, one call over the
+/// piece's whole raw range into a buffer of at least its compress bound, with the same level and no other parameter set.
 /// </remarks>
 internal static unsafe class ZstdFrames
 {
@@ -29,8 +29,8 @@ internal static unsafe class ZstdFrames
     /// <summary>Gets the most bytes a frame of <paramref name="rawLength"/> bytes compresses to.</summary>
     public static int CompressBound(int rawLength) => Compressor.GetCompressBound(rawLength);
 
-    /// <summary>Compresses one raw frame into one zstd frame.</summary>
-    /// <param name="raw">The raw frame.</param>
+    /// <summary>Compresses raw bytes into one zstd frame.</summary>
+    /// <param name="raw">The raw bytes.</param>
     /// <param name="destination">At least <see cref="CompressBound"/> of the raw length.</param>
     /// <param name="level">The zstd level.</param>
     /// <returns>The frame's length.</returns>

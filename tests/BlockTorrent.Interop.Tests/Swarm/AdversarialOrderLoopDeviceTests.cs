@@ -131,9 +131,7 @@ public sealed class AdversarialOrderLoopDeviceTests
             string raw = dir.File("image.raw");
             await File.WriteAllBytesAsync(raw, image, ct);
             string path = Path.Combine(folder, "image.raw.btz");
-            var frames = new CompressedImageOptions { FrameSize = PieceLength };
-            manifestOptions = new ManifestBuilderOptions { PieceLength = CompressedImageBuilder.MinPieceLength(PieceLength) };
-            return (await CompressedImageBuilder.CreateAsync(raw, path, frames, manifestOptions, ct), path);
+            return (await CompressedImageBuilder.CreateAsync(raw, path, CompressedImageOptions.Default, manifestOptions, ct), path);
         }
 
         string stream = Path.Combine(folder, kind == ImageKind.Zstd ? "image.img.zst" : "image.img.gz");

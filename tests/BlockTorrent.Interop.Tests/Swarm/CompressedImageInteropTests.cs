@@ -11,7 +11,7 @@ namespace BlockTorrent.Interop.Tests.Swarm;
 [SupportedOSPlatform("linux")]
 public sealed class CompressedImageInteropTests
 {
-    private const int FrameSize = 64 * 1024;
+    private const int PieceLength = 64 * 1024;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     [Fact]
@@ -41,8 +41,8 @@ public sealed class CompressedImageInteropTests
         TorrentManifest manifest = await CompressedImageBuilder.CreateAsync(
             imagePath,
             Path.Combine(seedDirectory, "image.raw.btz"),
-            new CompressedImageOptions { FrameSize = FrameSize },
-            new ManifestBuilderOptions { PieceLength = CompressedImageBuilder.MinPieceLength(FrameSize) },
+            CompressedImageOptions.Default,
+            new ManifestBuilderOptions { PieceLength = PieceLength },
             TestContext.Current.CancellationToken);
         string torrent = dir.File("image.torrent");
         await manifest.SaveAsync(torrent, TestContext.Current.CancellationToken);
