@@ -1,5 +1,6 @@
 using BlockTorrent.Service.Capture;
 using BlockTorrent.Service.Depot;
+using BlockTorrent.Service.Enrolment;
 using BlockTorrent.Service.Fleet;
 using BlockTorrent.Service.Http;
 using BlockTorrent.Service.Options;
@@ -48,11 +49,13 @@ internal static class ImagingServiceHost
             case ServiceRole.Depot:
                 builder.Services.AddSingleton<FleetBoard>();
                 builder.Services.AddSingleton<CaptureReceiver>();
+                builder.Services.AddSingleton<DepotCredentials>();
                 builder.Services.AddHostedService<DepotService>();
                 builder.Services.AddHostedService<FleetService>();
                 break;
             case ServiceRole.Target:
                 builder.Services.AddSingleton<ManifestSource>();
+                builder.Services.AddSingleton<TargetEnrolment>();
                 builder.Services.AddHostedService<TargetService>();
                 builder.Services.AddHostedService<FleetReporter>();
                 break;
@@ -94,6 +97,7 @@ internal static class ImagingServiceHost
         {
             FleetEndpoints.Map(app, http, OnlyAt);
             CaptureEndpoints.Map(app, http, OnlyAt);
+            EnrolmentEndpoints.Map(app, http, OnlyAt);
         }
 
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -142,7 +146,8 @@ internal static class ImagingServiceHost
     /// <summary>
     /// Serves a depot image's manifest (<c>/images/NAME.torrent</c>), so targets can be given its URL, and, as a web
     /// seed (BEP 19: <c>/images/</c> in a manifest's <c>url-list</c>, the image's name appended), the image's own
-    /// bytes (<c>/images/NAME</c>) with range requests, unless <c>Depot:WebSeed</c> is off. Only served images are reachable.
+    /// bytes (<c>/images/NAME</c>) with range requests, unless <c>Depot:WebSeed</c> is off. Only served images are
+    /// reachable, and the bytes of a TLS swarm's image never are (its peers alone get them).
     /// </summary>
     private static IResult ServeManifest(string file, StatusBoard board, bool webSeed)
     {
@@ -155,7 +160,8 @@ internal static class ImagingServiceHost
 
         // An image is a web seed once it is seeded (its manifest known), so its bytes are the ones the manifest describes.
         // Its bytes count against the upload caps the image's peers obey.
-        if (!webSeed || !board.TryGetImage(file, out ImageStatus? seeded) || seeded is not { HasManifest: true } || !File.Exists(seeded.ImagePath))
+        // A TLS swarm's bytes go only to peers holding a certificate of its authority: the web seed does not serve them.
+        if (!webSeed || !board.TryGetImage(file, out ImageStatus? seeded) || seeded is not { HasManifest: true, IsTlsSwarm: false } || !File.Exists(seeded.ImagePath))
         {
             return Results.NotFound();
         }

@@ -116,7 +116,7 @@ internal static partial class Log
     [LoggerMessage(5016, LogLevel.Information, "Depot: signed {Manifest} with key {Fingerprint}")]
     public static partial void ManifestSigned(ILogger logger, string manifest, string fingerprint);
 
-    [LoggerMessage(5060, LogLevel.Information, "Depot: TLS swarm authority {Path} ({Action}), fingerprint {Fingerprint}: the manifests the depot makes name it; issue each target's certificate with it (blocktorrent tls issue --ca {Path}) and give it as Target:TlsCertificate")]
+    [LoggerMessage(5060, LogLevel.Information, "Depot: TLS swarm authority {Path} ({Action}), fingerprint {Fingerprint}: the manifests the depot makes name it; targets get their certificates by enrolling (POST /enroll), or one is issued with it (blocktorrent tls issue --ca {Path}) and given as Target:TlsCertificate")]
     public static partial void SwarmAuthority(ILogger logger, string action, string path, string fingerprint);
 
     [LoggerMessage(5061, LogLevel.Information, "Target: {Image} is a TLS swarm; this target presents {Subject}")]
@@ -130,4 +130,16 @@ internal static partial class Log
 
     [LoggerMessage(5092, LogLevel.Error, "Depot: the capture of {Image} failed")]
     public static partial void CaptureFailed(ILogger logger, Exception exception, string image);
+
+    [LoggerMessage(5062, LogLevel.Information, "Depot: signing key {Path} ({Action}), fingerprint {Fingerprint}: every manifest the depot serves is signed with it; enrolled targets require it")]
+    public static partial void SigningKey(ILogger logger, string action, string path, string fingerprint);
+
+    [LoggerMessage(5063, LogLevel.Information, "Depot: enrolled {Source}: swarm certificate {Fingerprint} until {NotAfter:u}")]
+    public static partial void Enrolled(ILogger logger, System.Net.IPAddress source, string fingerprint, DateTimeOffset notAfter);
+
+    [LoggerMessage(5064, LogLevel.Warning, "Depot: refused an enrolment from {Source}: {Reason}")]
+    public static partial void EnrolmentRefused(ILogger logger, System.Net.IPAddress? source, string reason);
+
+    [LoggerMessage(5065, LogLevel.Information, "Target: enrolled at {Depot} ({Action}): swarm certificate {Certificate}, manifests trusted when signed by {Signers}")]
+    public static partial void TargetEnrolled(ILogger logger, string depot, string action, string certificate, string signers);
 }

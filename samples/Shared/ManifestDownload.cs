@@ -35,6 +35,9 @@ internal sealed class ManifestDownload : IDisposable
     /// <summary>Gets which https servers are trusted.</summary>
     public ServerTrust Trust { get; }
 
+    /// <summary>Gets the fingerprint (<c>SHA256:HEX</c>) of the certificate the last trusted https server presented; <see langword="null"/> before one did.</summary>
+    public string? ServerFingerprint { get; private set; }
+
     /// <summary>Returns whether <paramref name="uri"/> is an http or https URL this class fetches.</summary>
     /// <param name="text">The text given for an image.</param>
     /// <param name="uri">The URL.</param>
@@ -112,6 +115,7 @@ internal sealed class ManifestDownload : IDisposable
     {
         if (Trust.Validate(certificate, chain, errors, out string? reason))
         {
+            ServerFingerprint = ServerTrust.FingerprintOf(certificate!);
             return true;
         }
 

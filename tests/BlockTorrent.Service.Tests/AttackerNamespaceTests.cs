@@ -11,6 +11,8 @@ namespace BlockTorrent.Service.Tests;
 /// <summary>
 /// Issue 16.5: a depot and two targets, each service a process in its own network namespace on one bridged LAN,
 /// deploy a TLS (authenticated) image to loop devices while a hostile host on the same LAN runs every attack it can.
+/// All three run with the service's defaults: the depot signs and makes TLS swarms, and each target, given only the
+/// depot's URL, its HTTPS fingerprint and the fleet token, enrols for its certificate and the depot's signing key.
 /// </summary>
 public sealed partial class AttackerNamespaceTests : IDisposable
 {
@@ -23,7 +25,7 @@ public sealed partial class AttackerNamespaceTests : IDisposable
     /// <summary>
     /// In the clear, over TLS without a certificate and with one of another authority: handshakes, HaveNone floods,
     /// 1000 bogus PEX entries, garbage blocks; a fake seed of another authority announced to the tracker from 40
-    /// ports; a listing scrape, the fleet view and a forged report without the token.
+    /// ports; a listing scrape, the fleet view, a forged report and enrolments without the token, the web seed.
     /// </summary>
     [Fact]
     public Task AHostileHostOnTheLanGetsNoByteOfATlsImageAndChangesNothingWhileTwoTargetsDeployItBitExact() =>
@@ -63,7 +65,7 @@ public sealed partial class AttackerNamespaceTests : IDisposable
         await using ServiceProcess depot = ServiceProcess.Start(
         [
             "--BlockTorrent:Role=Depot", $"--BlockTorrent:Depot:ImageFolder={images}", $"--BlockTorrent:StateDirectory={_dir.File("depot-state")}",
-            "--BlockTorrent:Depot:TlsSwarm=true", "--BlockTorrent:Depot:SettleTime=00:00:00", "--BlockTorrent:Depot:PieceSize=65536",
+            "--BlockTorrent:Depot:SettleTime=00:00:00", "--BlockTorrent:Depot:PieceSize=65536",
             $"--BlockTorrent:Depot:TrackerHost={depotAddress}", "--BlockTorrent:Depot:Fleet=0.0.0.0:8582", $"--BlockTorrent:StatusToken={Token}",
             "--Logging:LogLevel:BlockTorrent.Service=Information", "--contentRoot", _dir.Path,
         ], lan.Hosts[0]);
@@ -72,15 +74,15 @@ public sealed partial class AttackerNamespaceTests : IDisposable
         string fingerprint = HttpsFingerprint().Match(depot.Output).Groups[1].Value;
         TorrentManifest manifest = TorrentManifest.Load(Path.Combine(images, "disk.img.torrent"));
         Assert.NotNull(manifest.SwarmAuthority);
+        Assert.Single(manifest.Signatures);
         InfoHash infoHash = manifest.InfoHashV1!.Value;
-        string peerCertificate = IssueTargetCertificate();
 
         // The hostile host starts before the targets and keeps on until both are done.
         var attacker = new HostileHost(lan.Hosts[3], lan.Address(3));
         using var stopAttack = CancellationTokenSource.CreateLinkedTokenSource(ct);
         Task attacks = AttackAsync(attacker, lan, infoHash, holdIdleConnections, stopAttack.Token);
 
-        ServiceProcess[] targets = [StartTarget(lan, 1, disk1, fingerprint, peerCertificate, Token), StartTarget(lan, 2, disk2, fingerprint, peerCertificate, Token)];
+        ServiceProcess[] targets = [StartTarget(lan, 1, disk1, fingerprint, Token), StartTarget(lan, 2, disk2, fingerprint, Token)];
         try
         {
             foreach (ServiceProcess target in targets)
@@ -93,6 +95,11 @@ public sealed partial class AttackerNamespaceTests : IDisposable
             Assert.Equal(401, await attacker.GetAsync($"http://{depotAddress}:8582/fleet", ct));
             Assert.Equal(401, await attacker.GetAsync($"http://{depotAddress}:8582/fleet/events", ct));
             Assert.Equal(401, await attacker.PostAsync($"{depotUrl}/fleet/report", $$"""{"peerId":"2d5858303030","infoHash":"{{infoHash.ToHex()}}","state":"done","host":"forged"}""", ct));
+            Assert.Equal(401, await attacker.PostAsync($"{depotUrl}/enroll", SigningRequest(), token: null, ct));
+            Assert.Equal(401, await attacker.PostAsync($"{depotUrl}/ENROLL", SigningRequest(), token: null, ct));
+            Assert.Equal(401, await attacker.PostAsync($"{depotUrl}/enroll", SigningRequest(), token: "guessed", ct));
+            Assert.DoesNotContain(attacker.Everything, d => d.AsSpan().IndexOf("CERTIFICATE"u8) >= 0);
+            Assert.Equal(404, await attacker.GetAsync($"{depotUrl}/images/disk.img", ct));
             Assert.NotEqual(200, await attacker.GetAsync($"{depotUrl}/status", ct));
             Assert.NotEqual(200, await attacker.GetAsync($"{depotUrl}/metrics", ct));
             Assert.True(await attacker.GetAsync($"http://{depotAddress}:6969/scrape", ct) is not 200 || !attacker.Everything.Any(d => d.AsSpan().IndexOf(infoHash.Truncated20) >= 0), "a scrape lists no torrent");
@@ -188,24 +195,23 @@ public sealed partial class AttackerNamespaceTests : IDisposable
         }
     }
 
-    private ServiceProcess StartTarget(Lan lan, int host, LoopDevice disk, string fingerprint, string peerCertificate, string token) => ServiceProcess.Start(
+    /// <summary>A PKCS#10 request for a key of the hostile host's own, as a target would send it.</summary>
+    private static ByteArrayContent SigningRequest()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var content = new ByteArrayContent(new CertificateRequest("CN=evil", key, HashAlgorithmName.SHA256).CreateSigningRequest());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkcs10");
+        return content;
+    }
+
+    /// <summary>A target as the README configures one: the depot's URL, its HTTPS fingerprint and the fleet token; it enrols for the rest.</summary>
+    private ServiceProcess StartTarget(Lan lan, int host, LoopDevice disk, string fingerprint, string token) => ServiceProcess.Start(
     [
         "--BlockTorrent:Role=Target", $"--BlockTorrent:Target:Image=https://{lan.Address(0)}:8580/images/disk.img.torrent",
         $"--BlockTorrent:Target:ServerFingerprint={fingerprint}", $"--BlockTorrent:Target:Device={disk.Path}",
-        $"--BlockTorrent:Target:TlsCertificate={peerCertificate}", $"--BlockTorrent:Target:ReportToken={token}",
+        $"--BlockTorrent:Target:ReportToken={token}",
         $"--BlockTorrent:StateDirectory={_dir.File($"state{host}")}", "--Logging:LogLevel:BlockTorrent.Service=Information", "--contentRoot", _dir.Path,
     ], lan.Hosts[host]);
-
-    /// <summary>Issues the targets' certificate from the authority the depot made, as an operator would with <c>blocktorrent tls issue</c>.</summary>
-    private string IssueTargetCertificate()
-    {
-        using X509Certificate2 authority = X509Certificate2.CreateFromPemFile(_dir.File("depot-state/swarm-ca.pem"), _dir.File("depot-state/swarm-ca.key.pem"));
-        using X509Certificate2 peer = SwarmCertificates.Issue(authority, "disk.img", TimeSpan.FromDays(1));
-        using ECDsa key = peer.GetECDsaPrivateKey()!;
-        File.WriteAllText(_dir.File("target.key.pem"), key.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(_dir.File("target.pem"), peer.ExportCertificatePem() + "\n");
-        return _dir.File("target.pem");
-    }
 
     [GeneratedRegex("HTTPS certificate .*?fingerprint (SHA256:[0-9a-f]{64})")]
     private static partial Regex HttpsFingerprint();

@@ -81,6 +81,9 @@ public sealed partial class CompressedImageServiceTests : IDisposable
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
         settings["BlockTorrent:Depot:ImageFolder"] = images;
         settings["BlockTorrent:Depot:PieceSize"] = PieceLength.ToString(CultureInfo.InvariantCulture);
+
+        // Opts out of TLS swarms: this test reads the stream's bytes from the web seed, which serves plain swarms only.
+        settings["BlockTorrent:Depot:TlsSwarm"] = "false";
         await using ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
         await Eventually.TrueAsync(() => depot.Board.TryGetImage(name, out var s) && s!.State == "seeding", Bound, $"the depot seeds {name}", TestContext.Current.CancellationToken);
 

@@ -46,6 +46,20 @@ public sealed class DepotWebSeedTests : IDisposable
     }
 
     [Fact]
+    public async Task TheDepotsWebSeedServesNoByteOfATlsSwarmsImage()
+    {
+        byte[] image = new TestImage { Length = 1 << 20, Seed = 53 }.ToArray();
+        await using ServiceInstance depot = await StartDepotAsync(image, https: true, ("Depot:TlsSwarm", "true"));
+        using var http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true });
+
+        using HttpResponseMessage bytes = await http.GetAsync($"{depot.ManifestsUrl}/images/disk.img", TestContext.Current.CancellationToken);
+        using HttpResponseMessage manifest = await http.GetAsync($"{depot.ManifestsUrl}/images/disk.img.torrent", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.NotFound, bytes.StatusCode);
+        Assert.NotNull(TorrentManifest.Parse(await manifest.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken)).SwarmAuthority);
+    }
+
+    [Fact]
     public async Task LibtorrentDownloadsAnImageBitExactFromTheDepotAsItsOnlyWebSeed()
     {
         Requires.PythonLibtorrent();
@@ -90,6 +104,9 @@ public sealed class DepotWebSeedTests : IDisposable
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
         settings["BlockTorrent:Depot:ImageFolder"] = images;
         settings["BlockTorrent:Depot:Https"] = https ? "true" : "false";
+
+        // Opts out of TLS swarms, whose images the web seed does not serve (see the test that says so).
+        settings["BlockTorrent:Depot:TlsSwarm"] = "false";
         foreach ((string key, string value) in extra)
         {
             settings["BlockTorrent:" + key] = value;

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using BlockTorrent.Devices;
@@ -66,8 +67,10 @@ public sealed class FleetViewTests : IDisposable
 
         // A plain library client (no service, so no reports) whose writes the test lets through, and which seeds once
         // complete until the test stops it.
+        // It does not enrol: it holds a certificate of the depot's swarm authority, as an operator would issue one.
         await using var device = new GatedWriteDevice(new MemoryBlockDevice(image.Length));
-        await using var client = new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), DownloadMemory = 1 << 20 });
+        using X509Certificate2 certificate = DepotAuthority.Issue(_dir.File("depot-state"));
+        await using var client = new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), DownloadMemory = 1 << 20, PeerCertificate = certificate });
         var options = new DeployOptions { UseManifestTrackers = false, SeedAfter = TimeSpan.FromHours(1) };
         options.Peers.Add(IPEndPoint.Parse(depot.Board.PeerEndPoint!));
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);

@@ -73,12 +73,22 @@ internal sealed class HostileHost(NetworkNamespace machine, IPAddress address)
     }
 
     /// <summary>POSTs JSON (any certificate); returns the status code, 0 when nothing answered.</summary>
-    public async Task<int> PostAsync(string url, string json, CancellationToken cancellationToken)
+    public Task<int> PostAsync(string url, string json, CancellationToken cancellationToken) =>
+        PostAsync(url, new StringContent(json, Encoding.UTF8, "application/json"), null, cancellationToken);
+
+    /// <summary>POSTs <paramref name="content"/> (any certificate), with a bearer <paramref name="token"/> when given; keeps the answer; returns the status code, 0 when nothing answered.</summary>
+    public async Task<int> PostAsync(string url, HttpContent content, string? token, CancellationToken cancellationToken)
     {
         using HttpClient http = Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
         try
         {
-            using HttpResponseMessage response = await http.PostAsync(url, new StringContent(json, Encoding.UTF8, "application/json"), cancellationToken);
+            using HttpResponseMessage response = await http.SendAsync(request, cancellationToken);
             Keep("http", await response.Content.ReadAsByteArrayAsync(cancellationToken));
             return (int)response.StatusCode;
         }

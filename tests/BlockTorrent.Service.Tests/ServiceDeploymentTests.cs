@@ -59,7 +59,9 @@ public sealed class ServiceDeploymentTests : IDisposable
     public async Task ATargetGivenAMagnetLinkFetchesTheManifestFromTheDepotKeepsItAndDeploysBitExact()
     {
         var image = new TestImage { Length = 2 << 20, Seed = 7 };
-        await using ServiceInstance depot = await StartDepotAsync(image);
+
+        // Opts out of TLS swarms: a magnet link carries no ssl-cert, so a TLS swarm's metadata cannot be fetched by one.
+        await using ServiceInstance depot = await StartDepotAsync(image, tlsSwarm: false);
         var manifest = BlockTorrent.Manifest.TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
         string magnet = BlockTorrent.Manifest.MagnetLink.FromManifest(manifest) + "&x.pe=" + depot.Board.PeerEndPoint;
 
@@ -133,7 +135,14 @@ public sealed class ServiceDeploymentTests : IDisposable
         await using ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("a.img", out var s) && s!.State == "seeding", Bound, "the depot seeds a.img", TestContext.Current.CancellationToken);
 
-        Assert.Equal(original, await File.ReadAllBytesAsync(torrent, TestContext.Current.CancellationToken));
+        // The depot signs it (the signature sits outside the info dictionary), and leaves its announce and its info alone.
+        var parsed = BlockTorrent.Manifest.TorrentManifest.Parse(original);
+        var served = BlockTorrent.Manifest.TorrentManifest.Load(torrent);
+        Assert.Equal(["http://tracker.invalid/announce"], served.Trackers);
+        Assert.Equal(parsed.InfoHashV1, served.InfoHashV1);
+        Assert.Equal(parsed.InfoHashV2, served.InfoHashV2);
+        Assert.Equal("an operator", served.CreatedBy);
+        Assert.Single(served.Signatures);
     }
 
     [Fact]
@@ -141,7 +150,7 @@ public sealed class ServiceDeploymentTests : IDisposable
     {
         var image = new TestImage { Length = 2 << 20, Seed = 9 };
         await using ServiceInstance depot = await StartDepotAsync(image);
-        string torrent = _dir.File("images/disk.img.torrent");
+        string torrent = $"{depot.ManifestsUrl}/images/disk.img.torrent";
         await using (ServiceInstance once = await StartTargetAsync(torrent, "target.img", stopWhenDone: true))
         {
             await once.Stopped;
@@ -190,7 +199,9 @@ public sealed class ServiceDeploymentTests : IDisposable
     public async Task ADepotAnnouncesItsWholeImageUnlessSetToSuperSeedWhenItOffersAPieceAtATime(bool superSeed, int expectedFirstAnnouncement)
     {
         var image = new TestImage { Length = 2 << 20, Seed = 11 };
-        await using ServiceInstance depot = await StartDepotAsync(image, superSeed);
+
+        // Opts out of TLS swarms: the peer here is a plain BEP 3 peer written by hand, which speaks no TLS.
+        await using ServiceInstance depot = await StartDepotAsync(image, superSeed, tlsSwarm: false);
         var manifest = BlockTorrent.Manifest.TorrentManifest.Load(_dir.File("images/disk.img.torrent"));
 
         // A plain BEP 3 peer (no extension bits) that has nothing and wants everything.
@@ -235,7 +246,7 @@ public sealed class ServiceDeploymentTests : IDisposable
     }
 
     /// <summary>Starts a depot whose folder holds <paramref name="image"/> as disk.img (manifest created, 64 KiB pieces unless told) and waits until it seeds it.</summary>
-    private async Task<ServiceInstance> StartDepotAsync(TestImage image, bool superSeed = false, int pieceSize = 64 * 1024)
+    private async Task<ServiceInstance> StartDepotAsync(TestImage image, bool superSeed = false, int pieceSize = 64 * 1024, bool tlsSwarm = true)
     {
         string images = Directory.CreateDirectory(_dir.File("images")).FullName;
         await image.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
@@ -243,6 +254,7 @@ public sealed class ServiceDeploymentTests : IDisposable
         settings["BlockTorrent:Depot:ImageFolder"] = images;
         settings["BlockTorrent:Depot:PieceSize"] = pieceSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         settings["BlockTorrent:Depot:SuperSeed"] = superSeed ? "true" : "false";
+        settings["BlockTorrent:Depot:TlsSwarm"] = tlsSwarm ? "true" : "false";
         ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
         await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
         return depot;

@@ -83,18 +83,22 @@ public sealed class ServiceHttpEndPointTests : IDisposable
             // The README's commands, with the shipped appsettings.json: the depot makes its HTTPS certificate and logs
             // its fingerprint, which the target is given. Each machine's state (certificate, resume file) is kept in
             // the test's folder.
-            await using ServiceProcess depot = ServiceProcess.Start([$"--BlockTorrent:Depot:ImageFolder={images}", $"--BlockTorrent:StateDirectory={_dir.File("depot-state")}"], depotMachine);
+            // The fleet's token lets the target enrol at the depot from its own machine: it gets its swarm
+            // certificate and the depot's signing key, and then deploys the signed TLS image.
+            const string Token = "readme-fleet-token";
+            await using ServiceProcess depot = ServiceProcess.Start([$"--BlockTorrent:Depot:ImageFolder={images}", $"--BlockTorrent:StateDirectory={_dir.File("depot-state")}", $"--BlockTorrent:StatusToken={Token}"], depotMachine);
             await depot.WaitForOutputAsync("Depot: HTTPS certificate", Bound);
-            string fingerprint = Regex.Match(depot.Output, "fingerprint (SHA256:[0-9a-f]{64})").Groups[1].Value;
+            string fingerprint = Regex.Match(depot.Output, "HTTPS certificate .*?fingerprint (SHA256:[0-9a-f]{64})").Groups[1].Value;
             await using ServiceProcess target = ServiceProcess.Start(
-                ["--BlockTorrent:Role=Target", "--BlockTorrent:Target:Image=https://depot:8580/images/golden.img.torrent", $"--BlockTorrent:Target:ServerFingerprint={fingerprint}", $"--BlockTorrent:Target:Device={device.Path}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"],
+                ["--BlockTorrent:Role=Target", "--BlockTorrent:Target:Image=https://depot:8580/images/golden.img.torrent", $"--BlockTorrent:Target:ServerFingerprint={fingerprint}", $"--BlockTorrent:Target:ReportToken={Token}", $"--BlockTorrent:Target:Device={device.Path}", $"--BlockTorrent:StateDirectory={_dir.File("state")}"],
                 targetMachine);
             await target.WaitForOutputAsync("Target: golden.img is on", Bound);
 
             Assert.Equal(image.ToArray(), device.ReadBackingFile());
             Assert.Equal("200", await HttpCodeAsync(targetMachine, curl, "https://depot:8580/images/golden.img.torrent"));
             Assert.Equal("404", await HttpCodeAsync(targetMachine, curl, "https://depot:8580/status"));
-            Assert.Equal("200", await HttpCodeAsync(depotMachine, curl, "https://127.0.0.1:8580/status"));
+            Assert.Equal("401", await HttpCodeAsync(depotMachine, curl, "https://127.0.0.1:8580/status"));
+            Assert.Equal("200", await HttpCodeAsync(depotMachine, curl, "https://127.0.0.1:8580/status", "-H", $"Authorization: Bearer {Token}"));
 
             await target.TerminateAsync();
             await depot.TerminateAsync();
@@ -114,8 +118,8 @@ public sealed class ServiceHttpEndPointTests : IDisposable
     }
 
     /// <summary>Asks for <paramref name="url"/> from inside <paramref name="machine"/> (any certificate: who answers is the question here); returns the HTTP status code curl reports (000: no answer).</summary>
-    private static async Task<string> HttpCodeAsync(NetworkNamespace machine, string curl, string url) =>
-        (await machine.ExecAsync(curl, ["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", url], TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)).StandardOutput.Trim();
+    private static async Task<string> HttpCodeAsync(NetworkNamespace machine, string curl, string url, params string[] extra) =>
+        (await machine.ExecAsync(curl, ["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", .. extra, url], TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)).StandardOutput.Trim();
 
     private static int FreePort()
     {

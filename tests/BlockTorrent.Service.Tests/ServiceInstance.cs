@@ -11,6 +11,7 @@ namespace BlockTorrent.Service.Tests;
 internal sealed class ServiceInstance : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private static int _targets;
     private readonly WebApplication _app;
 
     private ServiceInstance(WebApplication app)
@@ -59,8 +60,21 @@ internal sealed class ServiceInstance : IAsyncDisposable
     };
 
     /// <summary>Builds the service with <paramref name="settings"/> (no appsettings.json: the content root is <paramref name="root"/>) and starts it.</summary>
+    /// <remarks>
+    /// Without a <c>StateDirectory</c> setting, a depot keeps its state (its signing key, its swarm authority) in
+    /// <c>depot-state</c> under <paramref name="root"/>, and each target in a folder of its own there (its enrolment),
+    /// never in the machine's state folder.
+    /// </remarks>
     public static async Task<ServiceInstance> StartAsync(string root, IReadOnlyDictionary<string, string?> settings)
     {
+        if (!settings.ContainsKey("BlockTorrent:StateDirectory"))
+        {
+            var withState = new Dictionary<string, string?>(settings);
+            bool depot = string.Equals(settings.GetValueOrDefault("BlockTorrent:Role"), "Depot", StringComparison.OrdinalIgnoreCase);
+            withState["BlockTorrent:StateDirectory"] = Path.Combine(root, depot ? "depot-state" : $"target-state-{Interlocked.Increment(ref _targets)}");
+            settings = withState;
+        }
+
         WebApplication app = ImagingServiceHost.Build([], root, settings);
         try
         {

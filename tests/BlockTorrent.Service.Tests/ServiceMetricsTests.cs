@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
@@ -36,8 +37,10 @@ public sealed partial class ServiceMetricsTests : IDisposable
 
         // A target whose device lets writes through only when the test says, with 1 MiB of download memory: it can
         // receive about that much more than it has written, so the deployment cannot end while the test reads.
+        // It holds a certificate of the depot's swarm authority, as an operator would issue one.
         await using var device = new GatedWriteDevice(new MemoryBlockDevice(image.Length));
-        await using var client = new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), DownloadMemory = 1 << 20 });
+        using X509Certificate2 certificate = DepotAuthority.Issue(_dir.File("depot-state"));
+        await using var client = new BlockTorrentClient(new BlockTorrentClientOptions { ListenEndPoint = new IPEndPoint(IPAddress.Loopback, 0), DownloadMemory = 1 << 20, PeerCertificate = certificate });
         var options = new DeployOptions { UseManifestTrackers = false };
         options.Peers.Add(IPEndPoint.Parse(depot.Board.PeerEndPoint!));
         Task<DeploymentResult> deployment = client.DeployAsync(manifest, device, options, cancellationToken: TestContext.Current.CancellationToken);

@@ -33,11 +33,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Settings as command-line arguments for a service on loopback with free ports, its own log at Information, and
-    /// no appsettings.json (the content root is <paramref name="root"/>).
+    /// Settings as command-line arguments for a service on loopback with free ports, its own log at Information, its
+    /// state in <c>ROLE-state</c> under <paramref name="root"/> (a later <c>StateDirectory</c> argument wins), and no
+    /// appsettings.json (the content root is <paramref name="root"/>).
     /// </summary>
     public static string[] Loopback(TempDirectory root, string role) =>
-        [.. ServiceInstance.Loopback(role).Select(s => $"--{s.Key}={s.Value}"), "--Logging:LogLevel:BlockTorrent.Service=Information", "--contentRoot", root.Path];
+        [.. ServiceInstance.Loopback(role).Select(s => $"--{s.Key}={s.Value}"), $"--BlockTorrent:StateDirectory={root.File(role.ToLowerInvariant() + "-state")}", "--Logging:LogLevel:BlockTorrent.Service=Information", "--contentRoot", root.Path];
 
     /// <summary>Starts <c>dotnet BlockTorrent.Service.dll</c> with <paramref name="arguments"/>, in <paramref name="network"/> when given.</summary>
     public static ServiceProcess Start(IEnumerable<string> arguments, NetworkNamespace? network = null)

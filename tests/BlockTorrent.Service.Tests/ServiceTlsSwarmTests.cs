@@ -28,7 +28,7 @@ public sealed class ServiceTlsSwarmTests : IDisposable
             ["BlockTorrent:Depot:SigningKey"] = signingKey,
             ["BlockTorrent:Depot:SigningCertificate"] = signingChain,
         });
-        string issued = IssueFromDepotAuthority("target");
+        string issued = DepotAuthority.Write(_dir.File("depot-state"), _dir.Path, "target");
 
         await using ServiceInstance first = await StartTargetAsync(depot, "target1.img", Certified(issued, signingCa));
         await using ServiceInstance second = await StartTargetAsync(depot, "target2.img", Certified(issued, signingCa));
@@ -50,7 +50,8 @@ public sealed class ServiceTlsSwarmTests : IDisposable
     {
         await using ServiceInstance depot = await StartDepotAsync(new TestImage { Length = 1 << 20 }, []);
 
-        await using ServiceInstance target = await StartTargetAsync(depot, "target.img", []);
+        // Given the manifest as a file, the target does not enrol: it has no certificate.
+        await using ServiceInstance target = await StartTargetAsync(depot, "target.img", new() { ["BlockTorrent:Target:Image"] = _dir.File("images/disk.img.torrent") });
         await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
 
         Assert.Equal("failed", target.Board.Target!.State);
@@ -65,7 +66,7 @@ public sealed class ServiceTlsSwarmTests : IDisposable
         await using ServiceInstance depot = await StartDepotAsync(new TestImage { Length = 1 << 20 }, []);
         using X509Certificate2 stranger = SwarmCertificates.CreateAuthority("stranger", TimeSpan.FromDays(1));
         using X509Certificate2 foreign = SwarmCertificates.Issue(stranger, SwarmCertificates.AnyTorrent, TimeSpan.FromDays(1));
-        string foreignFile = WritePeerCertificate(foreign, "foreign");
+        string foreignFile = DepotAuthority.Write(foreign, _dir.Path, "foreign");
 
         await using ServiceInstance target = await StartTargetAsync(depot, "target.img", new() { ["BlockTorrent:Target:TlsCertificate"] = foreignFile });
         await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
@@ -174,22 +175,6 @@ public sealed class ServiceTlsSwarmTests : IDisposable
         File.WriteAllText(_dir.File("signer.key.pem"), key.ExportPkcs8PrivateKeyPem());
         File.WriteAllText(_dir.File("signer.pem"), signer.ExportCertificatePem() + "\n" + ca.ExportCertificatePem() + "\n");
         return (_dir.File("signing-ca.pem"), _dir.File("signer.key.pem"), _dir.File("signer.pem"));
-    }
-
-    /// <summary>Issues a peer certificate from the authority the depot made in its state folder, as an operator would with <c>blocktorrent tls issue</c>.</summary>
-    private string IssueFromDepotAuthority(string name)
-    {
-        using X509Certificate2 authority = X509Certificate2.CreateFromPemFile(_dir.File("depot-state/swarm-ca.pem"), _dir.File("depot-state/swarm-ca.key.pem"));
-        using X509Certificate2 peer = SwarmCertificates.Issue(authority, SwarmCertificates.AnyTorrent, TimeSpan.FromDays(1));
-        return WritePeerCertificate(peer, name);
-    }
-
-    private string WritePeerCertificate(X509Certificate2 peer, string name)
-    {
-        using ECDsa key = peer.GetECDsaPrivateKey()!;
-        File.WriteAllText(_dir.File(name + ".key.pem"), key.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(_dir.File(name + ".pem"), peer.ExportCertificatePem() + "\n");
-        return _dir.File(name + ".pem");
     }
 
     private async Task<ServiceInstance> StartDepotAsync(TestImage image, Dictionary<string, string?> more)

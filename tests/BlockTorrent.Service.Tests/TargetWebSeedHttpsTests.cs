@@ -99,8 +99,10 @@ public sealed class TargetWebSeedHttpsTests : IDisposable
         settings["BlockTorrent:Depot:Manifests"] = $"127.0.0.1:{port}";
         settings["BlockTorrent:Depot:WebSeedUrl"] = $"https://127.0.0.1:{port}/images/";
 
-        // No tracker: the target hears of no peer, so every byte it gets comes from the web seed.
+        // No tracker: the target hears of no peer, so every byte it gets comes from the web seed. Opts out of TLS
+        // swarms: the web seed serves no byte of a TLS swarm's image (DepotWebSeedTests), only plain swarms'.
         settings["BlockTorrent:Depot:Tracker"] = string.Empty;
+        settings["BlockTorrent:Depot:TlsSwarm"] = "false";
         settings["BlockTorrent:StateDirectory"] = _dir.File("depot-state");
         if (depotMakesItsCertificate)
         {

@@ -20,7 +20,7 @@ namespace BlockTorrent.Service.Depot;
 /// file still being copied in is never hashed or served. A manifest the depot made of an image that changed since is
 /// made again.
 /// </summary>
-internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, FleetBoard fleet, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
+internal sealed class DepotService(IOptions<ImagingServiceOptions> options, StatusBoard board, FleetBoard fleet, DepotCredentials credentials, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
 {
     // Marks the manifests the depot made itself: those it may rewrite when its tracker moves.
     private const string CreatedBy = "blocktorrent depot";
@@ -79,8 +79,13 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 
         try
         {
-            _signer = DepotSigner.Load(depot);
-            _tls = DepotSwarmTls.Load(depot, settings.StateDirectory is { Length: > 0 } state ? state : ResumeFiles.StateFolder());
+            _signer = credentials.Signer;
+            _tls = credentials.Tls;
+            if (_signer is not null)
+            {
+                Log.SigningKey(_logger, _signer.Created ? "made" : "read", _signer.Path, _signer.Fingerprint);
+            }
+
             if (_tls.Authority is { } authority)
             {
                 Log.SwarmAuthority(_logger, _tls.Created ? "made" : "read", _tls.AuthorityPath!, "SHA256:" + authority.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant());
@@ -130,8 +135,6 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
                 await tracker.DisposeAsync().ConfigureAwait(false);
             }
 
-            _signer?.Dispose();
-            _tls?.Dispose();
         }
     }
 
@@ -312,7 +315,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
         // The image's peers and its web seed take from one bucket per image (and the client's), so the caps hold for both.
         UploadLimiter uploadLimiter = client.CreateUploadLimiter(depot.MaxUploadRatePerImage);
-        status.SetManifest(infoHash, manifest.Length, manifest.PieceCount, uploadLimiter);
+        status.SetManifest(infoHash, manifest.Length, manifest.PieceCount, uploadLimiter, manifest.SwarmAuthority is not null);
         fleet.AddImage(infoHash, status.Name, manifest.PieceCount, manifest.Length);
         var seedOptions = new SeedOptions
         {

@@ -21,9 +21,10 @@ internal sealed class DepotSwarmTls : IDisposable
     /// <summary>The file, in the state folder, of that authority's private key (PKCS#8 PEM, mode 0600).</summary>
     public const string AuthorityKeyFileName = "swarm-ca.key.pem";
 
-    private DepotSwarmTls(X509Certificate2? authority, string? authorityPath, bool created, X509Certificate2? peerCertificate)
+    private DepotSwarmTls(X509Certificate2? authority, X509Certificate2? issuer, string? authorityPath, bool created, X509Certificate2? peerCertificate)
     {
         Authority = authority;
+        Issuer = issuer;
         AuthorityPath = authorityPath;
         Created = created;
         PeerCertificate = peerCertificate;
@@ -31,6 +32,9 @@ internal sealed class DepotSwarmTls : IDisposable
 
     /// <summary>Gets the authority the depot's own manifests name (without its key); <see langword="null"/> when they are plain swarms.</summary>
     public X509Certificate2? Authority { get; }
+
+    /// <summary>Gets <see cref="Authority"/> with its private key, which enrolment issues targets' certificates with; <see langword="null"/> when the depot does not hold the key.</summary>
+    public X509Certificate2? Issuer { get; }
 
     /// <summary>Gets the file of <see cref="Authority"/>.</summary>
     public string? AuthorityPath { get; }
@@ -49,6 +53,7 @@ internal sealed class DepotSwarmTls : IDisposable
     public static DepotSwarmTls Load(DepotOptions depot, string stateDirectory)
     {
         X509Certificate2? authority = null;
+        X509Certificate2? issuer = null;
         X509Certificate2? peer = null;
         string? authorityPath = null;
         bool created = false;
@@ -75,27 +80,35 @@ internal sealed class DepotSwarmTls : IDisposable
                 }
 
                 authority = TrustFiles.LoadCertificate(authorityPath);
+
+                // Without a configured peer certificate the key is needed; with one, a key that is there still issues enrolled targets' certificates.
+                if (peer is null || File.Exists(keyPath ?? TrustFiles.KeyPath(authorityPath)))
+                {
+                    issuer = TrustFiles.LoadCertificateWithKey(authorityPath, keyPath);
+                }
+
                 if (peer is null)
                 {
-                    using X509Certificate2 withKey = TrustFiles.LoadCertificateWithKey(authorityPath, keyPath);
-                    using X509Certificate2 issued = SwarmCertificates.Issue(withKey, SwarmCertificates.AnyTorrent, TimeSpan.FromDays(365));
+                    using X509Certificate2 issued = SwarmCertificates.Issue(issuer!, SwarmCertificates.AnyTorrent, TimeSpan.FromDays(365));
 
                     // A key made in memory cannot serve TLS on every platform; a PKCS#12 round trip gives one that can.
                     peer = X509CertificateLoader.LoadPkcs12(issued.Export(X509ContentType.Pkcs12), password: null);
                 }
             }
 
-            return new DepotSwarmTls(authority, authorityPath, created, peer);
+            return new DepotSwarmTls(authority, issuer, authorityPath, created, peer);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
         {
             authority?.Dispose();
+            issuer?.Dispose();
             peer?.Dispose();
             throw new ArgumentException(e.Message, e);
         }
         catch
         {
             authority?.Dispose();
+            issuer?.Dispose();
             peer?.Dispose();
             throw;
         }
@@ -116,6 +129,7 @@ internal sealed class DepotSwarmTls : IDisposable
     public void Dispose()
     {
         Authority?.Dispose();
+        Issuer?.Dispose();
         PeerCertificate?.Dispose();
     }
 

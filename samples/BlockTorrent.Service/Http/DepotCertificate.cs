@@ -117,10 +117,19 @@ internal sealed class DepotCertificate
     }
 
     /// <summary>Writes a new file with <paramref name="mode"/> (on Unix) through a temporary name, refusing to overwrite one.</summary>
-    internal static void WriteNew(string path, string text, UnixFileMode mode)
+    internal static void WriteNew(string path, string text, UnixFileMode mode) => Write(path, text, mode, overwrite: false);
+
+    /// <summary>Writes a file with <paramref name="mode"/> (on Unix) through a temporary name, replacing one that is there in one step.</summary>
+    internal static void WriteReplacing(string path, string text, UnixFileMode mode)
     {
-        string temporary = path + ".tmp";
-        File.Delete(temporary);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
+        Write(path, text, mode, overwrite: true);
+    }
+
+    private static void Write(string path, string text, UnixFileMode mode, bool overwrite)
+    {
+        // A name of its own, so two writers of the same file never write into one temporary file.
+        string temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
@@ -133,6 +142,6 @@ internal sealed class DepotCertificate
             writer.Write(text);
         }
 
-        File.Move(temporary, path, overwrite: false);
+        File.Move(temporary, path, overwrite);
     }
 }

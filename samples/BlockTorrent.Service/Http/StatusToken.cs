@@ -12,7 +12,8 @@ namespace BlockTorrent.Service.Http;
 /// cookie a browser gets by opening <c>/fleet/?token=TOKEN</c> once) or it is answered 401. The settings check refuses
 /// any of them bound beyond loopback without a token, since what a machine is deploying, its devices and its peers
 /// are nobody else's business. A target's report (<c>POST /fleet/report</c>) changes the fleet view, so it must carry
-/// the token too (<c>Target:ReportToken</c>); a depot without a token takes reports from its own machine only. A
+/// the token too (<c>Target:ReportToken</c>), and so must an enrolment (<c>POST /enroll</c>), which hands out a
+/// swarm certificate; a depot without a token takes reports and enrolments from its own machine only. A
 /// depot's manifests stay open: targets fetch them, and their trust comes from signatures, pinning and HTTPS.
 /// </summary>
 internal static class StatusToken
@@ -42,7 +43,7 @@ internal static class StatusToken
                 return next(context);
             }
 
-            if (atManifests && (path.Equals("/fleet/report", StringComparison.Ordinal) || path.StartsWithSegments("/capture", StringComparison.Ordinal)))
+            if (atManifests && IsMachinePath(path))
             {
                 // Without a token nobody elsewhere can prove who they are, so only this machine's own target reports.
                 bool allowed = expected is null
@@ -70,6 +71,15 @@ internal static class StatusToken
             return RefuseAsync(context);
         });
     }
+
+    /// <summary>
+    /// Whether a path is one machines post to (a report, an enrolment, a capture), compared as routing compares paths:
+    /// ignoring case, so <c>/ENROLL</c> cannot reach the route past the check.
+    /// </summary>
+    private static bool IsMachinePath(PathString path) =>
+        path.Equals("/fleet/report", StringComparison.OrdinalIgnoreCase)
+        || path.Equals("/enroll", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWithSegments("/capture", StringComparison.OrdinalIgnoreCase);
 
     private static Task RefuseAsync(HttpContext context)
     {

@@ -100,7 +100,8 @@ internal sealed class DepotOptions
     /// Gets or sets a value indicating whether the depot is a web seed (BEP 19) of its images: each image's bytes are
     /// served with HTTP range requests at <c>/images/NAME</c> beside its manifest, on <see cref="Manifests"/>, so a
     /// target that no peer can serve (alone, or on a VLAN where the targets cannot reach one another) fetches
-    /// pieces over HTTP(S) and verifies them like any others.
+    /// pieces over HTTP(S) and verifies them like any others. The bytes of an image whose manifest is a TLS swarm
+    /// (<see cref="TlsSwarm"/>) are never served so: only the swarm's authority's peers get them.
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool WebSeed { get; set; } = true;
@@ -140,10 +141,20 @@ internal sealed class DepotOptions
     public bool? SuperSeed { get; set; }
 
     /// <summary>
-    /// Gets or sets a PEM file holding the depot's ECDSA P-256 private key (<c>blocktorrent keygen</c>): every
-    /// manifest it serves is signed with it, so targets with <c>Target:Trust</c> accept them.
+    /// Gets or sets a value indicating whether every manifest the depot serves is signed: with
+    /// <see cref="SigningKey"/>, or else with a key the depot makes the first time and keeps in its state folder
+    /// (<c>depot-signing.key.pem</c>, mode 0600, its public half in <c>depot-signing.pub.pem</c>), logging its
+    /// fingerprint at every start. Enrolled targets require these signatures. <see langword="false"/> serves
+    /// manifests as they are (unless <see cref="SigningKey"/> is set).
     /// </summary>
-    /// <value>The default is <see langword="null"/>: manifests are served as they are.</value>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool Sign { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a PEM file holding the depot's ECDSA P-256 private key (<c>blocktorrent keygen</c>): every
+    /// manifest it serves is signed with it, so targets with <c>Target:Trust</c> (or enrolled at the depot) accept them.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: with <see cref="Sign"/>, a key the depot makes; else manifests are served as they are.</value>
     public string? SigningKey { get; set; }
 
     /// <summary>
@@ -168,11 +179,11 @@ internal sealed class DepotOptions
     /// torrents): they name <see cref="SwarmAuthority"/> (<c>ssl-cert</c>), and only peers holding a certificate it
     /// issued get or give a byte of the image. The depot presents a certificate it issues itself from the authority
     /// (or <see cref="TlsCertificate"/>); each target needs its own (<c>blocktorrent tls issue --ca</c> with the
-    /// authority, given as <c>Target:TlsCertificate</c>). A manifest the depot made earlier for another authority, or
+    /// authority, given as <c>Target:TlsCertificate</c>, or issued when the target enrols at the depot). A manifest the depot made earlier for another authority, or
     /// none, is made again (its info-hash changes).
     /// </summary>
-    /// <value>The default is <see langword="false"/>: a target cannot hold a certificate until one is issued to it, so the swarm is plain until configured.</value>
-    public bool TlsSwarm { get; set; }
+    /// <value>The default is <see langword="true"/>: targets get their certificates by enrolling at the depot (<c>POST /enroll</c>); <see langword="false"/> makes plain swarms, which anyone who reaches a seed can download.</value>
+    public bool TlsSwarm { get; set; } = true;
 
     /// <summary>
     /// Gets or sets the PEM certificate of the swarm's authority for <see cref="TlsSwarm"/>, its private key beside it

@@ -22,10 +22,11 @@ internal sealed class TargetOptions
     public string? ReportTo { get; set; }
 
     /// <summary>
-    /// Gets or sets the depot's <c>StatusToken</c>, sent with every report (<c>Authorization: Bearer</c>): a depot with
-    /// a token takes no report without it, and a depot without one takes reports from its own machine only, so nobody
-    /// else on the network can add or change rows of its fleet view. It is sent only over https unless
-    /// <see cref="AllowPlainHttp"/> is set.
+    /// Gets or sets the depot's <c>StatusToken</c>, the fleet's shared secret, sent with every report and with the
+    /// enrolment (<c>Authorization: Bearer</c>): a depot with a token takes no report nor enrolment without it, and a
+    /// depot without one takes them from its own machine only, so nobody else on the network can add or change rows of
+    /// its fleet view or get a swarm certificate. It is sent only over https unless <see cref="AllowPlainHttp"/> is set
+    /// (and an enrolment only ever over https).
     /// </summary>
     /// <value>The default is <see langword="null"/>: reports carry no token (only a depot on this machine without a token takes them).</value>
     public string? ReportToken { get; set; }
@@ -34,8 +35,20 @@ internal sealed class TargetOptions
     /// Gets or sets a PEM file of trusted keys (<c>PUBLIC KEY</c> or <c>CERTIFICATE</c> blocks): only a manifest
     /// signed by one of them is deployed; any other fails the target before the device is opened.
     /// </summary>
-    /// <value>The default is <see langword="null"/>: signatures are not required.</value>
+    /// <value>
+    /// The default is <see langword="null"/>: for an https <see cref="Image"/> URL, the anchors the target got when it
+    /// enrolled at the depot (<see cref="RequireSignature"/>); otherwise signatures are not required.
+    /// </value>
     public string? Trust { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether a target whose <see cref="Image"/> is an https URL, and that has no
+    /// <see cref="Trust"/>, requires the manifest to be signed by the key its depot named when the target enrolled
+    /// there (<c>POST /enroll</c> with <see cref="ReportToken"/>; the enrolment is kept in the state folder and reused).
+    /// A depot that signs nothing, or offers no enrolment, then fails the target before its device is opened.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>; <see langword="false"/> deploys unsigned manifests from an https depot (the target still enrols for a swarm certificate when it has none).</value>
+    public bool RequireSignature { get; set; } = true;
 
     /// <summary>
     /// Gets or sets the info-hash (40 or 64 hexadecimal digits) the manifest must have; an http(s)
@@ -91,7 +104,7 @@ internal sealed class TargetOptions
     /// <c>NAME.key.pem</c> or in <see cref="TlsKey"/>. A TLS manifest without one, or with one its authority does not
     /// admit, fails the target before the device is opened.
     /// </summary>
-    /// <value>The default is <see langword="null"/>: only plain swarms can be deployed.</value>
+    /// <value>The default is <see langword="null"/>: for an https <see cref="Image"/> URL, the certificate the depot issued when the target enrolled; otherwise only plain swarms can be deployed.</value>
     public string? TlsCertificate { get; set; }
 
     /// <summary>Gets or sets the PEM file of <see cref="TlsCertificate"/>'s private key, when it is not beside it as <c>NAME.key.pem</c>.</summary>

@@ -40,11 +40,15 @@ internal sealed class ImageStatus : StatusEntry
     /// <summary>Gets the upload caps the image's web seed obeys, shared with its seed; set with the manifest.</summary>
     public UploadLimiter? UploadLimiter { get; private set; }
 
-    public void SetManifest(string infoHash, long length, int pieceCount, UploadLimiter? uploadLimiter = null)
+    /// <summary>Gets a value indicating whether the image's manifest is a TLS swarm (names a swarm authority): its bytes then go to the authority's peers only, never to the web seed's anonymous clients.</summary>
+    public bool IsTlsSwarm { get; private set; }
+
+    public void SetManifest(string infoHash, long length, int pieceCount, UploadLimiter? uploadLimiter = null, bool tlsSwarm = false)
     {
         lock (Sync)
         {
             UploadLimiter = uploadLimiter;
+            IsTlsSwarm = tlsSwarm;
             _infoHash = infoHash;
             _length = length;
             _pieceCount = pieceCount;

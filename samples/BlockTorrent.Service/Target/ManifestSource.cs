@@ -17,6 +17,9 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Target");
     private readonly ManifestDownload _download = new(ServerTrust.Create(options.Value.Target.ServerCertificate, options.Value.Target.ServerFingerprint), TimeSpan.FromSeconds(30));
 
+    /// <summary>Gets the fingerprint of the certificate the https server presented when it served the manifest; <see langword="null"/> before.</summary>
+    public string? ServerFingerprint => _download.ServerFingerprint;
+
     /// <summary>Gets the folder for downloaded manifests and resume files.</summary>
     public string StateDirectory => options.Value.StateDirectory ?? ResumeFiles.StateFolder();
 
@@ -48,7 +51,8 @@ internal sealed class ManifestSource(IOptions<ImagingServiceOptions> options, IL
 
     public void Dispose() => _download.Dispose();
 
-    private async Task<TorrentManifest> DownloadAsync(Uri uri, CancellationToken cancellationToken)
+    /// <summary>Fetches the manifest at an http(s) URL, retried until the server answers.</summary>
+    public async Task<TorrentManifest> DownloadAsync(Uri uri, CancellationToken cancellationToken)
     {
         TimeSpan retry = options.Value.Target.RetryInterval;
         while (true)

@@ -15,7 +15,7 @@ namespace BlockTorrent.Service.Target;
 /// resume file (a restarted service fetches only what is missing), reports progress to the log and the status
 /// endpoint, then seeds the finished device to the other targets.
 /// </summary>
-internal sealed class TargetService(IOptions<ImagingServiceOptions> options, StatusBoard board, ManifestSource manifests, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
+internal sealed class TargetService(IOptions<ImagingServiceOptions> options, StatusBoard board, ManifestSource manifests, TargetEnrolment enrolment, IHostApplicationLifetime lifetime, ILoggerFactory loggerFactory) : BackgroundService
 {
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
     private readonly ILogger _logger = loggerFactory.CreateLogger("BlockTorrent.Service.Target");
@@ -35,7 +35,27 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
         try
         {
             ImagingServiceOptionsValidator.TryParseEndPoint(settings.Listen, out IPEndPoint listen);
-            using X509Certificate2? peerCertificate = string.IsNullOrWhiteSpace(target.TlsCertificate) ? null : TrustFiles.LoadCertificateWithKey(target.TlsCertificate, target.TlsKey);
+            DeployOptions deployOptions = CreateDeployOptions(target, settings.LocalPeerDiscovery);
+            using X509Certificate2? configuredCertificate = string.IsNullOrWhiteSpace(target.TlsCertificate) ? null : TrustFiles.LoadCertificateWithKey(target.TlsCertificate, target.TlsKey);
+
+            // A target of an https depot fetches the manifest first, then enrols there (or reuses its enrolment) for
+            // what is not configured: its swarm certificate, and the anchors the manifest must be signed to.
+            TorrentManifest? manifest = null;
+            EnrolledCredentials? enrolled = null;
+            if (TargetEnrolment.IsWanted(target, out Uri depotImage))
+            {
+                status.SetState("fetching-manifest");
+                manifest = await manifests.DownloadAsync(depotImage, stoppingToken).ConfigureAwait(false);
+                status.SetState("enrolling");
+                enrolled = await enrolment.GetAsync(depotImage, manifests.ServerFingerprint, manifest, stoppingToken).ConfigureAwait(false);
+                if (target.RequireSignature && deployOptions.Trust is null)
+                {
+                    deployOptions.Trust = enrolled.Trust ?? throw new InvalidOperationException($"the depot {depotImage.Authority} signs no manifests (Depot:Sign is off there), and this target requires signed ones: turn signing on at the depot, or set {ImagingServiceOptions.Section}:Target:RequireSignature to false. Nothing was written.");
+                }
+            }
+
+            using X509Certificate2? enrolledCertificate = configuredCertificate is null ? enrolled?.Certificate : null;
+            X509Certificate2? peerCertificate = configuredCertificate ?? enrolledCertificate;
 
             // Web seeds (the depot's https among them) are trusted exactly as the server the manifest comes from.
             using HttpClientHandler webSeedHandler = ServerTrust.Create(target.ServerCertificate, target.ServerFingerprint).CreateHandler();
@@ -51,10 +71,12 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             await using var client = new BlockTorrentClient(clientOptions, loggerFactory);
             board.PeerEndPoint = client.LocalEndPoint.ToString();
             board.PeerId = Convert.ToHexStringLower(client.PeerId.Span);
-            DeployOptions deployOptions = CreateDeployOptions(target, settings.LocalPeerDiscovery);
+            if (manifest is null)
+            {
+                status.SetState("fetching-manifest");
+                manifest = await manifests.GetAsync(client, image, deployOptions, stoppingToken).ConfigureAwait(false);
+            }
 
-            status.SetState("fetching-manifest");
-            TorrentManifest manifest = await manifests.GetAsync(client, image, deployOptions, stoppingToken).ConfigureAwait(false);
             string infoHash = (manifest.InfoHashV1 ?? manifest.InfoHashV2)!.Value.ToHex();
             status.SetManifest(manifest.Name, infoHash, manifest.Length, manifest.PieceCount);
 
@@ -171,7 +193,7 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
 
         if (certificate is null)
         {
-            throw new InvalidOperationException($"'{manifest.Name}' is a TLS swarm (its authority is '{authority.Subject}'): give this target a certificate it issued as {ImagingServiceOptions.Section}:Target:TlsCertificate (blocktorrent tls issue). Nothing was written.");
+            throw new InvalidOperationException($"'{manifest.Name}' is a TLS swarm (its authority is '{authority.Subject}'): give this target a certificate it issued as {ImagingServiceOptions.Section}:Target:TlsCertificate (blocktorrent tls issue), or let it enrol at its depot (an https Target:Image). Nothing was written.");
         }
 
         if (!SwarmCertificates.Admits(authority, manifest.Name, certificate, null, out string? reason))

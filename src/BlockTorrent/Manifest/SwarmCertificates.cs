@@ -51,6 +51,26 @@ public static class SwarmCertificates
     public static X509Certificate2 Issue(X509Certificate2 authority, string name, TimeSpan validity)
     {
         ArgumentNullException.ThrowIfNull(authority);
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 issued = Issue(authority, new PublicKey(key), name, validity);
+        return issued.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>
+    /// Issues a peer certificate signed by <paramref name="authority"/> for a key its holder keeps (the public key of a
+    /// certificate signing request, so the private key never leaves the peer), usable to accept and to dial peers
+    /// (server and client authentication).
+    /// </summary>
+    /// <param name="authority">The swarm authority, with its private key.</param>
+    /// <param name="subjectKey">The peer's public key (ECDSA P-256).</param>
+    /// <param name="name">The torrent name the certificate is for, or <see cref="AnyTorrent"/> for every torrent of the authority.</param>
+    /// <param name="validity">How long it is valid from now; it ends no later than the authority.</param>
+    /// <returns>The certificate, without a private key; the caller disposes it.</returns>
+    /// <exception cref="ArgumentException">The authority has no private key, the key is not ECDSA P-256, or an argument is out of range.</exception>
+    public static X509Certificate2 Issue(X509Certificate2 authority, PublicKey subjectKey, string name, TimeSpan validity)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        ArgumentNullException.ThrowIfNull(subjectKey);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(validity, TimeSpan.Zero);
         if (!authority.HasPrivateKey)
@@ -58,8 +78,15 @@ public static class SwarmCertificates
             throw new ArgumentException($"The authority '{authority.Subject}' has no private key to sign with.", nameof(authority));
         }
 
-        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName("CN=" + Escape(name)), key, HashAlgorithmName.SHA256);
+        using (ECDsa? subjectEcdsa = subjectKey.GetECDsaPublicKey())
+        {
+            if (subjectEcdsa is null || subjectEcdsa.KeySize != 256)
+            {
+                throw new ArgumentException("A peer's key must be an ECDSA P-256 key.", nameof(subjectKey));
+            }
+        }
+
+        var request = new CertificateRequest(new X500DistinguishedName("CN=" + Escape(name)), subjectKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: false, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyAgreement, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
@@ -77,8 +104,7 @@ public static class SwarmCertificates
 
         byte[] serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
-        using X509Certificate2 issued = request.Create(authority, now.AddHours(-1), notAfter, serial);
-        return issued.CopyWithPrivateKey(key);
+        return request.Create(authority, now.AddHours(-1), notAfter, serial);
     }
 
     /// <summary>

@@ -1,0 +1,233 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using BlockTorrent.Manifest;
+using BlockTorrent.Samples;
+using BlockTorrent.Service.Enrolment;
+using BlockTorrent.Service.Target;
+using BlockTorrent.Testing;
+
+namespace BlockTorrent.Service.Tests;
+
+/// <summary>
+/// Enrolment (<c>POST /enroll</c>): a target given only its depot's URL, the depot's certificate fingerprint and the
+/// fleet token gets its swarm certificate and the depot's signing key from the depot, keeps them, and deploys a
+/// signed TLS image with nothing else handed around; without the token nothing is issued.
+/// </summary>
+public sealed class EnrolmentTests : IDisposable
+{
+    private const string Token = "fleet-s3cret";
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task ATargetGivenOnlyTheDepotsUrlFingerprintAndTokenEnrolsAndDeploysASignedTlsImageBitExact()
+    {
+        var image = new TestImage { Length = 3 << 20, Seed = 61 };
+        await using ServiceInstance depot = await StartDepotAsync("a", image);
+
+        await using ServiceInstance target = await StartTargetAsync(depot, "target.img", "state");
+        await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal("complete", target.Board.Target!.State);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("target.img"), TestContext.Current.CancellationToken));
+        TorrentManifest served = TorrentManifest.Load(_dir.File("a/images/disk.img.torrent"));
+        using X509Certificate2 authority = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(_dir.File("a/state/swarm-ca.pem"), TestContext.Current.CancellationToken));
+        Assert.Equal(authority.RawData, served.SwarmAuthority!.RawData);
+        ManifestSignature signature = Assert.Single(served.Signatures);
+        EnrolmentAnswer kept = EnrolmentAnswer.Parse(await File.ReadAllBytesAsync(_dir.File("state/" + TargetEnrolment.FileName), TestContext.Current.CancellationToken));
+        Assert.Equal(signature.Fingerprint, kept.Signer);
+        Assert.DoesNotContain("PRIVATE KEY", kept.Trust + kept.Certificate + kept.Authority, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_dir.File("state/" + TargetEnrolment.KeyFileName)));
+        }
+
+        using X509Certificate2 issued = X509Certificate2.CreateFromPem(kept.Certificate!);
+        Assert.True(SwarmCertificates.Admits(authority, "disk.img", issued, null, out string? reason), reason);
+    }
+
+    [Fact]
+    public async Task ARestartedTargetReusesItsEnrolmentAndDeploysAgain()
+    {
+        var image = new TestImage { Length = 1 << 20, Seed = 62 };
+        await using ServiceInstance depot = await StartDepotAsync("a", image);
+        await using (ServiceInstance first = await StartTargetAsync(depot, "first.img", "state"))
+        {
+            await first.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+            Assert.Equal("complete", first.Board.Target!.State);
+        }
+
+        byte[] key = await File.ReadAllBytesAsync(_dir.File("state/" + TargetEnrolment.KeyFileName), TestContext.Current.CancellationToken);
+        byte[] answer = await File.ReadAllBytesAsync(_dir.File("state/" + TargetEnrolment.FileName), TestContext.Current.CancellationToken);
+
+        await using ServiceInstance second = await StartTargetAsync(depot, "second.img", "state", token: null);
+        await second.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        // Without the token a new enrolment would have been refused: the kept one was used, unchanged.
+        Assert.Equal("complete", second.Board.Target!.State);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("second.img"), TestContext.Current.CancellationToken));
+        Assert.Equal(key, await File.ReadAllBytesAsync(_dir.File("state/" + TargetEnrolment.KeyFileName), TestContext.Current.CancellationToken));
+        Assert.Equal(answer, await File.ReadAllBytesAsync(_dir.File("state/" + TargetEnrolment.FileName), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task ATargetEnrolledWithOneDepotRefusesAnotherDepotsManifestAndNeverCreatesItsDevice()
+    {
+        await using (ServiceInstance depotA = await StartDepotAsync("a", new TestImage { Length = 1 << 20, Seed = 63 }))
+        await using (ServiceInstance enrolled = await StartTargetAsync(depotA, "first.img", "state"))
+        {
+            await enrolled.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+            Assert.Equal("complete", enrolled.Board.Target!.State);
+        }
+
+        // Depot B holds the same HTTPS certificate (the one the target pins) but its own signing key.
+        await using ServiceInstance depotB = await StartDepotAsync("b", new TestImage { Length = 1 << 20, Seed = 64 });
+        await using ServiceInstance target = await StartTargetAsync(depotB, "second.img", "state");
+        await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal("failed", target.Board.Target!.State);
+        Assert.Contains("which is not trusted", Error(target), StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("second.img")));
+    }
+
+    [Fact]
+    public async Task ATargetWithTheWrongTokenIsRefusedGetsNoCertificateAndNeverCreatesItsDevice()
+    {
+        await using ServiceInstance depot = await StartDepotAsync("a", new TestImage { Length = 1 << 20, Seed = 65 });
+
+        await using ServiceInstance target = await StartTargetAsync(depot, "target.img", "state", token: "wrong");
+        await target.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal("failed", target.Board.Target!.State);
+        Assert.Contains("refused to enrol", Error(target), StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("target.img")));
+        Assert.False(File.Exists(_dir.File("state/" + TargetEnrolment.KeyFileName)));
+        Assert.False(File.Exists(_dir.File("state/" + TargetEnrolment.FileName)));
+    }
+
+    [Fact]
+    public async Task WithoutATokenTheDepotEnrolsItsOwnMachineOnlyAndNoCaseOfThePathSlipsPastTheCheck()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        IPAddress? lan = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        Requires.That(lan is not null, "this test needs an IPv4 address on this machine beyond loopback.");
+        int port = FreePort();
+        await using ServiceInstance depot = await StartDepotAsync("a", new TestImage { Length = 1 << 20, Seed = 66 }, new()
+        {
+            ["BlockTorrent:StatusToken"] = null,
+            ["BlockTorrent:Depot:Manifests"] = $"0.0.0.0:{port}",
+        });
+
+        (HttpStatusCode fromLan, string lanBody) = await EnrolAsync($"https://{lan}:{port}/enroll", Csr(), token: null, ct);
+        (HttpStatusCode upperCase, string upperBody) = await EnrolAsync($"https://{lan}:{port}/ENROLL", Csr(), token: null, ct);
+        (HttpStatusCode fromHere, string hereBody) = await EnrolAsync($"https://127.0.0.1:{port}/enroll", Csr(), token: null, ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, fromLan);
+        Assert.Equal(HttpStatusCode.Unauthorized, upperCase);
+        Assert.DoesNotContain("CERTIFICATE", lanBody + upperBody, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, fromHere);
+        Assert.Contains("BEGIN CERTIFICATE", EnrolmentAnswer.Parse(System.Text.Encoding.UTF8.GetBytes(hereBody)).Certificate, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ADepotRefusesWhatIsNotASignedP256CertificateRequestWith400()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using ServiceInstance depot = await StartDepotAsync("a", new TestImage { Length = 1 << 20, Seed = 67 });
+        byte[] tampered = Csr();
+        tampered[^1] ^= 0x01;
+        using RSA rsa = RSA.Create(2048);
+        byte[] rsaRequest = new CertificateRequest("CN=rsa", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).CreateSigningRequest();
+
+        (HttpStatusCode garbage, string garbageBody) = await EnrolAsync(depot.ManifestsUrl + "/enroll", "not a request"u8.ToArray(), Token, ct);
+        (HttpStatusCode forged, _) = await EnrolAsync(depot.ManifestsUrl + "/enroll", tampered, Token, ct);
+        (HttpStatusCode wrongKey, string wrongKeyBody) = await EnrolAsync(depot.ManifestsUrl + "/enroll", rsaRequest, Token, ct);
+        (HttpStatusCode noToken, _) = await EnrolAsync(depot.ManifestsUrl + "/enroll", Csr(), token: null, ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, garbage);
+        Assert.Contains("PKCS#10", garbageBody, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, forged);
+        Assert.Equal(HttpStatusCode.BadRequest, wrongKey);
+        Assert.Contains("P-256", wrongKeyBody, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, noToken);
+    }
+
+    private static byte[] Csr()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        return new CertificateRequest("CN=test", key, HashAlgorithmName.SHA256).CreateSigningRequest();
+    }
+
+    private static async Task<(HttpStatusCode Status, string Body)> EnrolAsync(string url, byte[] body, string? token, CancellationToken ct)
+    {
+        ServerTrust trust = ServerTrust.Create(TestCertificates.Shared.Certificate, null);
+        using var http = new HttpClient(trust.CreateHandler());
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/pkcs10");
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using HttpResponseMessage response = await http.SendAsync(request, ct);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Error(ServiceInstance target) =>
+        System.Text.Json.JsonDocument.Parse(target.Board.ToJson()).RootElement.GetProperty("target").TryGetProperty("error", out var error) ? error.GetString() ?? string.Empty : target.Board.Target!.State;
+
+    /// <summary>Starts a depot in <paramref name="name"/> (its images and state folder there) that signs and makes TLS swarms, with the fleet token.</summary>
+    private async Task<ServiceInstance> StartDepotAsync(string name, TestImage image, Dictionary<string, string?>? more = null)
+    {
+        string images = Directory.CreateDirectory(_dir.File(name + "/images")).FullName;
+        await image.WriteFileAsync(Path.Combine(images, "disk.img"), TestContext.Current.CancellationToken);
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Depot");
+        settings["BlockTorrent:Depot:ImageFolder"] = images;
+        settings["BlockTorrent:Depot:PieceSize"] = "65536";
+        settings["BlockTorrent:Depot:Sign"] = "true";
+        settings["BlockTorrent:Depot:TlsSwarm"] = "true";
+        settings["BlockTorrent:StateDirectory"] = _dir.File(name + "/state");
+        settings["BlockTorrent:StatusToken"] = Token;
+        foreach ((string key, string? value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        ServiceInstance depot = await ServiceInstance.StartAsync(_dir.Path, settings);
+        await Eventually.TrueAsync(() => depot.Board.TryGetImage("disk.img", out var s) && s!.State == "seeding", Bound, "the depot seeds disk.img", TestContext.Current.CancellationToken);
+        return depot;
+    }
+
+    /// <summary>Starts a target that knows only the depot's URL, its HTTPS fingerprint and the token: no key or certificate file is handed to it.</summary>
+    private Task<ServiceInstance> StartTargetAsync(ServiceInstance depot, string device, string state, string? token = Token)
+    {
+        using X509Certificate2 pinned = X509Certificate2.CreateFromPem(File.ReadAllText(TestCertificates.Shared.Certificate));
+        Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
+        settings.Remove("BlockTorrent:Target:ServerCertificate");
+        settings["BlockTorrent:Target:ServerFingerprint"] = ServerTrust.FingerprintOf(pinned);
+        settings["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/disk.img.torrent";
+        settings["BlockTorrent:Target:ReportToken"] = token;
+        settings["BlockTorrent:Target:Device"] = _dir.File(device);
+        settings["BlockTorrent:StateDirectory"] = _dir.File(state);
+        settings["BlockTorrent:Target:SeedAfter"] = "00:00:00";
+        settings["BlockTorrent:Target:StopWhenDone"] = "true";
+        return ServiceInstance.StartAsync(_dir.Path, settings);
+    }
+}
