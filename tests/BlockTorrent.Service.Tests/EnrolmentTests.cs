@@ -97,6 +97,90 @@ public sealed class EnrolmentTests : IDisposable
     }
 
     [Fact]
+    public async Task ATargetRenewsACertificateWithAThirdOfItsLifeLeftAndKeepsTheAnchorsItEnrolled()
+    {
+        var image = new TestImage { Length = 1 << 20, Seed = 68 };
+        await using ServiceInstance depot = await StartDepotAsync("a", image);
+        await using (ServiceInstance first = await StartTargetAsync(depot, "first.img", "state"))
+        {
+            await first.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+            Assert.Equal("complete", first.Board.Target!.State);
+        }
+
+        // The kept certificate, issued again for the same key so that ten minutes of its seventy are left.
+        string answerPath = _dir.File("state/" + TargetEnrolment.FileName);
+        EnrolmentAnswer kept = EnrolmentAnswer.Parse(await File.ReadAllBytesAsync(answerPath, TestContext.Current.CancellationToken));
+        using (X509Certificate2 authority = X509Certificate2.CreateFromPemFile(_dir.File("a/state/swarm-ca.pem"), _dir.File("a/state/swarm-ca.key.pem")))
+        using (X509Certificate2 enrolled = X509Certificate2.CreateFromPem(kept.Certificate!))
+        using (X509Certificate2 ageing = SwarmCertificates.Issue(authority, enrolled.PublicKey, SwarmCertificates.AnyTorrent, TimeSpan.FromMinutes(10)))
+        {
+            kept.Certificate = ageing.ExportCertificatePem();
+        }
+
+        await File.WriteAllTextAsync(answerPath, System.Text.Json.JsonSerializer.Serialize(kept, EnrolmentJson.Default.EnrolmentAnswer), TestContext.Current.CancellationToken);
+
+        await using ServiceInstance second = await StartTargetAsync(depot, "second.img", "state");
+        await second.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal("complete", second.Board.Target!.State);
+        EnrolmentAnswer renewed = EnrolmentAnswer.Parse(await File.ReadAllBytesAsync(answerPath, TestContext.Current.CancellationToken));
+        using X509Certificate2 certificate = X509Certificate2.CreateFromPem(renewed.Certificate!);
+        Assert.True(certificate.NotAfter.ToUniversalTime() > DateTime.UtcNow.AddDays(20), $"renewed until {certificate.NotAfter:u}");
+        Assert.Equal(kept.Trust, renewed.Trust);
+        Assert.Equal(kept.Signer, renewed.Signer);
+    }
+
+    [Fact]
+    public async Task ATargetEnrolsAgainWhenAManifestSignedByItsDepotNamesANewSwarmAuthority()
+    {
+        var image = new TestImage { Length = 1 << 20, Seed = 69 };
+        string oldAuthority;
+        await using (ServiceInstance depot = await StartDepotAsync("a", image))
+        await using (ServiceInstance first = await StartTargetAsync(depot, "first.img", "state"))
+        {
+            await first.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+            Assert.Equal("complete", first.Board.Target!.State);
+            oldAuthority = await File.ReadAllTextAsync(_dir.File("a/state/swarm-ca.pem"), TestContext.Current.CancellationToken);
+        }
+
+        // The depot gets a new authority (its signing key stays): it makes its manifest again for it.
+        File.Delete(_dir.File("a/state/swarm-ca.pem"));
+        File.Delete(_dir.File("a/state/swarm-ca.key.pem"));
+        await using ServiceInstance restarted = await StartDepotAsync("a", image);
+        Assert.NotEqual(oldAuthority, await File.ReadAllTextAsync(_dir.File("a/state/swarm-ca.pem"), TestContext.Current.CancellationToken));
+
+        await using ServiceInstance second = await StartTargetAsync(restarted, "second.img", "state");
+        await second.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal("complete", second.Board.Target!.State);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("second.img"), TestContext.Current.CancellationToken));
+        EnrolmentAnswer renewed = EnrolmentAnswer.Parse(await File.ReadAllBytesAsync(_dir.File("state/" + TargetEnrolment.FileName), TestContext.Current.CancellationToken));
+        Assert.Equal(await File.ReadAllTextAsync(_dir.File("a/state/swarm-ca.pem"), TestContext.Current.CancellationToken), renewed.Authority + "\n");
+    }
+
+    [Fact]
+    public async Task ATargetOfADepotThatSignsNothingFailsUnlessItOptsOutOfSignaturesExplicitly()
+    {
+        var image = new TestImage { Length = 1 << 20, Seed = 70 };
+        await using ServiceInstance depot = await StartDepotAsync("a", image, new() { ["BlockTorrent:Depot:Sign"] = "false" });
+
+        await using (ServiceInstance requiring = await StartTargetAsync(depot, "first.img", "state"))
+        {
+            await requiring.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+            Assert.Equal("failed", requiring.Board.Target!.State);
+            Assert.Contains("signs no manifests", Error(requiring), StringComparison.Ordinal);
+            Assert.Contains("RequireSignature", Error(requiring), StringComparison.Ordinal);
+            Assert.False(File.Exists(_dir.File("first.img")));
+        }
+
+        await using ServiceInstance optedOut = await StartTargetAsync(depot, "second.img", "state", more: new() { ["BlockTorrent:Target:RequireSignature"] = "false" });
+        await optedOut.Stopped.WaitAsync(Bound, TestContext.Current.CancellationToken);
+
+        Assert.Equal("complete", optedOut.Board.Target!.State);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("second.img"), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task ATargetWithTheWrongTokenIsRefusedGetsNoCertificateAndNeverCreatesItsDevice()
     {
         await using ServiceInstance depot = await StartDepotAsync("a", new TestImage { Length = 1 << 20, Seed = 65 });
@@ -216,7 +300,7 @@ public sealed class EnrolmentTests : IDisposable
     }
 
     /// <summary>Starts a target that knows only the depot's URL, its HTTPS fingerprint and the token: no key or certificate file is handed to it.</summary>
-    private Task<ServiceInstance> StartTargetAsync(ServiceInstance depot, string device, string state, string? token = Token)
+    private Task<ServiceInstance> StartTargetAsync(ServiceInstance depot, string device, string state, string? token = Token, Dictionary<string, string?>? more = null)
     {
         using X509Certificate2 pinned = X509Certificate2.CreateFromPem(File.ReadAllText(TestCertificates.Shared.Certificate));
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
@@ -228,6 +312,11 @@ public sealed class EnrolmentTests : IDisposable
         settings["BlockTorrent:StateDirectory"] = _dir.File(state);
         settings["BlockTorrent:Target:SeedAfter"] = "00:00:00";
         settings["BlockTorrent:Target:StopWhenDone"] = "true";
+        foreach ((string key, string? value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
         return ServiceInstance.StartAsync(_dir.Path, settings);
     }
 }

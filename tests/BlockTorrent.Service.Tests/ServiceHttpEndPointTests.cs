@@ -95,6 +95,12 @@ public sealed class ServiceHttpEndPointTests : IDisposable
             await target.WaitForOutputAsync("Target: golden.img is on", Bound);
 
             Assert.Equal(image.ToArray(), device.ReadBackingFile());
+
+            // The shipped defaults: a signed TLS swarm, which the target joined with what it got by enrolling.
+            var served = BlockTorrent.Manifest.TorrentManifest.Load(Path.Combine(images, "golden.img.torrent"));
+            Assert.NotNull(served.SwarmAuthority);
+            Assert.Single(served.Signatures);
+            Assert.True(File.Exists(_dir.File("state/enrolment.json")), "the target kept its enrolment");
             Assert.Equal("200", await HttpCodeAsync(targetMachine, curl, "https://depot:8580/images/golden.img.torrent"));
             Assert.Equal("404", await HttpCodeAsync(targetMachine, curl, "https://depot:8580/status"));
             Assert.Equal("401", await HttpCodeAsync(depotMachine, curl, "https://127.0.0.1:8580/status"));
