@@ -184,7 +184,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         if (checkBeside)
         {
             swarm.BeginCheck();
-            check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount);
+            check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount, _host.Time);
         }
 
         if (streaming is not null)

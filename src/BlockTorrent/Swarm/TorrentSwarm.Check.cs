@@ -39,6 +39,18 @@ internal sealed partial class TorrentSwarm : ICheckTarget
     public void Fail(Exception error) => _completed.TrySetException(error);
 
     /// <inheritdoc/>
+    int ICheckTarget.PiecesWanted
+    {
+        get
+        {
+            lock (Sync)
+            {
+                return Picker!.Wanted.Count;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     void ICheckTarget.Want(int piece)
     {
         lock (Sync)

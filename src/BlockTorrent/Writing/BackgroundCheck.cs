@@ -28,6 +28,19 @@ namespace BlockTorrent.Writing;
 /// has started, so some of it may be fetched. Only piece-aligned offsets of the image are searched: a shift by a
 /// multiple of the piece length is found, any other shift is not (that would take a rolling hash at every offset).
 /// </para>
+/// <para>
+/// A piece found nowhere so far may still sit in a region the scan has not reached. So a piece found missing is
+/// deferred, and handed to the swarm only when the link needs it: once the scan is over; or while the download of
+/// what is wanted, deferred and (at the rate pieces were found missing so far) still to be found would take the link
+/// at least as long as the rest of the scan (the link is then the bottleneck, and waiting would cost time); or, until
+/// the link's rate is known, one piece at a time, so the first byte comes at once. A fast link thus fetches the
+/// missing pieces toward the end of the scan, when few regions are left that could hold them, and a slow one from
+/// the start. The link's rate is the best measured over 50 ms spells in which pieces were wanted, from the first byte on.
+/// </para>
+/// <para>
+/// The scan's workers are threads of their own, not the thread pool's: reading and hashing a disk keeps every core
+/// busy, and on the pool it would starve the swarm's socket work, delaying the first byte by the pool's slow growth.
+/// </para>
 /// </remarks>
 internal sealed class BackgroundCheck
 {
@@ -37,6 +50,9 @@ internal sealed class BackgroundCheck
     // Content of a region that holds no piece of the image, and of a region of zeros.
     private const int NoPiece = -1;
     private const int Zeros = -2;
+
+    /// <summary>How long the link is watched busy for one measure of its rate.</summary>
+    private static readonly TimeSpan RateWindow = TimeSpan.FromMilliseconds(50);
 
     private readonly IImageManifest _manifest;
     private readonly IBlockDevice _device;
@@ -54,6 +70,17 @@ internal sealed class BackgroundCheck
     private readonly byte[]?[] _held;
     private readonly GroupState[] _state;
     private readonly Channel<int> _copies = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TimeProvider _time;
+    private readonly Queue<int> _deferred = new();
+    private int _deferredCount;
+    private int _missing;
+    private long _scanStarted;
+    private long _lastSample;
+    private long _lastBytes;
+    private bool _lastBusy;
+    private long _windowTicks;
+    private long _windowBytes;
+    private double _linkRate;
     private int _queued;
     private int _heldCount;
     private int _checked;
@@ -69,8 +96,10 @@ internal sealed class BackgroundCheck
     /// <param name="target">The swarm.</param>
     /// <param name="logger">Where to log.</param>
     /// <param name="parallelism">How many regions are read and hashed at once.</param>
-    public BackgroundCheck(IImageManifest manifest, IBlockDevice device, PieceWriter writer, PieceContentIndex? index, ICheckTarget target, ILogger logger, int parallelism)
+    /// <param name="time">The clock that paces the hand-over of missing pieces, or <see langword="null"/> for the system's.</param>
+    public BackgroundCheck(IImageManifest manifest, IBlockDevice device, PieceWriter writer, PieceContentIndex? index, ICheckTarget target, ILogger logger, int parallelism, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _manifest = manifest;
         _device = device;
         _writer = writer;
@@ -98,6 +127,9 @@ internal sealed class BackgroundCheck
 
         /// <summary>Queued to be copied from another region, or from memory.</summary>
         Copying,
+
+        /// <summary>Found nowhere on the target so far; handed to the swarm when the link needs it.</summary>
+        Deferred,
 
         /// <summary>Handed to the swarm to fetch.</summary>
         Wanted,
@@ -165,11 +197,16 @@ internal sealed class BackgroundCheck
         {
             using var pool = new AlignedBufferPool(_manifest.PieceLength);
             int next = -1;
+            lock (_sync)
+            {
+                _scanStarted = _time.GetTimestamp();
+            }
+
             var workers = new Task[Math.Min(_parallelism, _manifest.PieceCount)];
             for (int w = 0; w < workers.Length; w++)
             {
-                workers[w] = Task.Run(
-                    async () =>
+                workers[w] = Task.Factory.StartNew(
+                    () =>
                     {
                         AlignedBuffer buffer = pool.Rent();
                         try
@@ -178,8 +215,7 @@ internal sealed class BackgroundCheck
                             while ((region = Interlocked.Increment(ref next)) < _manifest.PieceCount)
                             {
                                 cancellationToken.ThrowIfCancellationRequested();
-                                int content = await ReadRegionAsync(region, buffer.Memory, cancellationToken).ConfigureAwait(false);
-                                OnScanned(region, content);
+                                OnScanned(region, ReadRegion(region, buffer.Memory, cancellationToken));
                             }
                         }
                         finally
@@ -187,7 +223,9 @@ internal sealed class BackgroundCheck
                             pool.Return(buffer);
                         }
                     },
-                    cancellationToken);
+                    cancellationToken,
+                    TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+                    TaskScheduler.Default);
             }
 
             await Task.WhenAll(workers).ConfigureAwait(false);
@@ -197,6 +235,7 @@ internal sealed class BackgroundCheck
             lock (_sync)
             {
                 _scanDone = true;
+                ReleaseDeferredLocked();
             }
 
             // Wakes the copy loop to resolve what only the end of the scan can: cycles, and the end itself.
@@ -205,7 +244,7 @@ internal sealed class BackgroundCheck
     }
 
     /// <summary>Reads a region and says whose bytes it holds: a canonical piece, <see cref="Zeros"/> or <see cref="NoPiece"/>.</summary>
-    private async Task<int> ReadRegionAsync(int region, Memory<byte> buffer, CancellationToken cancellationToken)
+    private int ReadRegion(int region, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         int canonical = _manifest.GetCanonicalPiece(region);
         if (_writer.HasPiece(region))
@@ -225,7 +264,9 @@ internal sealed class BackgroundCheck
         int done = 0;
         while (done < size)
         {
-            int n = await _device.ReadAsync(offset + done, data[done..], cancellationToken).ConfigureAwait(false);
+            // On the worker's own thread: a read that does not complete at once is waited for here.
+            ValueTask<int> read = _device.ReadAsync(offset + done, data[done..], cancellationToken);
+            int n = read.IsCompletedSuccessfully ? read.Result : read.AsTask().GetAwaiter().GetResult();
             if (n <= 0)
             {
                 return NoPiece;
@@ -272,6 +313,8 @@ internal sealed class BackgroundCheck
             }
 
             EvaluateLocked(group);
+            SampleLinkLocked();
+            ReleaseDeferredLocked();
         }
     }
 
@@ -283,13 +326,21 @@ internal sealed class BackgroundCheck
             return;
         }
 
-        if (_state[group] == GroupState.Wanted)
+        if (_state[group] == GroupState.Deferred)
+        {
+            // Still ours: the swarm never heard of it (its stale entry in the queue is skipped).
+            _deferredCount--;
+            _missing--;
+            _state[group] = GroupState.Waiting;
+        }
+        else if (_state[group] == GroupState.Wanted)
         {
             if (!_target.TryWithdraw(group))
             {
                 return;
             }
 
+            _missing--;
             _state[group] = GroupState.Waiting;
         }
 
@@ -343,9 +394,78 @@ internal sealed class BackgroundCheck
         }
         else
         {
+            _state[group] = GroupState.Deferred;
+            _deferred.Enqueue(group);
+            _deferredCount++;
+            _missing++;
+            ReleaseDeferredLocked();
+        }
+    }
+
+    /// <summary>Hands deferred pieces to the swarm, oldest first, while the link needs them (see the remarks on the class).</summary>
+    private void ReleaseDeferredLocked()
+    {
+        while (_deferredCount > 0 && ShouldReleaseLocked())
+        {
+            int group = _deferred.Dequeue();
+            if (_state[group] != GroupState.Deferred)
+            {
+                continue;
+            }
+
+            _deferredCount--;
             _state[group] = GroupState.Wanted;
             _target.Want(group);
         }
+    }
+
+    private bool ShouldReleaseLocked()
+    {
+        if (_scanDone)
+        {
+            return true;
+        }
+
+        int wanted = _target.PiecesWanted;
+        if (_linkRate <= 0 || _checked == 0)
+        {
+            // The link's rate is not known yet: one piece at a time, which also measures it.
+            return wanted == 0;
+        }
+
+        int left = _manifest.PieceCount - _checked;
+        double scanLeft = _time.GetElapsedTime(_scanStarted).TotalSeconds * left / _checked;
+        double stillToFind = (double)_missing * left / _checked;
+        double bytes = (wanted + _deferredCount + stillToFind) * _manifest.PieceLength;
+        return bytes / _linkRate >= scanLeft;
+    }
+
+    /// <summary>
+    /// Measures the link: the bytes received over windows of <see cref="RateWindow"/> during which pieces were wanted,
+    /// from the interval the first byte came in (the time before it is connecting, not transferring). The link's rate
+    /// is the best window's: with one piece in flight a window sees the round trips more than the link, and a link
+    /// given more shows what it can carry.
+    /// </summary>
+    private void SampleLinkLocked()
+    {
+        long now = _time.GetTimestamp();
+        long bytes = _target.BytesDownloaded;
+        if (_lastSample != 0 && _lastBusy && (_lastBytes > 0 || bytes > _lastBytes))
+        {
+            _windowTicks += now - _lastSample;
+            _windowBytes += bytes - _lastBytes;
+            TimeSpan window = _time.GetElapsedTime(0, _windowTicks);
+            if (window >= RateWindow)
+            {
+                _linkRate = Math.Max(_linkRate, _windowBytes / window.TotalSeconds);
+                _windowTicks = 0;
+                _windowBytes = 0;
+            }
+        }
+
+        _lastSample = now;
+        _lastBytes = bytes;
+        _lastBusy = _target.PiecesWanted > 0;
     }
 
     private void ReleaseSourceLocked(int group)
@@ -464,7 +584,7 @@ internal sealed class BackgroundCheck
         {
             for (int group = 0; group < _state.Length; group++)
             {
-                if (_state[group] is GroupState.Waiting or GroupState.Copying
+                if (_state[group] is GroupState.Waiting or GroupState.Copying or GroupState.Deferred
                     && !_manifest.IsZeroPiece(group) && _manifest.GetCanonicalPiece(group) == group && !IsCompleteLocked(group))
                 {
                     throw new InvalidOperationException($"Piece {group} of '{_manifest.Name}' was left neither on the device nor wanted by the check of '{_device.Name}'.");

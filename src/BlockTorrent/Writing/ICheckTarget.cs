@@ -20,6 +20,12 @@ internal interface ICheckTarget
     /// <param name="found">Whether it was found in place (else written locally).</param>
     void OnDevice(int piece, bool found);
 
+    /// <summary>Gets the piece payload received from peers so far, in bytes: how the check measures the link.</summary>
+    long BytesDownloaded { get; }
+
+    /// <summary>Gets the number of pieces wanted from peers and not yet on the device.</summary>
+    int PiecesWanted { get; }
+
     /// <summary>Every region was checked, every local copy made and every zero piece zeroed; what is still wanted comes from peers.</summary>
     void CheckCompleted();
 }

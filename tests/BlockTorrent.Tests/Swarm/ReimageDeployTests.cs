@@ -1,4 +1,5 @@
 using BlockTorrent.Devices;
+using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
 
 namespace BlockTorrent.Tests.Swarm;
@@ -90,6 +91,54 @@ public sealed class ReimageDeployTests
         await Task.WhenAll(watchReimaged, watchFresh).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
+    [Fact]
+    public async Task AReimageFetchesOnlyTheChangedPiecesWhenTheLinkOutrunsTheCheckAndMovedPiecesSitInRegionsNotYetRead()
+    {
+        // 128 distinct random pieces. Last month's disk held junk where pieces 0, 110, 120 and 127 now are, and the
+        // bytes of pieces 20, 25, 30 and 35 in regions 100..103, which now hold new pieces: the check finds 20, 25,
+        // 30 and 35 missing long before it reads where their bytes sit. Every read of the disk is slow, as a disk is
+        // beside a fast link, so fetching a piece as soon as it was found missing would fetch the moved ones too.
+        const int Pieces = 128;
+        int[] changed = [0, 100, 101, 102, 103, 110, 120, 127];
+        (int Piece, int From)[] moved = [(20, 100), (25, 101), (30, 102), (35, 103)];
+        var random = new Random(185);
+        byte[] image = new byte[Pieces * SwarmTestImages.PieceLength];
+        random.NextBytes(image);
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = SwarmTestImages.PieceLength, Name = "reimage18.raw" }, TestContext.Current.CancellationToken);
+        byte[] old = (byte[])image.Clone();
+        foreach (int piece in changed.Concat(moved.Select(m => m.Piece)))
+        {
+            random.NextBytes(old.AsSpan(piece * SwarmTestImages.PieceLength, SwarmTestImages.PieceLength));
+        }
+
+        foreach ((int piece, int from) in moved)
+        {
+            image.AsSpan(piece * SwarmTestImages.PieceLength, SwarmTestImages.PieceLength).CopyTo(old.AsSpan(from * SwarmTestImages.PieceLength));
+        }
+
+        using var dir = new TempDirectory();
+        await File.WriteAllBytesAsync(dir.File("target.img"), old, TestContext.Current.CancellationToken);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Bound);
+        await using var seeder = new BlockTorrentClient(SwarmTestImages.Loopback());
+        await using var reimaged = new BlockTorrentClient(SwarmTestImages.Loopback());
+        Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), null, cts.Token);
+        var options = SwarmTestImages.From(seeder.LocalEndPoint);
+        options.CheckExistingData = true;
+        DeploymentResult result;
+        await using (var target = new SlowReadDevice(FileBlockDevice.Open(dir.File("target.img")), TimeSpan.FromMilliseconds(25)))
+        {
+            result = await reimaged.DeployAsync(manifest, target, options, null, cts.Token);
+        }
+
+        Assert.Equal(image, await File.ReadAllBytesAsync(dir.File("target.img"), TestContext.Current.CancellationToken));
+        Assert.Equal(changed.Length, result.PiecesDownloaded);
+        Assert.Equal((long)changed.Length * SwarmTestImages.PieceLength, result.BytesDownloaded);
+        Assert.Equal(moved.Length, result.PiecesCopiedLocally);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
+    }
+
     /// <summary>Records a client's events in one shared order (the lock of <paramref name="events"/> guards both lists).</summary>
     private static async Task RecordAsync(string who, BlockTorrentClient client, List<(string Who, SwarmEvent Event)> events, List<DeploymentProgress> progress, TaskCompletionSource gate, CancellationToken cancellationToken)
     {
@@ -133,6 +182,16 @@ public sealed class ReimageDeployTests
                 await gate.WaitAsync(cancellationToken);
             }
 
+            return await base.ReadAsync(offset, buffer, cancellationToken);
+        }
+    }
+
+    /// <summary>A disk slower than the link: every read takes at least the given time.</summary>
+    private sealed class SlowReadDevice(IBlockDevice inner, TimeSpan delay) : PassThroughDevice(inner)
+    {
+        public override async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(delay, cancellationToken);
             return await base.ReadAsync(offset, buffer, cancellationToken);
         }
     }

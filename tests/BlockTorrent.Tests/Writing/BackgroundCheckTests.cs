@@ -167,10 +167,25 @@ public sealed class BackgroundCheckTests
     {
         private readonly ConcurrentDictionary<int, Task> _fetching = new();
         private readonly HashSet<int> _wanted = [];
+        private readonly ConcurrentDictionary<int, bool> _done = new();
+        private long _bytes;
 
         public ConcurrentBag<int> Wanted { get; } = [];
 
         public ConcurrentBag<int> Fetched { get; } = [];
+
+        public long BytesDownloaded => Interlocked.Read(ref _bytes);
+
+        public int PiecesWanted
+        {
+            get
+            {
+                lock (_wanted)
+                {
+                    return _wanted.Count(p => !_done.ContainsKey(p));
+                }
+            }
+        }
 
         public void Want(int piece)
         {
@@ -224,6 +239,8 @@ public sealed class BackgroundCheckTests
             int size = writer.Manifest.GetPieceSize(piece);
             PieceWriteResult result = await writer.WriteAsync(piece, image.AsMemory(piece * PieceLength, size));
             Assert.NotEqual(PieceWriteStatus.HashMismatch, result.Status);
+            Interlocked.Add(ref _bytes, size);
+            _done[piece] = true;
         }
     }
 
