@@ -93,7 +93,13 @@ internal sealed partial class TorrentSwarm
     {
         lock (Sync)
         {
-            Picker?.ReleaseRequest(session.Pick, block);
+            // The request took its bytes from the download cap when it was sent; a rejected one will never bring
+            // them, so they go back (only for a request of ours still outstanding: a peer cannot make up rejects).
+            if (Picker?.ReleaseRequest(session.Pick, block) == true)
+            {
+                Download.Refund(block.Length);
+            }
+
             InterruptRentsLocked();
         }
     }

@@ -1,6 +1,11 @@
 using System.Diagnostics;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
+using BlockTorrent.Swarm;
+using BlockTorrent.Swarm.Bandwidth;
+using BlockTorrent.Testing;
+using BlockTorrent.Wire;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BlockTorrent.Tests.Swarm;
 
@@ -127,6 +132,30 @@ public sealed class BandwidthCapTests
     }
 
     /// <summary>The bytes downloaded, taken the moment each progress report arrives.</summary>
+    [Fact]
+    public async Task RequestsThePeerRejectedGiveTheirBytesBackToTheDownloadCap()
+    {
+        // The client's clock never moves, so its download cap never refills: it may ask for the bucket's capacity
+        // once, and asks again only with the bytes of requests the peer rejected, given back.
+        var (_, manifest) = await SwarmTestImages.CreateAsync(4 * 1024 * 1024, seed: 183);
+        await using var peer = new HostilePeer(manifest, async (connection, ct) =>
+        {
+            await connection.HaveAllAndUnchokeAsync(ct);
+            await connection.ServeAsync(block => connection.SendAsync(w => MessageWriter.WriteBlock(w, MessageId.RejectRequest, block), ct), ct);
+        });
+        BlockTorrentClientOptions options = SwarmTestImages.Loopback();
+        options.MaxDownloadRate = 64 * 1024;
+        await using var client = new BlockTorrentClient(options, null, new FakeTimeProvider());
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task deploying = client.DeployAsync(manifest, new MemoryBlockDevice(manifest.Length), SwarmTestImages.From(peer.EndPoint), null, cts.Token);
+        int affordable = (int)(TokenBucket.MinimumCapacity / PiecePicker.BlockSize);
+
+        await Eventually.TrueAsync(() => peer.RequestsReceived >= 10 * affordable, TimeSpan.FromSeconds(60), () => $"the peer got {peer.RequestsReceived} requests; the cap affords {affordable} without refunds", cts.Token);
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => deploying);
+    }
+
     private sealed class Samples : IProgress<DeploymentProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();

@@ -42,6 +42,30 @@ public sealed class TokenBucketTests
     }
 
     [Fact]
+    public void BytesRefundedPayTheDebtTheyMade()
+    {
+        var bucket = new TokenBucket(Rate, new FakeTimeProvider());
+        bucket.Take((long)bucket.Capacity);
+        bucket.Take(Rate / 2);
+
+        bucket.Refund(Rate / 2);
+
+        Assert.Equal(0, bucket.Available, 3);
+        Assert.Equal(TimeSpan.Zero, bucket.TimeUntil(0));
+    }
+
+    [Fact]
+    public void ARefundNeverFillsTheBucketBeyondItsCapacity()
+    {
+        var bucket = new TokenBucket(Rate, new FakeTimeProvider());
+        bucket.Take(1000);
+
+        bucket.Refund(Rate);
+
+        Assert.Equal(bucket.Capacity, bucket.Available, 3);
+    }
+
+    [Fact]
     public void TheBucketRefillsAtItsRateUpToItsCapacity()
     {
         var time = new FakeTimeProvider();

@@ -56,6 +56,16 @@ internal sealed class RateLimit
         return wait;
     }
 
+    /// <summary>Gives bytes back to every bucket (<see cref="TokenBucket.Refund"/>).</summary>
+    /// <param name="bytes">The bytes taken before for something that will not move.</param>
+    public void Refund(long bytes)
+    {
+        foreach (TokenBucket bucket in _buckets)
+        {
+            bucket.Refund(bytes);
+        }
+    }
+
     /// <summary>Gets how long until <paramref name="bytes"/> may be taken from every bucket without waiting.</summary>
     /// <param name="bytes">The bytes.</param>
     /// <returns>The time.</returns>

@@ -72,6 +72,21 @@ internal sealed class TokenBucket
         }
     }
 
+    /// <summary>
+    /// Gives back bytes taken for something that will not move (a request the peer rejected), up to the capacity: a
+    /// full bucket stays full, so a refund never allows a burst beyond what an idle spell would.
+    /// </summary>
+    /// <param name="bytes">The bytes taken before.</param>
+    public void Refund(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        lock (_sync)
+        {
+            Refill();
+            _tokens = Math.Min(Capacity, _tokens + bytes);
+        }
+    }
+
     /// <summary>Gets how long until <paramref name="bytes"/> may be taken without waiting.</summary>
     /// <param name="bytes">The bytes.</param>
     /// <returns>The time, zero when they may be taken now.</returns>
