@@ -470,7 +470,7 @@ def main():
                 create_s = round(time.time() - t0, 2)
                 if nomap:
                     strip_block_map(torrent, torrent)
-                info = run(cli, "info", torrent).stdout
+                info = run(args.cli_alt[alt] if alt else cli, "info", torrent).stdout
                 size = re.search(r"piece size:\s+([\d.]+) ?([KMG]iB)", info)
                 zeros = re.search(r"zero pieces:\s+(\d+)", info)
                 dups = re.search(r"duplicate pieces:\s+(\d+)", info)

@@ -92,7 +92,7 @@ internal static partial class Log
     [LoggerMessage(5029, LogLevel.Information, "Target: {Name} was a {Format} stream, decoded to {RawLength} bytes; scratch held at most {ScratchPeak} of its {ScratchSize} bytes")]
     public static partial void StreamDecoded(ILogger logger, string name, string format, long rawLength, long scratchPeak, long scratchSize);
 
-    [LoggerMessage(5030, LogLevel.Information, "Target: {Name} is a compressed image, on the device raw: the target served its pieces while it deployed and does not seed afterwards")]
+    [LoggerMessage(5030, LogLevel.Information, "Target: {Name} is a compressed stream, on the device raw: the target served its pieces while it deployed and does not seed afterwards")]
     public static partial void NoSeedingOfCompressed(ILogger logger, string name);
 
     [LoggerMessage(5023, LogLevel.Information, "Target: seeding {Name} from {Device} to the other targets {Until}")]

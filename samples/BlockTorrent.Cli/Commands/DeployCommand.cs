@@ -424,10 +424,19 @@ internal static class DeployCommand
         {
             File.Delete(ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile));
         }
-        if (request.SeedAfter != TimeSpan.Zero && CompressedManifests.IsCompressed(manifest))
+        if (request.SeedAfter != TimeSpan.Zero && StreamImage.FromManifest(manifest) is not null)
         {
-            // The target holds the raw image, not the compressed file the pieces are cut from: seeding it would serve other bytes.
-            context.Console.Error.WriteLine($"note: not seeding after the deployment: {manifest.Name} is a compressed image, on the target raw; the target served its pieces while it deployed.");
+            // The target holds the raw image, and a stream's pieces cannot be made again from it.
+            context.Console.Error.WriteLine($"note: not seeding after the deployment: {manifest.Name} is a compressed stream, on the target raw; the target served its pieces while it deployed.");
+        }
+        else if (request.SeedAfter != TimeSpan.Zero && CompressedImage.FromManifest(manifest) is { } seekable)
+        {
+            // A seekable image's pieces are re-encoded from the raw target, and served only when they hash equal.
+            IBlockDevice file = seekable.AsCompressedFile(device);
+            await using (file.ConfigureAwait(false))
+            {
+                await SeedAfterAsync(context, client, manifest, file, request, stop.Token).ConfigureAwait(false);
+            }
         }
         else if (request.SeedAfter != TimeSpan.Zero)
         {

@@ -117,11 +117,20 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
 
             // The target is complete and verified: a resume file would only go stale if the device changes later.
             File.Delete(resumeFile);
-            if (CompressedManifests.IsCompressed(manifest))
+            if (stream is not null)
             {
-                // The device holds the raw image, not the compressed file the torrent's pieces are cut from: seeding
-                // it would serve other bytes. The target served its pieces to the others while it deployed.
+                // The device holds the raw image, and a stream's pieces cannot be made again from it. The target
+                // served its pieces to the others while it deployed.
                 Log.NoSeedingOfCompressed(_logger, manifest.Name);
+            }
+            else if (CompressedImage.FromManifest(manifest) is { } seekable)
+            {
+                // A seekable image's pieces are re-encoded from the raw device, and served only when they hash equal.
+                IBlockDevice file = seekable.AsCompressedFile(device);
+                await using (file.ConfigureAwait(false))
+                {
+                    await SeedAfterAsync(client, manifest, file, target, deployOptions, status, stoppingToken).ConfigureAwait(false);
+                }
             }
             else
             {

@@ -44,7 +44,7 @@ internal abstract class CompressedFileDevice : IBlockDevice
 
     public int MemoryAlignment => Raw.MemoryAlignment;
 
-    public bool IsReadOnly => Raw.IsReadOnly;
+    public virtual bool IsReadOnly => Raw.IsReadOnly;
 
     public bool CanDiscard => false;
 

@@ -112,6 +112,28 @@ public sealed class CompressedImage
         return RawImageHash.MatchesAsync(device, RawLength, _rawSha256, cancellationToken);
     }
 
+    /// <summary>
+    /// Gets the compressed file as a device over a raw target that holds the image, to seed it after a deployment (or
+    /// from any copy of the raw image): each piece read is re-encoded from its raw range, as the builder made it, so it
+    /// hashes equal to the manifest's piece. A piece whose raw bytes are not the image's reads as zeros, which fail the
+    /// piece check a seed makes the first time it reads a piece (<see cref="SeedOptions.VerifyOnFirstRead"/>), so it is
+    /// never served. The device cannot be written; disposing it leaves the raw target open.
+    /// </summary>
+    /// <param name="raw">The raw target, at least <see cref="RawLength"/> bytes long.</param>
+    /// <returns>A read-only device as long as the compressed file, for <see cref="BlockTorrentClient.SeedAsync"/>.</returns>
+    /// <exception cref="ArgumentException">The target is shorter than the raw image.</exception>
+    /// <example>
+    /// <code>
+    /// await using IBlockDevice file = layout.AsCompressedFile(target);
+    /// await client.SeedAsync(manifest, file, new SeedOptions(), cancellationToken);
+    /// </code>
+    /// </example>
+    public IBlockDevice AsCompressedFile(IBlockDevice raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        return new CompressedImageDevice(this, raw, readOnly: true);
+    }
+
     /// <summary>Gets the raw offset of a chunk.</summary>
     internal long ChunkOffset(int chunk) => (long)chunk * ChunkSize;
 

@@ -39,12 +39,18 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
     private readonly Queue<int> _keptOrder = new();
     private long _keptBytes;
 
+    private readonly bool _readOnly;
+
     /// <summary>Initializes a new instance over a raw target; the target is not disposed with it.</summary>
+    /// <param name="image">The layout.</param>
+    /// <param name="raw">The raw target.</param>
+    /// <param name="readOnly">Whether pieces may only be read (re-encoded), as for seeding a deployed target.</param>
     /// <exception cref="ArgumentException">The target is shorter than the raw image.</exception>
-    public CompressedImageDevice(CompressedImage image, IBlockDevice raw)
+    public CompressedImageDevice(CompressedImage image, IBlockDevice raw, bool readOnly = false)
         : base(raw, image?.RawLength ?? throw new ArgumentNullException(nameof(image)), image.RawSha256, image.CompressedLength, image.PieceLength, "compressed image")
     {
         _image = image;
+        _readOnly = readOnly;
         int maxRaw = CompressedImage.MaxPieceRawLength(image.PieceLength);
         _buffers = new AlignedBufferPool(maxRaw);
         _coders = new SemaphoreSlim(Environment.ProcessorCount, Environment.ProcessorCount);
@@ -116,8 +122,12 @@ internal sealed class CompressedImageDevice : CompressedFileDevice
     protected override Task ReadPieceAsync(int piece, Memory<byte> destination, CancellationToken cancellationToken) =>
         EncodePieceAsync(piece, destination, cancellationToken);
 
+    public override bool IsReadOnly => _readOnly || base.IsReadOnly;
+
     protected override Task WritePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
-        Task.Run(() => DecodePieceAsync(piece, data, cancellationToken), cancellationToken);
+        _readOnly
+            ? throw new NotSupportedException("This compressed image is open to be read (seeded) only.")
+            : Task.Run(() => DecodePieceAsync(piece, data, cancellationToken), cancellationToken);
 
     private async Task DecodePieceAsync(int piece, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {

@@ -23,4 +23,27 @@ internal static class CliRun
         int code = await CliApp.RunAsync(args, new CliConsole(output, error, isTerminal: false), cancellationToken);
         return new CliResult(code, output.ToString(), error.ToString());
     }
+
+    /// <summary>Starts a run that goes on until <paramref name="cancellationToken"/> is cancelled, with its output readable while it runs.</summary>
+    public static RunningCli Start(CancellationToken cancellationToken, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        TextWriter outputWriter = TextWriter.Synchronized(output);
+        TextWriter errorWriter = TextWriter.Synchronized(error);
+        Task<int> run = Task.Run(() => CliApp.RunAsync(args, new CliConsole(outputWriter, errorWriter, isTerminal: false), cancellationToken), CancellationToken.None);
+        return new RunningCli(run, () => Read(outputWriter, output) + Read(errorWriter, error), async () => new CliResult(await run, Read(outputWriter, output), Read(errorWriter, error)));
+    }
+
+    private static string Read(TextWriter synchronized, StringWriter inner)
+    {
+        // TextWriter.Synchronized locks the wrapper for every call; reading under the same lock sees whole writes.
+        lock (synchronized)
+        {
+            return inner.ToString();
+        }
+    }
 }
+
+/// <summary>A run of the command line still going: what it printed so far (both streams), and its result once it ends.</summary>
+internal sealed record RunningCli(Task<int> Run, Func<string> OutputSoFar, Func<Task<CliResult>> ResultAsync);
