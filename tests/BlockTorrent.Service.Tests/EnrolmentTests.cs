@@ -9,6 +9,9 @@ using BlockTorrent.Samples;
 using BlockTorrent.Service.Enrolment;
 using BlockTorrent.Service.Target;
 using BlockTorrent.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 
 namespace BlockTorrent.Service.Tests;
 
@@ -178,6 +181,41 @@ public sealed class EnrolmentTests : IDisposable
 
         Assert.Equal("complete", optedOut.Board.Target!.State);
         Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("second.img"), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task AnHttpsServerThatOffersNoEnrolmentFailsATargetUnlessItOptsOutOfSignaturesExplicitly()
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var image = new TestImage { Length = 1 << 20, Seed = 71 };
+
+        // The depot's swarm is plain and its manifest unsigned; another https server (no depot) hands the manifest out.
+        await using ServiceInstance depot = await StartDepotAsync("a", image, new() { ["BlockTorrent:Depot:Sign"] = "false", ["BlockTorrent:Depot:TlsSwarm"] = "false" });
+        using X509Certificate2 pem = X509Certificate2.CreateFromPemFile(TestCertificates.Shared.Certificate, TestCertificates.Shared.Key);
+        using X509Certificate2 serving = X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listener => listener.UseHttps(serving)));
+        await using WebApplication files = builder.Build();
+        files.MapGet("/images/disk.img.torrent", () => Results.File(_dir.File("a/images/disk.img.torrent"), "application/x-bittorrent"));
+        await files.StartAsync(ct);
+        string url = files.Urls.Single() + "/images/disk.img.torrent";
+        var plain = new Dictionary<string, string?> { ["BlockTorrent:Target:Image"] = url, ["BlockTorrent:Target:Peers:0"] = depot.Board.PeerEndPoint };
+
+        await using (ServiceInstance requiring = await StartTargetAsync(depot, "first.img", "state1", more: plain))
+        {
+            await requiring.Stopped.WaitAsync(Bound, ct);
+            Assert.Equal("failed", requiring.Board.Target!.State);
+            Assert.Contains("offers no enrolment", Error(requiring), StringComparison.Ordinal);
+            Assert.False(File.Exists(_dir.File("first.img")));
+        }
+
+        plain["BlockTorrent:Target:RequireSignature"] = "false";
+        await using ServiceInstance optedOut = await StartTargetAsync(depot, "second.img", "state2", more: plain);
+        await optedOut.Stopped.WaitAsync(Bound, ct);
+
+        Assert.Equal("complete", optedOut.Board.Target!.State);
+        Assert.Equal(image.ToArray(), await File.ReadAllBytesAsync(_dir.File("second.img"), ct));
+        Assert.False(File.Exists(_dir.File("state2/" + TargetEnrolment.FileName)));
     }
 
     [Fact]

@@ -43,11 +43,13 @@ public sealed class FleetPageBrowserTests : IDisposable
             Bound,
             () => "both rows reach done with their target's report; the page shows:\n" + browser.FindElement(By.TagName("body")).Text,
             TestContext.Current.CancellationToken);
-        foreach (IWebElement row in browser.FindElements(By.CssSelector("#targets tr")))
+        List<(string State, string Text)>? rows = null;
+        await Eventually.TrueAsync(() => (rows = Rows(browser)) is not null, Bound, "the rows read while the page does not re-render them", TestContext.Current.CancellationToken);
+        foreach ((string state, string text) in rows!)
         {
-            Assert.Equal("done", row.FindElement(By.CssSelector("td.state")).Text);
-            Assert.Contains("100.0 %", row.Text, StringComparison.Ordinal);
-            Assert.Contains(host, row.Text, StringComparison.Ordinal);
+            Assert.Equal("done", state);
+            Assert.Contains("100.0 %", text, StringComparison.Ordinal);
+            Assert.Contains(host, text, StringComparison.Ordinal);
         }
 
         // The chart gains a point a second from the stream.
@@ -67,6 +69,19 @@ public sealed class FleetPageBrowserTests : IDisposable
         catch (StaleElementReferenceException)
         {
             return -1;
+        }
+    }
+
+    // Every row's state and text in one reading; null when the page re-rendered a row while it was read.
+    private static List<(string State, string Text)>? Rows(ChromeDriver browser)
+    {
+        try
+        {
+            return browser.FindElements(By.CssSelector("#targets tr")).Select(row => (row.FindElement(By.CssSelector("td.state")).Text, row.Text)).ToList();
+        }
+        catch (StaleElementReferenceException)
+        {
+            return null;
         }
     }
 

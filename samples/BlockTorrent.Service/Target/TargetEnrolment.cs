@@ -66,7 +66,13 @@ internal sealed class TargetEnrolment(IOptions<ImagingServiceOptions> options, I
         // The anchors of an enrolment at the same depot stay: a new enrolment brings a certificate, not another key to trust.
         string? anchors = kept is not null && kept.Depot == depotFingerprint ? kept.Trust : null;
         string? signer = anchors is null ? null : kept!.Signer;
-        (EnrolmentAnswer answer, string keyPem) = await EnrolAsync(image, keyPath, cancellationToken).ConfigureAwait(false);
+        if (await EnrolAsync(image, keyPath, cancellationToken).ConfigureAwait(false) is not (EnrolmentAnswer answer, string keyPem))
+        {
+            // No enrolment there, and this target needs no anchors from it: it deploys with what it is configured with.
+            Log.TargetEnrolled(_logger, depotUrl, "not offered", "(none)", "(nobody: the target does not require signatures)");
+            return new EnrolledCredentials(null, null, null);
+        }
+
         if (anchors is not null)
         {
             answer.Trust = anchors;
@@ -193,8 +199,11 @@ internal sealed class TargetEnrolment(IOptions<ImagingServiceOptions> options, I
         return new EnrolledCredentials(X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), password: null), trust, answer.Signer);
     }
 
-    /// <summary>Enrols a new key; returns the depot's answer and the key (PEM), which is also written to <paramref name="keyPath"/>.</summary>
-    private async Task<(EnrolmentAnswer Answer, string KeyPem)> EnrolAsync(Uri image, string keyPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// Enrols a new key; returns the depot's answer and the key (PEM), which is also written to <paramref name="keyPath"/>;
+    /// <see langword="null"/> when the server offers no enrolment and the target does not need the depot's anchors.
+    /// </summary>
+    private async Task<(EnrolmentAnswer Answer, string KeyPem)?> EnrolAsync(Uri image, string keyPath, CancellationToken cancellationToken)
     {
         TargetOptions target = options.Value.Target;
         Uri enroll = new(image.GetLeftPart(UriPartial.Authority) + "/enroll");
@@ -239,6 +248,8 @@ internal sealed class TargetEnrolment(IOptions<ImagingServiceOptions> options, I
                         return (answer, keyPem);
                     case HttpStatusCode.Unauthorized:
                         throw new InvalidOperationException($"the depot {enroll.Authority} refused to enrol this target (401): set {ImagingServiceOptions.Section}:Target:ReportToken to the depot's StatusToken (a depot without one enrols only targets on its own machine). Nothing was written.");
+                    case HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed when !target.RequireSignature || !string.IsNullOrWhiteSpace(target.Trust):
+                        return null;
                     case HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed:
                         throw new InvalidOperationException($"the depot {enroll.Authority} offers no enrolment ({(int)response.StatusCode}): give this target {ImagingServiceOptions.Section}:Target:Trust (and Target:TlsCertificate for a TLS swarm), or set Target:RequireSignature to false to deploy unsigned manifests. Nothing was written.");
                     case >= HttpStatusCode.BadRequest and < HttpStatusCode.InternalServerError when response.StatusCode != HttpStatusCode.TooManyRequests:
