@@ -882,6 +882,17 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         return null;
     }
 
+    private bool HasEventWatchers
+    {
+        get
+        {
+            lock (_watchers)
+            {
+                return _watchers.Count > 0;
+            }
+        }
+    }
+
     private void Publish(SwarmEvent swarmEvent)
     {
         lock (_watchers)
@@ -950,5 +961,7 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         public RateLimit Download => DownloadBucket is null ? RateLimit.None : new RateLimit(DownloadBucket, null);
 
         public void Publish(SwarmEvent swarmEvent) => client.Publish(swarmEvent);
+
+        public bool HasEventWatchers => client.HasEventWatchers;
     }
 }

@@ -23,4 +23,7 @@ internal interface ISwarmHost
     /// <summary>Publishes an event to the client's event stream.</summary>
     /// <param name="swarmEvent">The event.</param>
     void Publish(SwarmEvent swarmEvent);
+
+    /// <summary>Gets a value indicating whether anyone watches the events (so one that would be dropped need not be made).</summary>
+    bool HasEventWatchers { get; }
 }

@@ -29,6 +29,9 @@ internal sealed class PiecePicker
     /// <summary>The most peers one block is requested from at once (endgame duplicates included).</summary>
     public const int MaxRequestsPerBlock = 2;
 
+    // Enough for every piece that leaves the picker to be reused by the next one started; more only holds memory.
+    private const int MaxSpareProgress = 64;
+
     private readonly Func<int, int> _pieceSize;
     private readonly int[] _availability;
     private readonly Bitfield _wanted;
@@ -37,6 +40,9 @@ internal sealed class PiecePicker
     private readonly Bitfield _candidates;
     private readonly Dictionary<int, PieceProgress> _progress = [];
     private readonly List<PieceProgress> _ordered = [];
+
+    // Progress of pieces that left the picker, reused for the next pieces started (at most MaxSpareProgress).
+    private readonly Stack<PieceProgress> _spare = new();
     private readonly HashSet<int> _pendingExclusive = [];
     private readonly HashSet<int> _fetchWhole = [];
     private readonly int _blocksPerPiece;
@@ -233,13 +239,7 @@ internal sealed class PiecePicker
     public bool MarkHave(int piece)
     {
         _wanted.Clear(piece);
-        if (_progress.Remove(piece, out PieceProgress? p))
-        {
-            p.ReleaseAll();
-            _ordered.Remove(p);
-            _active.Clear(piece);
-        }
-
+        Release(piece);
         return _have.Set(piece);
     }
 
@@ -328,7 +328,18 @@ internal sealed class PiecePicker
         }
 
         int piece = ChooseRarest(peer);
-        var progress = new PieceProgress(piece, _pieceSize(piece), BlockSize);
+        int size = _pieceSize(piece);
+        PieceProgress progress;
+        if (_spare.TryPeek(out PieceProgress? spare) && spare.CanHold(size))
+        {
+            progress = _spare.Pop();
+            progress.Reset(piece, size);
+        }
+        else
+        {
+            progress = new PieceProgress(piece, size, BlockSize);
+        }
+
         progress.Initialize();
         if (_pendingExclusive.Remove(piece))
         {
@@ -376,15 +387,7 @@ internal sealed class PiecePicker
 
     /// <summary>Gives a started piece back (no buffer for it, or its buffer is gone): it may be started again.</summary>
     /// <param name="piece">The piece index.</param>
-    public void AbandonPiece(int piece)
-    {
-        if (_progress.Remove(piece, out PieceProgress? p))
-        {
-            p.ReleaseAll();
-            _ordered.Remove(p);
-            _active.Clear(piece);
-        }
-    }
+    public void AbandonPiece(int piece) => Release(piece);
 
     /// <summary>
     /// Claims a block that is arriving so its bytes may be copied into the piece buffer. Refused for a piece that is
@@ -468,6 +471,24 @@ internal sealed class PiecePicker
         if (mixed)
         {
             _pendingExclusive.Add(piece);
+        }
+    }
+
+    // A started piece leaves the picker: its requests are dropped, and its progress is kept for a later piece, unless
+    // it has local blocks (the swarm may still be filling them in from it while the piece is committed).
+    private void Release(int piece)
+    {
+        if (!_progress.Remove(piece, out PieceProgress? p))
+        {
+            return;
+        }
+
+        p.ReleaseAll();
+        _ordered.Remove(p);
+        _active.Clear(piece);
+        if (p.LocalCount == 0 && _spare.Count < MaxSpareProgress)
+        {
+            _spare.Push(p);
         }
     }
 

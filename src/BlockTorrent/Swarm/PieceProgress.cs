@@ -9,6 +9,8 @@ namespace BlockTorrent.Swarm;
 /// A block is <em>receiving</em> while a connection copies its bytes into the piece buffer. Only one connection may
 /// do so at a time, and the piece is complete only when every block has been received and none is receiving, so the
 /// buffer is never written after it has been handed to the writer.
+/// The picker reuses a progress for the next piece it starts (<see cref="Reset"/>), so its arrays are sized for the
+/// largest piece it has held and only the first <see cref="BlockCount"/> entries are this piece's.
 /// </remarks>
 internal sealed class PieceProgress
 {
@@ -34,13 +36,13 @@ internal sealed class PieceProgress
         _requesters = new PickerPeer?[BlockCount * PiecePicker.MaxRequestsPerBlock];
     }
 
-    public int Piece { get; }
+    public int Piece { get; private set; }
 
-    public int Size { get; }
+    public int Size { get; private set; }
 
     public int BlockSize { get; }
 
-    public int BlockCount { get; }
+    public int BlockCount { get; private set; }
 
     /// <summary>Gets or sets a value indicating whether the piece's buffer is ready, so its blocks may be requested.</summary>
     public bool Ready { get; set; }
@@ -69,6 +71,33 @@ internal sealed class PieceProgress
     public void Initialize()
     {
         UnrequestedCount = BlockCount;
+    }
+
+    /// <summary>Gets a value indicating whether this progress can be reset for a piece of <paramref name="size"/> bytes.</summary>
+    /// <param name="size">The piece's size.</param>
+    /// <returns><see langword="true"/> when its arrays hold that many blocks.</returns>
+    public bool CanHold(int size) => (size + BlockSize - 1) / BlockSize <= _state.Length;
+
+    /// <summary>
+    /// Makes this progress, released (<see cref="ReleaseAll"/>) and no longer reachable from the picker, that of a new
+    /// piece, as a new instance would be; <see cref="Initialize"/> follows as for a new one.
+    /// </summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="size">The piece's size, one <see cref="CanHold"/> accepts.</param>
+    public void Reset(int piece, int size)
+    {
+        Piece = piece;
+        Size = size;
+        BlockCount = (size + BlockSize - 1) / BlockSize;
+        Array.Clear(_state);
+        Array.Clear(_requesters);
+        _contributors.Clear();
+        Ready = false;
+        ExclusivePeer = null;
+        ReceivedCount = 0;
+        UnrequestedCount = 0;
+        LocalCount = 0;
+        ReceivingCount = 0;
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ internal sealed partial class TorrentSwarm
     private int _piecesDownloaded;
     private long _bytesFilledLocally;
 
+    // The pieces a verified piece put on the device (it and its copies), reused under the lock for every commit.
+    private readonly List<int> _written = [];
+
     /// <summary>Gets the bytes of fetched pieces that were filled in locally (zero and repeated blocks) rather than downloaded.</summary>
     public long BytesFilledLocally => Interlocked.Read(ref _bytesFilledLocally);
 
@@ -158,7 +161,7 @@ internal sealed partial class TorrentSwarm
             return;
         }
 
-        var written = new List<int>();
+        int[]? verified = null;
         lock (Sync)
         {
             _pendingCommits--;
@@ -181,6 +184,8 @@ internal sealed partial class TorrentSwarm
 
                 _bytesFilledLocally += (long)(picker.Progress(piece)?.LocalCount ?? 0) * BlockMap.BlockSize;
                 picker.PieceFinished(piece, verified: true);
+                List<int> written = _written;
+                written.Clear();
                 written.Add(piece);
                 for (int member = _copies.Next(piece); member >= 0; member = _copies.Next(member))
                 {
@@ -205,6 +210,11 @@ internal sealed partial class TorrentSwarm
                         s.UpdateInterest(false);
                     }
                 }
+
+                if (_host.HasEventWatchers)
+                {
+                    verified = [.. written];
+                }
             }
 
             // After the failure is counted, so a web seed that just reached its limit is seen dropped by its fetch loop.
@@ -212,7 +222,7 @@ internal sealed partial class TorrentSwarm
             CheckCompleteLocked();
         }
 
-        foreach (int p in written)
+        foreach (int p in verified ?? [])
         {
             _host.Publish(new SwarmEvent(SwarmEventKind.PieceVerified, InfoHashText) { Piece = p });
         }

@@ -205,6 +205,8 @@ public sealed class CandidatePoisoningTests
 
         public Microsoft.Extensions.Logging.ILogger Logger => Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
+        public bool HasEventWatchers => false;
+
         public void Publish(SwarmEvent swarmEvent)
         {
         }
