@@ -49,7 +49,7 @@ public sealed class CaptureTests
     }
 
     [Fact]
-    public async Task ACapturedImageIsSignedByTheDepotsKeyAndATargetTrustingOnlyThatKeyDeploysItBitExact()
+    public async Task ACapturedImageIsSignedByTheDepotsKeyServedInItsTlsSwarmAndATargetTrustingOnlyThatKeyDeploysItBitExact()
     {
         using var dir = new TempDirectory();
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -71,6 +71,7 @@ public sealed class CaptureTests
         TorrentManifest served = TorrentManifest.Parse(await http.GetByteArrayAsync($"{depot.ManifestsUrl}/images/golden.img.torrent", Token));
         ManifestTrust trust = ManifestTrust.FromPem(key.ExportSubjectPublicKeyInfoPem());
         Assert.Equal(trust.Fingerprints.Single(), trust.Verify(served).Fingerprint);
+        Assert.NotNull(served.SwarmAuthority);
 
         Dictionary<string, string?> settings = ServiceInstance.Loopback("Target");
         settings["BlockTorrent:Target:Image"] = $"{depot.ManifestsUrl}/images/golden.img.torrent";

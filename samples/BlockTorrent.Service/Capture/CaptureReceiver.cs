@@ -10,8 +10,9 @@ namespace BlockTorrent.Service.Capture;
 /// <summary>
 /// The depot's side of <c>blocktorrent capture</c>: a capturer posts the manifest it made while reading its source,
 /// and the depot joins the capturer's swarm as a downloader, writing the image into its folder under a hidden name.
-/// Once every piece is verified the manifest is saved as <c>NAME.torrent</c> and the image moved to <c>NAME</c>, where
-/// the depot's scan finds it, signs it with the depot's key when it has one, and serves it like any other image.
+/// Once every piece is verified the manifest is saved as <c>NAME.torrent</c> (not with TLS swarms, whose manifest the
+/// depot makes itself, naming its authority) and the image moved to <c>NAME</c>, where the depot's scan finds it,
+/// signs its manifest with the depot's key, and serves it like any other image.
 /// </summary>
 internal sealed class CaptureReceiver(IOptions<ImagingServiceOptions> options, ILogger<CaptureReceiver> logger, IHostApplicationLifetime lifetime)
 {
@@ -82,8 +83,15 @@ internal sealed class CaptureReceiver(IOptions<ImagingServiceOptions> options, I
                 Log.CaptureReceived(logger, name, result.BytesDownloaded, result.Duration);
             }
 
-            // The manifest first: an image without one would be hashed again by a depot that makes missing manifests.
-            await manifest.SaveAsync(Path.Combine(folder, name + ".torrent"), stopping).ConfigureAwait(false);
+            // A depot with TLS swarms serves its images only to its authority's peers, which the capturer's manifest
+            // (made without the depot's authority) cannot say: the image goes in without it, and the depot's scan
+            // makes the depot's own manifest of it (hashing it once more), as for any image placed in its folder.
+            // Otherwise the manifest goes first: an image without one would be hashed again.
+            if (!options.Value.Depot.TlsSwarm)
+            {
+                await manifest.SaveAsync(Path.Combine(folder, name + ".torrent"), stopping).ConfigureAwait(false);
+            }
+
             File.Move(partial, Path.Combine(folder, name));
             _captures[name] = new CaptureState("done");
         }
