@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -237,12 +236,7 @@ public sealed class EnrolmentTests : IDisposable
     public async Task WithoutATokenTheDepotEnrolsItsOwnMachineOnlyAndNoCaseOfThePathSlipsPastTheCheck()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        IPAddress? lan = NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        Requires.That(lan is not null, "this test needs an IPv4 address on this machine beyond loopback.");
+        IPAddress lan = Requires.LanAddress();
         int port = FreePort();
         await using ServiceInstance depot = await StartDepotAsync("a", new TestImage { Length = 1 << 20, Seed = 66 }, new()
         {

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using Xunit;
 
 namespace BlockTorrent.Testing;
@@ -45,6 +48,19 @@ public static class Requires
         string? path = ExternalProgram.Find(program);
         That(path is not null, $"'{program}' is not installed (apt-get install {package}).");
         return path!;
+    }
+
+    /// <summary>Requires an IPv4 address on this machine beyond loopback (an interface that is up).</summary>
+    /// <returns>The first such address.</returns>
+    public static IPAddress LanAddress()
+    {
+        IPAddress? lan = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+        That(lan is not null, "this test needs an IPv4 address on this machine beyond loopback.");
+        return lan!;
     }
 
     /// <summary>Requires the python3-libtorrent bindings for /usr/bin/python3.</summary>

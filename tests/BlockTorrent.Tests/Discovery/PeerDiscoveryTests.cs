@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.NetworkInformation;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using BlockTorrent.Discovery;
 using BlockTorrent.Manifest;
@@ -34,14 +32,9 @@ public sealed class PeerDiscoveryTests
     public async Task ATrackersPeersAreNamedByTheAddressItAnsweredFrom()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
-        IPAddress? lan = NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == OperationalStatus.Up && n.NetworkInterfaceType != NetworkInterfaceType.Loopback)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        Requires.That(lan is not null, "this test needs an IPv4 address on this machine beyond loopback.");
+        IPAddress lan = Requires.LanAddress();
 
-        foreach (IPAddress address in new[] { IPAddress.Loopback, lan! })
+        foreach (IPAddress address in new[] { IPAddress.Loopback, lan })
         {
             await using var tracker = new EmbeddedTracker(new EmbeddedTrackerOptions { ListenEndPoint = new IPEndPoint(address, 0), AdvertisedHost = address.ToString() });
             await tracker.StartAsync(ct);
