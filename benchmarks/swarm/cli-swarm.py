@@ -23,13 +23,19 @@ by --cli-alt NAME=PATH instead (a build with a change, against the current one i
 .torrent `create` made, so targets fetch whole pieces as before it existed: the same run compares both; `/zst` to compress
 the image with `zstd -3` and deploy that stream (`create IMAGE.zst`, the seed's --source the .zst; the default seed
 offers a stream target only pieces inside the decoder window it tells, see docs/COMPRESSED-IMAGES.md), or `/btz` to
-deploy the seekable image `create --compress zstd` writes (IMAGE.btz, the seed's --source), with `/scratch64MiB` (any size) for the targets' --scratch-size. Images
+deploy the seekable image `create --compress zstd` writes (IMAGE.btz, the seed's --source), with `/scratch64MiB` (any size) for the targets' --scratch-size;
+`libtorrent` runs libtorrent 2 (python3-libtorrent under /usr/bin/python3, benchmarks/scripts/lt_peer.py, default
+settings) on the manifest `create` picks, or `libtorrent/256KiB` on that piece size's: one seed, every target told
+every other node's address, seeding on once complete. Images
 (--images): `dense` (random bytes), `sparse` (runs of 64 KiB to 4 MiB, 64 KiB-aligned: half the bytes zero, 15 % copies of
 earlier runs, the rest random) and `mixed` (about 2.9:1 under zstd -3: 15 % random, 10 % zeros, 75 % text-like lines). Every setup runs on every image, --runs times, setups alternating within each round so a
 busy machine weighs on all alike. Each run reports every target's completion time (from the targets' start to its
 `complete` event, final flush included), each target's CPU when it completed and its scratch peak (the deploy's JSON
 `result`, scratchPeakBytes), against the fluid bound (the image sent once at the link rate), the seed's
-bytes on the wire, the processes' CPU, drops and retransmissions, and the load average; every target is compared
+bytes on the wire, the processes' CPU (user + system of the seed and every target) and that CPU per GiB moved
+(received + sent: every node's upload at its NIC plus its download at its switch port, as the wire carried them), the
+machine's softirq time over the run (/proc/stat and the ksoftirqd threads: the kernel's network work no process is
+charged for; machine-wide, so on a shared machine it holds others' work too), drops and retransmissions, and the load average; every target is compared
 byte for byte with the image. The summary gives, per image and setup, the median of T_all / bound and its spread.
 
     sudo benchmarks/swarm/cli-swarm.py [--targets 8 | --targets 2,4,8,16] [--rate 50] [--size 256MiB] [--runs 5]
@@ -135,14 +141,17 @@ class Lab:
 
     def counters(self):
         """Drops, sent bytes and TCP segments per node, to take differences around a run."""
-        c = {"up_drops": 0, "down_drops": 0, "out_segs": 0, "retrans": 0, "seed_sent": 0}
+        c = {"up_drops": 0, "down_drops": 0, "out_segs": 0, "retrans": 0, "seed_sent": 0, "sent_all": 0, "delivered_all": 0}
         for i in range(self.targets + 1):
             up = ns_run(self.ns(i), "tc", "-s", "qdisc", "show", "dev", "eth0").stdout
             down = ns_run(self.bridge, "tc", "-s", "qdisc", "show", "dev", f"p{i}").stdout
             c["up_drops"] += int(re.search(r"dropped (\d+)", up).group(1))
             c["down_drops"] += int(re.search(r"dropped (\d+)", down).group(1))
+            sent = int(re.search(r"Sent (\d+) bytes", up).group(1))
             if i == 0:
-                c["seed_sent"] = int(re.search(r"Sent (\d+) bytes", up).group(1))
+                c["seed_sent"] = sent
+            c["sent_all"] += sent
+            c["delivered_all"] += int(re.search(r"Sent (\d+) bytes", down).group(1))
             nstat = ns_run(self.ns(i), "nstat", "-az", "TcpOutSegs", "TcpRetransSegs").stdout
             for line in nstat.splitlines():
                 parts = line.split()
@@ -150,6 +159,7 @@ class Lab:
                     c["out_segs"] += int(parts[1])
                 elif len(parts) >= 2 and parts[0] == "TcpRetransSegs":
                     c["retrans"] += int(parts[1])
+        c["softirq_s"] = softirq_seconds()
         return c
 
     def close(self):
@@ -256,6 +266,36 @@ def strip_block_map(src, dest):
         f.write(out)
 
 
+def softirq_seconds():
+    """The machine's softirq time so far (/proc/stat) plus its ksoftirqd threads' CPU: where the kernel's receive path,
+    the veths, the bridge and the tc shapers run without a process to charge (this kernel accounts by tick, without
+    CONFIG_IRQ_TIME_ACCOUNTING, so a tick that lands in a softirq run on a process's way out of a system call is
+    charged to that process's system time instead). Machine-wide: it includes whatever else the machine runs."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat", encoding="ascii") as f:
+        total = int(f.readline().split()[7])
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if "(ksoftirqd/" in text:
+                fields = text.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def setup_piece(setup):
+    """The piece-size token of a setup's manifest: its first part, or for `libtorrent` the size named after the slash
+    (`libtorrent/256KiB`), else `create`'s choice."""
+    parts = setup.split("/")
+    if parts[0] != "libtorrent":
+        return parts[0]
+    return next((m for m in parts[1:] if re.fullmatch(r"\d+[KMG]iB", m)), "create")
+
+
 def cpu_seconds(pid):
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as f:
@@ -349,6 +389,48 @@ def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags, 
     lab.stop_all()
     exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(times, 1))
     return times, before, after, user, sys_, exact, cpu_done, [scratch_peak(log) for _, log in targets]
+
+
+LT_PEER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "lt_peer.py")
+LT_PORT = 6881
+
+
+def run_libtorrent(lab, args, torrent, image, work, timeout):
+    """libtorrent 2 (python3-libtorrent under /usr/bin/python3, benchmarks/scripts/lt_peer.py, its default settings) on
+    the same manifest: one seed of the image, every target given the seed's and every other target's address (no
+    tracker: libtorrent's peers are named, not announced), each target seeding on once complete."""
+    seed_log = os.path.join(work, "seed.log")
+    seed = lab.start(0, ["/usr/bin/python3", LT_PEER, "seed", "--torrent", torrent, "--dir", os.path.dirname(image),
+                         "--listen", f"{lab.address(0)}:{LT_PORT}", "--seed-after"], seed_log)
+    if not wait_for(lambda: '"port"' in open(seed_log, encoding="utf-8", errors="replace").read() or seed.poll() is not None, 30, 0.1) \
+            or seed.poll() is not None:
+        raise RuntimeError("the libtorrent seed did not start: " + open(seed_log, encoding="utf-8").read()[-2000:])
+    before = lab.counters()
+    targets = []
+    start = time.time()
+    for i in range(1, args.targets + 1):
+        log = os.path.join(work, f"t{i}.log")
+        folder = os.path.join(work, f"lt-t{i}")
+        os.makedirs(folder)
+        peers = [a for j in range(args.targets + 1) if j != i for a in ("--peer", f"{lab.address(j)}:{LT_PORT}")]
+        p = lab.start(i, ["/usr/bin/python3", LT_PEER, "download", "--torrent", torrent, "--dir", folder,
+                          "--listen", f"{lab.address(i)}:{LT_PORT}", "--timeout", str(timeout), "--seed-after", *peers], log)
+        targets.append((p, log))
+    fast = args.targets - 1 if args.slow_rate else args.targets
+    wait_for(lambda: all(complete_time(log) is not None or p.poll() is not None for p, log in targets[:fast]), timeout)
+    if args.slow_rate:
+        wait_for(lambda: complete_time(targets[-1][1]) is not None or targets[-1][0].poll() is not None, 5)
+    after = lab.counters()
+    user = sys_ = 0.0
+    for p in [seed] + [p for p, _ in targets]:
+        u, s = cpu_seconds(p.pid)
+        user += u
+        sys_ += s
+    times = [None if complete_time(log) is None else round(complete_time(log) - start, 2) for _, log in targets]
+    lab.stop_all()
+    name = os.path.basename(image)
+    exact = all(t is None or bit_exact(image, os.path.join(work, f"lt-t{i}", name)) for i, t in enumerate(times, 1))
+    return times, before, after, user, sys_, exact, None, None
 
 
 def run_udpcast(lab, args, image, work, timeout):
@@ -447,9 +529,9 @@ def main():
             for setup in setups:
                 if setup == "udpcast":
                     continue
-                piece = setup.split("/")[0]
+                piece = setup_piece(setup)
                 nomap = "nomap" in setup.split("/")[1:]
-                mods = setup.split("/")[1:]
+                mods = setup.split("/")[1:] if not setup.startswith("libtorrent") else []
                 stream = "zst" if "zst" in mods else "btz" if "btz" in mods else None
                 # A .btz is made by the build that deploys it (its layout is that build's), so each build has its own.
                 alt = next((m for m in mods if m in args.cli_alt), None) if stream == "btz" else None
@@ -511,6 +593,10 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                 if setup == "udpcast":
                     times, before, after, user, sys_, exact, cpu_done, peaks = run_udpcast(lab, args, images[kind], work, timeout)
                     record["piece"] = None
+                elif setup.startswith("libtorrent"):
+                    torrent, piece_text = torrents[(kind, setup_piece(setup), False, None, None)][:2]
+                    record["piece"] = piece_text
+                    times, before, after, user, sys_, exact, cpu_done, peaks = run_libtorrent(lab, args, torrent, images[kind], work, timeout)
                 else:
                     piece = setup.split("/")[0]
                     mods = setup.split("/")[1:]
@@ -540,6 +626,12 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                 record["seed_wire_x"] = round((after["seed_sent"] - before["seed_sent"]) / args.size, 3)
                 record["cpu_user_s"] = round(user, 1)
                 record["cpu_sys_s"] = round(sys_, 1)
+                # Bytes moved: every node's upload at its NIC plus every node's download at its switch port, headers
+                # and retransmissions included, so received + sent as the wire carried them.
+                moved = (after["sent_all"] - before["sent_all"] + after["delivered_all"] - before["delivered_all"]) / (1024 * MIB)
+                record["moved_gib"] = round(moved, 3)
+                record["cpu_s_per_gib"] = round((user + sys_) / moved, 2) if moved else None
+                record["softirq_s"] = round(after["softirq_s"] - before["softirq_s"], 1)
                 record["drops_up"] = after["up_drops"] - before["up_drops"]
                 record["drops_down"] = after["down_drops"] - before["down_drops"]
                 segs = after["out_segs"] - before["out_segs"]
@@ -560,6 +652,8 @@ def run_rounds(lab, args, cli, kinds, setups, images, torrents, work, bound, tim
                 for name in os.listdir(work):
                     if name.endswith(".raw") or name.endswith(".log") or name.endswith(".resume"):
                         os.remove(os.path.join(work, name))
+                    elif name.startswith("lt-t"):
+                        shutil.rmtree(os.path.join(work, name))
 
 
 def conditions(args, bound):
@@ -592,6 +686,11 @@ def summarize(records, args, bound):
             row["ratio_max"] = round(row["t_all_max_s"] / bound, 3)
         row["seed_wire_x_median"] = statistics.median(r["seed_wire_x"] for r in runs)
         row["cpu_s_median"] = round(statistics.median(r["cpu_user_s"] + r["cpu_sys_s"] for r in runs), 1)
+        per_gib = [r["cpu_s_per_gib"] for r in runs if r.get("cpu_s_per_gib") is not None]
+        row["cpu_s_per_gib_median"] = round(statistics.median(per_gib), 2) if per_gib else None
+        row["cpu_s_per_gib_min"] = min(per_gib) if per_gib else None
+        row["cpu_s_per_gib_max"] = max(per_gib) if per_gib else None
+        row["softirq_s_median"] = round(statistics.median(r["softirq_s"] for r in runs), 1)
         row["load_median"] = round(statistics.median(r["load"][0] for r in runs), 1)
         cpus = [c for r in runs for c in r.get("target_cpu_at_complete_s") or [] if c is not None]
         row["target_cpu_median_s"] = round(statistics.median(cpus), 2) if cpus else None
@@ -615,17 +714,21 @@ def print_table(rows, args, bound):
           + (f" (the last target at {c['slow_rate_mbit']}; T_all is the others')" if c["slow_rate_mbit"] else "")
           + f", switch queue {c['switch_queue']}, TCP {c['congestion_control']}, image {c['size'] // MIB} MiB,"
           + f" fluid bound {bound:.1f} s; {c['cores']} cores")
-    print("| targets | image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | target CPU s at complete, median | scratch peak MiB, max | load |"
+    print("| targets | image | setup | piece | runs done | T_all median (min–max) s | T_all / bound median (min–max) | vs udpcast | seed sent × image | CPU s | CPU s per GiB moved, median (min–max) | machine softirq s | target CPU s at complete, median | scratch peak MiB, max | load |"
           + (" slow target s |" if args.slow_rate else ""))
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if args.slow_rate else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if args.slow_rate else ""))
     for r in rows:
         if "t_all_median_s" in r:
             t = f"{r['t_all_median_s']:.1f} ({r['t_all_min_s']:.1f}–{r['t_all_max_s']:.1f})"
             x = f"{r['ratio_median']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f})"
         else:
             t = x = "—"
+        per_gib = "—" if r["cpu_s_per_gib_median"] is None else \
+            f"{r['cpu_s_per_gib_median']:.2f} ({r['cpu_s_per_gib_min']:.2f}–{r['cpu_s_per_gib_max']:.2f})"
         print(f"| {r['targets']} | {r['image']} | {r['setup']} | {r['piece'] or '—'} | {r['complete']}/{r['runs']}{'' if r['bit_exact'] else ' NOT BIT-EXACT'} | {t} | {x} | "
-              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | {r['target_cpu_median_s'] if r['target_cpu_median_s'] is not None else '—'} | "
+              f"{r.get('vs_udpcast', '—')} | {r['seed_wire_x_median']:.2f} | {r['cpu_s_median']} | "
+              f"{per_gib} | {r['softirq_s_median']} | "
+              f"{r['target_cpu_median_s'] if r['target_cpu_median_s'] is not None else '—'} | "
               f"{'—' if r['scratch_peak_max_bytes'] is None else round(r['scratch_peak_max_bytes'] / MIB, 1)} | {r['load_median']} |"
               + (f" {r.get('slow_median_s', '—')} |" if args.slow_rate else ""))
 
