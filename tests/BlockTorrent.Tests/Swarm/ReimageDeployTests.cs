@@ -92,12 +92,13 @@ public sealed class ReimageDeployTests
     }
 
     [Fact]
-    public async Task AReimageFetchesOnlyTheChangedPiecesWhenTheLinkOutrunsTheCheckAndMovedPiecesSitInRegionsNotYetRead()
+    public async Task AReimageOnASlowDiskEndsBitExactHavingEitherCopiedOrFetchedEachMovedPieceNeverBoth()
     {
         // 128 distinct random pieces. Last month's disk held junk where pieces 0, 110, 120 and 127 now are, and the
         // bytes of pieces 20, 25, 30 and 35 in regions 100..103, which now hold new pieces: the check finds 20, 25,
-        // 30 and 35 missing long before it reads where their bytes sit. Every read of the disk is slow, as a disk is
-        // beside a fast link, so fetching a piece as soon as it was found missing would fetch the moved ones too.
+        // 30 and 35 missing long before it reads where their bytes sit. Every read of the disk is slow. Whether a
+        // moved piece is fetched or waits for its bytes depends on how fast the link is measured against the disk
+        // (decided on a manual clock in BackgroundCheckTests); whichever it is, each piece comes once.
         const int Pieces = 128;
         int[] changed = [0, 100, 101, 102, 103, 110, 120, 127];
         (int Piece, int From)[] moved = [(20, 100), (25, 101), (30, 102), (35, 103)];
@@ -132,9 +133,9 @@ public sealed class ReimageDeployTests
         }
 
         Assert.Equal(image, await File.ReadAllBytesAsync(dir.File("target.img"), TestContext.Current.CancellationToken));
-        Assert.Equal(changed.Length, result.PiecesDownloaded);
-        Assert.Equal((long)changed.Length * SwarmTestImages.PieceLength, result.BytesDownloaded);
-        Assert.Equal(moved.Length, result.PiecesCopiedLocally);
+        Assert.InRange(result.PiecesDownloaded, changed.Length, changed.Length + moved.Length);
+        Assert.Equal(changed.Length + moved.Length, result.PiecesDownloaded + result.PiecesCopiedLocally);
+        Assert.Equal((long)result.PiecesDownloaded * SwarmTestImages.PieceLength, result.BytesDownloaded);
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => seeding);
     }

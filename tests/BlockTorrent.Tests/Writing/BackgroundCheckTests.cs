@@ -5,6 +5,7 @@ using BlockTorrent.Testing;
 using BlockTorrent.Writing;
 using FsCheck.Fluent;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace BlockTorrent.Tests.Writing;
 
@@ -97,8 +98,193 @@ public sealed class BackgroundCheckTests
                 }
             }).CheckSeeded(maxTest: 60);
 
+    [Fact]
+    public async Task OnALinkFasterThanTheDiskAPieceFoundMissingWaitsForTheRegionThatHoldsItsBytes()
+    {
+        // Piece 20's bytes sit in region 40; pieces 0 and 40 changed. The disk reads one region per step and the
+        // link carries a piece in one step: fetching piece 20 when region 20 is read would spend the link for nothing.
+        Paced paced = await ReimagePacedAsync(stepsPerPiece: 1);
+
+        Assert.True(paced.BitExact, "the target does not hold the image");
+        Assert.Equal([0, 40], paced.Wanted.Select(w => w.Piece));
+        Assert.Equal([0, 40], paced.Fetched);
+        Assert.Equal(1, paced.Check.Copied);
+    }
+
+    [Fact]
+    public async Task OnALinkSlowerThanTheDiskAPieceFoundMissingIsFetchedAtOnceThoughItsBytesMayBeFoundLater()
+    {
+        // The same disk, but a piece takes 16 steps on the link: the link is the bottleneck, so waiting to read
+        // region 40 would cost more time than fetching piece 20 again.
+        Paced paced = await ReimagePacedAsync(stepsPerPiece: 16);
+
+        Assert.True(paced.BitExact, "the target does not hold the image");
+        (int piece, int checkedThen) = Assert.Single(paced.Wanted, w => w.Piece == 20);
+        Assert.InRange(checkedThen, 21, 40);
+        Assert.Equal([0, 20, 40], paced.Fetched);
+    }
+
     private const int Junk = -1;
     private const int Zero = -2;
+
+    /// <summary>
+    /// Re-images 64 distinct pieces where region 0 holds junk, region 20 junk and region 40 piece 20's bytes, on a
+    /// manual clock: the disk reads one region per 50 ms step, and the link carries a piece in
+    /// <paramref name="stepsPerPiece"/> steps, its bytes arriving evenly over them.
+    /// </summary>
+    private static async Task<Paced> ReimagePacedAsync(int stepsPerPiece)
+    {
+        const int Pieces = 64;
+        TimeSpan step = TimeSpan.FromMilliseconds(50);
+        var random = new Random(20);
+        byte[] image = new byte[Pieces * PieceLength];
+        random.NextBytes(image);
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = PieceLength, Name = "paced.raw" }, Token);
+        byte[] disk = (byte[])image.Clone();
+        random.NextBytes(disk.AsSpan(0, PieceLength));
+        random.NextBytes(disk.AsSpan(20 * PieceLength, PieceLength));
+        image.AsSpan(20 * PieceLength, PieceLength).CopyTo(disk.AsSpan(40 * PieceLength));
+
+        var clock = new FakeTimeProvider();
+        var device = new SteppedDevice(new MemoryBlockDevice(disk), PieceLength);
+        await using var writer = new PieceWriter(manifest, device);
+        var swarm = new PacedSwarm(writer, image, stepsPerPiece);
+        var check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, NullLogger.Instance, parallelism: 1, clock);
+        swarm.Check = check;
+        Task running = check.RunAsync(Token);
+        for (int region = 0; region < Pieces; region++)
+        {
+            clock.Advance(step);
+            device.ReadOneMore();
+            int expected = region + 1;
+            await Eventually.TrueAsync(() => check.Checked == expected || running.IsFaulted, TimeSpan.FromSeconds(30), $"region {region} is checked", Token);
+            await swarm.TickAsync();
+        }
+
+        await running.WaitAsync(TimeSpan.FromSeconds(30), Token);
+        while (swarm.PiecesWanted > 0)
+        {
+            await swarm.TickAsync();
+        }
+
+        await writer.CompleteAsync(Token);
+        bool bitExact = Enumerable.Range(0, Pieces).All(writer.HasPiece) && device.Contents.SequenceEqual(image);
+        return new Paced(check, [.. swarm.Wanted], [.. swarm.Fetched], bitExact);
+    }
+
+    private sealed record Paced(BackgroundCheck Check, (int Piece, int CheckedThen)[] Wanted, int[] Fetched, bool BitExact);
+
+    /// <summary>A link that carries one piece at a time, in a fixed number of steps the test takes.</summary>
+    private sealed class PacedSwarm(PieceWriter writer, byte[] image, int stepsPerPiece) : ICheckTarget
+    {
+        private readonly Lock _sync = new();
+        private readonly List<int> _queue = [];
+        private int _current = -1;
+        private int _progress;
+        private long _bytes;
+
+        public BackgroundCheck? Check { get; set; }
+
+        public List<(int Piece, int CheckedThen)> Wanted { get; } = [];
+
+        public List<int> Fetched { get; } = [];
+
+        public long BytesDownloaded => Interlocked.Read(ref _bytes);
+
+        public int PiecesWanted
+        {
+            get
+            {
+                lock (_sync)
+                {
+                    return _queue.Count + (_current >= 0 ? 1 : 0);
+                }
+            }
+        }
+
+        public void Want(int piece)
+        {
+            lock (_sync)
+            {
+                _queue.Add(piece);
+                Wanted.Add((piece, Check!.Checked));
+            }
+        }
+
+        public bool TryWithdraw(int piece)
+        {
+            lock (_sync)
+            {
+                return _queue.Remove(piece);
+            }
+        }
+
+        public void OnDevice(int piece, bool found)
+        {
+        }
+
+        public void CheckCompleted()
+        {
+        }
+
+        /// <summary>One step of the link: the piece in flight gets its share of bytes, and is written on its last step.</summary>
+        public async Task TickAsync()
+        {
+            int piece;
+            lock (_sync)
+            {
+                if (_current < 0 && _queue.Count > 0)
+                {
+                    _current = _queue[0];
+                    _queue.RemoveAt(0);
+                    _progress = 0;
+                }
+
+                if (_current < 0)
+                {
+                    return;
+                }
+
+                piece = _current;
+                _progress++;
+            }
+
+            Interlocked.Add(ref _bytes, PieceLength / stepsPerPiece);
+            if (_progress < stepsPerPiece)
+            {
+                return;
+            }
+
+            PieceWriteResult result = await writer.WriteAsync(piece, image.AsMemory(piece * PieceLength, PieceLength));
+            Assert.Equal(PieceWriteStatus.Written, result.Status);
+            lock (_sync)
+            {
+                Fetched.Add(piece);
+                _current = -1;
+            }
+        }
+    }
+
+    /// <summary>A disk whose first read of each region waits for the test to allow one more; later reads (copies) do not.</summary>
+    private sealed class SteppedDevice(MemoryBlockDevice inner, int regionLength) : PassThroughDevice(inner)
+    {
+        private readonly SemaphoreSlim _reads = new(0);
+        private readonly ConcurrentDictionary<long, bool> _read = new();
+
+        public byte[] Contents => inner.Contents.ToArray();
+
+        public void ReadOneMore() => _reads.Release();
+
+        public override async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_read.TryAdd(offset / regionLength, true))
+            {
+                await _reads.WaitAsync(cancellationToken);
+            }
+
+            return await base.ReadAsync(offset, buffer, cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Re-images a memory target whose regions hold the pieces <paramref name="old"/> names (of the new image, or
