@@ -33,6 +33,9 @@ internal sealed class ExtensionHandshake
     /// <summary>Gets the peer's id for BlockTorrent's <see cref="StreamWindowMessage"/>, or 0 when it does not speak it.</summary>
     public byte StreamWindow { get; init; }
 
+    /// <summary>Gets the peer's id for BlockTorrent's <see cref="BlockHaveMessage"/>, or 0 when it does not speak it.</summary>
+    public byte Blocks { get; init; }
+
     /// <summary>Gets the peer's request queue size, or 0 when it did not say.</summary>
     public int RequestQueue { get; init; }
 
@@ -53,6 +56,7 @@ internal sealed class ExtensionHandshake
         UtMetadataName => UtMetadata,
         UtPexName => UtPex,
         StreamWindowMessage.Name => StreamWindow,
+        BlockHaveMessage.Name => Blocks,
         _ => 0,
     };
 
@@ -122,7 +126,7 @@ internal sealed class ExtensionHandshake
             return false;
         }
 
-        byte utMetadata = handshake.UtMetadata, utPex = handshake.UtPex, streamWindow = handshake.StreamWindow;
+        byte utMetadata = handshake.UtMetadata, utPex = handshake.UtPex, streamWindow = handshake.StreamWindow, blocks = handshake.Blocks;
         long reqq = handshake.RequestQueue, metadataSize = handshake.MetadataSize, port = handshake.ListenPort;
         string? client = handshake.Client;
         while (reader.TryReadEntry(out ReadOnlySpan<byte> key))
@@ -131,7 +135,7 @@ internal sealed class ExtensionHandshake
             switch (reader.TokenType)
             {
                 case BencodeTokenType.StartDictionary when key.SequenceEqual("m"u8):
-                    if (!TryReadExtensionIds(ref reader, ref utMetadata, ref utPex, ref streamWindow))
+                    if (!TryReadExtensionIds(ref reader, ref utMetadata, ref utPex, ref streamWindow, ref blocks))
                     {
                         return false;
                     }
@@ -170,6 +174,7 @@ internal sealed class ExtensionHandshake
             UtMetadata = utMetadata,
             UtPex = utPex,
             StreamWindow = streamWindow,
+            Blocks = blocks,
             RequestQueue = (int)Math.Clamp(reqq, 0, 100_000),
             MetadataSize = (int)Math.Clamp(metadataSize, 0, int.MaxValue),
             ListenPort = (int)Math.Clamp(port, 0, 65535),
@@ -178,7 +183,7 @@ internal sealed class ExtensionHandshake
         return true;
     }
 
-    private static bool TryReadExtensionIds(ref BencodeReader reader, ref byte utMetadata, ref byte utPex, ref byte streamWindow)
+    private static bool TryReadExtensionIds(ref BencodeReader reader, ref byte utMetadata, ref byte utPex, ref byte streamWindow, ref byte blocks)
     {
         while (reader.TryReadEntry(out ReadOnlySpan<byte> name))
         {
@@ -198,6 +203,10 @@ internal sealed class ExtensionHandshake
                 else if (name.SequenceEqual("bt_stream_window"u8))
                 {
                     streamWindow = value;
+                }
+                else if (name.SequenceEqual("bt_blocks"u8))
+                {
+                    blocks = value;
                 }
             }
             else if (!reader.TrySkip())

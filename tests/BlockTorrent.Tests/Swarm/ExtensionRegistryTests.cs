@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net;
-using BlockTorrent.Swarm;
 using BlockTorrent.Swarm.Extensions;
 using BlockTorrent.Wire;
 using Microsoft.Extensions.Time.Testing;
@@ -80,7 +79,7 @@ public sealed class ExtensionRegistryTests
         var registry = new ExtensionRegistry();
         var server = new MetadataServer(new byte[40_000]);
         registry.Add(server);
-        var peer = new FakePeer { RemoteExtensions = Handshake("d1:md11:ut_metadatai7eee") };
+        var peer = new FakeExtensionPeer { RemoteExtensions = Handshake("d1:md11:ut_metadatai7eee") };
         var writer = new ArrayBufferWriter<byte>();
         MetadataMessage.Write(writer, MetadataMessageType.Request, 2, 0, default);
         var request = new PeerMessage { Id = MessageId.Extended, ExtensionId = server.LocalId, Payload = new ReadOnlySequence<byte>(writer.WrittenMemory) };
@@ -103,8 +102,8 @@ public sealed class ExtensionRegistryTests
     public void PeerExchangeTellsEachPeerOfTheOthersOnceAndThenOfThoseThatLeft()
     {
         var pex = new PeerExchange((_, _) => { }, interval: 10, TimeProvider.System);
-        var a = new FakePeer { Remote = new IPEndPoint(IPAddress.Loopback, 1001), RemoteExtensions = Handshake("d1:md6:ut_pexi5eee") };
-        var b = new FakePeer { Remote = new IPEndPoint(IPAddress.Loopback, 1002), RemoteExtensions = Handshake("d1:md6:ut_pexi5eee") };
+        var a = new FakeExtensionPeer { Remote = new IPEndPoint(IPAddress.Loopback, 1001), RemoteExtensions = Handshake("d1:md6:ut_pexi5eee") };
+        var b = new FakeExtensionPeer { Remote = new IPEndPoint(IPAddress.Loopback, 1002), RemoteExtensions = Handshake("d1:md6:ut_pexi5eee") };
         pex.Tick(100, [a, b]);
         pex.Tick(105, [a, b]);
         Assert.Single(a.Extended);
@@ -123,8 +122,8 @@ public sealed class ExtensionRegistryTests
         var time = new FakeTimeProvider();
         var taken = new List<(IPEndPoint From, IPEndPoint[] Peers)>();
         var pex = new PeerExchange((from, peers) => taken.Add((from, [.. peers])), interval: 10, time, maxAccepted: 50);
-        var a = new FakePeer { Remote = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 1001) };
-        var b = new FakePeer { Remote = new IPEndPoint(IPAddress.Parse("10.0.0.2"), 1002) };
+        var a = new FakeExtensionPeer { Remote = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 1001) };
+        var b = new FakeExtensionPeer { Remote = new IPEndPoint(IPAddress.Parse("10.0.0.2"), 1002) };
 
         Assert.Null(pex.OnMessage(a, Pex(list: 0, count: 80)));
         Assert.Null(pex.OnMessage(b, Pex(list: 1, count: 3)));
@@ -175,35 +174,5 @@ public sealed class ExtensionRegistryTests
     private sealed class Named(string name, bool advertised, params MessageId[] core) : PeerExtension(name, advertised)
     {
         public override ReadOnlySpan<MessageId> CoreMessages => core;
-    }
-
-    private sealed class FakePeer : IExtensionPeer
-    {
-        public IPEndPoint Remote { get; init; } = new(IPAddress.Loopback, 1000);
-
-        public bool IsOutgoing => true;
-
-        public IPEndPoint? ReachableAt => Remote;
-
-        public bool IsSeed => false;
-
-        public ExtensionHandshake? RemoteExtensions { get; init; }
-
-        public List<Outgoing> Queued { get; } = [];
-
-        public List<byte[]> Extended { get; } = [];
-
-        public void SendExtended(byte remoteId, byte[] payload) => Extended.Add(payload);
-
-        public bool TryQueueReply(PeerExtension owner, Outgoing reply, int limit)
-        {
-            if (Queued.Count >= limit)
-            {
-                return false;
-            }
-
-            Queued.Add(reply with { Extension = owner });
-            return true;
-        }
     }
 }
