@@ -246,6 +246,82 @@ public sealed class TorrentManifest : IImageManifest
         return true;
     }
 
+    /// <summary>
+    /// Answers a BEP 52 hash request for leaf hashes (layer 0) inside one piece, from that piece's leaves: writes
+    /// <paramref name="length"/> leaves from <paramref name="index"/>, then the uncle hashes of layers
+    /// <c>log2(length)</c> to <c>proofLayers</c> (below the root), those inside the piece computed from its leaves and
+    /// those above it taken from the piece layer.
+    /// </summary>
+    /// <param name="index">The first leaf in the file; a multiple of <paramref name="length"/>.</param>
+    /// <param name="length">The number of leaves: a power of two, at least 2, at most <see cref="LeavesPerPiece"/>.</param>
+    /// <param name="proofLayers">The number of ancestor layers whose uncle hashes are wanted.</param>
+    /// <param name="pieceLeaves">The leaves of the piece holding <paramref name="index"/>: <see cref="LeavesPerPiece"/> × 32 bytes, proven or computed from the piece.</param>
+    /// <param name="destination">Receives the hashes.</param>
+    /// <param name="bytesWritten">The number of bytes written.</param>
+    /// <returns><see langword="false"/> (reject) when the request is invalid, spans pieces, or does not fit.</returns>
+    internal bool TryGetLeafHashes(int index, int length, int proofLayers, ReadOnlySpan<byte> pieceLeaves, Span<byte> destination, out int bytesWritten)
+    {
+        bytesWritten = 0;
+        int width = _leavesPerPiece;
+        if (_pieceLayer is null || PieceCount < 2 || length < 2 || length > width || !System.Numerics.BitOperations.IsPow2(length)
+            || index < 0 || index % length != 0 || index / width >= PieceCount || proofLayers < 0 || pieceLeaves.Length != width * MerkleTree.HashSize)
+        {
+            return false;
+        }
+
+        int firstUncleLayer = System.Numerics.BitOperations.Log2((uint)length);
+        int lastUncleLayer = Math.Min(proofLayers, TreeHeight - 1);
+        int uncles = Math.Max(0, lastUncleLayer - firstUncleLayer + 1);
+        int size = (length + uncles) * MerkleTree.HashSize;
+        if (destination.Length < size)
+        {
+            return false;
+        }
+
+        int local = index % width;
+        pieceLeaves.Slice(local * MerkleTree.HashSize, length * MerkleTree.HashSize).CopyTo(destination);
+
+        // The piece's own subtree, reduced a layer at a time up to the uncles it must give; above it, the piece layer's tree.
+        byte[] work = ArrayPool<byte>.Shared.Rent(pieceLeaves.Length);
+        try
+        {
+            Span<byte> layer = work.AsSpan(0, pieceLeaves.Length);
+            pieceLeaves.CopyTo(layer);
+            int count = width;
+            int height = 0;
+            byte[][]? layers = null;
+            for (int u = 0; u < uncles; u++)
+            {
+                int uncleLayer = firstUncleLayer + u;
+                Span<byte> uncle = destination.Slice((length + u) * MerkleTree.HashSize, MerkleTree.HashSize);
+                if (uncleLayer < PieceLayerHeight)
+                {
+                    for (; height < uncleLayer; height++, count /= 2)
+                    {
+                        for (int i = 0; i < count / 2; i++)
+                        {
+                            SHA256.HashData(layer.Slice(2 * i * MerkleTree.HashSize, 2 * MerkleTree.HashSize), layer.Slice(i * MerkleTree.HashSize, MerkleTree.HashSize));
+                        }
+                    }
+
+                    layer.Slice(((local >> uncleLayer) ^ 1) * MerkleTree.HashSize, MerkleTree.HashSize).CopyTo(uncle);
+                }
+                else
+                {
+                    layers ??= LazyInitializer.EnsureInitialized(ref _layers, () => MerkleTree.BuildLayers(_pieceLayer, PieceLayerHeight));
+                    layers[uncleLayer - PieceLayerHeight].AsSpan(((index >> uncleLayer) ^ 1) * MerkleTree.HashSize, MerkleTree.HashSize).CopyTo(uncle);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(work);
+        }
+
+        bytesWritten = size;
+        return true;
+    }
+
     /// <summary>Reads and validates a .torrent.</summary>
     /// <param name="torrentFile">The .torrent bytes.</param>
     /// <returns>The manifest.</returns>

@@ -354,11 +354,11 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
                     return WriteBlockAsync(output, m.Block, cancellationToken);
                 case MessageId.Hashes:
                     Interlocked.Decrement(ref _pendingReplies[m.Extension!.Index]);
-                    return ValueTask.FromResult(m.Extension.WriteReply(output, m));
+                    return m.Extension.WriteReplyAsync(output, m, cancellationToken);
                 case MessageId.RejectRequest:
                     Interlocked.Decrement(ref _pendingRejects);
                     break;
-                case MessageId.Extended when m.Extension is { } owner:
+                case MessageId.HashRequest or MessageId.Extended when m.Extension is { } owner:
                     Interlocked.Decrement(ref _pendingReplies[owner.Index]);
                     break;
             }

@@ -79,7 +79,7 @@ internal sealed partial class TorrentSwarm : ISessionHost, IAsyncDisposable
             Extensions.Add(new PeerExchange(AddExchangedCandidates, (long)(host.Settings.PeerExchangeInterval.TotalSeconds * host.Time.TimestampFrequency), host.Time));
         }
 
-        Extensions.Add(new HashServer(manifest));
+        Extensions.Add(new HashServer(manifest, LeavesOfAsync));
         _windows = new StreamWindowExchange(OnPeerWindow);
         Extensions.Add(_windows, StreamWindowExchange.WantedId);
         _extensionHandshake = Extensions.EncodeHandshake(manifest.InfoDictionary.Length, host.ListenPort, RequestQueueLimit);

@@ -406,17 +406,28 @@ public sealed class HostilePeerTests
             valid with { ProofLayers = int.MaxValue },
             valid with { Index = int.MaxValue - 1, Length = 2 },
             valid with { BaseLayer = int.MaxValue },
-            valid with { BaseLayer = 0 },
+            valid with { BaseLayer = 0, Length = 2 * manifest.LeavesPerPiece }, // leaves of two pieces
         ];
-        var answers = new List<(MessageId, byte[])>();
+        List<(MessageId Id, byte[] Body)> answers = await AskASeedForHashesAsync(image, manifest, [.. absurd, valid]);
+
+        Assert.All(answers.Take(absurd.Length), a => Assert.Equal(MessageId.HashReject, a.Item1));
+        (MessageId lastId, byte[] last) = answers[^1];
+        Assert.Equal(MessageId.Hashes, lastId);
+        Assert.True(MerkleTree.VerifyHashes(manifest.PiecesRoot, manifest.TreeHeight, pieceLayer, 0, width, last.AsSpan(HashRequest.EncodedSize)));
+    }
+
+    /// <summary>Sends hash requests to a seed of <paramref name="manifest"/> and collects its answers (hashes or rejects), in order.</summary>
+    internal static async Task<List<(MessageId Id, byte[] Body)>> AskASeedForHashesAsync(byte[] image, TorrentManifest manifest, IReadOnlyList<HashRequest> requests)
+    {
+        var answers = new List<(MessageId Id, byte[] Body)>();
         await using var hostile = new HostilePeer(manifest, async (c, ct) =>
         {
-            foreach (HashRequest request in absurd.Append(valid))
+            foreach (HashRequest request in requests)
             {
                 await c.SendAsync(w => MessageWriter.WriteHashRequest(w, MessageId.HashRequest, request), ct);
             }
 
-            while (answers.Count < absurd.Length + 1)
+            while (answers.Count < requests.Count)
             {
                 (MessageId id, byte[] body) = await c.ReadMessageAsync(ct);
                 if (id is MessageId.Hashes or MessageId.HashReject)
@@ -431,13 +442,9 @@ public sealed class HostilePeerTests
             image,
             manifest,
             hostile.EndPoint,
-            ct => BlockTorrent.Testing.Eventually.TrueAsync(() => answers.Count == absurd.Length + 1, Bound, "an answer to every hash request", ct),
+            ct => BlockTorrent.Testing.Eventually.TrueAsync(() => answers.Count == requests.Count, Bound, "an answer to every hash request", ct),
             Bound);
-
-        Assert.All(answers.Take(absurd.Length), a => Assert.Equal(MessageId.HashReject, a.Item1));
-        (MessageId lastId, byte[] last) = answers[^1];
-        Assert.Equal(MessageId.Hashes, lastId);
-        Assert.True(MerkleTree.VerifyHashes(manifest.PiecesRoot, manifest.TreeHeight, pieceLayer, 0, width, last.AsSpan(HashRequest.EncodedSize)));
+        return answers;
     }
 
     /// <summary>Fetches the manifest's metadata from the hostile peer alone, which must fail.</summary>
@@ -449,7 +456,7 @@ public sealed class HostilePeerTests
         return await Assert.ThrowsAsync<TimeoutException>(() => client.FetchManifestAsync(MagnetLink.FromManifest(manifest), options, TestContext.Current.CancellationToken));
     }
 
-    private static HashRequest ParseHashRequest(byte[] body) => new(
+    internal static HashRequest ParseHashRequest(byte[] body) => new(
         Sha256Hash.From(body.AsSpan(0, 32)),
         BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(32)),
         BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(36)),

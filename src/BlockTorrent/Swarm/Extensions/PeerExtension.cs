@@ -62,6 +62,16 @@ internal abstract class PeerExtension
     /// <returns>The bytes written.</returns>
     public virtual int WriteReply(IBufferWriter<byte> output, in Outgoing reply) => throw new NotSupportedException($"{Name} queues no replies.");
 
+    /// <summary>
+    /// Writes a queued reply that may need to wait (for a piece's bytes, say) when the send loop reaches it; by
+    /// default <see cref="WriteReply"/>.
+    /// </summary>
+    /// <param name="output">The connection's output.</param>
+    /// <param name="reply">The queued reply.</param>
+    /// <param name="cancellationToken">Stops the wait when the connection closes.</param>
+    /// <returns>The bytes written.</returns>
+    public virtual ValueTask<int> WriteReplyAsync(IBufferWriter<byte> output, Outgoing reply, CancellationToken cancellationToken) => ValueTask.FromResult(WriteReply(output, reply));
+
     /// <summary>Runs the extension's periodic work, once a second, under the swarm's lock.</summary>
     /// <param name="now">The current timestamp.</param>
     /// <param name="peers">The connected peers.</param>
