@@ -184,7 +184,13 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         if (checkBeside)
         {
             swarm.BeginCheck();
-            check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount, _host.Time);
+            PreviousImageHint? hint = options.PreviousManifest is { } previous ? PreviousImageHint.Create(manifest, previous) : null;
+            if (options.PreviousManifest is not null && hint is null)
+            {
+                Log.PreviousManifestNotComparable(_host.Logger, options.PreviousManifest.Name, manifest.Name);
+            }
+
+            check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount, _host.Time, hint);
         }
 
         if (streaming is not null)

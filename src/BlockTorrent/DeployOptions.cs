@@ -60,6 +60,22 @@ public sealed class DeployOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool CheckExistingData { get; set; }
 
+    /// <summary>
+    /// Gets or sets the manifest the target was last deployed with (last month's image), a hint to
+    /// <see cref="CheckExistingData"/> of where each piece's bytes sit before anything is read.
+    /// </summary>
+    /// <remarks>
+    /// A region that held an old piece is expected to hold that piece's bytes still. The check then reads first the
+    /// regions where something changed, wants from peers at once each piece whose bytes no old region held, and waits
+    /// for the regions expected to hold a moved piece before it fetches that piece, so only the changed pieces travel
+    /// however fast the disk and the link are. A hint, never proof: every region is still read and every piece
+    /// verified against the new manifest, so a wrong hint (another image's manifest, a disk written since) costs
+    /// transfer, never correctness. Ignored when the two manifests do not hash pieces alike (another piece length, or
+    /// no hash kind in common).
+    /// </remarks>
+    /// <value>The default is <see langword="null"/>: moved pieces are looked for as the check goes, and a piece found missing is fetched when the link needs it.</value>
+    public Manifest.TorrentManifest? PreviousManifest { get; set; }
+
     /// <summary>Gets or sets a value indicating whether the device is known to read as zeros already, so all-zero pieces need no writes.</summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool DeviceIsZeroed { get; set; }
@@ -226,6 +242,7 @@ public sealed class DeployOptions
             VerifyAfterWrite = VerifyAfterWrite,
             ResumeFilePath = ResumeFilePath,
             CheckExistingData = CheckExistingData,
+            PreviousManifest = PreviousManifest,
             DeviceIsZeroed = DeviceIsZeroed,
             MaxMetadataSize = MaxMetadataSize,
             MetadataTimeout = MetadataTimeout,

@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(307, LogLevel.Information, "Deploying {Torrent} onto {Device}: {Have} of {Pieces} pieces already there, {Wanted} to fetch")]
     public static partial void DeployStarted(ILogger logger, string torrent, string device, int have, int pieces, int wanted);
 
+    [LoggerMessage(357, LogLevel.Warning, "The previous manifest {Previous} hashes pieces unlike {Torrent} (another piece length, or no hash kind in common); the re-image checks without it")]
+    public static partial void PreviousManifestNotComparable(ILogger logger, string previous, string torrent);
+
     [LoggerMessage(308, LogLevel.Information, "Deployed {Torrent} onto {Device} in {Elapsed}: {Downloaded} bytes from peers, {HashFailures} hash failures")]
     public static partial void DeployCompleted(ILogger logger, string torrent, string device, TimeSpan elapsed, long downloaded, int hashFailures);
 

@@ -38,6 +38,12 @@ namespace BlockTorrent.Writing;
 /// the start. The link's rate is the best measured over 50 ms spells in which pieces were wanted, from the first byte on.
 /// </para>
 /// <para>
+/// Given the manifest the target was last deployed with (<see cref="PreviousImageHint"/>), the check needs no such
+/// guess: the regions where the hint expects a change are read first, a piece found missing whose bytes no old region
+/// held is wanted at once, and one the hint places in other regions is wanted once those are read without finding it.
+/// What is fetched then depends on the disk's content alone, not on how fast the disk or the link is.
+/// </para>
+/// <para>
 /// The scan's workers are threads of their own, not the thread pool's: reading and hashing a disk keeps every core
 /// busy, and on the pool it would starve the swarm's socket work, delaying the first byte by the pool's slow growth.
 /// </para>
@@ -58,6 +64,8 @@ internal sealed class BackgroundCheck
     private readonly IBlockDevice _device;
     private readonly PieceWriter _writer;
     private readonly PieceContentIndex? _index;
+    private readonly PreviousImageHint? _hint;
+    private readonly int[]? _unreadExpected;
     private readonly ICheckTarget _target;
     private readonly ILogger _logger;
     private readonly int _parallelism;
@@ -97,7 +105,8 @@ internal sealed class BackgroundCheck
     /// <param name="logger">Where to log.</param>
     /// <param name="parallelism">How many regions are read and hashed at once.</param>
     /// <param name="time">The clock that paces the hand-over of missing pieces, or <see langword="null"/> for the system's.</param>
-    public BackgroundCheck(IImageManifest manifest, IBlockDevice device, PieceWriter writer, PieceContentIndex? index, ICheckTarget target, ILogger logger, int parallelism, TimeProvider? time = null)
+    /// <param name="hint">Where the previous image's manifest expects each piece's bytes, or <see langword="null"/> when it is not known.</param>
+    public BackgroundCheck(IImageManifest manifest, IBlockDevice device, PieceWriter writer, PieceContentIndex? index, ICheckTarget target, ILogger logger, int parallelism, TimeProvider? time = null, PreviousImageHint? hint = null)
     {
         _time = time ?? TimeProvider.System;
         _manifest = manifest;
@@ -118,6 +127,18 @@ internal sealed class BackgroundCheck
         Array.Fill(_contentOf, NoPiece);
 
         _groups = new PieceGroups(manifest);
+        if (hint is not null)
+        {
+            _hint = hint;
+            _unreadExpected = new int[count];
+            for (int region = 0; region < count; region++)
+            {
+                if (hint.ExpectedAt(region) is int piece and >= 0)
+                {
+                    _unreadExpected[piece]++;
+                }
+            }
+        }
     }
 
     private enum GroupState : byte
@@ -130,6 +151,9 @@ internal sealed class BackgroundCheck
 
         /// <summary>Found nowhere on the target so far; handed to the swarm when the link needs it.</summary>
         Deferred,
+
+        /// <summary>Found nowhere on the target so far, and the hint expects its bytes in a region not yet read.</summary>
+        Expected,
 
         /// <summary>Handed to the swarm to fetch.</summary>
         Wanted,
@@ -211,10 +235,11 @@ internal sealed class BackgroundCheck
                         AlignedBuffer buffer = pool.Rent();
                         try
                         {
-                            int region;
-                            while ((region = Interlocked.Increment(ref next)) < _manifest.PieceCount)
+                            int slot;
+                            while ((slot = Interlocked.Increment(ref next)) < _manifest.PieceCount)
                             {
                                 cancellationToken.ThrowIfCancellationRequested();
+                                int region = _hint is null ? slot : _hint.ScanOrder[slot];
                                 OnScanned(region, ReadRegion(region, buffer.Memory, cancellationToken));
                             }
                         }
@@ -296,6 +321,12 @@ internal sealed class BackgroundCheck
             _scanned[region] = true;
             _contentOf[region] = content;
             _checked++;
+            int expected = _hint?.ExpectedAt(region) ?? NoPiece;
+            if (expected >= 0)
+            {
+                _unreadExpected![expected]--;
+            }
+
             bool zeroPiece = _manifest.IsZeroPiece(region);
             int group = zeroPiece ? NoPiece : _manifest.GetCanonicalPiece(region);
             if ((zeroPiece && content == Zeros) || (!zeroPiece && content == group))
@@ -313,6 +344,12 @@ internal sealed class BackgroundCheck
             }
 
             EvaluateLocked(group);
+            if (expected >= 0)
+            {
+                // The region expected to hold these bytes did not (or they were offered above): wanted once no other might.
+                WantIfNotExpectedLocked(expected);
+            }
+
             SampleLinkLocked();
             ReleaseDeferredLocked();
         }
@@ -331,6 +368,10 @@ internal sealed class BackgroundCheck
             // Still ours: the swarm never heard of it (its stale entry in the queue is skipped).
             _deferredCount--;
             _missing--;
+            _state[group] = GroupState.Waiting;
+        }
+        else if (_state[group] == GroupState.Expected)
+        {
             _state[group] = GroupState.Waiting;
         }
         else if (_state[group] == GroupState.Wanted)
@@ -392,6 +433,11 @@ internal sealed class BackgroundCheck
             _queued++;
             _copies.Writer.TryWrite(group);
         }
+        else if (_hint is not null)
+        {
+            _state[group] = GroupState.Expected;
+            WantIfNotExpectedLocked(group);
+        }
         else
         {
             _state[group] = GroupState.Deferred;
@@ -399,6 +445,16 @@ internal sealed class BackgroundCheck
             _deferredCount++;
             _missing++;
             ReleaseDeferredLocked();
+        }
+    }
+
+    /// <summary>Hands a piece found missing to the swarm once no unread region is expected to hold its bytes.</summary>
+    private void WantIfNotExpectedLocked(int group)
+    {
+        if (_state[group] == GroupState.Expected && (_unreadExpected![group] <= 0 || _scanDone))
+        {
+            _state[group] = GroupState.Wanted;
+            _target.Want(group);
         }
     }
 
@@ -584,7 +640,7 @@ internal sealed class BackgroundCheck
         {
             for (int group = 0; group < _state.Length; group++)
             {
-                if (_state[group] is GroupState.Waiting or GroupState.Copying or GroupState.Deferred
+                if (_state[group] is GroupState.Waiting or GroupState.Copying or GroupState.Deferred or GroupState.Expected
                     && !_manifest.IsZeroPiece(group) && _manifest.GetCanonicalPiece(group) == group && !IsCompleteLocked(group))
                 {
                     throw new InvalidOperationException($"Piece {group} of '{_manifest.Name}' was left neither on the device nor wanted by the check of '{_device.Name}'.");

@@ -66,7 +66,7 @@ internal sealed class PieceContentIndex
     private ReadOnlySpan<byte> HashOf(int piece) => _v2 ? _manifest.GetPieceHashV2(piece) : _manifest.GetPieceHashV1(piece);
 
     /// <summary>The first 16 bytes of a hash and the piece's size.</summary>
-    private readonly record struct Key(ulong A, ulong B, int Size)
+    internal readonly record struct Key(ulong A, ulong B, int Size)
     {
         public Key(ReadOnlySpan<byte> hash, int size)
             : this(BinaryPrimitives.ReadUInt64LittleEndian(hash), BinaryPrimitives.ReadUInt64LittleEndian(hash[8..]), size)

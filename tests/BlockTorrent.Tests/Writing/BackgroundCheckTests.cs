@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using BlockTorrent.Devices;
 using BlockTorrent.Manifest;
 using BlockTorrent.Testing;
@@ -70,6 +71,75 @@ public sealed class BackgroundCheckTests
         Assert.Equal(7, outcome.Check.Copied);
     }
 
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public async Task AReimageGivenThePreviousManifestFetchesExactlyThePiecesNowhereOnTheDiskWhateverTheSpeedOfDiskAndLink(bool fetchAtOnce, bool readsWaitForFetches)
+    {
+        // Pieces 10..19 sat three pieces higher and 40..49 two lower (so the check meets some pieces missing before
+        // their bytes, and some bytes before their regions); 20..22, 38 and 39 are lost, and 5, 30, 60 changed.
+        int[] old = [.. Enumerable.Range(0, 64)];
+        for (int region = 13; region < 23; region++)
+        {
+            old[region] = region - 3;
+        }
+
+        for (int region = 38; region < 48; region++)
+        {
+            old[region] = region + 2;
+        }
+
+        old[5] = old[30] = old[60] = Junk;
+
+        // A fast link fetches at once; a slow one only after the check; slow reads wait for every fetch started.
+        Outcome outcome = await ReimageAsync(64, old, fetchAtOnce, hint: Hint.Previous, readsWaitForFetches: readsWaitForFetches);
+
+        Assert.True(outcome.BitExact, "the target does not hold the image");
+        Assert.Empty(outcome.WrittenBeforeRead);
+        Assert.Equal([5, 20, 21, 22, 30, 38, 39, 60], outcome.NowhereOnDisk.Order());
+        Assert.Equal(outcome.NowhereOnDisk.Order(), outcome.Wanted.Order());
+        Assert.Equal(outcome.NowhereOnDisk.Order(), outcome.Fetched.Order());
+    }
+
+    [Theory]
+    [InlineData(Hint.OtherImage, true)]
+    [InlineData(Hint.OtherImage, false)]
+    [InlineData(Hint.ThisImage, true)]
+    [InlineData(Hint.ThisImage, false)]
+    public async Task AWrongPreviousManifestStillLeavesTheTargetBitExact(Hint hint, bool fetchAtOnce)
+    {
+        int[] old = [.. Enumerable.Range(0, 48)];
+        for (int region = 13; region < 23; region++)
+        {
+            old[region] = region - 3;
+        }
+
+        (old[30], old[31]) = (31, 30);
+        old[5] = old[40] = Junk;
+
+        Outcome outcome = await ReimageAsync(48, old, fetchAtOnce, hint: hint);
+
+        Assert.True(outcome.BitExact, "the target does not hold the image");
+        Assert.Empty(outcome.WrittenBeforeRead);
+        Assert.Subset(outcome.Fetched.ToHashSet(), outcome.NowhereOnDisk.ToHashSet());
+        if (!fetchAtOnce)
+        {
+            // A piece wanted on a wrong hint is taken back when its bytes turn up before its download starts.
+            Assert.Equal(outcome.NowhereOnDisk.Order(), outcome.Fetched.Order());
+        }
+    }
+
+    [Fact]
+    public void APreviousManifestFromAnotherPieceLengthIsNoHint()
+    {
+        TorrentManifest image = ManifestOf(new byte[4 * PieceLength], PieceLength);
+        TorrentManifest previous = ManifestOf(new byte[4 * PieceLength], 2 * PieceLength);
+
+        Assert.Null(PreviousImageHint.Create(image, previous));
+        Assert.NotNull(PreviousImageHint.Create(image, image));
+    }
+
     [Fact]
     public void WhateverLastMonthsDiskHeldTheReimageIsBitExactAndWritesNoRegionBeforeReadingIt() =>
         Prop.ForAll(
@@ -86,7 +156,8 @@ public sealed class BackgroundCheckTests
                 }
 
                 bool fetchAtOnce = random.Next(2) == 0;
-                Outcome outcome = ReimageAsync(count, old, fetchAtOnce, seed).GetAwaiter().GetResult();
+                var hint = (Hint)random.Next(4);
+                Outcome outcome = ReimageAsync(count, old, fetchAtOnce, seed, hint).GetAwaiter().GetResult();
                 Assert.True(outcome.BitExact, "the target does not hold the image");
                 Assert.Empty(outcome.WrittenBeforeRead);
 
@@ -126,6 +197,25 @@ public sealed class BackgroundCheckTests
 
     private const int Junk = -1;
     private const int Zero = -2;
+
+    /// <summary>Which manifest the check is given as the previous image's.</summary>
+    public enum Hint
+    {
+        /// <summary>None.</summary>
+        None,
+
+        /// <summary>The manifest of what the disk holds: a true hint.</summary>
+        Previous,
+
+        /// <summary>The manifest of an unrelated image of the same size.</summary>
+        OtherImage,
+
+        /// <summary>The new image's own: it claims every piece is in place.</summary>
+        ThisImage,
+    }
+
+    private static TorrentManifest ManifestOf(byte[] bytes, int pieceLength) =>
+        ManifestBuilder.CreateAsync(new MemoryBlockDevice(bytes), new ManifestBuilderOptions { PieceLength = pieceLength, Name = "reimage18.raw" }, Token).GetAwaiter().GetResult();
 
     /// <summary>
     /// Re-images 64 distinct pieces where region 0 holds junk, region 20 junk and region 40 piece 20's bytes, on a
@@ -290,7 +380,7 @@ public sealed class BackgroundCheckTests
     /// Re-images a memory target whose regions hold the pieces <paramref name="old"/> names (of the new image, or
     /// junk, or zeros) with a check whose swarm fetches each wanted piece at once, or once the check is over.
     /// </summary>
-    private static async Task<Outcome> ReimageAsync(int pieces, int[] old, bool fetchAtOnce = true, int seed = 7)
+    private static async Task<Outcome> ReimageAsync(int pieces, int[] old, bool fetchAtOnce = true, int seed = 7, Hint hint = Hint.None, bool readsWaitForFetches = false)
     {
         // The new image: distinct random pieces, the last one short; one all-zero piece and one duplicate when there is room.
         var random = new Random(seed);
@@ -333,10 +423,21 @@ public sealed class BackgroundCheckTests
             }
         }
 
-        var device = new ReadFirstDevice(new MemoryBlockDevice(disk), PieceLength);
+        TorrentManifest? previous = hint switch
+        {
+            Hint.Previous => ManifestOf((byte[])disk.Clone(), PieceLength),
+            Hint.OtherImage => ManifestOf(RandomNumberGenerator.GetBytes(length), PieceLength),
+            Hint.ThisImage => manifest,
+            _ => null,
+        };
+        PreviousImageHint? previousHint = previous is null ? null : PreviousImageHint.Create(manifest, previous);
+        Assert.Equal(previous is null, previousHint is null);
+
+        FetchingSwarm? swarm = null;
+        var device = new ReadFirstDevice(new MemoryBlockDevice(disk), PieceLength, readsWaitForFetches ? () => swarm!.FetchesStartedAsync() : null);
         await using var writer = new PieceWriter(manifest, device);
-        var swarm = new FetchingSwarm(writer, image, fetchAtOnce);
-        var check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, NullLogger.Instance, parallelism: 3);
+        swarm = new FetchingSwarm(writer, image, fetchAtOnce);
+        var check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, NullLogger.Instance, parallelism: 3, hint: previousHint);
         await check.RunAsync(Token).WaitAsync(TimeSpan.FromSeconds(60), Token);
         await swarm.FetchRemainingAsync();
         await writer.CompleteAsync(Token);
@@ -403,6 +504,9 @@ public sealed class BackgroundCheckTests
         {
         }
 
+        /// <summary>Completes when every fetch started so far has: a disk read waiting on it sees a link faster than the disk.</summary>
+        public Task FetchesStartedAsync() => Task.WhenAll(_fetching.Values);
+
         public async Task FetchRemainingAsync()
         {
             int[] left;
@@ -431,7 +535,7 @@ public sealed class BackgroundCheckTests
     }
 
     /// <summary>Records every write that touches a piece-aligned region before that region was read.</summary>
-    private sealed class ReadFirstDevice(MemoryBlockDevice inner, int regionLength) : PassThroughDevice(inner)
+    private sealed class ReadFirstDevice(MemoryBlockDevice inner, int regionLength, Func<Task>? beforeRead = null) : PassThroughDevice(inner)
     {
         private readonly ConcurrentDictionary<long, bool> _read = new();
 
@@ -439,7 +543,10 @@ public sealed class BackgroundCheckTests
 
         public byte[] Contents => inner.Contents.ToArray();
 
-        public override ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            beforeRead is null ? ReadNowAsync(offset, buffer, cancellationToken) : ReadLaterAsync(offset, buffer, cancellationToken);
+
+        private ValueTask<int> ReadNowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
         {
             for (long region = offset / regionLength; region * regionLength < offset + buffer.Length; region++)
             {
@@ -447,6 +554,12 @@ public sealed class BackgroundCheckTests
             }
 
             return base.ReadAsync(offset, buffer, cancellationToken);
+        }
+
+        private async ValueTask<int> ReadLaterAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+        {
+            await beforeRead!().WaitAsync(cancellationToken);
+            return await ReadNowAsync(offset, buffer, cancellationToken);
         }
 
         public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
