@@ -73,6 +73,27 @@ internal sealed class PartialHoldings
     /// <returns><see langword="true"/> when it announced at least one.</returns>
     public bool HasAny(int piece) => _pieces.ContainsKey(piece);
 
+    /// <summary>Gets the pieces with blocks kept.</summary>
+    public IEnumerable<int> Pieces => _pieces.Keys;
+
+    /// <summary>Forgets the pieces that no longer matter (we or the peer hold them whole), to make room for others.</summary>
+    /// <param name="stale">Whether a piece no longer matters.</param>
+    /// <returns>The number of pieces forgotten.</returns>
+    public int Prune(Func<int, bool> stale)
+    {
+        ArgumentNullException.ThrowIfNull(stale);
+        int removed = 0;
+        foreach (int piece in _pieces.Keys)
+        {
+            if (stale(piece) && _pieces.Remove(piece))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
     /// <summary>Forgets a piece: the peer now holds it whole (a HAVE), or we do.</summary>
     /// <param name="piece">The piece index.</param>
     public void Remove(int piece) => _pieces.Remove(piece);

@@ -33,4 +33,21 @@ internal sealed class PickerPeer
     /// <param name="piece">The piece index.</param>
     /// <returns><see langword="true"/> when the peer has it and either unchokes us or allows it fast.</returns>
     public bool CanRequest(int piece) => Has[piece] && (!IsChokingUs || AllowedFast.Contains(piece));
+
+    /// <summary>
+    /// Gets or sets the verified blocks a block-relaying peer told us it holds of pieces it does not hold whole
+    /// (docs/BLOCK-RELAY.md), or <see langword="null"/> while it told us none.
+    /// </summary>
+    public PartialHoldings? Partial { get; set; }
+
+    /// <summary>Gets a value indicating whether the picker may pick blocks of <paramref name="piece"/> from this peer now.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <returns><see langword="true"/> when the peer has the piece or some of its blocks, and either unchokes us or allows it fast.</returns>
+    public bool CanRequestBlocks(int piece) => (Has[piece] || (Partial?.HasAny(piece) ?? false)) && (!IsChokingUs || AllowedFast.Contains(piece));
+
+    /// <summary>Gets a value indicating whether the peer holds a block: the whole piece, or the block announced.</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="block">The block index in the piece.</param>
+    /// <returns><see langword="true"/> when it may be asked for the block.</returns>
+    public bool Holds(int piece, int block) => Has[piece] || (Partial?.Has(piece, block) ?? false);
 }

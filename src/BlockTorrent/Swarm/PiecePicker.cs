@@ -163,6 +163,33 @@ internal sealed class PiecePicker
         {
             _availability[piece]++;
         }
+
+        peer.Partial?.Remove(piece);
+    }
+
+    /// <summary>
+    /// Records a block-relaying peer's announcement of the verified blocks it holds of a piece it does not hold whole
+    /// (docs/BLOCK-RELAY.md): its blocks may be picked from it from then on. Availability counts whole pieces only.
+    /// </summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="blocks">The announcement, its piece and bitmap already checked against the torrent.</param>
+    /// <returns><see langword="false"/> when it was dropped: we or the peer hold the piece whole, or the peer's bound on pieces is reached.</returns>
+    public bool PeerHasBlocks(PickerPeer peer, BlockHaveMessage blocks)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (peer.Has[blocks.Piece] || _have[blocks.Piece])
+        {
+            return false;
+        }
+
+        PartialHoldings partial = peer.Partial ??= new PartialHoldings();
+        if (partial.Count >= partial.MaxPieces && !partial.HasAny(blocks.Piece))
+        {
+            partial.Prune(piece => _have[piece] || !_wanted[piece]);
+        }
+
+        return partial.Add(blocks);
     }
 
     /// <summary>Forgets a peer that left: its pieces leave the availability and its requests are released.</summary>
@@ -262,7 +289,20 @@ internal sealed class PiecePicker
     public bool IsInteresting(PickerPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        return _wanted.Intersects(peer.Has);
+        if (_wanted.Intersects(peer.Has))
+        {
+            return true;
+        }
+
+        foreach (int piece in peer.Partial?.Pieces ?? [])
+        {
+            if (_wanted[piece])
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -513,15 +553,16 @@ internal sealed class PiecePicker
 
     private int PickUnrequested(PieceProgress p, PickerPeer peer, Span<BlockRequest> destination)
     {
-        if (!p.Ready || p.UnrequestedCount == 0 || !peer.CanRequest(p.Piece) || !IsAllowedFor(p, peer))
+        if (!p.Ready || p.UnrequestedCount == 0 || !peer.CanRequestBlocks(p.Piece) || !IsAllowedFor(p, peer))
         {
             return 0;
         }
 
+        bool whole = peer.Has[p.Piece];
         int count = 0;
         for (int b = 0; b < p.BlockCount && count < destination.Length; b++)
         {
-            if (p.RequestCount(b) == 0 && !p.IsReceived(b) && !p.IsReceiving(b))
+            if (p.RequestCount(b) == 0 && !p.IsReceived(b) && !p.IsReceiving(b) && (whole || peer.Holds(p.Piece, b)))
             {
                 p.AddRequest(b, peer);
                 destination[count++] = p.GetBlock(b);
@@ -533,15 +574,16 @@ internal sealed class PiecePicker
 
     private int PickDuplicates(PieceProgress p, PickerPeer peer, Span<BlockRequest> destination)
     {
-        if (!p.Ready || p.ExclusivePeer is not null || !peer.CanRequest(p.Piece))
+        if (!p.Ready || p.ExclusivePeer is not null || !peer.CanRequestBlocks(p.Piece))
         {
             return 0;
         }
 
+        bool whole = peer.Has[p.Piece];
         int count = 0;
         for (int b = 0; b < p.BlockCount && count < destination.Length; b++)
         {
-            if (p.RequestCount(b) < MaxRequestsPerBlock && !p.IsReceived(b) && !p.IsReceiving(b) && !p.IsRequestedBy(b, peer))
+            if (p.RequestCount(b) < MaxRequestsPerBlock && !p.IsReceived(b) && !p.IsReceiving(b) && !p.IsRequestedBy(b, peer) && (whole || peer.Holds(p.Piece, b)))
             {
                 p.AddRequest(b, peer);
                 destination[count++] = p.GetBlock(b);
@@ -584,6 +626,14 @@ internal sealed class PiecePicker
 
     private bool HasStartable(PickerPeer peer)
     {
+        foreach (int piece in peer.Partial?.Pieces ?? [])
+        {
+            if (_wanted[piece] && !_active[piece] && InWindow(piece) && (!peer.IsChokingUs || peer.AllowedFast.Contains(piece)))
+            {
+                return true;
+            }
+        }
+
         if (!peer.IsChokingUs)
         {
             // wanted AND peer.Has AND NOT active, without building the set.
@@ -628,6 +678,15 @@ internal sealed class PiecePicker
                 {
                     _candidates.Set(piece);
                 }
+            }
+        }
+
+        // A piece the peer holds some blocks of may be started from it too: it gives those, others the rest.
+        foreach (int piece in peer.Partial?.Pieces ?? [])
+        {
+            if (_wanted[piece] && !_active[piece] && (!peer.IsChokingUs || peer.AllowedFast.Contains(piece)))
+            {
+                _candidates.Set(piece);
             }
         }
 
