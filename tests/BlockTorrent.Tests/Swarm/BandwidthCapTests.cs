@@ -11,12 +11,18 @@ namespace BlockTorrent.Tests.Swarm;
 
 /// <summary>
 /// The caps measured on real connections over loopback (a user-space limiter gains nothing from a namespace's link):
-/// the rate the target sees over ten seconds, after the first second, is the cap to within 5 %.
+/// the rate the target sees over ten seconds of the clients' clock, after the first second, is the cap to within 5 %.
 /// </summary>
 public sealed class BandwidthCapTests
 {
     private const long Cap = 2 * 1024 * 1024;
+
+    // Half the bucket's tenth of a second at the cap, so a step never brings more than the bucket holds.
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
+
+    // A sender or asker holds at most a block it took but has not sent, and the bucket may hold a block untaken.
+    private static readonly long Slack = 8 * PiecePicker.BlockSize;
 
     public enum Capped
     {
@@ -36,10 +42,11 @@ public sealed class BandwidthCapTests
     [InlineData(Capped.ClientDownload)]
     public async Task ACapHoldsTheRateWithinFivePercentOverTenSeconds(Capped capped)
     {
-        // Enough for the window, the first second and a margin at the cap; no zero or duplicate pieces.
+        // Enough for the window, the first second and a margin at the cap; no zero or duplicate pieces. Pieces of one
+        // block, so the bytes written to the target follow the bytes that crossed the connection block by block.
         byte[] image = new byte[14 * Cap];
         new Random(18).NextBytes(image);
-        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = 256 * 1024, Name = "capped.raw" }, TestContext.Current.CancellationToken);
+        TorrentManifest manifest = await ManifestBuilder.CreateAsync(new MemoryBlockDevice((byte[])image.Clone()), new ManifestBuilderOptions { PieceLength = PiecePicker.BlockSize, Name = "capped.raw" }, TestContext.Current.CancellationToken);
 
         BlockTorrentClientOptions seederOptions = SwarmTestImages.Loopback();
         BlockTorrentClientOptions deployerOptions = SwarmTestImages.Loopback();
@@ -57,17 +64,48 @@ public sealed class BandwidthCapTests
                 break;
         }
 
+        // Both clients run on a clock the test moves (a loaded machine wakes a waiting sender late, and the bucket
+        // holds only a tenth of a second: real time would measure the scheduler, not the cap). Within the window the
+        // clock moves only once the bytes the cap allowed so far have arrived, so the rate is the cap's alone.
+        var time = new FakeTimeProvider();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(TimeSpan.FromMinutes(2));
-        await using var seeder = new BlockTorrentClient(seederOptions);
-        await using var deployer = new BlockTorrentClient(deployerOptions);
+        cts.CancelAfter(TimeSpan.FromMinutes(5));
+        await using var seeder = new BlockTorrentClient(seederOptions, null, time);
+        await using var deployer = new BlockTorrentClient(deployerOptions, null, time);
         Task seeding = seeder.SeedAsync(manifest, new MemoryBlockDevice(image), seedOptions, cts.Token);
-        var target = new MemoryBlockDevice(manifest.Length);
-        var samples = new Samples();
-        DeploymentResult result = await deployer.DeployAsync(manifest, target, SwarmTestImages.From(seeder.LocalEndPoint), samples, cts.Token);
+        var target = new CountingDevice(new MemoryBlockDevice(manifest.Length));
+        Task<DeploymentResult> deploy = deployer.DeployAsync(manifest, target, SwarmTestImages.From(seeder.LocalEndPoint), null, cts.Token);
 
+        // Up to the first byte, then through the first second: the connection starts and the request queue grows.
+        while (target.Written == 0)
+        {
+            await StepAsync(time, target, deploy, cts.Token);
+        }
+
+        DateTimeOffset firstByte = time.GetUtcNow();
+        while (time.GetUtcNow() - firstByte < TimeSpan.FromSeconds(1))
+        {
+            await StepAsync(time, target, deploy, cts.Token);
+        }
+
+        DateTimeOffset start = time.GetUtcNow();
+        long startBytes = target.Written;
+        while (time.GetUtcNow() - start < Window)
+        {
+            time.Advance(Step);
+            double allowed = Cap * (time.GetUtcNow() - start).TotalSeconds;
+            long due = startBytes + (long)allowed - Slack;
+            await target.WaitForAsync(due, TimeSpan.FromMinutes(1), () => $"the bytes the cap allowed {time.GetUtcNow() - start} into the window ({target.Written - startBytes} of {allowed:F0} arrived)", cts.Token);
+        }
+
+        double rate = (target.Written - startBytes) / Window.TotalSeconds;
+        while (!deploy.IsCompleted)
+        {
+            await StepAsync(time, target, deploy, cts.Token);
+        }
+
+        DeploymentResult result = await deploy;
         Assert.Equal(image, target.Contents.ToArray());
-        double rate = samples.RateOver(firstBytes: Cap, Window);
         Assert.InRange(rate, Cap * 0.95, Cap * 1.05);
         Assert.True(result.Duration >= TimeSpan.FromSeconds(12), $"the whole image came in {result.Duration}");
         await cts.CancelAsync();
@@ -156,28 +194,82 @@ public sealed class BandwidthCapTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => deploying);
     }
 
-    private sealed class Samples : IProgress<DeploymentProgress>
+    /// <summary>Moves the clock a step, then gives the clients until their next write (or as long again in real time) to act on it.</summary>
+    private static async Task StepAsync(FakeTimeProvider time, CountingDevice target, Task deploy, CancellationToken cancellationToken)
     {
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly List<(TimeSpan At, long Bytes)> _samples = [];
+        Task written = target.NextWriteAsync();
+        time.Advance(Step);
+        await Task.WhenAny(written, deploy, Task.Delay(Step, cancellationToken));
+        cancellationToken.ThrowIfCancellationRequested();
+    }
 
-        public void Report(DeploymentProgress value)
+    /// <summary>A memory device that counts the bytes written to it and tells waiters of each write.</summary>
+    private sealed class CountingDevice(MemoryBlockDevice inner) : PassThroughDevice(inner)
+    {
+        private readonly Lock _sync = new();
+        private long _written;
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Written => Interlocked.Read(ref _written);
+
+        public ReadOnlyMemory<byte> Contents => inner.Contents;
+
+        /// <summary>A task that completes at the next write.</summary>
+        public Task NextWriteAsync()
         {
-            lock (_samples)
+            lock (_sync)
             {
-                _samples.Add((_clock.Elapsed, value.BytesDownloaded));
+                return _next.Task;
             }
         }
 
-        /// <summary>The rate from the first report past <paramref name="firstBytes"/> to the first one a window later.</summary>
-        public double RateOver(long firstBytes, TimeSpan window)
+        public override async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
         {
-            lock (_samples)
+            await Inner.WriteAsync(offset, data, cancellationToken);
+            Count(data.Length);
+        }
+
+        public override async ValueTask WriteGatherAsync(long offset, IReadOnlyList<ReadOnlyMemory<byte>> buffers, CancellationToken cancellationToken = default)
+        {
+            await Inner.WriteGatherAsync(offset, buffers, cancellationToken);
+            Count(buffers.Sum(b => (long)b.Length));
+        }
+
+        /// <summary>Waits until at least <paramref name="bytes"/> were written, failing the test after <paramref name="bound"/>.</summary>
+        public async Task WaitForAsync(long bytes, TimeSpan bound, Func<string> what, CancellationToken cancellationToken)
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(bound);
+            while (true)
             {
-                (TimeSpan startAt, long startBytes) = _samples.First(s => s.Bytes >= firstBytes);
-                (TimeSpan endAt, long endBytes) = _samples.First(s => s.At >= startAt + window);
-                return (endBytes - startBytes) / (endAt - startAt).TotalSeconds;
+                Task next = NextWriteAsync();
+                if (Written >= bytes)
+                {
+                    return;
+                }
+
+                try
+                {
+                    await next.WaitAsync(limit.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    Assert.Fail($"Timed out after {bound} waiting for {what()}.");
+                }
             }
+        }
+
+        private void Count(long bytes)
+        {
+            Interlocked.Add(ref _written, bytes);
+            TaskCompletionSource written;
+            lock (_sync)
+            {
+                written = _next;
+                _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            written.TrySetResult();
         }
     }
 }
