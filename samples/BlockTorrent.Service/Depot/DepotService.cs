@@ -288,7 +288,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
         try
         {
             TorrentManifest? made = await LoadOrCreateManifestAsync(status, depot, tracker, entry.Changed, cancellationToken).ConfigureAwait(false);
-            made = made is null ? null : await SignAsync(made, status, cancellationToken).ConfigureAwait(false);
+            made = made is null ? null : await SignAsync(made, status, unsaved: false, cancellationToken).ConfigureAwait(false);
             if (made is null)
             {
                 status.SetState("settling");
@@ -409,9 +409,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             }
 
             Log.ManifestTrackerRewritten(_logger, Path.GetFileName(status.ManifestPath), string.Join(", ", loaded.Trackers), tracker);
-            TorrentManifest moved = loaded.WithTrackers(trackers);
-            await SaveAsync(moved, status.ManifestPath, cancellationToken).ConfigureAwait(false);
-            return moved;
+            return await SignAsync(loaded.WithTrackers(trackers), status, unsaved: true, cancellationToken).ConfigureAwait(false);
         }
 
         return await CreateManifestAsync(status, depot, trackers, cancellationToken).ConfigureAwait(false);
@@ -461,8 +459,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
             return null;
         }
 
-        await SaveAsync(manifest, status.ManifestPath, cancellationToken).ConfigureAwait(false);
-        return manifest;
+        return await SignAsync(manifest, status, unsaved: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -470,11 +467,20 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
     /// signature by the depot's key with its chain and enough of its lifetime left) and saves it (the signature is
     /// outside the info dictionary: the info-hashes and the swarm stay the same).
     /// </summary>
-    private async Task<TorrentManifest> SignAsync(TorrentManifest manifest, ImageStatus status, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A manifest the depot made or changed (<paramref name="unsaved"/>) is saved only here, once signed: targets fetch
+    /// the manifest file as soon as it exists, and one that saw it before its signature would refuse it.
+    /// </remarks>
+    private async Task<TorrentManifest> SignAsync(TorrentManifest manifest, ImageStatus status, bool unsaved, CancellationToken cancellationToken)
     {
         DateTimeOffset now = board.Time.GetUtcNow();
         if (_signer is null || _signer.IsCurrent(manifest, now))
         {
+            if (unsaved)
+            {
+                await SaveAsync(manifest, status.ManifestPath, cancellationToken).ConfigureAwait(false);
+            }
+
             return manifest;
         }
 
@@ -494,7 +500,7 @@ internal sealed class DepotService(IOptions<ImagingServiceOptions> options, Stat
 
         try
         {
-            entry.Manifest = await SignAsync(manifest, entry.Status, cancellationToken).ConfigureAwait(false);
+            entry.Manifest = await SignAsync(manifest, entry.Status, unsaved: false, cancellationToken).ConfigureAwait(false);
 
             // The rewritten manifest is the depot's own change, not the operator's: the seed is not restarted.
             entry.Stamps = ReadStamps(entry.Status);
