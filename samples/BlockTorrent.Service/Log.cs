@@ -83,6 +83,12 @@ internal static partial class Log
     [LoggerMessage(5020, LogLevel.Information, "Target: deploying {Name} ({Length} bytes, {PieceCount} pieces) to {Device}; peers connect to {PeerEndPoint}; resume file {ResumeFile}")]
     public static partial void Deploying(ILogger logger, string name, long length, int pieceCount, string device, IPEndPoint peerEndPoint, string resumeFile);
 
+    [LoggerMessage(5094, LogLevel.Information, "Target: {Device} last held {Previous} ({Path}); its manifest tells the check where each piece sits")]
+    public static partial void PreviousManifest(ILogger logger, string device, string previous, string path);
+
+    [LoggerMessage(5095, LogLevel.Warning, "Target: ignoring the manifest remembered for {Device} in {Path}: {Problem}")]
+    public static partial void PreviousManifestUnreadable(ILogger logger, string device, string path, string problem);
+
     [LoggerMessage(5021, LogLevel.Information, "Target: {Percent:0.0}% ({PiecesOnDevice}/{PieceCount} pieces), {BytesDownloaded} bytes from {Peers} peers, {BytesUploaded} bytes sent")]
     public static partial void Progress(ILogger logger, double percent, int piecesOnDevice, int pieceCount, long bytesDownloaded, int peers, long bytesUploaded);
 

@@ -70,7 +70,8 @@ internal static class ResumeFiles
             : Path.Combine(home, ".local", "state", "blocktorrent");
     }
 
-    private static string Sanitize(string path)
+    /// <summary>Turns a device path into a file name: letters and digits kept, anything else an underscore.</summary>
+    internal static string Sanitize(string path)
     {
         var text = new StringBuilder(path.Length);
         foreach (char c in path.TrimStart('/', '\\', '.'))

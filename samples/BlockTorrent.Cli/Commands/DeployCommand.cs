@@ -36,6 +36,7 @@ internal static class DeployCommand
         var noExclusive = new Option<bool>("--no-exclusive") { Description = "Open a block device without claiming it exclusively (O_EXCL), so it can be written while mounted or held; --force alone never does this." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check the target and show what would be fetched, without writing or connecting." };
         var resumeFile = new Option<string?>("--resume-file") { Description = "Where to record which pieces are on the target, so a rerun reads back and hashes those first instead of fetching them (default: next to an image file, or in the state folder for a device).", HelpName = "FILE" };
+        var previous = new Option<string?>("--previous") { Description = "The .torrent of the image the target holds now (last month's): where each piece's bytes sit, so a re-image fetches only the changed pieces however fast the link. Default: the manifest last deployed to the target from this machine, remembered beside the resume state.", HelpName = "OLD.torrent" };
         Option<TimeSpan?> timeout = CliOptions.Duration("--timeout", "Give up after this long without completing, with exit code 6 (the next run resumes). Default: no limit.");
         Option<TimeSpan?> stallTimeout = CliOptions.Duration("--stall-timeout", "Stop with exit code 7 when pieces still missing have no usable source (the connected peers lack them, or the peers that had them were banned) and nothing arrived for this long (30s, 10m, forever). Default: 60s.");
         var trust = new Option<string?>("--trust") { Description = "Deploy only a manifest signed by a key in this PEM file (PUBLIC KEY or CERTIFICATE blocks); anything else exits 8 before the target is opened.", HelpName = "FILE" };
@@ -53,7 +54,7 @@ internal static class DeployCommand
         };
         var command = new Command("deploy", "Image a target from peers: resume if interrupted; exit 0 only when the target is verified complete.")
         {
-            source, target, peers, trackers, webSeeds, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate, scratchSize, scratchDir,
+            source, target, peers, trackers, webSeeds, lsd, listen, congestionControl, seedAfter, verify, force, noExclusive, dryRun, resumeFile, previous, timeout, stallTimeout, trust, serverCert, serverFingerprint, btih, tlsCert, tlsKey, json, lifeline, maxUploadRate, maxDownloadRate, scratchSize, scratchDir,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -74,6 +75,7 @@ internal static class DeployCommand
                 Exclusive = !parse.GetValue(noExclusive),
                 DryRun = parse.GetValue(dryRun),
                 ResumeFile = parse.GetValue(resumeFile),
+                Previous = parse.GetValue(previous),
                 Timeout = parse.GetValue(timeout),
                 StallTimeout = parse.GetValue(stallTimeout),
                 TrustFile = parse.GetValue(trust),
@@ -302,6 +304,23 @@ internal static class DeployCommand
         }
     }
 
+    /// <summary>The image an existing target holds, as a hint for its check: <c>--previous</c>, else the manifest remembered for it.</summary>
+    private static async Task<TorrentManifest?> PreviousOfAsync(CliContext context, DeployRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Previous is { } path)
+        {
+            return await Inputs.LoadTorrentAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+
+        (TorrentManifest? remembered, string at, string? problem) = await PreviousManifests.TryLoadAsync(request.Target, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            context.Console.Error.WriteLine($"warning: ignoring the manifest remembered for {request.Target} in {at}: {problem}");
+        }
+
+        return remembered;
+    }
+
     /// <summary>Deploys <paramref name="manifest"/>; <paramref name="client"/> is the one that fetched it from a magnet link, or <see langword="null"/> to start one.</summary>
     private static async Task<int> RunAsync(CliContext context, DeployRequest request, TorrentManifest manifest, BlockTorrentClient? client, CancellationToken cancellationToken)
     {
@@ -318,6 +337,7 @@ internal static class DeployCommand
 
         bool existed = File.Exists(request.Target) || DeviceOpener.IsDevicePath(request.Target);
         string resumePath = request.ResumeFile ?? ResumeFiles.DefaultPath(manifest, request.Target);
+        TorrentManifest? previous = existed ? await PreviousOfAsync(context, request, cancellationToken).ConfigureAwait(false) : null;
         IBlockDevice device = await DeviceOpener.OpenTargetAsync(request.Target, CompressedManifests.ImageLength(manifest), request.Force, request.Exclusive, logger, cancellationToken).ConfigureAwait(false);
         await using var deviceScope = device.ConfigureAwait(false);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -336,6 +356,7 @@ internal static class DeployCommand
             VerifyAfterWrite = request.Verify,
             ResumeFilePath = resumePath,
             CheckExistingData = existed,
+            PreviousManifest = previous,
             DeviceIsZeroed = !existed,
             Trust = trust,
             ExpectedInfoHash = request.Btih,
@@ -373,6 +394,11 @@ internal static class DeployCommand
             using var deployStop = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, timeout.Token);
             await using var pump = new ProgressPump(view, Sample);
             pump.Event("start", $"deploying {manifest.Name} ({ByteSize.Format(manifest.Length)}, {manifest.PieceCount} pieces) to {device.Name}; listening on {client.LocalEndPoint}");
+            if (previous is not null)
+            {
+                pump.Event("previous", $"{device.Name} holds {previous.Name} (its manifest says where each piece sits): fetching only what changed");
+            }
+
             using var watching = CancellationTokenSource.CreateLinkedTokenSource(deployStop.Token);
             Task watcher = SwarmSupport.WatchAsync(client, pump, request.Json || context.Verbose, watching.Token);
             try
@@ -418,8 +444,9 @@ internal static class DeployCommand
         }
 
         // The target is complete and verified: a resume file would only go stale if the target changes later, and a
-        // manifest saved for a magnet link has served its purpose.
+        // manifest saved for a magnet link has served its purpose. What the target now holds is the next re-image's hint.
         File.Delete(resumePath);
+        await PreviousManifests.RememberAsync(manifest, request.Target, cancellationToken).ConfigureAwait(false);
         if (request.Source.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase) && MagnetLink.TryParse(request.Source, out MagnetLink? magnet))
         {
             File.Delete(ResumeFiles.MagnetManifestPath(magnet, request.Target, request.ResumeFile));
@@ -581,6 +608,7 @@ internal static class DeployCommand
             w.WriteNumber("pieceCount", r.PieceCount);
             w.WriteNumber("piecesDownloaded", r.PiecesDownloaded);
             w.WriteNumber("piecesAlreadyPresent", r.PiecesAlreadyPresent);
+            w.WriteNumber("piecesCopiedLocally", r.PiecesCopiedLocally);
             w.WriteNumber("resumedPieces", r.ResumedPieces);
             w.WriteNumber("resumedPiecesRejected", r.ResumedPiecesRejected);
             w.WriteNumber("zeroPieces", r.ZeroPieces);

@@ -39,6 +39,9 @@ internal sealed record DeployRequest
 
     public string? ResumeFile { get; init; }
 
+    /// <summary>Gets the .torrent of <c>--previous</c>: the image the target last held, or <see langword="null"/> for the one remembered.</summary>
+    public string? Previous { get; init; }
+
     public TimeSpan? Timeout { get; init; }
 
     public TimeSpan? StallTimeout { get; init; }

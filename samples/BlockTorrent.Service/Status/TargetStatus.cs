@@ -149,6 +149,7 @@ internal sealed class TargetStatus : StatusEntry
                 json.WriteStartObject("result");
                 json.WriteNumber("piecesDownloaded", r.PiecesDownloaded);
                 json.WriteNumber("piecesAlreadyPresent", r.PiecesAlreadyPresent);
+                json.WriteNumber("piecesCopiedLocally", r.PiecesCopiedLocally);
                 json.WriteNumber("zeroPieces", r.ZeroPieces);
                 json.WriteNumber("duplicatePieces", r.DuplicatePieces);
                 json.WriteNumber("bytesSatisfiedLocally", r.BytesSatisfiedLocally);

@@ -87,6 +87,21 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             CheckScratch(manifest, stream, target);
             resumeFile ??= ResumeFiles.DefaultPath(manifest, devicePath);
             bool existed = File.Exists(devicePath) || TargetDevices.IsDevicePath(devicePath);
+            if (existed)
+            {
+                // What this service last deployed to the device tells the check where each piece's bytes sit.
+                (TorrentManifest? previous, string at, string? problem) = await PreviousManifests.TryLoadAsync(devicePath, stoppingToken).ConfigureAwait(false);
+                if (problem is not null)
+                {
+                    Log.PreviousManifestUnreadable(_logger, devicePath, at, problem);
+                }
+                else if (previous is not null)
+                {
+                    Log.PreviousManifest(_logger, devicePath, previous.Name, at);
+                }
+
+                deployOptions.PreviousManifest = previous;
+            }
 
             // A compressed image (seekable or a stream) lands raw: the device holds its raw length.
             IBlockDevice device = await TargetDevices.OpenTargetAsync(devicePath, CompressedManifests.ImageLength(manifest), target.Force, exclusive: true, _logger, stoppingToken).ConfigureAwait(false);
@@ -116,7 +131,9 @@ internal sealed class TargetService(IOptions<ImagingServiceOptions> options, Sta
             }
 
             // The target is complete and verified: a resume file would only go stale if the device changes later.
+            // What the device now holds is the next re-image's hint.
             File.Delete(resumeFile);
+            await PreviousManifests.RememberAsync(manifest, devicePath, stoppingToken).ConfigureAwait(false);
             if (stream is not null)
             {
                 // The device holds the raw image, and a stream's pieces cannot be made again from it. The target
