@@ -508,7 +508,19 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                await WaitForWakeAsync(untilDue, cancellationToken).ConfigureAwait(false);
+                // The next round is due an interval after the last, however late this loop came back to wait for it.
+                TimeSpan wait = untilDue;
+                if (untilDue != Timeout.InfiniteTimeSpan)
+                {
+                    TimeSpan left = untilDue - _time.GetElapsedTime(lastRound);
+                    wait = left > TimeSpan.Zero ? left : TimeSpan.Zero;
+                }
+
+                if (wait != TimeSpan.Zero)
+                {
+                    await WaitForWakeAsync(wait, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (lastRound != 0)
                 {
                     TimeSpan sinceLast = _time.GetElapsedTime(lastRound);
@@ -533,8 +545,8 @@ internal sealed class LocalPeerDiscovery : IAsyncDisposable
                 }
 
                 SendRound(registrations);
-                AnnounceRounds++;
                 lastRound = _time.GetTimestamp();
+                AnnounceRounds++;
                 untilDue = _options.AnnounceInterval;
             }
         }
