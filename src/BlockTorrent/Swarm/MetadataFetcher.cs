@@ -482,6 +482,9 @@ internal sealed class MetadataFetcher
         }
 
         /// <inheritdoc/>
+        long IConnectionHandler<Outgoing>.MissingBytes => _reader.MissingBytes;
+
+        /// <inheritdoc/>
         void IConnectionHandler<Outgoing>.OnReceiveBatchEnd()
         {
         }

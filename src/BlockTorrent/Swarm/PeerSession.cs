@@ -330,6 +330,9 @@ internal sealed class PeerSession : IChokeable, IExtensionPeer, IConnectionHandl
     }
 
     /// <inheritdoc/>
+    long IConnectionHandler<Outgoing>.MissingBytes => _reader.MissingBytes;
+
+    /// <inheritdoc/>
     void IConnectionHandler<Outgoing>.OnReceiveBatchEnd()
     {
         if (_blocksArrived)

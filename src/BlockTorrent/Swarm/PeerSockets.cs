@@ -30,6 +30,7 @@ internal static class PeerSockets
     // Linux's SOL_SOCKET and SO_MAX_PACING_RATE (include/uapi/asm-generic/socket.h); all ones means no limit.
     private const int SolSocket = 1;
     private const int SoMaxPacingRate = 47;
+    private const int SoReceiveLowWater = 18;
     private const string AvailablePath = "/proc/sys/net/ipv4/tcp_available_congestion_control";
 
     // The kernel's TCP_CA_NAME_MAX: the longest algorithm name and its terminating zero.
@@ -115,10 +116,23 @@ internal static class PeerSockets
     public static bool TrySetUnsentLimit(Socket socket, int bytes)
     {
         // On an older kernel without it the queue stays unlimited, as before; only latency suffers.
-        Span<byte> value = stackalloc byte[sizeof(int)];
-        BitConverter.TryWriteBytes(value, bytes);
-        return TrySetOption(socket, IPProtoTcp, TcpNotSentLowWater, value);
+        return TrySetInt32Option(socket, IPProtoTcp, TcpNotSentLowWater, bytes);
     }
+
+    /// <summary>
+    /// Sets how many bytes the kernel waits for before it reports a socket readable (SO_RCVLOWAT; Linux's TCP also
+    /// wakes a reader earlier when its receive buffer runs short, so the wait can never stall a connection). A read
+    /// that finds fewer bytes still returns them. Elsewhere, or once the socket is closed, nothing is set.
+    /// </summary>
+    /// <param name="socket">The socket.</param>
+    /// <param name="bytes">The bytes to wait for, at least 1.</param>
+    /// <returns><see langword="true"/> when it was set.</returns>
+    public static bool TrySetReceiveLowWater(Socket socket, int bytes) => TrySetInt32Option(socket, SolSocket, SoReceiveLowWater, bytes);
+
+    /// <summary>Reads a socket's receive low-water mark (SO_RCVLOWAT), or -1 where there is none to read.</summary>
+    /// <param name="socket">The socket.</param>
+    /// <returns>The bytes the kernel waits for before it reports the socket readable.</returns>
+    public static int GetReceiveLowWater(Socket socket) => GetInt32Option(socket, SolSocket, SoReceiveLowWater);
 
     /// <summary>
     /// Reads a connection's smoothed round-trip time as the kernel measures it (Linux's TCP_INFO), queueing along the
@@ -198,16 +212,7 @@ internal static class PeerSockets
     /// <summary>Reads a socket's unsent-data limit (Linux), or -1 where there is none to read.</summary>
     /// <param name="socket">The socket.</param>
     /// <returns>The limit in bytes.</returns>
-    public static int GetUnsentLimit(Socket socket)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return -1;
-        }
-
-        Span<byte> value = stackalloc byte[sizeof(int)];
-        return socket.GetRawSocketOption(IPProtoTcp, TcpNotSentLowWater, value) == sizeof(int) ? BitConverter.ToInt32(value) : -1;
-    }
+    public static int GetUnsentLimit(Socket socket) => GetInt32Option(socket, IPProtoTcp, TcpNotSentLowWater);
 
     /// <summary>Reads a socket's TCP congestion control algorithm (Linux).</summary>
     /// <param name="socket">The socket.</param>
@@ -239,6 +244,25 @@ internal static class PeerSockets
     }
 
     /// <summary>Sets a socket option (Linux); false elsewhere, when the kernel refuses it, or once the socket is closed.</summary>
+    private static bool TrySetInt32Option(Socket socket, int level, int name, int value)
+    {
+        Span<byte> bytes = stackalloc byte[sizeof(int)];
+        BitConverter.TryWriteBytes(bytes, value);
+        return TrySetOption(socket, level, name, bytes);
+    }
+
+    /// <summary>Reads an int socket option (Linux), or -1 where there is none to read.</summary>
+    private static int GetInt32Option(Socket socket, int level, int name)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return -1;
+        }
+
+        Span<byte> value = stackalloc byte[sizeof(int)];
+        return socket.GetRawSocketOption(level, name, value) == sizeof(int) ? BitConverter.ToInt32(value) : -1;
+    }
+
     private static bool TrySetOption(Socket socket, int level, int name, ReadOnlySpan<byte> value)
     {
         if (!OperatingSystem.IsLinux())

@@ -34,6 +34,12 @@ internal sealed class MessageReader
     /// <summary>Gets the message the last successful <see cref="TryRead"/> parsed.</summary>
     public PeerMessage Current { get; } = new();
 
+    /// <summary>
+    /// Gets how many more bytes the message at the start of the buffer needs, after <see cref="TryRead"/> returned
+    /// <see cref="WireReadStatus.NeedMoreData"/> with its length and id known and checked; 0 while they are not.
+    /// </summary>
+    public long MissingBytes { get; private set; }
+
     /// <summary>Gets how the peer broke the protocol, after <see cref="TryRead"/> returned <see cref="WireReadStatus.ProtocolError"/>.</summary>
     public WireError Error { get; private set; }
 
@@ -92,6 +98,7 @@ internal sealed class MessageReader
     /// <returns>What was found.</returns>
     public WireReadStatus TryRead(ref ReadOnlySequence<byte> buffer)
     {
+        MissingBytes = 0;
         if (buffer.Length < 4)
         {
             return WireReadStatus.NeedMoreData;
@@ -138,6 +145,7 @@ internal sealed class MessageReader
 
         if (buffer.Length < 4 + length)
         {
+            MissingBytes = 4 + length - buffer.Length;
             return WireReadStatus.NeedMoreData;
         }
 

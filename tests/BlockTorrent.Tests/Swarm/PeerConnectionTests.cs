@@ -266,6 +266,8 @@ public sealed class PeerConnectionTests
             return null;
         }
 
+        public long MissingBytes => 0;
+
         public void OnReceiveBatchEnd()
         {
         }

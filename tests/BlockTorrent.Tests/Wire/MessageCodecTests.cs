@@ -12,6 +12,32 @@ public sealed class MessageCodecTests
     private static readonly Gen<int[]> Cuts = Gen.ListOf(Gen.Choose(0, 200_000)).Select(l => l.ToArray());
 
     [Fact]
+    public void AMessageCutShortTellsHowManyBytesItStillNeedsOnceItsLengthAndIdHaveArrived()
+    {
+        Gen<(WireModel Message, int Cut)> gen =
+            from message in WireModel.Any()
+            from cut in Gen.Choose(0, 1_000_000)
+            select (message, cut);
+
+        Prop.ForAll(gen.ToArbitrary(), input =>
+        {
+            var output = new ArrayBufferWriter<byte>();
+            input.Message.WriteTo(output);
+            int total = output.WrittenCount;
+            int arrived = input.Cut % total;
+            MessageReader reader = WireModel.NewReader();
+
+            var partial = new ReadOnlySequence<byte>(output.WrittenMemory[..arrived]);
+            Assert.Equal(WireReadStatus.NeedMoreData, reader.TryRead(ref partial));
+            Assert.Equal(arrived >= 5 ? total - arrived : 0, reader.MissingBytes);
+
+            var whole = new ReadOnlySequence<byte>(output.WrittenMemory);
+            Assert.True(reader.TryRead(ref whole) is WireReadStatus.Message or WireReadStatus.KeepAlive, $"{input.Message} ({reader.Error})");
+            Assert.Equal(0, reader.MissingBytes);
+        }).CheckSeeded();
+    }
+
+    [Fact]
     public void EveryMessageRoundTripsThroughTheCodecWhateverTheSegmentBoundaries()
     {
         Gen<(WireModel[] Messages, int[] Cuts)> gen =

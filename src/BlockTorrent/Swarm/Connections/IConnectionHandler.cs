@@ -16,6 +16,12 @@ internal interface IConnectionHandler<TMessage>
     /// <returns>A reason to close the connection, or <see langword="null"/>.</returns>
     string? OnReceived(ref ReadOnlySequence<byte> buffer);
 
+    /// <summary>
+    /// Gets how many more bytes the message <see cref="OnReceived"/> stopped in the middle of needs before it can be
+    /// handled, when its length is known; 0 otherwise.
+    /// </summary>
+    long MissingBytes { get; }
+
     /// <summary>Runs once the bytes consumed by <see cref="OnReceived"/> are released, before the next read.</summary>
     void OnReceiveBatchEnd();
 

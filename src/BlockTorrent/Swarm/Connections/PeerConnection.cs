@@ -39,6 +39,15 @@ internal sealed class PeerConnection<TMessage>
 
     private const int FlushThreshold = 64 * 1024;
 
+    /// <summary>
+    /// The fewest missing bytes worth having the kernel wait for: below it, the message is a few packets from whole
+    /// and the extra socket option call would cost more than the wake-ups it saves.
+    /// </summary>
+    private const int MinReceiveLowWater = 4 * 1024;
+
+    /// <summary>The most bytes the kernel is asked to wait for: a block message and then some.</summary>
+    private const int MaxReceiveLowWater = 32 * 1024;
+
     private readonly Socket? _socket;
     private readonly Stream _stream;
     private readonly PipeReader _input;
@@ -54,6 +63,7 @@ internal sealed class PeerConnection<TMessage>
     private bool _sendIdle = true;
     private int _closed;
     private int _unsentLimit;
+    private int _receiveLowWater = 1;
     private ulong _uploadCap = ulong.MaxValue;
 
     /// <summary>Initializes a new connection over a socket's stream (its own, or TLS over it), which owns the socket.</summary>
@@ -66,6 +76,10 @@ internal sealed class PeerConnection<TMessage>
         : this(stream, (IPEndPoint)socket.RemoteEndPoint!, time, logger, cancellationToken)
     {
         _socket = socket;
+
+        // Over TLS the socket carries records, whose bytes are not the messages' and part of which the TLS stream may
+        // already hold: waiting for a count of them could wait for bytes that never come.
+        ReceivesPlain = stream is NetworkStream;
 
         // The kernel holds little unsent data (more once the upload rate shows it can use more).
         _unsentLimit = PeerSockets.TrySetUnsentLimit(socket, PeerSockets.InitialUnsentLimit) ? PeerSockets.InitialUnsentLimit : 0;
@@ -109,6 +123,14 @@ internal sealed class PeerConnection<TMessage>
     /// </summary>
     /// <value>The default is <see cref="DefaultSendTimeout"/> (two minutes).</value>
     public TimeSpan SendTimeout { get; init; } = DefaultSendTimeout;
+
+    /// <summary>
+    /// Gets a value indicating whether the socket carries the messages' own bytes (no TLS), so that while a long
+    /// message is arriving the kernel is told to wake the receive loop only once the rest of it is there (see
+    /// <see cref="IConnectionHandler{TMessage}.MissingBytes"/>): a 16 KiB block then costs one or two reads instead of
+    /// one per packet or two, each a wake-up and a hop through the thread pool.
+    /// </summary>
+    public bool ReceivesPlain { get; }
 
     /// <summary>Gets how many messages are queued and not yet written.</summary>
     public int Queued => Volatile.Read(ref _queued);
@@ -224,6 +246,14 @@ internal sealed class PeerConnection<TMessage>
         }
     }
 
+    private void SetReceiveLowWater(int bytes)
+    {
+        if (bytes != _receiveLowWater && PeerSockets.TrySetReceiveLowWater(_socket!, bytes))
+        {
+            _receiveLowWater = bytes;
+        }
+    }
+
     /// <summary>Reads the round trip the kernel measures.</summary>
     /// <param name="roundTrip">The round trip.</param>
     /// <returns>Whether it is known.</returns>
@@ -282,6 +312,14 @@ internal sealed class PeerConnection<TMessage>
                 {
                     reason = error;
                     break;
+                }
+
+                if (ReceivesPlain)
+                {
+                    // Everything the pipe held was examined, so what the message still lacks is all in the kernel
+                    // or still on its way.
+                    long missing = _handler.MissingBytes;
+                    SetReceiveLowWater(missing >= MinReceiveLowWater ? (int)Math.Min(missing, MaxReceiveLowWater) : 1);
                 }
 
                 _handler.OnReceiveBatchEnd();
