@@ -436,7 +436,7 @@ internal sealed class PiecePicker
     /// </summary>
     /// <param name="peer">The sender.</param>
     /// <param name="block">The block as the piece message names it.</param>
-    /// <returns><see langword="true"/> when the caller may copy the block into the buffer and must then call <see cref="EndReceive"/>.</returns>
+    /// <returns><see langword="true"/> when the caller may copy the block into the buffer and must then call <see cref="EndReceive(PickerPeer, BlockRequest, bool, List{PieceCancel}?)"/> (or the overload that checks the leaf hash).</returns>
     public bool TryBeginReceive(PickerPeer peer, BlockRequest block)
     {
         ArgumentNullException.ThrowIfNull(peer);
@@ -484,6 +484,53 @@ internal sealed class PiecePicker
 
         return p.IsComplete;
     }
+
+    /// <summary>
+    /// Finishes a claimed block whose bytes are in the piece buffer, checking them against the piece's leaf hash when
+    /// its leaves are known: a block that matches is received and verified (it may be passed on); one that does not is
+    /// not received, and may be requested again, and <paramref name="mismatch"/> names its sender as the culprit.
+    /// Without leaves it is <see cref="EndReceive(PickerPeer, BlockRequest, bool, List{PieceCancel}?)"/> with success.
+    /// </summary>
+    /// <param name="peer">The sender.</param>
+    /// <param name="block">The block passed to <see cref="TryBeginReceive"/>.</param>
+    /// <param name="data">The block's bytes as copied into the buffer.</param>
+    /// <param name="cancels">Receives the cancels to send to other peers that requested the same block.</param>
+    /// <param name="mismatch">Set when the block does not match its leaf hash.</param>
+    /// <returns><see langword="true"/> when the piece is now complete and may be committed.</returns>
+    public bool EndReceive(PickerPeer peer, BlockRequest block, ReadOnlySpan<byte> data, List<PieceCancel>? cancels, out bool mismatch)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        mismatch = false;
+        if (!_progress.TryGetValue(block.Piece, out PieceProgress? p) || p.Leaves is not { } leaves)
+        {
+            return EndReceive(peer, block, success: true, cancels);
+        }
+
+        int b = p.BlockIndexOf(block.Offset, block.Length);
+        if (b < 0 || !p.IsReceiving(b))
+        {
+            return false;
+        }
+
+        mismatch = !leaves.Matches(b, data);
+        p.EndReceive(b, peer, success: !mismatch, verified: !mismatch);
+        if (mismatch)
+        {
+            p.RemoveRequest(b, peer);
+            return false;
+        }
+
+        p.RemoveAllRequests(b, peer, cancels);
+        return p.IsComplete;
+    }
+
+    /// <summary>Gives a started piece its proven leaf hashes (see <see cref="PieceProgress.SetLeaves"/>).</summary>
+    /// <param name="piece">The piece index.</param>
+    /// <param name="leaves">The leaves, proven against the piece's hash.</param>
+    /// <param name="buffer">The piece's buffer.</param>
+    /// <returns><see langword="false"/> when the piece is not started or already has leaves.</returns>
+    public bool SetLeaves(int piece, LeafHashes leaves, ReadOnlySpan<byte> buffer) =>
+        _progress.TryGetValue(piece, out PieceProgress? p) && p.SetLeaves(leaves, buffer);
 
     /// <summary>Gets the peers whose blocks make up a completed piece (call before <see cref="PieceFinished"/>).</summary>
     /// <param name="piece">The piece index.</param>

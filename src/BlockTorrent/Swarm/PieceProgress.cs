@@ -17,6 +17,7 @@ internal sealed class PieceProgress
     private const byte Received = 0x80;
     private const byte Receiving = 0x40;
     private const byte Local = 0x20;
+    private const byte Verified = 0x10;
     private const byte RequestCountMask = 0x0F;
 
     private readonly byte[] _state;
@@ -65,6 +66,12 @@ internal sealed class PieceProgress
     /// <summary>Gets a value indicating whether every block is in the buffer and none is still arriving.</summary>
     public bool IsComplete => ReceivedCount == BlockCount && ReceivingCount == 0;
 
+    /// <summary>Gets the piece's BEP 52 leaf hashes once proven (block relaying, docs/BLOCK-RELAY.md), or <see langword="null"/>.</summary>
+    public LeafHashes? Leaves { get; private set; }
+
+    /// <summary>Gets the number of received blocks that matched their leaf hash (the only ones that may be passed on).</summary>
+    public int VerifiedCount { get; private set; }
+
     /// <summary>Gets the peers whose blocks are in the buffer (for blame when the piece fails its hash check).</summary>
     public IReadOnlyList<PickerPeer> Contributors => _contributors;
 
@@ -98,6 +105,8 @@ internal sealed class PieceProgress
         UnrequestedCount = 0;
         LocalCount = 0;
         ReceivingCount = 0;
+        Leaves = null;
+        VerifiedCount = 0;
     }
 
     /// <summary>
@@ -150,6 +159,41 @@ internal sealed class PieceProgress
     }
 
     public int RequestCount(int block) => _state[block] & RequestCountMask;
+
+    /// <summary>Gets a value indicating whether a received block matched its leaf hash.</summary>
+    /// <param name="block">The block index.</param>
+    /// <returns><see langword="true"/> once verified.</returns>
+    public bool IsVerified(int block) => (_state[block] & Verified) != 0;
+
+    /// <summary>
+    /// Takes the piece's proven leaf hashes and checks the blocks already received against them: a block that matches
+    /// is verified; one that does not stays received but unverified, so it is never passed on, and the check of the
+    /// whole piece fails and blames as it always does. Blocks filled in locally are not checked (they are ours).
+    /// </summary>
+    /// <param name="leaves">The leaves, proven against the piece's hash.</param>
+    /// <param name="buffer">The piece's buffer (at least <see cref="Size"/> bytes).</param>
+    /// <returns><see langword="false"/> when leaves are already known or are for another number of blocks.</returns>
+    public bool SetLeaves(LeafHashes leaves, ReadOnlySpan<byte> buffer)
+    {
+        ArgumentNullException.ThrowIfNull(leaves);
+        if (Leaves is not null || leaves.BlockCount != BlockCount || buffer.Length < Size)
+        {
+            return false;
+        }
+
+        Leaves = leaves;
+        for (int b = 0; b < BlockCount; b++)
+        {
+            BlockRequest block = GetBlock(b);
+            if ((_state[b] & (Received | Local)) == Received && leaves.Matches(b, buffer.Slice(block.Offset, block.Length)))
+            {
+                _state[b] |= Verified;
+                VerifiedCount++;
+            }
+        }
+
+        return true;
+    }
 
     public bool IsReceived(int block) => (_state[block] & Received) != 0;
 
@@ -253,14 +297,15 @@ internal sealed class PieceProgress
         return true;
     }
 
-    public void EndReceive(int block, PickerPeer peer, bool success)
+    public void EndReceive(int block, PickerPeer peer, bool success, bool verified = false)
     {
         _state[block] &= unchecked((byte)~Receiving);
         ReceivingCount--;
         if (success)
         {
-            _state[block] |= Received;
+            _state[block] |= verified ? (byte)(Received | Verified) : Received;
             ReceivedCount++;
+            VerifiedCount += verified ? 1 : 0;
             if (!_contributors.Contains(peer))
             {
                 _contributors.Add(peer);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using BlockTorrent.Swarm;
 using BlockTorrent.Testing;
 using BlockTorrent.Wire;
@@ -82,6 +83,72 @@ public sealed class BlockRelayPickerTests
     }
 
     [Fact]
+    public void ABlockMatchingItsLeafIsVerifiedAndOneThatDoesNotIsWantedAgainWithItsSenderNamed()
+    {
+        (PiecePicker picker, PickerPeer liar, byte[] piece, byte[] buffer) = StartFromASeed(pieces: 1);
+        PickerPeer honest = Peer(picker);
+        honest.Has.SetAll();
+        Assert.True(picker.SetLeaves(0, LeafHashes.Compute(piece, Blocks), buffer));
+        List<BlockRequest> asked = Pick(picker, liar);
+        Assert.Equal(Blocks, asked.Count);
+
+        Assert.False(Deliver(picker, liar, asked[0], piece, buffer, out bool goodMismatch));
+        byte[] junk = (byte[])piece.Clone();
+        junk[PiecePicker.BlockSize + 5] ^= 1;
+        Assert.False(Deliver(picker, liar, asked[1], junk, buffer, out bool badMismatch));
+
+        PieceProgress progress = picker.Progress(0)!;
+        Assert.False(goodMismatch);
+        Assert.True(progress.IsVerified(0));
+        Assert.True(badMismatch);
+        Assert.False(progress.IsReceived(1));
+        Assert.Equal(1, progress.VerifiedCount);
+        Assert.Equal(1, progress.UnrequestedCount);
+        Assert.Equal(1, Pick(picker, honest)[0].Offset / PiecePicker.BlockSize);
+    }
+
+    [Fact]
+    public void LeavesArrivingAfterBlocksVerifyThoseThatMatchAndLeaveTheOthersUnverified()
+    {
+        (PiecePicker picker, PickerPeer peer, byte[] piece, byte[] buffer) = StartFromASeed(pieces: 1);
+        List<BlockRequest> asked = Pick(picker, peer);
+        byte[] junk = (byte[])piece.Clone();
+        junk[(2 * PiecePicker.BlockSize) + 9] ^= 1;
+        Assert.False(Deliver(picker, peer, asked[0], piece, buffer, out _));
+        Assert.False(Deliver(picker, peer, asked[2], junk, buffer, out bool unchecked2));
+
+        Assert.True(picker.SetLeaves(0, LeafHashes.Compute(piece, Blocks), buffer));
+
+        PieceProgress progress = picker.Progress(0)!;
+        Assert.False(unchecked2);
+        Assert.True(progress.IsVerified(0));
+        Assert.True(progress.IsReceived(2));
+        Assert.False(progress.IsVerified(2));
+        Assert.False(picker.SetLeaves(0, LeafHashes.Compute(piece, Blocks), buffer));
+    }
+
+    [Fact]
+    public void AProgressReusedForTheNextPieceForgetsItsLeavesAndVerifiedBlocks()
+    {
+        (PiecePicker picker, PickerPeer peer, byte[] piece, byte[] buffer) = StartFromASeed(pieces: 2);
+        int first = peer.LastPiece;
+        Assert.True(picker.SetLeaves(first, LeafHashes.Compute(piece, Blocks), buffer));
+        foreach (BlockRequest block in Pick(picker, peer))
+        {
+            Deliver(picker, peer, block with { Piece = first }, piece, buffer, out _);
+        }
+
+        picker.PieceFinished(first, verified: true);
+
+        int second = picker.StartPiece(peer);
+        PieceProgress progress = picker.Progress(second)!;
+        Assert.NotEqual(first, second);
+        Assert.Null(progress.Leaves);
+        Assert.Equal(0, progress.VerifiedCount);
+        Assert.False(picker.SetLeaves(second, LeafHashes.Compute(piece.AsSpan(0, PiecePicker.BlockSize), Blocks), buffer));
+    }
+
+    [Fact]
     public void ThePickerNeverAsksAPeerForABlockItNeitherHoldsWholeNorAnnounced() =>
         Prop.ForAll(PropertyCheck.ScenarioSeeds, seed => NeverAsksForUnheldBlocks(seed)).CheckSeeded(maxTest: 200);
 
@@ -144,6 +211,25 @@ public sealed class BlockRelayPickerTests
         }
 
         return message;
+    }
+
+    // A picker of all-wanted pieces with one started, ready piece from a peer holding everything, and that piece's bytes.
+    private static (PiecePicker Picker, PickerPeer Peer, byte[] Piece, byte[] Buffer) StartFromASeed(int pieces)
+    {
+        PiecePicker picker = AllWanted(pieces);
+        PickerPeer peer = Peer(picker);
+        peer.Has.SetAll();
+        int started = picker.StartPiece(peer);
+        Assert.True(picker.MarkReady(started));
+        return (picker, peer, RandomNumberGenerator.GetBytes(PieceLength), new byte[PieceLength]);
+    }
+
+    // Copies a block's bytes from the piece into the buffer, as a session does, and ends its receive with the check.
+    private static bool Deliver(PiecePicker picker, PickerPeer peer, BlockRequest block, byte[] piece, byte[] buffer, out bool mismatch)
+    {
+        Assert.True(picker.TryBeginReceive(peer, block));
+        piece.AsSpan(block.Offset, block.Length).CopyTo(buffer.AsSpan(block.Offset));
+        return picker.EndReceive(peer, block, buffer.AsSpan(block.Offset, block.Length), null, out mismatch);
     }
 
     private static List<BlockRequest> Pick(PiecePicker picker, PickerPeer peer)
