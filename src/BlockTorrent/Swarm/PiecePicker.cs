@@ -194,7 +194,8 @@ internal sealed class PiecePicker
 
     /// <summary>Forgets a peer that left: its pieces leave the availability and its requests are released.</summary>
     /// <param name="peer">The peer.</param>
-    public void RemovePeer(PickerPeer peer)
+    /// <returns>The bytes its released requests asked for.</returns>
+    public long RemovePeer(PickerPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
         for (int i = peer.Has.NextSet(0); i >= 0; i = peer.Has.NextSet(i + 1))
@@ -202,7 +203,7 @@ internal sealed class PiecePicker
             _availability[i]--;
         }
 
-        ReleaseRequests(peer);
+        ReleaseRequests(peer, out long bytes);
         foreach (PieceProgress p in _ordered)
         {
             if (ReferenceEquals(p.ExclusivePeer, peer))
@@ -210,6 +211,8 @@ internal sealed class PiecePicker
                 p.ExclusivePeer = null;
             }
         }
+
+        return bytes;
     }
 
     /// <summary>
@@ -218,10 +221,17 @@ internal sealed class PiecePicker
     /// </summary>
     /// <param name="peer">The peer.</param>
     /// <returns>The number of requests released.</returns>
-    public int ReleaseRequests(PickerPeer peer)
+    public int ReleaseRequests(PickerPeer peer) => ReleaseRequests(peer, out _);
+
+    /// <summary>Forgets every outstanding request of a peer, as <see cref="ReleaseRequests(PickerPeer)"/>, saying how many bytes they asked for.</summary>
+    /// <param name="peer">The peer.</param>
+    /// <param name="bytes">The bytes the released requests asked for.</param>
+    /// <returns>The number of requests released.</returns>
+    public int ReleaseRequests(PickerPeer peer, out long bytes)
     {
         ArgumentNullException.ThrowIfNull(peer);
         int released = 0;
+        bytes = 0;
         if (peer.Outstanding == 0)
         {
             return 0;
@@ -234,6 +244,7 @@ internal sealed class PiecePicker
                 if (p.RemoveRequest(b, peer))
                 {
                     released++;
+                    bytes += Math.Min(p.BlockSize, p.Size - (b * p.BlockSize));
                 }
             }
         }

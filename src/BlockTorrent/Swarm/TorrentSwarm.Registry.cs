@@ -36,7 +36,8 @@ internal sealed partial class TorrentSwarm
 
             Extensions.OnPeerClosed(session);
 
-            Picker?.RemovePeer(session.Pick);
+            // Its outstanding requests took their bytes from the download cap and will not bring them.
+            Download.Refund(Picker?.RemovePeer(session.Pick) ?? 0);
             _offers?.OnPeerClosed(session);
 
             InterruptRentsLocked();

@@ -19,8 +19,21 @@ internal sealed partial class TorrentSwarm
         lock (Sync)
         {
             session.Pick.IsChokingUs = true;
-            Picker?.ReleaseRequests(session.Pick);
+            RefundReleasedLocked(session.Pick);
             InterruptRentsLocked();
+        }
+    }
+
+    /// <summary>
+    /// Releases a peer's outstanding requests (it choked us, or stalled) and gives their bytes back to the download
+    /// cap, which they took when they were sent: they will not bring them, as a rejected request will not.
+    /// </summary>
+    private void RefundReleasedLocked(PickerPeer peer)
+    {
+        if (Picker is { } picker)
+        {
+            picker.ReleaseRequests(peer, out long bytes);
+            Download.Refund(bytes);
         }
     }
 

@@ -52,7 +52,7 @@ internal sealed partial class TorrentSwarm
                 if (s.Pick.Outstanding > 0 && now - s.LastProgress > timeout)
                 {
                     Log.PeerStalled(Logger, s.Remote, s.Pick.Outstanding);
-                    Picker?.ReleaseRequests(s.Pick);
+                    RefundReleasedLocked(s.Pick);
                     s.Queue.Reset();
                     s.LastProgress = now;
                     InterruptRentsLocked();

@@ -194,6 +194,38 @@ public sealed class BandwidthCapTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => deploying);
     }
 
+    [Fact]
+    public async Task RequestsLostToAChokeGiveTheirBytesBackToTheDownloadCap()
+    {
+        // As above, but the peer answers every request by choking and unchoking: the requests it discards never
+        // bring their bytes, so the client asks again only with those bytes given back.
+        var (_, manifest) = await SwarmTestImages.CreateAsync(4 * 1024 * 1024, seed: 184);
+        await using var peer = new HostilePeer(manifest, async (connection, ct) =>
+        {
+            await connection.HaveAllAndUnchokeAsync(ct);
+            await connection.ServeAsync(
+                _ => connection.SendAsync(
+                    w =>
+                    {
+                        MessageWriter.WriteSimple(w, MessageId.Choke);
+                        MessageWriter.WriteSimple(w, MessageId.Unchoke);
+                    },
+                    ct),
+                ct);
+        });
+        BlockTorrentClientOptions options = SwarmTestImages.Loopback();
+        options.MaxDownloadRate = 64 * 1024;
+        await using var client = new BlockTorrentClient(options, null, new FakeTimeProvider());
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task deploying = client.DeployAsync(manifest, new MemoryBlockDevice(manifest.Length), SwarmTestImages.From(peer.EndPoint), null, cts.Token);
+        int affordable = (int)(TokenBucket.MinimumCapacity / PiecePicker.BlockSize);
+
+        await Eventually.TrueAsync(() => peer.RequestsReceived >= 10 * affordable, TimeSpan.FromSeconds(60), () => $"the peer got {peer.RequestsReceived} requests; the cap affords {affordable} without refunds", cts.Token);
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => deploying);
+    }
+
     /// <summary>Moves the clock a step, then gives the clients until their next write (or as long again in real time) to act on it.</summary>
     private static async Task StepAsync(FakeTimeProvider time, CountingDevice target, Task deploy, CancellationToken cancellationToken)
     {
