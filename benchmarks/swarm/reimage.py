@@ -16,9 +16,14 @@ Loopback is faster than the disk read; a fleet's link is not. --max-download-rat
 `deploy --max-download-rate` takes them, powers of 1024: 100M is 0.84 Gbit/s, 12M is 101 Mbit/s) caps every deploy's download,
 and the rounds run once for each rate ("none" for no cap); a summary gives each build's median and range per rate.
 
+--previous gives the --cli build `deploy --previous last-month.torrent` (the manifest of what the target holds, made
+with --cli), so its check knows where each piece sits; the --before build deploys as before. Either build may also
+remember what it deployed beside the target (TARGET.blocktorrent-deployed.torrent): the file is removed after every
+deploy, so no run sees another's. --previous-both gives both builds the flag (the --before build must know it).
+
     benchmarks/swarm/reimage.py --cli NEW_BlockTorrent.Cli.dll --before OLD_BlockTorrent.Cli.dll
         [--size 1GiB] [--piece-size 1MiB] [--changed 0.10] [--moved 0.05] [--runs 2] [--dir /var/tmp] [--json FILE]
-        [--max-download-rate none,100M,12M]
+        [--max-download-rate none,100M,12M] [--previous | --previous-both]
 
 Files are written under a temporary folder of --dir, removed on exit; processes are stopped by their PID.
 """
@@ -85,8 +90,10 @@ def wait_for_port(port, process, bound=60):
     sys.exit(f"the seed did not listen on port {port} within {bound} s")
 
 
-def deploy(cli, torrent, target, seed_port, rate):
+def deploy(cli, torrent, target, seed_port, rate, previous=None):
     cap = [] if rate == "none" else ["--max-download-rate", rate]
+    if previous is not None:
+        cap += ["--previous", previous]
     started = time.time()
     result = subprocess.run([*cli_command(cli), "deploy", torrent, "--target", target, "--peer", f"127.0.0.1:{seed_port}",
                              "--listen", "127.0.0.1:0", "--json", "--timeout", "30m", *cap],
@@ -160,6 +167,8 @@ def main():
     parser.add_argument("--dir", default="/var/tmp")
     parser.add_argument("--seed", type=int, default=185, help="the random choice of changed and moved pieces")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--previous", action="store_true", help="deploy with --cli given --previous last-month.torrent")
+    parser.add_argument("--previous-both", action="store_true", help="give both builds --previous last-month.torrent")
     parser.add_argument("--max-download-rate", default="none",
                         help="comma-separated download caps for every deploy (e.g. 100M,12M); 'none' for no cap")
     args = parser.parse_args()
@@ -170,6 +179,9 @@ def main():
         expected = sha256(new)
         torrent = os.path.join(work, "this-month.torrent")
         subprocess.run([*cli_command(args.cli), "create", new, "--output", torrent, "--piece-size", str(args.piece_size)], check=True, stdout=subprocess.DEVNULL)
+        old_torrent = os.path.join(work, "last-month.torrent")
+        if args.previous or args.previous_both:
+            subprocess.run([*cli_command(args.cli), "create", old, "--output", old_torrent, "--piece-size", str(args.piece_size)], check=True, stdout=subprocess.DEVNULL)
         port = 20000 + os.getpid() % 20000
         seed = subprocess.Popen([*cli_command(args.cli), "seed", torrent, "--source", new, "--listen", f"127.0.0.1:{port}", "--no-super-seed"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -181,11 +193,15 @@ def main():
                     target = os.path.join(work, "target.img")
                     shutil.copyfile(old, target)
                     load = os.getloadavg()[0]
-                    r = deploy(cli, torrent, target, port, rate)
+                    hinted = args.previous_both or (args.previous and label == "now")
+                    r = deploy(cli, torrent, target, port, rate, old_torrent if hinted else None)
                     if sha256(target) != expected:
                         sys.exit(f"the {label} build's target differs from this month's image")
                     os.remove(target)
-                    r.update(build=label, run=run + 1, rate=rate, load=load)
+                    remembered = target + ".blocktorrent-deployed.torrent"
+                    if os.path.exists(remembered):
+                        os.remove(remembered)
+                    r.update(build=label, run=run + 1, rate=rate, load=load, previous=hinted)
                     results.append(r)
                     print(f"cap {rate:<5} run {run + 1} {label:<6} load {load:4.1f} fetched {r['bytes_downloaded'] / MIB:8.1f} MiB ({r['pieces_from_peers']} pieces)  first byte {ms(r['deploy_first_byte_seconds'])} ms, piece {ms(r['deploy_first_piece_seconds'])} ms from the deploy's start (first snapshot with bytes {r['first_byte_seconds'] if r['first_byte_seconds'] is None else round(r['first_byte_seconds'], 1)} s from launch, first report {r['first_report_seconds'] if r['first_report_seconds'] is None else round(r['first_report_seconds'], 1)} s)  total {r['total_seconds']:6.1f} s", flush=True)
     finally:
