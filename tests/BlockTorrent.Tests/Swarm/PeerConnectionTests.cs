@@ -12,7 +12,7 @@ namespace BlockTorrent.Tests.Swarm;
 /// <summary>The transport under every peer session, over an in-memory pipe instead of a socket.</summary>
 public sealed class PeerConnectionTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task MessagesQueuedTogetherAreWrittenSmallOnesFirstAndBulkInTheOrderQueued()
@@ -83,18 +83,26 @@ public sealed class PeerConnectionTests
         (PeerConnection<Frame> connection, FrameHandler handler, Pipe toPeer, Pipe fromPeer) = Open(time, StuckPeer());
         Task loops = connection.Start(handler);
 
-        // Ten minutes of sends in one go, and a peer that takes one frame a minute: the queue never empties, but the
-        // sends move, so the send timeout (two minutes) never runs out.
+        // Ten minutes of sends in one go, and a peer that takes one frame a minute: the queue stays full for nine
+        // minutes, but the sends move, so the send timeout (two minutes) never runs out.
         for (int i = 0; i < 10; i++)
         {
             connection.Send(new Frame(i, Bulk: true, Padding: 64 * 1024));
         }
 
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        bounded.CancelAfter(Bound);
         for (int minute = 0; minute < 10; minute++)
         {
-            // The next frame in the pipe means the send loop moved (and restarted its timeout) before writing it.
-            ReadResult read = await toPeer.Reader.ReadAsync(TestContext.Current.CancellationToken);
-            toPeer.Reader.AdvanceTo(read.Buffer.End);
+            // The peer takes this frame whole; the first bytes of the next one mean the send loop saw this one's
+            // flush complete (and restarted its timeout) before writing them. Only then does the minute pass.
+            await ConsumeAsync(toPeer.Reader, 5 + (64 * 1024), bounded.Token);
+            if (minute == 9)
+            {
+                break;
+            }
+
+            await PeekAsync(toPeer.Reader, bounded.Token);
             for (int second = 0; second < 60; second++)
             {
                 time.Advance(TimeSpan.FromSeconds(1));
@@ -196,6 +204,25 @@ public sealed class PeerConnectionTests
         BinaryPrimitives.WriteInt32BigEndian(frame, 1);
         frame[4] = (byte)id;
         return frame;
+    }
+
+    /// <summary>Takes exactly <paramref name="count"/> bytes from the pipe, however they arrive.</summary>
+    private static async Task ConsumeAsync(PipeReader reader, long count, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            ReadResult result = await reader.ReadAsync(cancellationToken);
+            long take = Math.Min(count, result.Buffer.Length);
+            count -= take;
+            reader.AdvanceTo(result.Buffer.GetPosition(take));
+        }
+    }
+
+    /// <summary>Waits until the pipe holds at least a byte, and leaves it there.</summary>
+    private static async Task PeekAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        ReadResult result = await reader.ReadAsync(cancellationToken);
+        reader.AdvanceTo(result.Buffer.Start);
     }
 
     private static async Task<List<int>> ReadFramesAsync(PipeReader reader, int count)

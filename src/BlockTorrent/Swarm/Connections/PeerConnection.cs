@@ -373,7 +373,10 @@ internal sealed class PeerConnection<TMessage>
             // the megabytes the peer asked of us, or in a swarm where every pair trades both ways each end learns of
             // the other's pieces, and gets its requests answered, only after its own upload to that peer drains.
             var bulk = new Queue<TMessage>();
-            do
+
+            // Nothing happens until there is something to send: a first pass over an empty queue would only mark the
+            // connection as having sent just now, whenever the loop got its first turn.
+            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false))
             {
                 Volatile.Write(ref _sendIdle, false);
                 ArmSendTimer(force: true);
@@ -428,7 +431,6 @@ internal sealed class PeerConnection<TMessage>
                 _sendTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
                 Volatile.Write(ref _sendIdle, true);
             }
-            while (await queue.WaitToReadAsync(ct).ConfigureAwait(false));
         }
         catch (Exception e) when (CloseReason(e) is { } why)
         {
