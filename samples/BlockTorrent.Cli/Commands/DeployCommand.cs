@@ -396,7 +396,7 @@ internal static class DeployCommand
             pump.Event("start", $"deploying {manifest.Name} ({ByteSize.Format(manifest.Length)}, {manifest.PieceCount} pieces) to {device.Name}; listening on {client.LocalEndPoint}");
             if (previous is not null)
             {
-                pump.Event("previous", $"{device.Name} holds {previous.Name} (its manifest says where each piece sits): fetching only what changed");
+                pump.Event("previous", $"{device.Name} should hold {previous.Name}: its manifest says where each piece may already sit (a hint; every piece is verified against the new manifest)");
             }
 
             using var watching = CancellationTokenSource.CreateLinkedTokenSource(deployStop.Token);
