@@ -344,6 +344,23 @@ def scratch_peak(log):
     return None
 
 
+def cpu_of(processes):
+    """The user and system CPU seconds of the processes, together."""
+    both = [cpu_seconds(p.pid) for p in processes]
+    return sum(u for u, _ in both), sum(s for _, s in both)
+
+
+def finish_targets(lab, args, seed, targets, start):
+    """Once the fast targets are done: gives a slow last target 5 s more, then reads the lab's counters, the CPU of the
+    seed and every target, and each target's time from `start` (None for one that never completed)."""
+    if args.slow_rate:
+        wait_for(lambda: complete_time(targets[-1][1]) is not None or targets[-1][0].poll() is not None, 5)
+    after = lab.counters()
+    user, sys_ = cpu_of([seed] + [p for p, _ in targets])
+    times = [None if (t := complete_time(log)) is None else round(t - start, 2) for _, log in targets]
+    return after, user, sys_, times
+
+
 def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags, source=None, deploy_flags=()):
     seed_log = os.path.join(work, "seed.log")
     tracker = f"{lab.address(0)}:{TRACKER_PORT}"
@@ -374,18 +391,7 @@ def run_blocktorrent(lab, args, cli, torrent, image, work, timeout, seed_flags, 
         return all(complete_time(log) is not None or p.poll() is not None for p, log in targets[:fast])
 
     wait_for(sample, timeout)
-    if args.slow_rate:
-        wait_for(lambda: complete_time(targets[-1][1]) is not None or targets[-1][0].poll() is not None, 5)
-    after = lab.counters()
-    user = sys_ = 0.0
-    for p in [seed] + [p for p, _ in targets]:
-        u, s = cpu_seconds(p.pid)
-        user += u
-        sys_ += s
-    times = []
-    for p, log in targets:
-        t = complete_time(log)
-        times.append(None if t is None else round(t - start, 2))
+    after, user, sys_, times = finish_targets(lab, args, seed, targets, start)
     lab.stop_all()
     exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(times, 1))
     return times, before, after, user, sys_, exact, cpu_done, [scratch_peak(log) for _, log in targets]
@@ -418,15 +424,7 @@ def run_libtorrent(lab, args, torrent, image, work, timeout):
         targets.append((p, log))
     fast = args.targets - 1 if args.slow_rate else args.targets
     wait_for(lambda: all(complete_time(log) is not None or p.poll() is not None for p, log in targets[:fast]), timeout)
-    if args.slow_rate:
-        wait_for(lambda: complete_time(targets[-1][1]) is not None or targets[-1][0].poll() is not None, 5)
-    after = lab.counters()
-    user = sys_ = 0.0
-    for p in [seed] + [p for p, _ in targets]:
-        u, s = cpu_seconds(p.pid)
-        user += u
-        sys_ += s
-    times = [None if complete_time(log) is None else round(complete_time(log) - start, 2) for _, log in targets]
+    after, user, sys_, times = finish_targets(lab, args, seed, targets, start)
     lab.stop_all()
     name = os.path.basename(image)
     exact = all(t is None or bit_exact(image, os.path.join(work, f"lt-t{i}", name)) for i, t in enumerate(times, 1))
@@ -455,11 +453,7 @@ def run_udpcast(lab, args, image, work, timeout):
 
     wait_for(poll, timeout, 0.1)
     after = lab.counters()
-    user = sys_ = 0.0
-    for p in [sender] + receivers:
-        u, s = cpu_seconds(p.pid)
-        user += u
-        sys_ += s
+    user, sys_ = cpu_of([sender] + receivers)
     lab.stop_all()
     exact = all(t is None or bit_exact(image, os.path.join(work, f"t{i}.raw")) for i, t in enumerate(done, 1))
     return done, before, after, user, sys_, exact, None, None

@@ -184,13 +184,14 @@ public sealed class BlockTorrentClient : IAsyncDisposable
         if (checkBeside)
         {
             swarm.BeginCheck();
-            PreviousImageHint? hint = options.PreviousManifest is { } previous ? PreviousImageHint.Create(manifest, previous) : null;
+            var index = PieceContentIndex.For(manifest);
+            PreviousImageHint? hint = options.PreviousManifest is { } previous ? PreviousImageHint.Create(manifest, previous, index) : null;
             if (options.PreviousManifest is not null && hint is null)
             {
                 Log.PreviousManifestNotComparable(_host.Logger, options.PreviousManifest.Name, manifest.Name);
             }
 
-            check = new BackgroundCheck(manifest, device, writer, PieceContentIndex.For(manifest), swarm, _host.Logger, Environment.ProcessorCount, _host.Time, hint);
+            check = new BackgroundCheck(manifest, device, writer, index, swarm, _host.Logger, Environment.ProcessorCount, _host.Time, hint);
         }
 
         if (streaming is not null)

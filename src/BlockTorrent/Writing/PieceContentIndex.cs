@@ -19,10 +19,10 @@ internal sealed class PieceContentIndex
     private readonly Dictionary<Key, int> _canonicalByHash;
     private readonly bool _v2;
 
-    private PieceContentIndex(TorrentManifest manifest)
+    private PieceContentIndex(TorrentManifest manifest, bool v2)
     {
         _manifest = manifest;
-        _v2 = !manifest.GetPieceHashV2(0).IsEmpty;
+        _v2 = v2;
         _canonicalByHash = new Dictionary<Key, int>(manifest.PieceCount - manifest.ZeroPieceCount - manifest.DuplicatePieceCount);
         for (int piece = 0; piece < manifest.PieceCount; piece++)
         {
@@ -39,8 +39,20 @@ internal sealed class PieceContentIndex
     public static PieceContentIndex For(TorrentManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        return new PieceContentIndex(manifest);
+        return new PieceContentIndex(manifest, !manifest.GetPieceHashV2(0).IsEmpty);
     }
+
+    /// <summary>Builds the index of a manifest's pieces by their SHA-1 hashes, to compare them with a manifest that has no others.</summary>
+    /// <param name="manifest">The manifest, with v1 piece hashes.</param>
+    /// <returns>The index.</returns>
+    public static PieceContentIndex ForV1(TorrentManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return new PieceContentIndex(manifest, v2: false);
+    }
+
+    /// <summary>Gets a value indicating whether the index is keyed by SHA-256 merkle roots (else by SHA-1 hashes).</summary>
+    public bool UsesV2 => _v2;
 
     /// <summary>Finds the piece whose bytes <paramref name="data"/> are.</summary>
     /// <param name="data">A region of the target, as long as a piece.</param>
@@ -59,14 +71,23 @@ internal sealed class PieceContentIndex
             hasher.ComputeSha1(data, hash);
         }
 
+        return FindByHash(hash, data.Length);
+    }
+
+    /// <summary>Finds the piece with a hash of the index's kind (see <see cref="UsesV2"/>) and a size.</summary>
+    /// <param name="hash">The hash.</param>
+    /// <param name="size">The piece's size.</param>
+    /// <returns>The canonical piece with that hash and size, or -1.</returns>
+    public int FindByHash(ReadOnlySpan<byte> hash, int size)
+    {
         // The key narrows the search to one candidate; the full hash decides.
-        return _canonicalByHash.TryGetValue(new Key(hash, data.Length), out int piece) && HashOf(piece).SequenceEqual(hash) ? piece : -1;
+        return _canonicalByHash.TryGetValue(new Key(hash, size), out int piece) && HashOf(piece).SequenceEqual(hash) ? piece : -1;
     }
 
     private ReadOnlySpan<byte> HashOf(int piece) => _v2 ? _manifest.GetPieceHashV2(piece) : _manifest.GetPieceHashV1(piece);
 
     /// <summary>The first 16 bytes of a hash and the piece's size.</summary>
-    internal readonly record struct Key(ulong A, ulong B, int Size)
+    private readonly record struct Key(ulong A, ulong B, int Size)
     {
         public Key(ReadOnlySpan<byte> hash, int size)
             : this(BinaryPrimitives.ReadUInt64LittleEndian(hash), BinaryPrimitives.ReadUInt64LittleEndian(hash[8..]), size)

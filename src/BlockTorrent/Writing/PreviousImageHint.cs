@@ -36,8 +36,9 @@ internal sealed class PreviousImageHint
     /// <summary>Builds the hint for deploying <paramref name="image"/> onto a target last deployed with <paramref name="previous"/>.</summary>
     /// <param name="image">The manifest being deployed.</param>
     /// <param name="previous">The manifest the target last held.</param>
+    /// <param name="index">The check's index of <paramref name="image"/>'s pieces, used when its hash kind is one both manifests have; <see langword="null"/> to build one.</param>
     /// <returns>The hint, or <see langword="null"/> when the two manifests' piece hashes cannot be compared.</returns>
-    public static PreviousImageHint? Create(TorrentManifest image, TorrentManifest previous)
+    public static PreviousImageHint? Create(TorrentManifest image, TorrentManifest previous, PieceContentIndex? index = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(previous);
@@ -48,15 +49,12 @@ internal sealed class PreviousImageHint
             return null;
         }
 
-        // New pieces by content; old regions are looked up in it. Only a region the new image covers with a piece of
+        // Old regions are looked up among the new pieces by content. Only a region the new image covers with a piece of
         // the same size counts: the check reads region r as long as the new image's piece r, and finds a piece of that size.
-        var byHash = new Dictionary<PieceContentIndex.Key, int>();
-        for (int piece = 0; piece < image.PieceCount; piece++)
+        index ??= PieceContentIndex.For(image);
+        if (index.UsesV2 != v2)
         {
-            if (!image.IsZeroPiece(piece) && image.GetCanonicalPiece(piece) == piece)
-            {
-                byHash.TryAdd(new PieceContentIndex.Key(v2 ? image.GetPieceHashV2(piece) : image.GetPieceHashV1(piece), image.GetPieceSize(piece)), piece);
-            }
+            index = PieceContentIndex.ForV1(image);
         }
 
         int[] expectedAt = new int[image.PieceCount];
@@ -64,10 +62,9 @@ internal sealed class PreviousImageHint
         for (int region = 0; region < Math.Min(image.PieceCount, previous.PieceCount); region++)
         {
             int size = previous.GetPieceSize(region);
-            if (size == image.GetPieceSize(region) && !previous.IsZeroPiece(region)
-                && byHash.TryGetValue(new PieceContentIndex.Key(v2 ? previous.GetPieceHashV2(region) : previous.GetPieceHashV1(region), size), out int piece))
+            if (size == image.GetPieceSize(region) && !previous.IsZeroPiece(region))
             {
-                expectedAt[region] = piece;
+                expectedAt[region] = index.FindByHash(v2 ? previous.GetPieceHashV2(region) : previous.GetPieceHashV1(region), size);
             }
         }
 
